@@ -1,0 +1,61 @@
+# Cirrus: developer and CI entry points.  `make test` is what CI runs (.ci/run).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+PYTHON ?= python3
+VENV := .venv
+APT_PACKAGES := prosody cups-ipp-utils dbus openssl lua-unbound python3 python3-venv
+MYPY_TARGETS := stanzas server manager cirrus ipp
+# mypy cannot check a package whose folder name ("prosody-config") is not a valid
+# module name: give it a correctly named symlink under the git-ignored build/.
+MYPY_SHIM := build/mypy/prosody_config
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: install apt venv test pytest lint demo up bench clean
+
+install: apt venv
+
+apt:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "apt: installing$$missing"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# Re-runs pip only when pyproject.toml changes.
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+test: install lint pytest
+
+pytest: install
+	$(VENV)/bin/pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	@mkdir -p $(dir $(MYPY_SHIM)) && ln -sfn "$(CURDIR)/prosody-config" $(MYPY_SHIM)
+	$(VENV)/bin/mypy $(MYPY_TARGETS) $(MYPY_SHIM)
+
+demo: install
+	$(VENV)/bin/cirrus demo
+
+up: install
+	$(VENV)/bin/cirrus up
+
+bench: install
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

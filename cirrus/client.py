@@ -1,0 +1,252 @@
+"""The async client library: users' operations on the Cloud Imaging Service over XMPP.
+
+The CLI is built on it (and the IPP gateway will be). Document bytes go over HTTPS
+to the one-time upload URL the service hands out; everything else is XMPP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import mimetypes
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiofiles
+import aiohttp
+from slixmpp import Message
+from slixmpp.xmlstream.handler import CoroutineCallback
+
+from stanzas import client_ops as ops
+from stanzas.errors import CloudImagingError, error_for
+from stanzas.groups import JobStatus, JobTicket
+from stanzas.session import ServiceSession, tls_context
+from stanzas.transport import InNamespace, read
+
+CHUNK = 1024 * 1024
+
+# Formats by file suffix, for what the mimetypes module does not know or guesses badly.
+_FORMATS = {
+    ".pdf": "application/pdf",
+    ".ps": "application/postscript",
+    ".pwg": "image/pwg-raster",
+    ".urf": "image/urf",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".txt": "text/plain",
+}
+
+
+def guess_format(path: Path) -> str:
+    return _FORMATS.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or (
+        "application/octet-stream"
+    )
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    jid: str
+    password: str
+    service_jid: str = "print.localhost"
+    host: str = "127.0.0.1"
+    port: int = 5222
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    document_number: int
+    size: int
+    digest: str
+    job_state: str
+    job_state_reasons: list[str]
+
+
+class CirrusClient:
+    def __init__(self, settings: ClientSettings) -> None:
+        self.settings = settings
+        self.session = ServiceSession(
+            settings.jid,
+            settings.password,
+            service_jid=settings.service_jid,
+            host=settings.host,
+            port=settings.port,
+            ca_file=settings.ca_file,
+        )
+        self._ssl = tls_context(settings.ca_file)
+        self._events: dict[int, asyncio.Queue[ops.JobEvent]] = {}
+        self._http: aiohttp.ClientSession | None = None
+        self.session.register_handler(
+            CoroutineCallback("job events", InNamespace("message"), self._on_message)
+        )
+
+    async def __aenter__(self) -> CirrusClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self, timeout: float = 30.0) -> None:
+        await self.session.start(timeout)
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        await self.session.stop()
+
+    # --- operations -----------------------------------------------------------------
+    async def create_job(
+        self, queue: str, *, job_name: str | None = None, ticket: JobTicket | None = None
+    ) -> JobStatus:
+        response = await self.session.request(
+            ops.CreateJob(printer_name=queue, job_name=job_name, job_ticket=ticket),
+            ops.CreateJobResponse,
+        )
+        self._queue(response.job.job_id)  # from now on no event of this job is lost
+        return response.job
+
+    async def send_document(
+        self,
+        job_id: int,
+        path: Path,
+        *,
+        document_format: str | None = None,
+        last_document: bool = True,
+        progress: Callable[[int], None] | None = None,
+    ) -> Uploaded:
+        size, digest = await asyncio.to_thread(_measure, path)
+        slot = await self.session.request(
+            ops.SendDocument(
+                job_id=job_id,
+                document_name=path.name[:255],
+                document_format=document_format or guess_format(path),
+                document_size=size,
+                document_digest=digest,
+                last_document=last_document,
+            ),
+            ops.SendDocumentResponse,
+        )
+        assert slot.upload_uri is not None
+        http = self._http_session()
+        async with http.put(
+            slot.upload_uri,
+            data=_read_file(path, progress),
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+        ) as response:
+            body = await _json_body(response)
+            if response.status != 201:
+                raise error_for(
+                    str(body.get("status", "server-error-internal-error")),
+                    str(body.get("message", f"upload failed with HTTP {response.status}")),
+                )
+        return Uploaded(
+            document_number=int(body["document-number"]),
+            size=int(body["document-size"]),
+            digest=str(body["document-digest"]),
+            job_state=str(body["job-state"]),
+            job_state_reasons=list(body["job-state-reasons"]),
+        )
+
+    async def close_job(self, job_id: int) -> ops.SendDocumentResponse:
+        """Send<Service>Document with LastDocument and no data: the job is complete."""
+        return await self.session.request(
+            ops.SendDocument(job_id=job_id, last_document=True, no_data=True),
+            ops.SendDocumentResponse,
+        )
+
+    async def get_job(self, job_id: int) -> JobStatus:
+        response = await self.session.request(ops.GetJobElements(job_id=job_id), ops.GetJobElementsResponse)
+        return response.job
+
+    async def cancel_job(self, job_id: int, message: str | None = None) -> JobStatus:
+        response = await self.session.request(
+            ops.CancelJob(job_id=job_id, message=message), ops.CancelJobResponse
+        )
+        return response.job
+
+    async def print_files(
+        self,
+        queue: str,
+        paths: list[Path],
+        *,
+        job_name: str | None = None,
+        ticket: JobTicket | None = None,
+    ) -> JobStatus:
+        """Create one job holding every file, in order; returns the job once closed."""
+        job = await self.create_job(queue, job_name=job_name or paths[0].name, ticket=ticket)
+        for index, path in enumerate(paths):
+            await self.send_document(job.job_id, path, last_document=index == len(paths) - 1)
+        return await self.get_job(job.job_id)
+
+    # --- events ---------------------------------------------------------------------
+    async def job_updates(self, job_id: int, *, timeout: float | None = None) -> AsyncIterator[JobStatus]:
+        """The job's states as they change, ending with its final state. Starts with the
+        current state, so nothing that happened before the call is missed."""
+        events = self._queue(job_id)
+        current = await self.get_job(job_id)
+        yield current
+        last = (current.job_state, tuple(current.job_state_reasons))
+        while not current.job_state.is_terminal:
+            event = await asyncio.wait_for(events.get(), timeout)
+            current = event.job
+            if (current.job_state, tuple(current.job_state_reasons)) != last:
+                last = (current.job_state, tuple(current.job_state_reasons))
+                yield current
+
+    async def wait_for_final(self, job_id: int, timeout: float | None = None) -> JobStatus:
+        status: JobStatus | None = None
+        async for status in self.job_updates(job_id, timeout=timeout):
+            pass
+        assert status is not None
+        return status
+
+    def _queue(self, job_id: int) -> asyncio.Queue[ops.JobEvent]:
+        return self._events.setdefault(job_id, asyncio.Queue())
+
+    async def _on_message(self, message: Message) -> None:
+        if message["from"].bare != self.settings.service_jid:
+            return
+        try:
+            event = read(message, ops.JobEvent)
+        except CloudImagingError:
+            return
+        self._queue(event.job.job_id).put_nowait(event)
+
+    def _http_session(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self._ssl),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=15, sock_read=120),
+            )
+        return self._http
+
+
+async def _json_body(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    try:
+        body = await response.json(content_type=None)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _measure(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            size += len(chunk)
+            digest.update(chunk)
+    return size, digest.hexdigest()
+
+
+async def _read_file(path: Path, progress: Callable[[int], None] | None) -> AsyncIterator[bytes]:
+    async with aiofiles.open(path, "rb") as f:
+        while chunk := await f.read(CHUNK):
+            if progress is not None:
+                progress(len(chunk))
+            yield chunk

@@ -1,0 +1,208 @@
+"""A whole Cirrus on this machine: Prosody, the service, a printer and its manager.
+
+Used by `cirrus up`, `cirrus demo`, the end-to-end tests and the benchmarks. Every
+file it writes (configs with passwords and secrets, certificates, databases, spools,
+logs) goes under the state directory it is given, never into the repository.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cirrus.client import ClientSettings
+from cirrus.stack import toml
+from cirrus.stack.process import ManagedProcess
+from prosody_config.launcher import ProsodyInstance, start_prosody
+
+SERVICE_READY = "cirrus service ready"
+MANAGER_READY = "cirrus manager online"
+DOMAIN = "localhost"
+SERVICE_JID = f"print.{DOMAIN}"
+
+
+def service_config(
+    state_dir: Path, prosody: ProsodyInstance, *, admins: list[str], **extra: Any
+) -> dict[str, Any]:
+    return {
+        "database": str(state_dir / "service.db"),
+        "spool_dir": str(state_dir / "spool"),
+        "admins": admins,
+        "auto_approve_devices": True,
+        **extra,
+        "xmpp": {
+            "component_jid": SERVICE_JID,
+            "secret": prosody.components[SERVICE_JID],
+            "host": prosody.host,
+            "port": prosody.component_port,
+            "domain": prosody.domain,
+        },
+        "http": {
+            "host": "127.0.0.1",
+            "port": 0,
+            "cert_file": str(prosody.cert_file),
+            "key_file": str(prosody.key_file),
+        },
+    }
+
+
+def manager_config(
+    state_dir: Path,
+    prosody: ProsodyInstance,
+    *,
+    jid: str,
+    password: str,
+    devices: list[dict[str, Any]],
+    status_interval: float = 2.0,
+) -> dict[str, Any]:
+    return {
+        "state_dir": str(state_dir),
+        "status_interval": status_interval,
+        "xmpp": {
+            "service_jid": SERVICE_JID,
+            "host": prosody.host,
+            "port": prosody.c2s_port,
+            "jid": jid,
+            "password": password,
+            "ca_file": str(prosody.ca_file),
+        },
+        "devices": devices,
+    }
+
+
+def device_entry(printer_name: str, driver: str, info: str = "") -> dict[str, Any]:
+    return {
+        "output_device_uuid": uuid.uuid4().urn,
+        "printer_name": printer_name,
+        "driver": driver,
+        "printer_info": info or f"Cirrus queue {printer_name}",
+    }
+
+
+@dataclass
+class LocalStack:
+    state_dir: Path
+    prosody: ProsodyInstance
+    queue: str
+    user: ClientSettings
+    admin: ClientSettings
+    service: ManagedProcess
+    manager: ManagedProcess
+    printer: Any = None  # an IppEvePrinter when the device is ippeveprinter
+    output_dir: Path | None = None  # where the device puts what it prints
+    extra: list[Any] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        for process in (self.manager, self.service):
+            await process.stop()
+        if self.printer is not None:
+            await self.printer.stop()
+        await self.prosody.stop()
+
+    def client_config(self) -> Path:
+        """A client config file for `cirrus --config FILE` (or CIRRUS_CONFIG)."""
+        return toml.write(
+            self.state_dir / "client.toml",
+            {
+                "jid": self.user.jid,
+                "password": self.user.password,
+                "service_jid": self.user.service_jid,
+                "host": self.user.host,
+                "port": self.user.port,
+                "ca_file": str(self.user.ca_file),
+            },
+        )
+
+
+async def start_local_stack(
+    state_dir: Path,
+    *,
+    queue: str = "office",
+    device: str = "ippeveprinter",
+    say: Callable[[str], None] = lambda _m: None,
+) -> LocalStack:
+    """Start everything; `device` is "ippeveprinter", "file" or "sim"."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    passwords = {name: secrets.token_urlsafe(16) for name in ("alice", "admin", "manager")}
+    say("starting Prosody on loopback …")
+    prosody = await start_prosody(state_dir / "prosody", components=[SERVICE_JID], accounts=passwords)
+    started: list[Any] = [prosody]
+    try:
+        say(f"  XMPP c2s 127.0.0.1:{prosody.c2s_port} (TLS required), component port {prosody.component_port}")
+        admin_jid = prosody.jid("admin")
+        service = ManagedProcess(
+            "service", "server", ["--config", str(state_dir / "service" / "service.toml")],
+            state_dir / "logs" / "service.log",
+        )
+        toml.write(
+            state_dir / "service" / "service.toml",
+            service_config(state_dir / "service", prosody, admins=[admin_jid]),
+        )
+        say("starting the Cloud Imaging Service …")
+        await service.start(SERVICE_READY)
+        started.append(service)
+
+        printer = None
+        output_dir: Path | None = None
+        if device == "ippeveprinter":
+            from cirrus.stack.ippeveprinter import start_ippeveprinter
+
+            say("starting an IPP printer (ippeveprinter) …")
+            printer = await start_ippeveprinter(state_dir / "printer", name="Cirrus Demo Printer")
+            started.append(printer)
+            driver = f"ipp:{printer.uri}"
+            output_dir = printer.spool_dir
+            say(f"  printer at {printer.uri}")
+        elif device == "file":
+            output_dir = state_dir / "output"
+            driver = f"file:{output_dir}"
+        else:
+            driver = "sim:"
+        manager = ManagedProcess(
+            "manager", "manager", ["--config", str(state_dir / "manager" / "manager.toml")],
+            state_dir / "logs" / "manager.log",
+        )
+        toml.write(
+            state_dir / "manager" / "manager.toml",
+            manager_config(
+                state_dir / "manager",
+                prosody,
+                jid=prosody.jid("manager"),
+                password=passwords["manager"],
+                devices=[device_entry(queue, driver)],
+            ),
+        )
+        say("starting the Device Manager (outbound connections only) …")
+        await manager.start(MANAGER_READY)
+        started.append(manager)
+        say(f"  device registered as queue {queue!r}")
+    except BaseException:
+        for part in reversed(started):
+            await part.stop()
+        raise
+
+    def client(name: str) -> ClientSettings:
+        return ClientSettings(
+            jid=prosody.jid(name),
+            password=passwords[name],
+            service_jid=SERVICE_JID,
+            host=prosody.host,
+            port=prosody.c2s_port,
+            ca_file=prosody.ca_file,
+        )
+
+    return LocalStack(
+        state_dir=state_dir,
+        prosody=prosody,
+        queue=queue,
+        user=client("alice"),
+        admin=client("admin"),
+        service=service,
+        manager=manager,
+        printer=printer,
+        output_dir=output_dir,
+    )

@@ -1,0 +1,40 @@
+"""`python -m manager --config manager.toml`: run a Cloud Imaging Device Manager."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import uvloop
+
+from manager.app import ManagerApp
+from manager.config import ManagerSettings
+
+
+async def run(config: Path) -> None:
+    app = ManagerApp(ManagerSettings.load(config))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    await app.synced.wait()
+    print("cirrus manager online", flush=True)
+    await stop.wait()
+    await app.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m manager", description=__doc__)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args()
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    uvloop.run(run(args.config))
+
+
+if __name__ == "__main__":
+    main()

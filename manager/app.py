@@ -1,0 +1,108 @@
+"""The Cloud Imaging Device Manager: one XMPP session, one worker per device."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from slixmpp import Message
+from slixmpp.xmlstream.handler import CoroutineCallback
+
+from manager.config import ManagerSettings
+from manager.device_worker import DeviceWorker
+import manager.drivers as drivers_pkg
+from manager.drivers.base import DeviceDriver
+from manager.held_jobs import HeldJobs
+from stanzas.device_ops import WorkNotification
+from stanzas.errors import CloudImagingError
+from stanzas.session import ComponentSession, ServiceSession, tls_context
+from stanzas.transport import InNamespace, read
+
+log = logging.getLogger(__name__)
+
+
+class ManagerApp:
+    def __init__(
+        self, settings: ManagerSettings, drivers: dict[str, DeviceDriver] | None = None
+    ) -> None:
+        """`drivers` may supply ready driver objects by output-device-uuid (tests do)."""
+        self.settings = settings
+        xmpp = settings.xmpp
+        self.session: ServiceSession | ComponentSession
+        if xmpp.component_jid:
+            assert xmpp.secret, "component mode needs the component secret"
+            self.session = ComponentSession(
+                xmpp.component_jid, xmpp.secret, service_jid=xmpp.service_jid,
+                host=xmpp.host, port=xmpp.port,
+            )
+        else:
+            assert xmpp.jid and xmpp.password, "client mode needs jid and password"
+            self.session = ServiceSession(
+                xmpp.jid, xmpp.password, service_jid=xmpp.service_jid,
+                host=xmpp.host, port=xmpp.port, ca_file=xmpp.ca_file,
+            )
+        held = HeldJobs(settings.state_dir / "held-jobs.json")
+        http_ssl = tls_context(xmpp.ca_file)
+        self.workers: dict[str, DeviceWorker] = {}
+        for device in settings.devices:
+            driver = (drivers or {}).get(device.output_device_uuid) or drivers_pkg.make_driver(device.driver)
+            self.workers[device.output_device_uuid] = DeviceWorker(
+                output_device_uuid=device.output_device_uuid,
+                printer_name=device.printer_name,
+                driver=driver,
+                session=self.session,
+                held=held,
+                spool_dir=settings.state_dir / "spool",
+                http_ssl=http_ssl,
+                printer_info=device.printer_info,
+                printer_location=device.printer_location,
+                status_interval=settings.status_interval,
+            )
+        self.synced = asyncio.Event()
+        self.session.on_online.append(self._on_online)
+        self.session.register_handler(
+            CoroutineCallback("work notifications", InNamespace("message"), self._on_message)
+        )
+
+    async def start(self, timeout: float = 30.0) -> None:
+        for worker in self.workers.values():
+            await worker.start()
+        await self.session.start(timeout)
+
+    async def stop(self) -> None:
+        await self.session.stop()
+        for worker in self.workers.values():
+            await worker.stop()
+
+    async def _on_online(self) -> None:
+        """Seed 001: after power-up and after every reconnect, register and resync."""
+        self.synced.clear()
+        for worker in self.workers.values():
+            try:
+                response = await worker.register()
+                log.info(
+                    "%s registered as queue %s (%s)",
+                    worker.uuid, response.printer_name, response.registration_state.value,
+                )
+                if response.registration_state == "approved":
+                    await worker.resync()
+            except CloudImagingError as exc:
+                log.warning("registering %s failed: %s %s", worker.uuid, exc.status, exc.message)
+        self.synced.set()
+
+    async def _on_message(self, message: Message) -> None:
+        if message["from"].bare != self.session.service_jid:
+            log.warning("ignored a work notification from %s", message["from"])
+            return
+        try:
+            note = read(message, WorkNotification)
+        except CloudImagingError as exc:
+            log.warning("ignored a malformed work notification: %s", exc.message)
+            return
+        worker = self.workers.get(note.output_device_uuid)
+        if worker is None:
+            return
+        try:
+            await worker.on_notification(note)
+        except CloudImagingError as exc:
+            log.warning("acting on a notification failed: %s %s", exc.status, exc.message)

@@ -1,0 +1,448 @@
+"""One device's side of the job flow: registration, resync, fetch, print, report.
+
+The order of steps (create the device job, AcknowledgeJob, then documents) and the
+held-jobs file together make each job print at most once; see docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiofiles
+import aiohttp
+
+from manager.drivers.base import (
+    DeviceDriver,
+    DeviceJobStatus,
+    DeviceJobTicket,
+    DeviceRejected,
+    DeviceStatus,
+    DeviceUnreachable,
+)
+from manager.faults import crash_point
+from manager.held_jobs import HeldJob, HeldJobs, Phase
+from manager.status import capabilities_element, cloud_report, status_element
+from stanzas import device_ops as ops
+from stanzas.errors import CloudImagingError, NotAuthorized, NotFetchable, NotFound
+from stanzas.groups import JobTicket
+from stanzas.model import Payload
+from stanzas.states import JobState
+
+log = logging.getLogger(__name__)
+CHUNK = 1024 * 1024
+
+
+class Requester:
+    """What a worker needs from the XMPP session."""
+
+    async def request(self, payload: Payload, response_type: type, timeout: float = 30.0) -> Payload:
+        raise NotImplementedError
+
+
+class DocumentFailed(Exception):
+    """The document could not be fetched whole (size or digest mismatch, HTTP error)."""
+
+
+class DeviceWorker:
+    def __init__(
+        self,
+        *,
+        output_device_uuid: str,
+        printer_name: str,
+        driver: DeviceDriver,
+        session: Requester,
+        held: HeldJobs,
+        spool_dir: Path,
+        http_ssl: ssl.SSLContext | None,
+        printer_info: str | None = None,
+        printer_location: str | None = None,
+        status_interval: float = 2.0,
+    ) -> None:
+        self.uuid = output_device_uuid
+        self.printer_name = printer_name
+        self.driver = driver
+        self.session = session
+        self.held = held
+        self.spool_dir = spool_dir
+        self.http_ssl = http_ssl
+        self.printer_info = printer_info
+        self.printer_location = printer_location
+        self.status_interval = status_interval
+        self.registered = asyncio.Event()
+        self._jobs: dict[int, asyncio.Task[None]] = {}
+        self._cancel: set[int] = set()
+        self._resync_lock = asyncio.Lock()
+        self._last_status: DeviceStatus | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._monitor: asyncio.Task[None] | None = None
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    # --- lifecycle -----------------------------------------------------------------
+    async def start(self) -> None:
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        await self.driver.start()
+        self._http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=self.http_ssl if self.http_ssl else False),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=15, sock_read=60),
+        )
+        self._monitor = asyncio.create_task(self._watch_device())
+
+    async def stop(self) -> None:
+        tasks = [t for t in (*self._jobs.values(), self._monitor) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._jobs.clear()
+        if self._http is not None:
+            await self._http.close()
+        await self.driver.close()
+
+    async def call(self, payload: Payload, response_type: type) -> Payload:
+        return await self.session.request(payload, response_type)
+
+    # --- registration and resync (on every connect, and when the service asks) ----------
+    async def register(self) -> ops.RegisterDeviceResponse:
+        status = await self.driver.get_status()
+        capabilities = await self.driver.get_capabilities()
+        self._last_status = status
+        response = await self.call(
+            ops.RegisterDevice(
+                output_device_uuid=self.uuid,
+                printer_name=self.printer_name,
+                printer_info=self.printer_info or capabilities.printer_info or None,
+                printer_location=self.printer_location,
+                capabilities=capabilities_element(capabilities),
+                status=status_element(status),
+            ),
+            ops.RegisterDeviceResponse,
+        )
+        assert isinstance(response, ops.RegisterDeviceResponse)
+        self.registered.set()
+        return response
+
+    async def resync(self) -> None:
+        """UpdateFetchableJobs, then act on what the service says (seed 001)."""
+        async with self._resync_lock:
+            await self._recover_interrupted()
+            held = [
+                ops.HeldJob(
+                    job_id=h.job_id,
+                    job_state=JobState(h.last_state),
+                    job_state_reasons=list(h.last_reasons),
+                    output_device_job_id=h.device_job_id,
+                )
+                for h in self.held.for_device(self.uuid)
+                if h.phase != Phase.CREATED
+            ]
+            response = await self.call(
+                ops.UpdateFetchableJobs(output_device_uuid=self.uuid, job=held),
+                ops.UpdateFetchableJobsResponse,
+            )
+            assert isinstance(response, ops.UpdateFetchableJobsResponse)
+            for job_id in response.cancel_job_ids:
+                await self.cancel(job_id)
+            for held_job in self.held.for_device(self.uuid):
+                self.start_job(held_job.job_id)
+            for job_id in response.fetchable_job_ids:
+                self.start_job(job_id)
+
+    async def _recover_interrupted(self) -> None:
+        """Settle jobs a previous run left half-done, never sending a document twice."""
+        for job in self.held.for_device(self.uuid):
+            if job.job_id in self._jobs:
+                continue
+            if job.phase == Phase.CREATED:
+                # The service may or may not have bound it; not listing it in the resync
+                # makes it fetchable again, and the empty device job must not linger.
+                await self._quietly_cancel(job.device_job_id)
+                self.held.drop(job.job_id)
+            elif job.phase == Phase.SENDING:
+                status = await self._device_job(job)
+                if status is None or status.job_state in ("pending", "pending-held"):
+                    # We cannot tell whether the device got the whole document: not
+                    # resending it is the price of printing at most once.
+                    await self._quietly_cancel(job.device_job_id)
+                    job = self.held.advance(job, phase=Phase.SENT)
+                    lost = DeviceJobStatus(
+                        job_id=job.device_job_id,
+                        job_state="aborted",
+                        job_state_reasons=("aborted-by-system",),
+                        job_state_message="the manager restarted while handing a document to the "
+                        "device; it is not sent again so that nothing prints twice",
+                    )
+                    job = await self._report(job, lost)
+                    self.held.drop(job.job_id)
+                else:
+                    self.held.advance(job, phase=Phase.SENT)
+
+    # --- work notifications ------------------------------------------------------------
+    async def on_notification(self, note: ops.WorkNotification) -> None:
+        for job_id in note.cancel_job_ids:
+            await self.cancel(job_id)
+        if note.resync:
+            await self.resync()
+        for job_id in note.fetchable_job_ids:
+            self.start_job(job_id)
+
+    async def cancel(self, job_id: int) -> None:
+        self._cancel.add(job_id)
+        held = self.held.get(job_id)
+        if held is not None:
+            await self._quietly_cancel(held.device_job_id)
+
+    def start_job(self, job_id: int) -> None:
+        if job_id in self._jobs:
+            return
+        self.idle.clear()
+        task = asyncio.create_task(self._run_job(job_id))
+        self._jobs[job_id] = task
+        task.add_done_callback(lambda _t, job_id=job_id: self._job_done(job_id))
+
+    def _job_done(self, job_id: int) -> None:
+        self._jobs.pop(job_id, None)
+        if not self._jobs:
+            self.idle.set()
+
+    # --- the job flow ------------------------------------------------------------------
+    async def _run_job(self, job_id: int) -> None:
+        try:
+            held = self.held.get(job_id)
+            if held is None:
+                held = await self._take_job(job_id)
+                if held is None:
+                    return
+            if held.phase in (Phase.CREATED, Phase.SENDING):
+                return  # half-done by an earlier run: the resync settles it first
+            if held.phase == Phase.ACKNOWLEDGED:
+                held = await self._send_documents(held)
+            if held is not None and held.phase == Phase.SENT:
+                await self._follow(held)
+        except (NotFetchable, NotFound) as exc:
+            log.info("job %s: %s", job_id, exc)
+        except NotAuthorized as exc:
+            log.warning("job %s: %s", job_id, exc)
+        except CloudImagingError as exc:
+            # Service unreachable or timed out: the job stays held; the next resync resumes it.
+            log.warning("job %s paused: %s %s", job_id, exc.status, exc.message)
+        except DeviceUnreachable as exc:
+            log.warning("job %s: device unreachable (%s); retried at the next resync", job_id, exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job %s failed in the manager", job_id)
+
+    async def _take_job(self, job_id: int) -> HeldJob | None:
+        """FetchJob, create the device job, AcknowledgeJob."""
+        fetched = await self.call(ops.FetchJob(output_device_uuid=self.uuid, job_id=job_id), ops.FetchJobResponse)
+        assert isinstance(fetched, ops.FetchJobResponse)
+        crash_point("after-fetch-job")
+        if job_id in self._cancel:
+            return None
+        try:
+            device_job_id = await self.driver.create_job(_device_ticket(fetched))
+        except DeviceRejected as exc:
+            await self.call(
+                ops.AcknowledgeJob(
+                    output_device_uuid=self.uuid,
+                    job_id=job_id,
+                    fetch_status_code=exc.status,
+                    fetch_status_message=exc.message,
+                ),
+                ops.AcknowledgeJobResponse,
+            )
+            return None
+        held = self.held.put(
+            HeldJob(
+                job_id=job_id,
+                output_device_uuid=self.uuid,
+                phase=Phase.CREATED,
+                device_job_id=device_job_id,
+                number_of_documents=fetched.number_of_documents,
+            )
+        )
+        ack = await self.call(
+            ops.AcknowledgeJob(
+                output_device_uuid=self.uuid, job_id=job_id, output_device_job_id=device_job_id
+            ),
+            ops.AcknowledgeJobResponse,
+        )
+        assert isinstance(ack, ops.AcknowledgeJobResponse)
+        if ack.job_state.is_terminal or job_id in self._cancel:
+            await self._quietly_cancel(device_job_id)
+            self.held.drop(job_id)
+            return None
+        crash_point("after-acknowledge-job")
+        return self.held.advance(held, phase=Phase.ACKNOWLEDGED)
+
+    async def _send_documents(self, held: HeldJob) -> HeldJob | None:
+        for number in range(held.documents_sent + 1, held.number_of_documents + 1):
+            if held.job_id in self._cancel:
+                break
+            document = await self.call(
+                ops.FetchDocument(output_device_uuid=self.uuid, job_id=held.job_id, document_number=number),
+                ops.FetchDocumentResponse,
+            )
+            assert isinstance(document, ops.FetchDocumentResponse)
+            path = self.spool_dir / f"{held.job_id}-{number}"
+            try:
+                await self._download(document, path)
+            except DocumentFailed as exc:
+                await self.call(
+                    ops.AcknowledgeDocument(
+                        output_device_uuid=self.uuid,
+                        job_id=held.job_id,
+                        document_number=number,
+                        fetch_status_code="client-error-document-access-error",
+                        fetch_status_message=str(exc),
+                    ),
+                    ops.AcknowledgeDocumentResponse,
+                )
+                await self._quietly_cancel(held.device_job_id)
+                self.held.drop(held.job_id)
+                return None
+            ack = await self.call(
+                ops.AcknowledgeDocument(output_device_uuid=self.uuid, job_id=held.job_id, document_number=number),
+                ops.AcknowledgeDocumentResponse,
+            )
+            assert isinstance(ack, ops.AcknowledgeDocumentResponse)
+            if ack.job_state.is_terminal:
+                path.unlink(missing_ok=True)
+                break
+            held = self.held.advance(held, phase=Phase.SENDING)
+            last = number == held.number_of_documents
+            try:
+                await self.driver.send_document(
+                    held.device_job_id,
+                    _read_file(path),
+                    document.document_format,
+                    document.document_name,
+                    last,
+                )
+            except DeviceRejected as exc:
+                path.unlink(missing_ok=True)
+                held = self.held.advance(held, phase=Phase.SENT)
+                await self._report(held, DeviceJobStatus(
+                    job_id=held.device_job_id,
+                    job_state="aborted",
+                    job_state_reasons=("aborted-by-system",),
+                    job_state_message=f"the device refused the document: {exc.message} ({exc.status})",
+                ))
+                return None
+            path.unlink(missing_ok=True)
+            held = self.held.advance(held, phase=Phase.ACKNOWLEDGED, documents_sent=number)
+            crash_point("after-send-document")
+        return self.held.advance(held, phase=Phase.SENT)
+
+    async def _download(self, document: ops.FetchDocumentResponse, path: Path) -> None:
+        """GET the bytes into the manager's spool, checking size and SHA-256 before the
+        device sees any of them."""
+        assert self._http is not None
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            async with self._http.get(document.document_access_uri) as response:
+                if response.status != 200:
+                    raise DocumentFailed(f"HTTP {response.status} fetching the document")
+                async with aiofiles.open(path, "wb") as out:
+                    async for chunk in response.content.iter_chunked(CHUNK):
+                        size += len(chunk)
+                        if size > document.document_size:
+                            raise DocumentFailed("more data than document-size")
+                        digest.update(chunk)
+                        await out.write(chunk)
+        except aiohttp.ClientError as exc:
+            path.unlink(missing_ok=True)
+            raise DocumentFailed(f"fetching the document failed: {exc}") from None
+        except DocumentFailed:
+            path.unlink(missing_ok=True)
+            raise
+        if size != document.document_size or digest.hexdigest() != document.document_digest:
+            path.unlink(missing_ok=True)
+            raise DocumentFailed("the fetched data does not match document-size and document-digest")
+
+    async def _follow(self, held: HeldJob) -> None:
+        """Report the device job's states until it ends and the service has heard it;
+        then the job leaves the held list (seed 001, UpdateFetchable<Service>Jobs)."""
+        while True:
+            status = await self._device_job(held)
+            if status is None:
+                status = DeviceJobStatus(
+                    job_id=held.device_job_id,
+                    job_state="aborted",
+                    job_state_reasons=("aborted-by-system",),
+                    job_state_message="the device no longer knows the job",
+                )
+            held = await self._report(held, status)
+            if JobState(held.last_state).is_terminal:
+                self.held.drop(held.job_id)
+                self._cancel.discard(held.job_id)
+                return
+            await self.driver.wait_for_change(self.status_interval)
+
+    async def _report(self, held: HeldJob, status: DeviceJobStatus) -> HeldJob:
+        """UpdateJobState when the rolled-up state or reasons changed."""
+        state, reasons, message = cloud_report(status, self._last_status)
+        if state == held.last_state and tuple(reasons) == held.last_reasons:
+            return held
+        await self.call(
+            ops.UpdateJobState(
+                output_device_uuid=self.uuid,
+                job_id=held.job_id,
+                job_state=JobState(state),
+                job_state_reasons=reasons,
+                job_state_message=message or None,
+                output_device_job_id=held.device_job_id,
+                output_device_job_state=JobState(status.job_state),
+                job_impressions_completed=status.job_impressions_completed,
+            ),
+            ops.UpdateJobStateResponse,
+        )
+        return self.held.advance(held, last_state=state, last_reasons=tuple(reasons))
+
+    async def _device_job(self, held: HeldJob) -> DeviceJobStatus | None:
+        return await self.driver.get_job(held.device_job_id)
+
+    async def _quietly_cancel(self, device_job_id: int) -> None:
+        with contextlib.suppress(DeviceUnreachable, DeviceRejected):
+            await self.driver.cancel_job(device_job_id)
+
+    # --- device state --------------------------------------------------------------
+    async def _watch_device(self) -> None:
+        while True:
+            try:
+                status = await self.driver.get_status()
+                if status != self._last_status and self.registered.is_set():
+                    self._last_status = status
+                    await self.call(
+                        ops.UpdateServiceState(output_device_uuid=self.uuid, status=status_element(status)),
+                        ops.UpdateServiceStateResponse,
+                    )
+            except (DeviceUnreachable, CloudImagingError) as exc:
+                log.debug("device status not reported: %s", exc)
+            await self.driver.wait_for_change(self.status_interval)
+
+
+def _device_ticket(fetched: ops.FetchJobResponse) -> DeviceJobTicket:
+    ticket: JobTicket = fetched.job_ticket
+    return DeviceJobTicket(
+        job_name=fetched.job_name,
+        requesting_user_name=fetched.job_originating_user_name,
+        copies=ticket.copies or 1,
+        media=ticket.media,
+        sides=ticket.sides,
+        print_color_mode=ticket.print_color_mode,
+        print_quality=ticket.print_quality,
+    )
+
+
+async def _read_file(path: Path) -> AsyncIterator[bytes]:
+    async with aiofiles.open(path, "rb") as f:
+        while chunk := await f.read(CHUNK):
+            yield chunk

@@ -1,0 +1,137 @@
+"""The device-driver interface: how the Device Manager talks to one Imaging Device.
+
+A driver hides the device's own protocol (IPP, a folder, a simulation) behind the
+few operations the manager needs. States and reasons are IPP keywords (RFC 8011)
+so the manager can report them to the service unchanged.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """The device's printer-state group (RFC 8011 §5.4.11-13)."""
+
+    printer_state: str  # "idle" | "processing" | "stopped"
+    printer_state_reasons: tuple[str, ...] = ("none",)
+    printer_state_message: str = ""
+    printer_is_accepting_jobs: bool = True
+
+
+@dataclass(frozen=True)
+class DeviceCapabilities:
+    """What the device supports, named as the IPP Printer attributes it comes from."""
+
+    printer_make_and_model: str = ""
+    printer_info: str = ""
+    document_format_supported: tuple[str, ...] = ("application/pdf",)
+    media_supported: tuple[str, ...] = ()
+    media_default: str = ""
+    sides_supported: tuple[str, ...] = ("one-sided",)
+    sides_default: str = "one-sided"
+    print_color_mode_supported: tuple[str, ...] = ("auto",)
+    print_color_mode_default: str = "auto"
+    print_quality_supported: tuple[int, ...] = (4,)  # 3 draft, 4 normal, 5 high
+    finishings_supported: tuple[int, ...] = (3,)  # 3 = none
+    copies_max: int = 999
+
+
+@dataclass(frozen=True)
+class DeviceJobTicket:
+    """The job ticket the manager hands to a device (names as IPP Job Template attributes)."""
+
+    job_name: str
+    requesting_user_name: str
+    copies: int = 1
+    media: str | None = None
+    sides: str | None = None
+    print_color_mode: str | None = None
+    print_quality: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeviceJobStatus:
+    """The device job's state group (RFC 8011 §5.3.7-9)."""
+
+    job_id: int
+    job_state: str  # pending, pending-held, processing, processing-stopped, canceled, aborted, completed
+    job_state_reasons: tuple[str, ...] = ("none",)
+    job_state_message: str = ""
+    job_impressions_completed: int = 0
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.job_state in ("canceled", "aborted", "completed")
+
+
+class DeviceRejected(Exception):
+    """The device refused a job or document; `status` is the IPP status keyword."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class DeviceUnreachable(Exception):
+    """The device could not be reached; the job stays with the manager and is retried."""
+
+
+class DeviceDriver(abc.ABC):
+    """One Imaging Device. Every method may raise DeviceUnreachable.
+
+    The job flow the manager drives, in order (the print-at-most-once rule depends on it):
+    create_job → (AcknowledgeJob to the service) → send_document × n (last=True on the
+    last) → get_job until terminal. cancel_job may come at any point after create_job.
+    """
+
+    name: str = "driver"
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Open connections or resources; called once before anything else."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what start() opened."""
+
+    @abc.abstractmethod
+    async def get_capabilities(self) -> DeviceCapabilities: ...
+
+    @abc.abstractmethod
+    async def get_status(self) -> DeviceStatus: ...
+
+    @abc.abstractmethod
+    async def create_job(self, ticket: DeviceJobTicket) -> int:
+        """Create a device job with no document yet; returns the device's job-id.
+        Raises DeviceRejected when the device will not take the job."""
+
+    @abc.abstractmethod
+    async def send_document(
+        self,
+        job_id: int,
+        data: AsyncIterator[bytes],
+        document_format: str,
+        document_name: str,
+        last: bool,
+    ) -> None:
+        """Stream one document into the device job (never holding it whole in memory).
+        Raises DeviceRejected when the device refuses it."""
+
+    @abc.abstractmethod
+    async def get_job(self, job_id: int) -> DeviceJobStatus | None:
+        """The device job's status, or None when the device does not know the job."""
+
+    @abc.abstractmethod
+    async def cancel_job(self, job_id: int) -> None:
+        """Ask the device to cancel; the job reaches 'canceled' as get_job later shows."""
+
+    async def wait_for_change(self, timeout: float) -> None:
+        """Wait until the device may have changed (job or printer), or timeout seconds.
+        Drivers that can be told of changes override this; the default just waits."""
+        import asyncio
+
+        await asyncio.sleep(timeout)

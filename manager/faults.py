@@ -1,0 +1,17 @@
+"""Crash points for the tests of the print-at-most-once rule.
+
+CIRRUS_MANAGER_CRASH_AT=<point> makes the manager SIGKILL itself at that point, so a
+test can kill it at an exact step of the job flow instead of racing it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+CRASH_POINTS = ("after-fetch-job", "after-acknowledge-job", "after-send-document")
+
+
+def crash_point(name: str) -> None:
+    if os.environ.get("CIRRUS_MANAGER_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,60 @@
+"""The service's settings, read from a TOML file (see docs/architecture.md)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class XmppSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    component_jid: str = "print.localhost"  # the service's address
+    secret: str  # XEP-0114 shared secret (keep the component port on loopback)
+    host: str = "127.0.0.1"
+    port: int = 5347
+    domain: str = "localhost"  # whose users may submit jobs
+
+
+class HttpSettings(BaseModel):
+    """The HTTPS endpoint for document bytes (uploads from clients, downloads by devices)."""
+
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 = any free port
+    public_url: str | None = None  # how others reach it; default https://host:port
+    cert_file: Path | None = None  # TLS is on whenever a certificate is given
+    key_file: Path | None = None
+    slot_ttl: float = 600.0
+    max_document_size: int = 2 * 1024**3
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    xmpp: XmppSettings
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    database: Path
+    spool_dir: Path
+    admins: list[str] = Field(default_factory=list)  # bare JIDs
+    operators: list[str] = Field(default_factory=list)
+    # Managers running as XMPP components on the server's trusted network.
+    manager_components: list[str] = Field(default_factory=list)
+    auto_approve_devices: bool = False  # otherwise an administrator approves each device
+    retain_documents: bool = False  # keep document data after the job ends
+    sqlite_synchronous: str = "FULL"
+
+    @classmethod
+    def load(cls, path: Path) -> Settings:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+        base = path.parent
+        settings = cls.model_validate(data)
+        # Relative paths in the file are relative to the file.
+        settings.database = base / settings.database
+        settings.spool_dir = base / settings.spool_dir
+        if settings.http.cert_file is not None:
+            settings.http.cert_file = base / settings.http.cert_file
+        if settings.http.key_file is not None:
+            settings.http.key_file = base / settings.http.key_file
+        return settings

@@ -1,0 +1,143 @@
+"""The SQLite database: one aiosqlite connection, numbered migrations, nesting transactions."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    """Owns the connection. Stores borrow it; nothing else runs SQL.
+
+    `transaction()` nests: the outermost one is BEGIN IMMEDIATE … COMMIT, inner ones
+    are savepoints. Callbacks registered with `after_commit` run once the outermost
+    transaction has committed: that is where events are pushed, so nobody hears of
+    a change that might still roll back.
+    """
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        self.path = path
+        self.synchronous = synchronous
+        self._conn: aiosqlite.Connection | None = None
+        self._depth = 0
+        self._after_commit: list[Callable[[], None]] = []
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("database is not open")
+        return self._conn
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        self._conn.row_factory = aiosqlite.Row
+        await self._conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a job acknowledged to a client survives power loss, not just a crash.
+        await self._conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        await self._conn.execute("PRAGMA foreign_keys=ON")
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self.migrate()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    # --- migrations -----------------------------------------------------------------
+    async def migrate(self) -> None:
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+        )
+        row = await self.fetchone("SELECT MAX(version) AS v FROM schema_version")
+        current = (row["v"] if row else None) or 0
+        for version, name, sql in _migrations():
+            if version <= current:
+                continue
+            log.info("applying migration %03d %s", version, name)
+            async with self.transaction():
+                await _execute_script(self.conn, sql)
+                await self.conn.execute("INSERT INTO schema_version VALUES (?)", (version,))
+
+    # --- transactions ---------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        outer = self._depth == 0
+        savepoint = f"sp{self._depth}"
+        await self.conn.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {savepoint}")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            if outer:
+                await self.conn.execute("ROLLBACK")
+                self._after_commit.clear()
+            else:
+                await self.conn.execute(f"ROLLBACK TO {savepoint}")
+                await self.conn.execute(f"RELEASE {savepoint}")
+            raise
+        self._depth -= 1
+        if outer:
+            await self.conn.execute("COMMIT")
+            callbacks, self._after_commit = self._after_commit, []
+            for callback in callbacks:
+                callback()
+        else:
+            await self.conn.execute(f"RELEASE {savepoint}")
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run callback after the current transaction commits (now, if none is open)."""
+        if self._depth == 0:
+            callback()
+        else:
+            self._after_commit.append(callback)
+
+    # --- queries --------------------------------------------------------------------
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run a statement; returns lastrowid (inserts) or rowcount."""
+        cursor = await self.conn.execute(sql, tuple(params))
+        result = cursor.lastrowid if sql.lstrip().upper().startswith("INSERT") else cursor.rowcount
+        await cursor.close()
+        return int(result or 0)
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        cursor = await self.conn.execute(sql, tuple(params))
+        row = await cursor.fetchone()
+        await cursor.close()
+        return row
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        cursor = await self.conn.execute(sql, tuple(params))
+        rows = await cursor.fetchall()
+        await cursor.close()
+        return list(rows)
+
+
+async def _execute_script(conn: aiosqlite.Connection, sql: str) -> None:
+    # executescript() would COMMIT the open transaction first; run statement by statement.
+    for statement in _split_sql(sql):
+        await conn.execute(statement)
+
+
+def _split_sql(sql: str) -> list[str]:
+    # Our migrations keep ';' out of comments, so dropping comments makes splitting safe.
+    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("server.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            found.append((int(name[:3]), name[4:-4], entry.read_text(encoding="utf-8")))
+    return sorted(found)

@@ -1,0 +1,45 @@
+"""Who may touch what: the checks every handler starts with."""
+
+from __future__ import annotations
+
+from server.service import Caller, CloudImagingService
+from server.stores.devices import Device
+from server.stores.jobs import Job
+from stanzas.errors import NotAuthorized, NotFound
+from stanzas.states import RegistrationState
+
+
+async def registered_device(
+    svc: CloudImagingService, caller: Caller, output_device_uuid: str, *, approved: bool = True
+) -> Device:
+    """The device, if the sender is the manager account that registered it."""
+    device = await svc.devices.get(output_device_uuid)
+    if device is None:
+        raise NotFound(f"no device {output_device_uuid} is registered")
+    if device.jid != caller.bare:
+        raise NotAuthorized(f"{output_device_uuid} is not registered to {caller.bare}")
+    if approved and device.registration_state != RegistrationState.APPROVED:
+        raise NotAuthorized(f"{output_device_uuid} awaits an administrator's approval")
+    return device
+
+
+async def device_job(svc: CloudImagingService, device: Device, job_id: int) -> Job:
+    """A job of the device's queue that is not bound to another device."""
+    job = await svc.jobs.get(job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    if job.printer_name != device.printer_name or (
+        job.output_device_uuid is not None and job.output_device_uuid != device.output_device_uuid
+    ):
+        raise NotAuthorized(f"job {job_id} is not for device {device.output_device_uuid}")
+    return job
+
+
+async def readable_job(svc: CloudImagingService, caller: Caller, job_id: int) -> Job:
+    """A job the caller owns, or any job for operators and administrators."""
+    job = await svc.jobs.get(job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    if job.owner != caller.bare and not svc.is_operator(caller):
+        raise NotAuthorized(f"job {job_id} belongs to another user")
+    return job

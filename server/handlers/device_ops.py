@@ -1,0 +1,412 @@
+"""Handlers of the Device Manager → Service operations (seed 001, Table 3)."""
+
+from __future__ import annotations
+
+from server.job_state import JOB_TRANSITIONS
+from server.handlers.access import device_job, registered_device
+from server.handlers.registry import operation
+from server.service import Caller, CloudImagingService
+from server.stores.devices import Device
+from server.stores.jobs import Job
+from stanzas import device_ops as ops
+from stanzas.groups import ServiceStatus
+from stanzas.errors import NotAuthorized, NotFetchable, NotFound, NotPossible, OperationNotSupported
+from stanzas.states import DocumentState, JobState, RegistrationState, ServiceType
+from stanzas.states import JobStateReason as R
+
+# Reasons the service itself holds on a bound job; a device's report does not erase them.
+_SERVICE_REASONS = (R.PROCESSING_TO_STOP_POINT, R.JOB_CANCELED_BY_USER, R.JOB_CANCELED_BY_OPERATOR)
+
+
+@operation(ops.RegisterDevice)
+async def register_device(
+    svc: CloudImagingService, caller: Caller, req: ops.RegisterDevice
+) -> ops.RegisterDeviceResponse:
+    if not (svc.is_local_user(caller) or caller.bare in svc.settings.manager_components):
+        raise NotAuthorized("devices register from this server's accounts or trusted components")
+    async with svc.db.transaction():
+        existing = await svc.devices.get(req.output_device_uuid)
+        if existing is not None and existing.jid != caller.bare:
+            raise NotAuthorized(f"{req.output_device_uuid} is registered to another account")
+        holder = await svc.devices.get_by_printer(req.printer_name)
+        if holder is not None and holder.output_device_uuid != req.output_device_uuid:
+            raise NotPossible(f"queue {req.printer_name!r} is served by another device")
+        approved = svc.settings.auto_approve_devices or svc.is_admin(caller)
+        state = existing.registration_state if existing else (
+            RegistrationState.APPROVED if approved else RegistrationState.PENDING
+        )
+        now = svc.now()
+        queue = await svc.queues.create(req.printer_name, req.service_type.value, now)
+        changes: dict[str, object] = {"output_device_uuid": req.output_device_uuid}
+        if req.printer_info is not None:
+            changes["printer_info"] = req.printer_info
+        if req.printer_location is not None:
+            changes["printer_location"] = req.printer_location
+        if req.capabilities is not None:
+            changes["capabilities"] = req.capabilities
+        changes.update(_status_changes(req.status))
+        await svc.queues.update(queue, **changes)
+        device = await svc.devices.upsert(
+            Device(
+                output_device_uuid=req.output_device_uuid,
+                jid=caller.bare,
+                printer_name=req.printer_name,
+                registration_state=state,
+                time_registered=existing.time_registered if existing else now,
+                time_last_seen=now,
+            )
+        )
+    return ops.RegisterDeviceResponse(
+        output_device_uuid=device.output_device_uuid,
+        printer_name=device.printer_name,
+        registration_state=device.registration_state,
+    )
+
+
+@operation(ops.DeregisterDevice)
+async def deregister_device(
+    svc: CloudImagingService, caller: Caller, req: ops.DeregisterDevice
+) -> ops.DeregisterDeviceResponse:
+    device = await registered_device(svc, caller, req.output_device_uuid, approved=False)
+    async with svc.db.transaction():
+        for job in await svc.jobs.list_bound_active(device.output_device_uuid):
+            await _return_to_fetchable(svc, job)
+        queue = await svc.queues.get(device.printer_name)
+        if queue is not None:
+            await svc.queues.update(queue, output_device_uuid=None)
+        await svc.devices.delete(device.output_device_uuid)
+    return ops.DeregisterDeviceResponse(output_device_uuid=device.output_device_uuid)
+
+
+@operation(ops.GetFetchableJobs)
+async def get_fetchable_jobs(
+    svc: CloudImagingService, caller: Caller, req: ops.GetFetchableJobs
+) -> ops.GetFetchableJobsResponse:
+    device = await registered_device(svc, caller, req.output_device_uuid)
+    jobs = await svc.jobs.list_fetchable(device.printer_name, req.limit or 100)
+    return ops.GetFetchableJobsResponse(
+        job=[
+            ops.FetchableJob(
+                job_id=j.job_id,
+                job_name=j.job_name,
+                job_originating_user_name=j.owner,
+                job_priority=j.job_priority,
+                number_of_documents=j.number_of_documents,
+            )
+            for j in jobs
+        ]
+    )
+
+
+@operation(ops.FetchJob)
+async def fetch_job(
+    svc: CloudImagingService, caller: Caller, req: ops.FetchJob
+) -> ops.FetchJobResponse:
+    device = await registered_device(svc, caller, req.output_device_uuid)
+    job = await device_job(svc, device, req.job_id)
+    # A job already bound to this device may be fetched again (a restarted manager).
+    bound_here = job.output_device_uuid == device.output_device_uuid
+    if not (job.is_fetchable or (bound_here and not job.job_state.is_terminal)):
+        raise NotFetchable(f"job {job.job_id} is not fetchable (it is {job.job_state.value})")
+    return ops.FetchJobResponse(
+        job_id=job.job_id,
+        job_uuid=job.job_uuid,
+        job_name=job.job_name,
+        job_originating_user_name=job.owner,
+        job_state=job.job_state,
+        job_state_reasons=list(job.job_state_reasons),
+        number_of_documents=job.number_of_documents,
+        job_ticket=job.job_ticket,
+    )
+
+
+@operation(ops.AcknowledgeJob)
+async def acknowledge_job(
+    svc: CloudImagingService, caller: Caller, req: ops.AcknowledgeJob
+) -> ops.AcknowledgeJobResponse:
+    device = await registered_device(svc, caller, req.output_device_uuid)
+    async with svc.db.transaction():
+        job = await device_job(svc, device, req.job_id)
+        if job.job_state.is_terminal:
+            # Canceled before the device took it: the answer tells the manager to drop it.
+            return _ack_response(job)
+        if job.output_device_uuid is None and not job.is_fetchable:
+            raise NotFetchable(f"job {job.job_id} is not fetchable (it is {job.job_state.value})")
+        if req.fetch_status_code == "successful-ok":
+            job = await svc.states.change(
+                job,
+                job.job_state,
+                remove=[R.JOB_FETCHABLE],
+                add=[R.JOB_QUEUED],
+                output_device_uuid=device.output_device_uuid,
+                output_device_job_id=req.output_device_job_id,
+            )
+        else:
+            job = await svc.states.change(
+                job,
+                JobState.ABORTED,
+                reasons=[R.ABORTED_BY_SYSTEM, *_reject_reasons(req.fetch_status_code)],
+                message=f"rejected by the device: {req.fetch_status_message or ''} "
+                f"({req.fetch_status_code})".replace(":  (", ": ("),
+                output_device_uuid=device.output_device_uuid,
+            )
+    return _ack_response(job)
+
+
+@operation(ops.FetchDocument)
+async def fetch_document(
+    svc: CloudImagingService, caller: Caller, req: ops.FetchDocument
+) -> ops.FetchDocumentResponse:
+    device = await registered_device(svc, caller, req.output_device_uuid)
+    job = await _bound_job(svc, device, req.job_id)
+    if job.job_state.is_terminal:
+        raise NotFetchable(f"job {job.job_id} has ended ({job.job_state.value})")
+    document = await svc.documents.get(job.job_id, req.document_number)
+    if document is None:
+        raise NotFound(f"job {job.job_id} has no document {req.document_number}")
+    if document.spool_name is None:
+        raise NotFound(f"the data of document {req.document_number} was discarded")
+    slot = svc.slots.new_download(
+        job_id=job.job_id,
+        document_number=document.document_number,
+        spool_name=document.spool_name,
+        size=document.document_size,
+        digest=document.document_digest,
+        device_jid=caller.bare,
+    )
+    return ops.FetchDocumentResponse(
+        job_id=job.job_id,
+        document_number=document.document_number,
+        document_name=document.document_name,
+        document_format=document.document_format,
+        document_size=document.document_size,
+        document_digest=document.document_digest,
+        document_access_uri=f"{svc.public_url}/documents/{slot.token}",
+        last_document=document.last_document,
+    )
+
+
+@operation(ops.AcknowledgeDocument)
+async def acknowledge_document(
+    svc: CloudImagingService, caller: Caller, req: ops.AcknowledgeDocument
+) -> ops.AcknowledgeDocumentResponse:
+    device = await registered_device(svc, caller, req.output_device_uuid)
+    async with svc.db.transaction():
+        job = await _bound_job(svc, device, req.job_id)
+        document = await svc.documents.get(job.job_id, req.document_number)
+        if document is None:
+            raise NotFound(f"job {job.job_id} has no document {req.document_number}")
+        if req.fetch_status_code != "successful-ok" and not job.job_state.is_terminal:
+            message = f"document {document.document_number}: {req.fetch_status_message or ''} ({req.fetch_status_code})"
+            await svc.states.change_document(
+                document, DocumentState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
+            )
+            job = await svc.states.change(
+                job, JobState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
+            )
+        document = await svc.documents.get(job.job_id, req.document_number) or document
+    return ops.AcknowledgeDocumentResponse(
+        job_id=job.job_id,
+        document_number=document.document_number,
+        document_state=document.document_state,
+        job_state=job.job_state,
+        job_state_reasons=list(job.job_state_reasons),
+    )
+
+
+@operation(ops.PutJobDocumentData)
+async def put_job_document_data(
+    svc: CloudImagingService, caller: Caller, req: ops.PutJobDocumentData
+) -> ops.PutJobDocumentDataResponse:
+    await registered_device(svc, caller, req.output_device_uuid)
+    if req.service_type == ServiceType.PRINT:
+        raise OperationNotSupported("Print queues produce no document data for the service")
+    raise OperationNotSupported(f"the {req.service_type.value} service is not offered yet")
+
+
+@operation(ops.UpdateServiceState)
+async def update_service_state(
+    svc: CloudImagingService, caller: Caller, req: ops.UpdateServiceState
+) -> ops.UpdateServiceStateResponse:
+    device = await registered_device(svc, caller, req.output_device_uuid)
+    async with svc.db.transaction():
+        queue = await svc.queues.get(device.printer_name)
+        if queue is None:
+            raise NotFound(f"queue {device.printer_name} is gone")
+        changes: dict[str, object] = _status_changes(req.status)
+        if req.capabilities is not None:
+            # Sparse: what the update names replaces what was there; the rest stays.
+            merged = queue.capabilities.model_copy(update=req.capabilities.model_dump(exclude_none=True))
+            changes["capabilities"] = merged
+        queue = await svc.queues.update(queue, **changes)
+        await svc.devices.touch(device.output_device_uuid, svc.now())
+    return ops.UpdateServiceStateResponse(
+        output_device_uuid=device.output_device_uuid, status=queue.to_status()
+    )
+
+
+@operation(ops.UpdateJobState)
+async def update_job_state(
+    svc: CloudImagingService, caller: Caller, req: ops.UpdateJobState
+) -> ops.UpdateJobStateResponse:
+    device = await registered_device(svc, caller, req.output_device_uuid)
+    async with svc.db.transaction():
+        job = await _bound_job(svc, device, req.job_id)
+        job = await apply_device_report(
+            svc,
+            job,
+            req.job_state,
+            req.job_state_reasons,
+            message=req.job_state_message,
+            output_device_job_id=req.output_device_job_id,
+            output_device_job_state=req.output_device_job_state,
+            job_impressions_completed=req.job_impressions_completed,
+        )
+    return ops.UpdateJobStateResponse(
+        job_id=job.job_id, job_state=job.job_state, job_state_reasons=list(job.job_state_reasons)
+    )
+
+
+@operation(ops.UpdateDocumentState)
+async def update_document_state(
+    svc: CloudImagingService, caller: Caller, req: ops.UpdateDocumentState
+) -> ops.UpdateDocumentStateResponse:
+    device = await registered_device(svc, caller, req.output_device_uuid)
+    async with svc.db.transaction():
+        job = await _bound_job(svc, device, req.job_id)
+        document = await svc.documents.get(job.job_id, req.document_number)
+        if document is None:
+            raise NotFound(f"job {job.job_id} has no document {req.document_number}")
+        if not document.document_state.is_terminal:
+            document = await svc.states.change_document(
+                document,
+                req.document_state,
+                reasons=req.document_state_reasons,
+                message=req.document_state_message,
+            )
+    return ops.UpdateDocumentStateResponse(document=document.to_status())
+
+
+@operation(ops.UpdateFetchableJobs)
+async def update_fetchable_jobs(
+    svc: CloudImagingService, caller: Caller, req: ops.UpdateFetchableJobs
+) -> ops.UpdateFetchableJobsResponse:
+    """The resync (seed 001): jobs bound here but not listed go back to the fetchable
+    list; listed jobs take the state the manager reports; jobs that ended or were
+    canceled meanwhile are named back so that the manager stops them."""
+    device = await registered_device(svc, caller, req.output_device_uuid)
+    held = {h.job_id: h for h in req.job}
+    cancel: list[int] = []
+    async with svc.db.transaction():
+        for job in await svc.jobs.list_bound_active(device.output_device_uuid):
+            if job.job_id not in held:
+                await _return_to_fetchable(svc, job)
+        for report in held.values():
+            job = await svc.jobs.get(report.job_id)
+            if job is None or job.printer_name != device.printer_name:
+                continue
+            if job.job_state.is_terminal or (
+                job.output_device_uuid not in (None, device.output_device_uuid)
+            ):
+                cancel.append(job.job_id)
+                continue
+            if job.output_device_uuid is None:
+                if not job.is_fetchable:
+                    cancel.append(job.job_id)
+                    continue
+                # Fetched and meant to be acknowledged before the manager went away.
+                job = await svc.states.change(
+                    job,
+                    job.job_state,
+                    remove=[R.JOB_FETCHABLE],
+                    add=[R.JOB_QUEUED],
+                    output_device_uuid=device.output_device_uuid,
+                    output_device_job_id=report.output_device_job_id,
+                )
+            job = await apply_device_report(
+                svc, job, report.job_state, report.job_state_reasons,
+                output_device_job_id=report.output_device_job_id,
+            )
+            if job.cancel_requested:
+                cancel.append(job.job_id)
+        fetchable = [j.job_id for j in await svc.jobs.list_fetchable(device.printer_name)]
+        await svc.devices.touch(device.output_device_uuid, svc.now())
+    return ops.UpdateFetchableJobsResponse(fetchable_job_ids=fetchable, cancel_job_ids=cancel)
+
+
+# --- shared steps ---------------------------------------------------------------------
+
+
+async def apply_device_report(
+    svc: CloudImagingService,
+    job: Job,
+    state: JobState,
+    reasons: list[str],
+    *,
+    message: str | None = None,
+    **fields: object,
+) -> Job:
+    """Roll the device's view of a job up into the service's (seed 000 asks for both)."""
+    if job.job_state.is_terminal:
+        return job
+    if state == JobState.PENDING_HELD:
+        state = JobState.PENDING  # the device holds it; for the service it is still on its way
+    kept = [r for r in job.job_state_reasons if r in _SERVICE_REASONS]
+    new_reasons = [*kept, *reasons]
+    if state == JobState.CANCELED and not job.cancel_requested:
+        new_reasons.append(R.JOB_CANCELED_AT_DEVICE)
+    fields = {k: v for k, v in fields.items() if v is not None}
+    if state not in JOB_TRANSITIONS[job.job_state]:
+        return job
+    return await svc.states.change(job, state, reasons=new_reasons, message=message, **fields)
+
+
+async def _return_to_fetchable(svc: CloudImagingService, job: Job) -> None:
+    """The device no longer holds a job it acknowledged: make it fetchable again."""
+    unbind: dict[str, object] = {
+        "output_device_uuid": None,
+        "output_device_job_id": None,
+        "output_device_job_state": None,
+    }
+    if job.cancel_requested:
+        await svc.states.change(
+            job, JobState.CANCELED, reasons=[job.cancel_requested], **unbind
+        )
+        return
+    await svc.states.change(job, JobState.PENDING, reasons=[R.JOB_FETCHABLE], **unbind)
+
+
+async def _bound_job(svc: CloudImagingService, device: Device, job_id: int) -> Job:
+    job = await device_job(svc, device, job_id)
+    if job.output_device_uuid != device.output_device_uuid:
+        raise NotFetchable(f"job {job_id} has not been acknowledged by this device")
+    return job
+
+
+def _ack_response(job: Job) -> ops.AcknowledgeJobResponse:
+    return ops.AcknowledgeJobResponse(
+        job_id=job.job_id, job_state=job.job_state, job_state_reasons=list(job.job_state_reasons)
+    )
+
+
+def _reject_reasons(status: str) -> list[str]:
+    if status == "client-error-document-format-not-supported":
+        return [R.UNSUPPORTED_DOCUMENT_FORMAT]
+    if status == "client-error-document-access-error":
+        return [R.DOCUMENT_ACCESS_ERROR]
+    return []
+
+
+def _status_changes(status: ServiceStatus | None) -> dict[str, object]:
+    if status is None:
+        return {}
+    changes: dict[str, object] = {}
+    if status.printer_state is not None:
+        changes["printer_state"] = status.printer_state
+    if status.printer_state_reasons is not None:
+        changes["printer_state_reasons"] = tuple(status.printer_state_reasons)
+    if status.printer_state_message is not None:
+        changes["printer_state_message"] = status.printer_state_message
+    if status.printer_is_accepting_jobs is not None:
+        changes["printer_is_accepting_jobs"] = status.printer_is_accepting_jobs
+    return changes

@@ -1,0 +1,190 @@
+"""The one place where job and document states change.
+
+Every change goes through `JobStates.change` (or `change_document`): it checks the
+transition table, settles the reasons, stamps time-at-processing / time-at-completed,
+writes the row and, once the transaction commits, tells the event sink. No other code
+writes job-state or document-state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from server.db import Database
+from server.stores.documents import Document, DocumentStore
+from server.stores.jobs import Job, JobStore
+from stanzas.errors import NotPossible
+from stanzas.states import DocumentState, JobState
+from stanzas.states import JobStateReason as R
+
+_P, _H, _PR, _PS = (
+    JobState.PENDING,
+    JobState.PENDING_HELD,
+    JobState.PROCESSING,
+    JobState.PROCESSING_STOPPED,
+)
+_C, _A, _D = JobState.CANCELED, JobState.ABORTED, JobState.COMPLETED
+
+# RFC 8011 §5.3.7, Table 11, as a table: state -> states it may move to. Staying in the
+# same state is allowed (a reasons or message update). Going back to pending from
+# processing is the seeds' resync rule (a device lost the job: it becomes fetchable again).
+JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
+    _P: frozenset({_P, _H, _PR, _PS, _C, _A, _D}),
+    _H: frozenset({_H, _P, _C, _A}),
+    _PR: frozenset({_PR, _PS, _P, _C, _A, _D}),
+    _PS: frozenset({_PS, _PR, _P, _C, _A, _D}),
+    _C: frozenset(),
+    _A: frozenset(),
+    _D: frozenset(),
+}
+
+_DP, _DPR, _DPS = DocumentState.PENDING, DocumentState.PROCESSING, DocumentState.PROCESSING_STOPPED
+_DC, _DA, _DD = DocumentState.CANCELED, DocumentState.ABORTED, DocumentState.COMPLETED
+DOCUMENT_TRANSITIONS: dict[DocumentState, frozenset[DocumentState]] = {
+    _DP: frozenset({_DP, _DPR, _DPS, _DC, _DA, _DD}),
+    _DPR: frozenset({_DPR, _DPS, _DP, _DC, _DA, _DD}),
+    _DPS: frozenset({_DPS, _DPR, _DP, _DC, _DA, _DD}),
+    _DC: frozenset(),
+    _DA: frozenset(),
+    _DD: frozenset(),
+}
+
+# Reasons that describe a job still on its way; they make no sense once it has ended.
+TRANSIENT_REASONS = frozenset(
+    {
+        R.JOB_INCOMING,
+        R.JOB_FETCHABLE,
+        R.JOB_QUEUED,
+        R.JOB_PRINTING,
+        R.PRINTER_STOPPED,
+        R.PROCESSING_TO_STOP_POINT,
+        R.JOB_HOLD_UNTIL_SPECIFIED,
+    }
+)
+# The reason each final state gets when nothing more specific was given.
+FINAL_REASONS = {
+    _D: R.JOB_COMPLETED_SUCCESSFULLY,
+    _C: R.JOB_CANCELED_BY_USER,
+    _A: R.ABORTED_BY_SYSTEM,
+}
+_FINAL_REASON_SET = frozenset(
+    {
+        R.JOB_COMPLETED_SUCCESSFULLY,
+        R.JOB_COMPLETED_WITH_ERRORS,
+        R.JOB_CANCELED_BY_USER,
+        R.JOB_CANCELED_BY_OPERATOR,
+        R.JOB_CANCELED_AT_DEVICE,
+        R.ABORTED_BY_SYSTEM,
+        R.DOCUMENT_ACCESS_ERROR,
+        R.DOCUMENT_FORMAT_ERROR,
+        R.UNSUPPORTED_DOCUMENT_FORMAT,
+    }
+)
+
+
+class JobEvents(Protocol):
+    """Who hears of committed changes (the XMPP component pushes them)."""
+
+    def job_changed(self, before: Job, after: Job) -> None: ...
+
+
+def settle_reasons(
+    state: JobState,
+    current: Iterable[str],
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+) -> tuple[str, ...]:
+    """The reasons after a change: current - remove + add, cleaned for the new state."""
+    removed = set(remove)
+    reasons = [r for r in current if r not in removed and r != R.NONE]
+    for reason in add:
+        if reason not in reasons and reason != R.NONE:
+            reasons.append(reason)
+    if state.is_terminal:
+        reasons = [r for r in reasons if r not in TRANSIENT_REASONS]
+        if not any(r in _FINAL_REASON_SET for r in reasons):
+            reasons.append(FINAL_REASONS[state])
+    return tuple(reasons) or (R.NONE,)
+
+
+class JobStates:
+    def __init__(
+        self,
+        db: Database,
+        jobs: JobStore,
+        documents: DocumentStore,
+        events: JobEvents,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.jobs = jobs
+        self.documents = documents
+        self.events = events
+        self.clock = clock
+
+    async def change(
+        self,
+        job: Job,
+        state: JobState,
+        *,
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+        reasons: Iterable[str] | None = None,
+        message: str | None = None,
+        **fields: Any,
+    ) -> Job:
+        """Move `job` to `state`; `reasons` replaces the reasons, `add`/`remove` edit them.
+        `fields` are other job columns changed in the same write (never job_state)."""
+        if "job_state" in fields or "job_state_reasons" in fields:
+            raise ValueError("state and reasons are set through the state argument")
+        if state not in JOB_TRANSITIONS[job.job_state]:
+            raise NotPossible(f"job {job.job_id} is {job.job_state.value}; it cannot become {state.value}")
+        base = job.job_state_reasons if reasons is None else tuple(reasons)
+        now = int(self.clock())
+        changes: dict[str, Any] = dict(fields)
+        changes["job_state"] = state
+        changes["job_state_reasons"] = settle_reasons(state, base, add, remove)
+        if message is not None:
+            changes["job_state_message"] = message
+        if state in (_PR, _PS) and job.time_at_processing is None:
+            changes["time_at_processing"] = now
+        if state.is_terminal:
+            changes["time_at_completed"] = now
+            changes["cancel_requested"] = None
+        async with self.db.transaction():
+            after = await self.jobs.update(job, **changes)
+            if state.is_terminal:
+                await self._end_documents(after)
+            self.db.after_commit(lambda: self.events.job_changed(job, after))
+        return after
+
+    async def change_document(
+        self,
+        document: Document,
+        state: DocumentState,
+        *,
+        reasons: Iterable[str] | None = None,
+        message: str | None = None,
+    ) -> Document:
+        if state not in DOCUMENT_TRANSITIONS[document.document_state]:
+            raise NotPossible(
+                f"document {document.document_number} of job {document.job_id} is "
+                f"{document.document_state.value}; it cannot become {state.value}"
+            )
+        changes: dict[str, Any] = {"document_state": state}
+        if reasons is not None:
+            changes["document_state_reasons"] = tuple(reasons) or (R.NONE,)
+        if message is not None:
+            changes["document_state_message"] = message
+        if state.is_terminal:
+            changes["time_at_completed"] = int(self.clock())
+        return await self.documents.update(document, **changes)
+
+    async def _end_documents(self, job: Job) -> None:
+        """A finished job's unfinished documents end with it, in the same state."""
+        final = DocumentState(job.job_state.value)
+        for document in await self.documents.list(job.job_id):
+            if not document.document_state.is_terminal:
+                await self.change_document(document, final)

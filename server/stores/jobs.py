@@ -1,0 +1,162 @@
+"""The jobs table."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import aiosqlite
+
+from server.db import Database
+from stanzas.groups import JobStatus, JobTicket
+from stanzas.states import JobState
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: int
+    job_uuid: str
+    printer_name: str
+    service_type: str
+    owner: str
+    notify_jid: str | None
+    job_name: str
+    job_ticket: JobTicket
+    job_priority: int
+    job_state: JobState
+    job_state_reasons: tuple[str, ...]
+    job_state_message: str
+    is_closed: bool
+    cancel_requested: str | None
+    output_device_uuid: str | None
+    output_device_job_id: int | None
+    output_device_job_state: JobState | None
+    job_impressions_completed: int
+    number_of_documents: int
+    time_at_creation: int
+    time_at_processing: int | None
+    time_at_completed: int | None
+
+    @property
+    def is_fetchable(self) -> bool:
+        return (
+            self.job_state == JobState.PENDING
+            and self.is_closed
+            and self.output_device_uuid is None
+            and self.cancel_requested is None
+        )
+
+    def to_status(self, *, with_ticket: bool = False) -> JobStatus:
+        return JobStatus(
+            job_id=self.job_id,
+            job_uuid=self.job_uuid,
+            printer_name=self.printer_name,
+            job_name=self.job_name,
+            job_originating_user_name=self.owner,
+            job_state=self.job_state,
+            job_state_reasons=list(self.job_state_reasons) or ["none"],
+            job_state_message=self.job_state_message or None,
+            number_of_documents=self.number_of_documents,
+            job_impressions_completed=self.job_impressions_completed,
+            output_device_uuid=self.output_device_uuid,
+            output_device_job_id=self.output_device_job_id,
+            output_device_job_state=self.output_device_job_state,
+            time_at_creation=self.time_at_creation,
+            time_at_processing=self.time_at_processing,
+            time_at_completed=self.time_at_completed,
+            job_ticket=self.job_ticket if with_ticket else None,
+        )
+
+    def with_changes(self, **changes: Any) -> Job:
+        return replace(self, **changes)
+
+
+_COLUMNS = [f.name for f in fields(Job)]
+
+
+def _from_row(row: aiosqlite.Row) -> Job:
+    values = dict(row)
+    values["job_ticket"] = JobTicket.model_validate_json(values["job_ticket"] or "{}")
+    values["job_state"] = JobState(values["job_state"])
+    values["job_state_reasons"] = tuple(values["job_state_reasons"].split())
+    values["is_closed"] = bool(values["is_closed"])
+    if values["output_device_job_state"] is not None:
+        values["output_device_job_state"] = JobState(values["output_device_job_state"])
+    return Job(**values)
+
+
+def _to_column(name: str, value: Any) -> Any:
+    if name == "job_ticket":
+        return value.model_dump_json(exclude_none=True)
+    if name == "job_state_reasons":
+        return " ".join(value)
+    if name == "is_closed":
+        return int(value)
+    if isinstance(value, JobState):
+        return value.value
+    return value
+
+
+class JobStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def insert(self, **values: Any) -> Job:
+        names = [n for n in _COLUMNS if n != "job_id" and n in values]
+        sql = (
+            f"INSERT INTO jobs ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' for _ in names)})"
+        )
+        job_id = await self.db.execute(sql, [_to_column(n, values[n]) for n in names])
+        job = await self.get(job_id)
+        assert job is not None
+        return job
+
+    async def get(self, job_id: int) -> Job | None:
+        row = await self.db.fetchone("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
+        return _from_row(row) if row else None
+
+    async def update(self, job: Job, **changes: Any) -> Job:
+        """Write the given columns of one job; returns the job as now stored."""
+        if not changes:
+            return job
+        unknown = set(changes) - set(_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown job columns {sorted(unknown)}")
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        params = [_to_column(n, v) for n, v in changes.items()]
+        await self.db.execute(f"UPDATE jobs SET {assignments} WHERE job_id = ?", [*params, job.job_id])
+        return job.with_changes(**changes)
+
+    async def list_fetchable(self, printer_name: str, limit: int = 100) -> list[Job]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE printer_name = ? AND job_state = 'pending' AND is_closed = 1"
+            " AND output_device_uuid IS NULL AND cancel_requested IS NULL"
+            " ORDER BY job_priority DESC, job_id LIMIT ?",
+            (printer_name, limit),
+        )
+        return [_from_row(r) for r in rows]
+
+    async def list_bound_active(self, output_device_uuid: str) -> list[Job]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE output_device_uuid = ?"
+            " AND job_state NOT IN ('canceled', 'aborted', 'completed') ORDER BY job_id",
+            (output_device_uuid,),
+        )
+        return [_from_row(r) for r in rows]
+
+    async def list_active(self, printer_name: str | None = None) -> list[Job]:
+        sql = "SELECT * FROM jobs WHERE job_state NOT IN ('canceled', 'aborted', 'completed')"
+        params: tuple[Any, ...] = ()
+        if printer_name is not None:
+            sql += " AND printer_name = ?"
+            params = (printer_name,)
+        rows = await self.db.fetchall(sql + " ORDER BY job_id", params)
+        return [_from_row(r) for r in rows]
+
+    async def list_by_owner(self, owner: str, limit: int = 100) -> list[Job]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE owner = ? ORDER BY job_id DESC LIMIT ?", (owner, limit)
+        )
+        return [_from_row(r) for r in rows]

@@ -1,0 +1,91 @@
+"""The queues table: each queue is one of the seeds' Cloud Imaging Services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import aiosqlite
+
+from server.db import Database
+from stanzas.groups import Capabilities, ServiceStatus
+from stanzas.states import PrinterState
+
+
+@dataclass(frozen=True)
+class Queue:
+    printer_name: str
+    service_type: str
+    output_device_uuid: str | None
+    printer_info: str
+    printer_location: str
+    printer_state: PrinterState
+    printer_state_reasons: tuple[str, ...]
+    printer_state_message: str
+    printer_is_accepting_jobs: bool  # the device's own
+    is_accepting_jobs: bool  # set by administrators
+    capabilities: Capabilities
+    time_created: int
+
+    def to_status(self) -> ServiceStatus:
+        return ServiceStatus(
+            printer_state=self.printer_state,
+            printer_state_reasons=list(self.printer_state_reasons) or ["none"],
+            printer_state_message=self.printer_state_message or None,
+            printer_is_accepting_jobs=self.printer_is_accepting_jobs and self.is_accepting_jobs,
+        )
+
+
+def _from_row(row: aiosqlite.Row) -> Queue:
+    values = dict(row)
+    values["printer_state"] = PrinterState(values["printer_state"])
+    values["printer_state_reasons"] = tuple(values["printer_state_reasons"].split())
+    values["printer_is_accepting_jobs"] = bool(values["printer_is_accepting_jobs"])
+    values["is_accepting_jobs"] = bool(values["is_accepting_jobs"])
+    values["capabilities"] = Capabilities.model_validate_json(values["capabilities"] or "{}")
+    return Queue(**values)
+
+
+def _to_column(name: str, value: Any) -> Any:
+    if name == "printer_state_reasons":
+        return " ".join(value)
+    if name == "capabilities":
+        return value.model_dump_json(exclude_none=True)
+    if name in ("printer_is_accepting_jobs", "is_accepting_jobs"):
+        return int(value)
+    if isinstance(value, PrinterState):
+        return value.value
+    return value
+
+
+class QueueStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, printer_name: str) -> Queue | None:
+        row = await self.db.fetchone("SELECT * FROM queues WHERE printer_name = ?", (printer_name,))
+        return _from_row(row) if row else None
+
+    async def list_all(self) -> list[Queue]:
+        rows = await self.db.fetchall("SELECT * FROM queues ORDER BY printer_name")
+        return [_from_row(r) for r in rows]
+
+    async def create(self, printer_name: str, service_type: str, now: int) -> Queue:
+        await self.db.execute(
+            "INSERT INTO queues (printer_name, service_type, time_created) VALUES (?, ?, ?)"
+            " ON CONFLICT (printer_name) DO NOTHING",
+            (printer_name, service_type, now),
+        )
+        queue = await self.get(printer_name)
+        assert queue is not None
+        return queue
+
+    async def update(self, queue: Queue, **changes: Any) -> Queue:
+        if not changes:
+            return queue
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        params = [_to_column(n, v) for n, v in changes.items()]
+        await self.db.execute(
+            f"UPDATE queues SET {assignments} WHERE printer_name = ?", [*params, queue.printer_name]
+        )
+        return replace(queue, **changes)

@@ -1,0 +1,140 @@
+"""Domain errors carrying a PWG/IPP status, and their XMPP stanza-error form.
+
+Handlers raise these; exactly one boundary (server.dispatch for the service,
+stanzas.transport for clients) turns them into or out of XMPP <error/> elements.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class CloudImagingError(Exception):
+    """An operation failed with an IPP status (RFC 8011 §B) and a message for people."""
+
+    status: ClassVar[str] = "server-error-internal-error"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.status)
+        self.message = message or self.status
+
+
+class BadRequest(CloudImagingError):
+    status = "client-error-bad-request"
+
+
+class NotAuthorized(CloudImagingError):
+    status = "client-error-not-authorized"
+
+
+class NotFound(CloudImagingError):
+    status = "client-error-not-found"
+
+
+class NotPossible(CloudImagingError):
+    status = "client-error-not-possible"
+
+
+class NotFetchable(CloudImagingError):
+    status = "client-error-not-fetchable"
+
+
+class AttributesNotSupported(CloudImagingError):
+    status = "client-error-attributes-or-values-not-supported"
+
+
+class DocumentFormatNotSupported(CloudImagingError):
+    status = "client-error-document-format-not-supported"
+
+
+class DocumentAccessError(CloudImagingError):
+    status = "client-error-document-access-error"
+
+
+class OperationNotSupported(CloudImagingError):
+    status = "server-error-operation-not-supported"
+
+
+class NotAcceptingJobs(CloudImagingError):
+    status = "server-error-not-accepting-jobs"
+
+
+class ServiceUnavailable(CloudImagingError):
+    status = "server-error-service-unavailable"
+
+
+class InternalError(CloudImagingError):
+    status = "server-error-internal-error"
+
+
+class Timeout(CloudImagingError):
+    status = "server-error-timeout"
+
+
+# IPP status -> (XMPP defined condition, error type). RFC 6120 §8.3.3.
+XMPP_CONDITIONS: dict[str, tuple[str, str]] = {
+    BadRequest.status: ("bad-request", "modify"),
+    NotAuthorized.status: ("forbidden", "auth"),
+    NotFound.status: ("item-not-found", "cancel"),
+    NotPossible.status: ("not-allowed", "cancel"),
+    NotFetchable.status: ("conflict", "cancel"),
+    AttributesNotSupported.status: ("not-acceptable", "modify"),
+    DocumentFormatNotSupported.status: ("not-acceptable", "modify"),
+    DocumentAccessError.status: ("not-acceptable", "cancel"),
+    OperationNotSupported.status: ("feature-not-implemented", "cancel"),
+    NotAcceptingJobs.status: ("not-allowed", "wait"),
+    ServiceUnavailable.status: ("service-unavailable", "wait"),
+    InternalError.status: ("internal-server-error", "wait"),
+    Timeout.status: ("remote-server-timeout", "wait"),
+}
+
+ERRORS_BY_STATUS: dict[str, type[CloudImagingError]] = {
+    cls.status: cls
+    for cls in (
+        BadRequest,
+        NotAuthorized,
+        NotFound,
+        NotPossible,
+        NotFetchable,
+        AttributesNotSupported,
+        DocumentFormatNotSupported,
+        DocumentAccessError,
+        OperationNotSupported,
+        NotAcceptingJobs,
+        ServiceUnavailable,
+        InternalError,
+        Timeout,
+    )
+}
+
+# When a peer answers with a plain XMPP error (no ipp-status), the closest IPP status.
+STATUS_BY_CONDITION: dict[str, str] = {
+    "bad-request": BadRequest.status,
+    "forbidden": NotAuthorized.status,
+    "not-authorized": NotAuthorized.status,
+    "item-not-found": NotFound.status,
+    "not-allowed": NotPossible.status,
+    "conflict": NotFetchable.status,
+    "not-acceptable": AttributesNotSupported.status,
+    "feature-not-implemented": OperationNotSupported.status,
+    "service-unavailable": ServiceUnavailable.status,
+    "recipient-unavailable": ServiceUnavailable.status,
+    "remote-server-not-found": ServiceUnavailable.status,
+    "internal-server-error": InternalError.status,
+    "remote-server-timeout": Timeout.status,
+}
+
+
+def xmpp_condition(status: str) -> tuple[str, str]:
+    """The XMPP (condition, type) for an IPP status; unknown ones are internal errors."""
+    return XMPP_CONDITIONS.get(status, ("internal-server-error", "wait"))
+
+
+def error_for(status: str, message: str) -> CloudImagingError:
+    """Rebuild the domain error a peer reported."""
+    cls = ERRORS_BY_STATUS.get(status)
+    if cls is None:
+        err = CloudImagingError(message)
+        err.status = status  # type: ignore[misc]
+        return err
+    return cls(message)

@@ -1,0 +1,146 @@
+"""An XMPP session to the Cloud Imaging Service, shared by managers and clients.
+
+Two ways in: a user account over c2s with TLS required (STARTTLS, verified against
+the given CA), or an external component (XEP-0114) for a manager on the XMPP
+server's trusted network. slixmpp does not reconnect after a live stream drops,
+so both do, with slixmpp's growing delays between attempts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from slixmpp import ClientXMPP
+from slixmpp.componentxmpp import ComponentXMPP
+
+from stanzas.errors import ServiceUnavailable
+from stanzas.model import Payload
+from stanzas.registry import register_stanzas
+from stanzas.transport import call, iq_type_for
+
+log = logging.getLogger(__name__)
+P = TypeVar("P", bound=Payload)
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Verify the server's certificate against ca_file (or the system's CAs)."""
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+class _Session:
+    """What both session kinds share; mixed into a slixmpp stream class."""
+
+    service_jid: str
+    server_address: tuple[str, int]
+    stopping: bool
+    online: asyncio.Event
+    auth_failed: asyncio.Event
+    on_online: list[Callable[[], Awaitable[None]]]
+
+    def _setup(self: Any, service_jid: str, host: str, port: int) -> None:
+        self.service_jid = service_jid
+        self.server_address = (host, port)
+        self.stopping = False
+        self.online = asyncio.Event()
+        self.auth_failed = asyncio.Event()
+        self.on_online = []
+        register_stanzas()
+        self.register_plugin("xep_0030")
+        self.register_plugin("xep_0199")
+        self.add_event_handler("session_start", self._on_session_start)
+        self.add_event_handler("disconnected", self._on_disconnected)
+
+    async def start(self: Any, timeout: float = 30.0) -> None:
+        self.connect(*self.server_address)
+        online = asyncio.ensure_future(self.online.wait())
+        failed = asyncio.ensure_future(self.auth_failed.wait())
+        done, pending = await asyncio.wait(
+            {online, failed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        if failed in done:
+            await self.stop()
+            raise PermissionError(f"the XMPP server refused the credentials of {self.boundjid}")
+        if online not in done:
+            await self.stop()
+            host, port = self.server_address
+            raise ServiceUnavailable(f"could not reach the XMPP server at {host}:{port}")
+
+    async def stop(self: Any) -> None:
+        self.stopping = True
+        self.cancel_connection_attempt()
+        if self.transport is not None:
+            await self.disconnect(wait=1.0)
+
+    async def request(
+        self: Any, payload: Payload, response_type: type[P], timeout: float = 30.0
+    ) -> P:
+        if not self.online.is_set():
+            raise ServiceUnavailable("not connected to the XMPP server")
+        iq = self.make_iq(ito=self.service_jid, itype=iq_type_for(payload))
+        return await call(iq, payload, response_type, timeout)
+
+    async def _on_session_start(self: Any, _event: object) -> None:
+        self.announce()
+        self.online.set()
+        for callback in self.on_online:
+            await callback()
+
+    def _on_disconnected(self: Any, _event: object) -> None:
+        self.online.clear()
+        if not self.stopping:
+            log.warning("%s lost its XMPP connection; reconnecting", self.boundjid)
+            self.connect(*self.server_address)
+
+
+class ServiceSession(_Session, ClientXMPP):  # type: ignore[misc]
+    """A user account's session (clients, and managers behind NAT)."""
+
+    def __init__(
+        self,
+        jid: str,
+        password: str,
+        *,
+        service_jid: str,
+        host: str = "127.0.0.1",
+        port: int = 5222,
+        ca_file: Path | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        ClientXMPP.__init__(self, jid, password)
+        self.ssl_context = ssl_context or tls_context(ca_file)
+        self.enable_direct_tls = False
+        self.enable_starttls = True
+        self.enable_plaintext = False  # TLS is required on every c2s connection
+        self._setup(service_jid, host, port)
+        self.add_event_handler("failed_all_auth", self._on_auth_failed)
+
+    def announce(self) -> None:
+        self.send_presence()  # available: pushes to our bare JID reach this resource
+        self.send_presence(pto=self.service_jid)  # directed: the service sees us come and go
+
+    def _on_auth_failed(self, _event: object) -> None:
+        self.stopping = True
+        self.auth_failed.set()
+
+
+class ComponentSession(_Session, ComponentXMPP):  # type: ignore[misc]
+    """A manager running as an external component next to the XMPP server."""
+
+    def __init__(
+        self, component_jid: str, secret: str, *, service_jid: str, host: str, port: int
+    ) -> None:
+        ComponentXMPP.__init__(self, component_jid, secret, host, port)
+        self._setup(service_jid, host, port)
+
+    def announce(self) -> None:
+        self.send_presence(pto=self.service_jid, pfrom=self.boundjid.bare)

@@ -1,0 +1,30 @@
+"""Value syntaxes of IPP (RFC 8011 §5.1) as constrained pydantic types."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+# keyword: US-ASCII lowercase, digits, '-', '_', '.' (RFC 8011 §5.1.4); media names use '_'.
+Keyword = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-zA-Z0-9._-]{0,254}$")]
+# name: up to 255 octets (§5.1.3); text: up to 1023 octets (§5.1.2).
+Name = Annotated[str, StringConstraints(max_length=255)]
+Text = Annotated[str, StringConstraints(max_length=1023)]
+Uri = Annotated[str, StringConstraints(max_length=1023, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")]
+MimeType = Annotated[str, StringConstraints(max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")]
+# job-id / document-number: integer(1:MAX) (§5.3.2).
+JobId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+DocumentNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Octets = Annotated[int, Field(ge=0, le=2**63 - 1)]
+# output-device-uuid, job-uuid: urn:uuid:… (RFC 4122 URN, PWG 5100.18).
+UuidUrn = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ),
+]
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+# Epoch seconds: the time-at-* attributes (RFC 8011 §5.3.14), in seconds since 1970.
+EpochSeconds = Annotated[int, Field(ge=0, le=2**40)]
