@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import tempfile
@@ -33,7 +32,9 @@ ENV_KEYS = {
 def load_settings(config: Path | None) -> ClientSettings:
     """From --config, else $CIRRUS_CONFIG, else ~/.config/cirrus/client.toml; the
     environment variables in ENV_KEYS override single values."""
-    path = config or Path(os.environ.get("CIRRUS_CONFIG", Path.home() / ".config/cirrus/client.toml"))
+    path = config or Path(
+        os.environ.get("CIRRUS_CONFIG", Path.home() / ".config/cirrus/client.toml")
+    )
     values: dict[str, object] = {}
     if path.exists():
         with path.open("rb") as f:
@@ -104,8 +105,14 @@ async def cmd_job(client: CirrusClient, args: argparse.Namespace) -> int:
         print(job.model_dump_json(by_alias=True, exclude_none=True))
     else:
         print(describe(job))
-        for key in ("job_name", "printer_name", "job_originating_user_name", "number_of_documents",
-                    "output_device_uuid", "job_impressions_completed"):
+        for key in (
+            "job_name",
+            "printer_name",
+            "job_originating_user_name",
+            "number_of_documents",
+            "output_device_uuid",
+            "job_impressions_completed",
+        ):
             value = getattr(job, key)
             if value is not None:
                 print(f"  {key.replace('_', '-')}: {value}")
@@ -189,8 +196,17 @@ async def cmd_demo(args: argparse.Namespace) -> int:
         await client.start()
         try:
             ns = argparse.Namespace(
-                files=[str(sample)], queue=stack.queue, name=None, copies=None, media=None,
-                sides=None, color_mode=None, hold=False, no_wait=False, json=False, timeout=120.0,
+                files=[str(sample)],
+                queue=stack.queue,
+                name=None,
+                copies=None,
+                media=None,
+                sides=None,
+                color_mode=None,
+                hold=False,
+                no_wait=False,
+                json=False,
+                timeout=120.0,
             )
             code = await cmd_print(client, ns)
         finally:
@@ -205,7 +221,9 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     finally:
         await stack.stop()
         state.cleanup()
-    print(f"\ndemo finished in {time.monotonic() - started:.1f} s; everything it started is stopped")
+    print(
+        f"\ndemo finished in {time.monotonic() - started:.1f} s; everything it started is stopped"
+    )
     return code
 
 

@@ -7,8 +7,10 @@ to the one-time upload URL the service hands out; everything else is XMPP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import mimetypes
+import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 
 import aiofiles
 import aiohttp
-from slixmpp import Message
+from slixmpp.xmlstream import StanzaBase
 from slixmpp.xmlstream.handler import CoroutineCallback
 
 from stanzas import client_ops as ops
@@ -41,8 +43,10 @@ _FORMATS = {
 
 
 def guess_format(path: Path) -> str:
-    return _FORMATS.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or (
-        "application/octet-stream"
+    return (
+        _FORMATS.get(path.suffix.lower())
+        or mimetypes.guess_type(path.name)[0]
+        or ("application/octet-stream")
     )
 
 
@@ -68,8 +72,12 @@ class Uploaded:
 class CirrusClient:
     def __init__(self, settings: ClientSettings) -> None:
         self.settings = settings
+        # A fixed resource: after a reconnect, pushes for our jobs still reach us.
+        jid = (
+            settings.jid if "/" in settings.jid else f"{settings.jid}/cirrus-{secrets.token_hex(4)}"
+        )
         self.session = ServiceSession(
-            settings.jid,
+            jid,
             settings.password,
             service_jid=settings.service_jid,
             host=settings.host,
@@ -79,9 +87,11 @@ class CirrusClient:
         self._ssl = tls_context(settings.ca_file)
         self._events: dict[int, asyncio.Queue[ops.JobEvent]] = {}
         self._http: aiohttp.ClientSession | None = None
+        self._watched: set[int] = set()
         self.session.register_handler(
             CoroutineCallback("job events", InNamespace("message"), self._on_message)
         )
+        self.session.on_online.append(self._refresh_watched)
 
     async def __aenter__(self) -> CirrusClient:
         await self.start()
@@ -160,7 +170,9 @@ class CirrusClient:
         )
 
     async def get_job(self, job_id: int) -> JobStatus:
-        response = await self.session.request(ops.GetJobElements(job_id=job_id), ops.GetJobElementsResponse)
+        response = await self.session.request(
+            ops.GetJobElements(job_id=job_id), ops.GetJobElementsResponse
+        )
         return response.job
 
     async def cancel_job(self, job_id: int, message: str | None = None) -> JobStatus:
@@ -184,10 +196,13 @@ class CirrusClient:
         return await self.get_job(job.job_id)
 
     # --- events ---------------------------------------------------------------------
-    async def job_updates(self, job_id: int, *, timeout: float | None = None) -> AsyncIterator[JobStatus]:
+    async def job_updates(
+        self, job_id: int, *, timeout: float | None = None
+    ) -> AsyncIterator[JobStatus]:
         """The job's states as they change, ending with its final state. Starts with the
         current state, so nothing that happened before the call is missed."""
         events = self._queue(job_id)
+        self._watched.add(job_id)
         current = await self.get_job(job_id)
         yield current
         last = (current.job_state, tuple(current.job_state_reasons))
@@ -199,16 +214,25 @@ class CirrusClient:
                 yield current
 
     async def wait_for_final(self, job_id: int, timeout: float | None = None) -> JobStatus:
-        status: JobStatus | None = None
+        final: JobStatus | None = None
         async for status in self.job_updates(job_id, timeout=timeout):
-            pass
-        assert status is not None
-        return status
+            final = status
+        assert final is not None
+        return final
+
+    async def _refresh_watched(self) -> None:
+        """After a reconnect: pushes sent while we were away are lost, so ask."""
+        for job_id in list(self._watched):
+            with contextlib.suppress(CloudImagingError):
+                job = await self.get_job(job_id)
+                self._queue(job_id).put_nowait(ops.JobEvent(job=job))
+                if job.job_state.is_terminal:
+                    self._watched.discard(job_id)
 
     def _queue(self, job_id: int) -> asyncio.Queue[ops.JobEvent]:
         return self._events.setdefault(job_id, asyncio.Queue())
 
-    async def _on_message(self, message: Message) -> None:
+    async def _on_message(self, message: StanzaBase) -> None:
         if message["from"].bare != self.settings.service_jid:
             return
         try:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from slixmpp import Message
+from slixmpp.xmlstream import StanzaBase
 from slixmpp.xmlstream.handler import CoroutineCallback
 
+import manager.drivers as drivers_pkg
 from manager.config import ManagerSettings
 from manager.device_worker import DeviceWorker
-import manager.drivers as drivers_pkg
 from manager.drivers.base import DeviceDriver
 from manager.held_jobs import HeldJobs
 from stanzas.device_ops import WorkNotification
@@ -32,20 +32,31 @@ class ManagerApp:
         if xmpp.component_jid:
             assert xmpp.secret, "component mode needs the component secret"
             self.session = ComponentSession(
-                xmpp.component_jid, xmpp.secret, service_jid=xmpp.service_jid,
-                host=xmpp.host, port=xmpp.port,
+                xmpp.component_jid,
+                xmpp.secret,
+                service_jid=xmpp.service_jid,
+                host=xmpp.host,
+                port=xmpp.port,
             )
         else:
             assert xmpp.jid and xmpp.password, "client mode needs jid and password"
+            # A fixed resource, so the service's pushes keep reaching us across reconnects.
+            jid = xmpp.jid if "/" in xmpp.jid else f"{xmpp.jid}/cirrus-manager"
             self.session = ServiceSession(
-                xmpp.jid, xmpp.password, service_jid=xmpp.service_jid,
-                host=xmpp.host, port=xmpp.port, ca_file=xmpp.ca_file,
+                jid,
+                xmpp.password,
+                service_jid=xmpp.service_jid,
+                host=xmpp.host,
+                port=xmpp.port,
+                ca_file=xmpp.ca_file,
             )
         held = HeldJobs(settings.state_dir / "held-jobs.json")
         http_ssl = tls_context(xmpp.ca_file)
         self.workers: dict[str, DeviceWorker] = {}
         for device in settings.devices:
-            driver = (drivers or {}).get(device.output_device_uuid) or drivers_pkg.make_driver(device.driver)
+            driver = (drivers or {}).get(device.output_device_uuid) or drivers_pkg.make_driver(
+                device.driver
+            )
             self.workers[device.output_device_uuid] = DeviceWorker(
                 output_device_uuid=device.output_device_uuid,
                 printer_name=device.printer_name,
@@ -82,7 +93,9 @@ class ManagerApp:
                 response = await worker.register()
                 log.info(
                     "%s registered as queue %s (%s)",
-                    worker.uuid, response.printer_name, response.registration_state.value,
+                    worker.uuid,
+                    response.printer_name,
+                    response.registration_state.value,
                 )
                 if response.registration_state == "approved":
                     await worker.resync()
@@ -90,7 +103,7 @@ class ManagerApp:
                 log.warning("registering %s failed: %s %s", worker.uuid, exc.status, exc.message)
         self.synced.set()
 
-    async def _on_message(self, message: Message) -> None:
+    async def _on_message(self, message: StanzaBase) -> None:
         if message["from"].bare != self.session.service_jid:
             log.warning("ignored a work notification from %s", message["from"])
             return

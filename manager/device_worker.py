@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import aiofiles
 import aiohttp
@@ -35,14 +37,16 @@ from stanzas.model import Payload
 from stanzas.states import JobState
 
 log = logging.getLogger(__name__)
+P = TypeVar("P", bound=Payload)
 CHUNK = 1024 * 1024
 
 
-class Requester:
+class Requester(Protocol):
     """What a worker needs from the XMPP session."""
 
-    async def request(self, payload: Payload, response_type: type, timeout: float = 30.0) -> Payload:
-        raise NotImplementedError
+    async def request(
+        self, payload: Payload, response_type: type[P], timeout: float = 30.0
+    ) -> P: ...
 
 
 class DocumentFailed(Exception):
@@ -104,7 +108,7 @@ class DeviceWorker:
             await self._http.close()
         await self.driver.close()
 
-    async def call(self, payload: Payload, response_type: type) -> Payload:
+    async def call(self, payload: Payload, response_type: type[P]) -> P:
         return await self.session.request(payload, response_type)
 
     # --- registration and resync (on every connect, and when the service asks) ----------
@@ -123,7 +127,6 @@ class DeviceWorker:
             ),
             ops.RegisterDeviceResponse,
         )
-        assert isinstance(response, ops.RegisterDeviceResponse)
         self.registered.set()
         return response
 
@@ -145,7 +148,6 @@ class DeviceWorker:
                 ops.UpdateFetchableJobs(output_device_uuid=self.uuid, job=held),
                 ops.UpdateFetchableJobsResponse,
             )
-            assert isinstance(response, ops.UpdateFetchableJobsResponse)
             for job_id in response.cancel_job_ids:
                 await self.cancel(job_id)
             for held_job in self.held.for_device(self.uuid):
@@ -203,9 +205,9 @@ class DeviceWorker:
         self.idle.clear()
         task = asyncio.create_task(self._run_job(job_id))
         self._jobs[job_id] = task
-        task.add_done_callback(lambda _t, job_id=job_id: self._job_done(job_id))
+        task.add_done_callback(functools.partial(self._job_done, job_id))
 
-    def _job_done(self, job_id: int) -> None:
+    def _job_done(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self._jobs.pop(job_id, None)
         if not self._jobs:
             self.idle.set()
@@ -240,8 +242,9 @@ class DeviceWorker:
 
     async def _take_job(self, job_id: int) -> HeldJob | None:
         """FetchJob, create the device job, AcknowledgeJob."""
-        fetched = await self.call(ops.FetchJob(output_device_uuid=self.uuid, job_id=job_id), ops.FetchJobResponse)
-        assert isinstance(fetched, ops.FetchJobResponse)
+        fetched = await self.call(
+            ops.FetchJob(output_device_uuid=self.uuid, job_id=job_id), ops.FetchJobResponse
+        )
         crash_point("after-fetch-job")
         if job_id in self._cancel:
             return None
@@ -273,7 +276,6 @@ class DeviceWorker:
             ),
             ops.AcknowledgeJobResponse,
         )
-        assert isinstance(ack, ops.AcknowledgeJobResponse)
         if ack.job_state.is_terminal or job_id in self._cancel:
             await self._quietly_cancel(device_job_id)
             self.held.drop(job_id)
@@ -286,10 +288,11 @@ class DeviceWorker:
             if held.job_id in self._cancel:
                 break
             document = await self.call(
-                ops.FetchDocument(output_device_uuid=self.uuid, job_id=held.job_id, document_number=number),
+                ops.FetchDocument(
+                    output_device_uuid=self.uuid, job_id=held.job_id, document_number=number
+                ),
                 ops.FetchDocumentResponse,
             )
-            assert isinstance(document, ops.FetchDocumentResponse)
             path = self.spool_dir / f"{held.job_id}-{number}"
             try:
                 await self._download(document, path)
@@ -308,10 +311,11 @@ class DeviceWorker:
                 self.held.drop(held.job_id)
                 return None
             ack = await self.call(
-                ops.AcknowledgeDocument(output_device_uuid=self.uuid, job_id=held.job_id, document_number=number),
+                ops.AcknowledgeDocument(
+                    output_device_uuid=self.uuid, job_id=held.job_id, document_number=number
+                ),
                 ops.AcknowledgeDocumentResponse,
             )
-            assert isinstance(ack, ops.AcknowledgeDocumentResponse)
             if ack.job_state.is_terminal:
                 path.unlink(missing_ok=True)
                 break
@@ -328,12 +332,16 @@ class DeviceWorker:
             except DeviceRejected as exc:
                 path.unlink(missing_ok=True)
                 held = self.held.advance(held, phase=Phase.SENT)
-                await self._report(held, DeviceJobStatus(
-                    job_id=held.device_job_id,
-                    job_state="aborted",
-                    job_state_reasons=("aborted-by-system",),
-                    job_state_message=f"the device refused the document: {exc.message} ({exc.status})",
-                ))
+                await self._report(
+                    held,
+                    DeviceJobStatus(
+                        job_id=held.device_job_id,
+                        job_state="aborted",
+                        job_state_reasons=("aborted-by-system",),
+                        job_state_message="the device refused the document: "
+                        f"{exc.message} ({exc.status})",
+                    ),
+                )
                 return None
             path.unlink(missing_ok=True)
             held = self.held.advance(held, phase=Phase.ACKNOWLEDGED, documents_sent=number)
@@ -365,7 +373,9 @@ class DeviceWorker:
             raise
         if size != document.document_size or digest.hexdigest() != document.document_digest:
             path.unlink(missing_ok=True)
-            raise DocumentFailed("the fetched data does not match document-size and document-digest")
+            raise DocumentFailed(
+                "the fetched data does not match document-size and document-digest"
+            )
 
     async def _follow(self, held: HeldJob) -> None:
         """Report the device job's states until it ends and the service has heard it;
@@ -421,7 +431,9 @@ class DeviceWorker:
                 if status != self._last_status and self.registered.is_set():
                     self._last_status = status
                     await self.call(
-                        ops.UpdateServiceState(output_device_uuid=self.uuid, status=status_element(status)),
+                        ops.UpdateServiceState(
+                            output_device_uuid=self.uuid, status=status_element(status)
+                        ),
                         ops.UpdateServiceStateResponse,
                     )
             except (DeviceUnreachable, CloudImagingError) as exc:

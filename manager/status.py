@@ -46,9 +46,7 @@ def status_element(status: DeviceStatus) -> ServiceStatus:
     )
 
 
-def cloud_report(
-    job: DeviceJobStatus, printer: DeviceStatus | None
-) -> tuple[str, list[str], str]:
+def cloud_report(job: DeviceJobStatus, printer: DeviceStatus | None) -> tuple[str, list[str], str]:
     """The cloud job's state, reasons and message from the device job's (and the
     printer's, when it has stopped): seed 000 asks the service to show both."""
     state = job.job_state

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from slixmpp import Iq
+from slixmpp.xmlstream import StanzaBase
 from slixmpp.componentxmpp import ComponentXMPP
 from slixmpp.xmlstream.handler import CoroutineCallback
 
@@ -26,7 +26,7 @@ from stanzas.transport import InNamespace, attach, error_reply, payload_element
 log = logging.getLogger(__name__)
 
 
-class ServiceComponent(ComponentXMPP):  # type: ignore[misc]
+class ServiceComponent(ComponentXMPP):
     def __init__(self, svc: CloudImagingService) -> None:
         xmpp = svc.settings.xmpp
         super().__init__(xmpp.component_jid, xmpp.secret, xmpp.host, xmpp.port)
@@ -56,7 +56,7 @@ class ServiceComponent(ComponentXMPP):  # type: ignore[misc]
             # slixmpp does not reconnect after a live stream drops; connect() retries with backoff.
             self.connect()
 
-    async def dispatch(self, iq: Iq) -> None:
+    async def dispatch(self, iq: StanzaBase) -> None:
         if iq["type"] not in ("get", "set"):
             return  # results and errors answer our own requests; nothing to do
         element = payload_element(iq)

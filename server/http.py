@@ -107,8 +107,7 @@ async def start_http(svc: CloudImagingService) -> web.AppRunner:
         ssl_context=server_ssl_context(settings.cert_file, settings.key_file),
     )
     await site.start()
-    sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-    port = sockets[0].getsockname()[1] if sockets else settings.port
+    port = int(runner.addresses[0][1]) if runner.addresses else settings.port
     scheme = "https" if settings.cert_file else "http"
     svc.public_url = settings.public_url or f"{scheme}://{settings.host}:{port}"
     return runner

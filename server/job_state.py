@@ -140,7 +140,9 @@ class JobStates:
         if "job_state" in fields or "job_state_reasons" in fields:
             raise ValueError("state and reasons are set through the state argument")
         if state not in JOB_TRANSITIONS[job.job_state]:
-            raise NotPossible(f"job {job.job_id} is {job.job_state.value}; it cannot become {state.value}")
+            raise NotPossible(
+                f"job {job.job_id} is {job.job_state.value}; it cannot become {state.value}"
+            )
         base = job.job_state_reasons if reasons is None else tuple(reasons)
         now = int(self.clock())
         changes: dict[str, Any] = dict(fields)

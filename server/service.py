@@ -7,6 +7,7 @@ the HTTPS endpoint (server.http) feeds it document bytes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -129,7 +130,7 @@ class CloudImagingService:
                 if document.spool_name:
                     await self.documents.update(document, spool_name=None)
                     name = document.spool_name
-                    self.db.after_commit(lambda name=name: self.spool.discard(name))
+                    self.db.after_commit(functools.partial(self.spool.discard, name))
 
     async def announce_restart(self) -> None:
         """After a (re)start, ask every device to resync and tell it of waiting work."""

@@ -12,6 +12,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,19 @@ class Slots:
         self._uploads: dict[str, UploadSlot] = {}
         self._downloads: dict[str, DownloadSlot] = {}
 
-    def new_upload(self, **fields: object) -> UploadSlot:
+    def new_upload(self, **fields: Any) -> UploadSlot:
         self._expire()
-        slot = UploadSlot(token=secrets.token_urlsafe(32), expires=self.clock() + self.ttl, **fields)  # type: ignore[arg-type]
+        slot = UploadSlot(
+            token=secrets.token_urlsafe(32), expires=self.clock() + self.ttl, **fields
+        )
         self._uploads[slot.token] = slot
         return slot
 
-    def new_download(self, **fields: object) -> DownloadSlot:
+    def new_download(self, **fields: Any) -> DownloadSlot:
         self._expire()
-        slot = DownloadSlot(token=secrets.token_urlsafe(32), expires=self.clock() + self.ttl, **fields)  # type: ignore[arg-type]
+        slot = DownloadSlot(
+            token=secrets.token_urlsafe(32), expires=self.clock() + self.ttl, **fields
+        )
         self._downloads[slot.token] = slot
         return slot
 

@@ -8,7 +8,17 @@ from __future__ import annotations
 from stanzas.groups import JobStatus, JobTicket
 from stanzas.model import Payload
 from stanzas.states import JobState, ServiceType
-from stanzas.types import DocumentNumber, JobId, Keyword, MimeType, Name, Octets, Sha256Hex, Text, Uri
+from stanzas.types import (
+    DocumentNumber,
+    JobId,
+    Keyword,
+    MimeType,
+    Name,
+    Octets,
+    Sha256Hex,
+    Text,
+    Uri,
+)
 
 
 class CreateJob(Payload):

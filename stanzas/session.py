@@ -102,7 +102,7 @@ class _Session:
             self.connect(*self.server_address)
 
 
-class ServiceSession(_Session, ClientXMPP):  # type: ignore[misc]
+class ServiceSession(_Session, ClientXMPP):
     """A user account's session (clients, and managers behind NAT)."""
 
     def __init__(
@@ -133,7 +133,7 @@ class ServiceSession(_Session, ClientXMPP):  # type: ignore[misc]
         self.auth_failed.set()
 
 
-class ComponentSession(_Session, ComponentXMPP):  # type: ignore[misc]
+class ComponentSession(_Session, ComponentXMPP):
     """A manager running as an external component next to the XMPP server."""
 
     def __init__(

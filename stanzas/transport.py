@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import TypeVar
 
 from slixmpp import Iq
@@ -16,11 +17,11 @@ from slixmpp.xmlstream import StanzaBase
 from slixmpp.xmlstream.matcher.base import MatcherBase
 
 from stanzas.errors import (
+    STATUS_BY_CONDITION,
     BadRequest,
     CloudImagingError,
     ServiceUnavailable,
     Timeout,
-    STATUS_BY_CONDITION,
     error_for,
     xmpp_condition,
 )
@@ -46,8 +47,16 @@ class InNamespace(MatcherBase):
         return bool(xml.name == self._criteria and payload_element(xml) is not None)
 
 
+# Called with every payload element this process puts on the wire (the test suite
+# validates each against docs/cirrus-cloud-imaging.xsd).
+EMIT_OBSERVERS: list[Callable[[ET.Element], None]] = []
+
+
 def attach(stanza: StanzaBase, payload: Payload) -> StanzaBase:
-    stanza.xml.append(payload.to_xml())
+    element = payload.to_xml()
+    for observer in EMIT_OBSERVERS:
+        observer(element)
+    stanza.xml.append(element)
     return stanza
 
 
@@ -58,7 +67,7 @@ def read(stanza: StanzaBase, payload_type: type[P]) -> P:
     return payload_type.from_xml(element)
 
 
-def error_reply(iq: Iq, error: CloudImagingError) -> Iq:
+def error_reply(iq: StanzaBase, error: CloudImagingError) -> StanzaBase:
     """An error reply carrying both the XMPP condition and the IPP status."""
     condition, error_type = xmpp_condition(error.status)
     reply = iq.reply(clear=True)

@@ -32,9 +32,22 @@ from typing import IO
 from ipp.client import IppClient, IppError, IppTransportError
 from ipp.codec import IppParseError
 
-__all__ = ["IppEvePrinter", "IppEvePrinterError", "start_ippeveprinter"]
+__all__ = ["DEFAULT_FORMATS", "IppEvePrinter", "IppEvePrinterError", "start_ippeveprinter"]
 
-_UNIX_PATH_MAX = 100  # sun_path is 108 bytes; keep a margin
+_UNIX_PATH_MAX = 100
+
+#: document-format-supported by default (ippeveprinter's own default depends on the
+#: command and leaves out application/pdf when a command is given).
+DEFAULT_FORMATS: tuple[str, ...] = (
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "image/pwg-raster",
+    "image/urf",
+    "text/plain",
+    "application/postscript",
+    "application/octet-stream",
+)  # sun_path is 108 bytes; keep a margin
 
 
 class IppEvePrinterError(RuntimeError):
@@ -164,7 +177,7 @@ async def start_ippeveprinter(
     port: int | None = None,
     command: str | None = None,
     keep_files: bool = True,
-    formats: Sequence[str] | None = None,
+    formats: Sequence[str] | None = DEFAULT_FORMATS,
     make: str = "Cirrus",
     model: str = "Virtual Printer",
     duplex: bool = False,
@@ -178,7 +191,7 @@ async def start_ippeveprinter(
     """Start ippeveprinter (and a private dbus-daemon) and wait until it answers
     Get-Printer-Attributes. ``port=None`` picks a free loopback port. ``command`` is
     run for each document (``-c``; "/bin/true" prints instantly); ``formats`` sets
-    document-format-supported (``-f``); ``duplex`` reports two-sided support (``-2``);
+    document-format-supported (``-f``, None = ippeveprinter's default); ``duplex`` reports two-sided support (``-2``);
     ``color`` reports color (``-s 10,10``). Raises IppEvePrinterError with the log tail
     if it does not come up within ``ready_timeout`` seconds."""
     for tool in (executable, dbus_executable):
@@ -238,7 +251,6 @@ async def _start(
         dbus_executable, "--session", f"--address={bus}", "--nofork", "--nopidfile",
         "--print-address",
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=dbus_log,
-        start_new_session=True,
     )
     assert printer._dbus.stdout is not None
     try:
@@ -259,7 +271,7 @@ async def _start(
     log.flush()
     printer._process = await asyncio.create_subprocess_exec(
         *args, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-        cwd=str(printer.state_dir), start_new_session=True,
+        cwd=str(printer.state_dir),
     )
 
     async with IppClient(printer.uri, timeout=2.0, connect_timeout=1.0) as client:

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prosody_config.launcher import ProsodyInstance, start_prosody
+
 from cirrus.client import ClientSettings
 from cirrus.stack import toml
 from cirrus.stack.process import ManagedProcess
-from prosody_config.launcher import ProsodyInstance, start_prosody
 
 SERVICE_READY = "cirrus service ready"
 MANAGER_READY = "cirrus manager online"
@@ -129,13 +130,20 @@ async def start_local_stack(
     state_dir.mkdir(parents=True, exist_ok=True)
     passwords = {name: secrets.token_urlsafe(16) for name in ("alice", "admin", "manager")}
     say("starting Prosody on loopback …")
-    prosody = await start_prosody(state_dir / "prosody", components=[SERVICE_JID], accounts=passwords)
+    prosody = await start_prosody(
+        state_dir / "prosody", components=[SERVICE_JID], accounts=passwords
+    )
     started: list[Any] = [prosody]
     try:
-        say(f"  XMPP c2s 127.0.0.1:{prosody.c2s_port} (TLS required), component port {prosody.component_port}")
+        say(
+            f"  XMPP c2s 127.0.0.1:{prosody.c2s_port} (TLS required), "
+            f"component port {prosody.component_port}"
+        )
         admin_jid = prosody.jid("admin")
         service = ManagedProcess(
-            "service", "server", ["--config", str(state_dir / "service" / "service.toml")],
+            "service",
+            "server",
+            ["--config", str(state_dir / "service" / "service.toml")],
             state_dir / "logs" / "service.log",
         )
         toml.write(
@@ -163,7 +171,9 @@ async def start_local_stack(
         else:
             driver = "sim:"
         manager = ManagedProcess(
-            "manager", "manager", ["--config", str(state_dir / "manager" / "manager.toml")],
+            "manager",
+            "manager",
+            ["--config", str(state_dir / "manager" / "manager.toml")],
             state_dir / "logs" / "manager.log",
         )
         toml.write(

@@ -59,7 +59,9 @@ class DeviceJobStatus:
     """The device job's state group (RFC 8011 §5.3.7-9)."""
 
     job_id: int
-    job_state: str  # pending, pending-held, processing, processing-stopped, canceled, aborted, completed
+    job_state: (
+        str  # pending, pending-held, processing, processing-stopped, canceled, aborted, completed
+    )
     job_state_reasons: tuple[str, ...] = ("none",)
     job_state_message: str = ""
     job_impressions_completed: int = 0
@@ -86,7 +88,7 @@ class DeviceDriver(abc.ABC):
     """One Imaging Device. Every method may raise DeviceUnreachable.
 
     The job flow the manager drives, in order (the print-at-most-once rule depends on it):
-    create_job → (AcknowledgeJob to the service) → send_document × n (last=True on the
+    create_job → (AcknowledgeJob to the service) → send_document for each document (last=True on the
     last) → get_job until terminal. cancel_job may come at any point after create_job.
     """
 

@@ -153,9 +153,15 @@ def check_ticket(queue: Queue, ticket: JobTicket) -> None:
     for name, value, supported in pairs:
         if value is not None and supported and value not in supported:
             unsupported.append(f"{name}={value}")
-    if ticket.copies is not None and caps.copies_supported and ticket.copies > caps.copies_supported:
+    if (
+        ticket.copies is not None
+        and caps.copies_supported
+        and ticket.copies > caps.copies_supported
+    ):
         unsupported.append(f"copies={ticket.copies}")
     if ticket.finishings and caps.finishings_supported:
-        unsupported += [f"finishings={f}" for f in ticket.finishings if f not in caps.finishings_supported]
+        unsupported += [
+            f"finishings={f}" for f in ticket.finishings if f not in caps.finishings_supported
+        ]
     if unsupported:
         raise AttributesNotSupported("unsupported: " + ", ".join(unsupported))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from server.job_state import JOB_TRANSITIONS
+from typing import Any
+
 from server.handlers.access import device_job, registered_device
 from server.handlers.registry import operation
+from server.job_state import JOB_TRANSITIONS
 from server.service import Caller, CloudImagingService
 from server.stores.devices import Device
 from server.stores.jobs import Job
 from stanzas import device_ops as ops
-from stanzas.groups import ServiceStatus
 from stanzas.errors import NotAuthorized, NotFetchable, NotFound, NotPossible, OperationNotSupported
+from stanzas.groups import ServiceStatus
 from stanzas.states import DocumentState, JobState, RegistrationState, ServiceType
 from stanzas.states import JobStateReason as R
 
@@ -32,8 +34,10 @@ async def register_device(
         if holder is not None and holder.output_device_uuid != req.output_device_uuid:
             raise NotPossible(f"queue {req.printer_name!r} is served by another device")
         approved = svc.settings.auto_approve_devices or svc.is_admin(caller)
-        state = existing.registration_state if existing else (
-            RegistrationState.APPROVED if approved else RegistrationState.PENDING
+        state = (
+            existing.registration_state
+            if existing
+            else (RegistrationState.APPROVED if approved else RegistrationState.PENDING)
         )
         now = svc.now()
         queue = await svc.queues.create(req.printer_name, req.service_type.value, now)
@@ -197,7 +201,8 @@ async def acknowledge_document(
         if document is None:
             raise NotFound(f"job {job.job_id} has no document {req.document_number}")
         if req.fetch_status_code != "successful-ok" and not job.job_state.is_terminal:
-            message = f"document {document.document_number}: {req.fetch_status_message or ''} ({req.fetch_status_code})"
+            why = req.fetch_status_message or "not fetched"
+            message = f"document {document.document_number}: {why} ({req.fetch_status_code})"
             await svc.states.change_document(
                 document, DocumentState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
             )
@@ -236,7 +241,9 @@ async def update_service_state(
         changes: dict[str, object] = _status_changes(req.status)
         if req.capabilities is not None:
             # Sparse: what the update names replaces what was there; the rest stays.
-            merged = queue.capabilities.model_copy(update=req.capabilities.model_dump(exclude_none=True))
+            merged = queue.capabilities.model_copy(
+                update=req.capabilities.model_dump(exclude_none=True)
+            )
             changes["capabilities"] = merged
         queue = await svc.queues.update(queue, **changes)
         await svc.devices.touch(device.output_device_uuid, svc.now())
@@ -302,9 +309,10 @@ async def update_fetchable_jobs(
             if job.job_id not in held:
                 await _return_to_fetchable(svc, job)
         for report in held.values():
-            job = await svc.jobs.get(report.job_id)
-            if job is None or job.printer_name != device.printer_name:
+            found = await svc.jobs.get(report.job_id)
+            if found is None or found.printer_name != device.printer_name:
                 continue
+            job = found
             if job.job_state.is_terminal or (
                 job.output_device_uuid not in (None, device.output_device_uuid)
             ):
@@ -324,7 +332,10 @@ async def update_fetchable_jobs(
                     output_device_job_id=report.output_device_job_id,
                 )
             job = await apply_device_report(
-                svc, job, report.job_state, report.job_state_reasons,
+                svc,
+                job,
+                report.job_state,
+                report.job_state_reasons,
                 output_device_job_id=report.output_device_job_id,
             )
             if job.cancel_requested:
@@ -355,23 +366,21 @@ async def apply_device_report(
     new_reasons = [*kept, *reasons]
     if state == JobState.CANCELED and not job.cancel_requested:
         new_reasons.append(R.JOB_CANCELED_AT_DEVICE)
-    fields = {k: v for k, v in fields.items() if v is not None}
+    present: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
     if state not in JOB_TRANSITIONS[job.job_state]:
         return job
-    return await svc.states.change(job, state, reasons=new_reasons, message=message, **fields)
+    return await svc.states.change(job, state, reasons=new_reasons, message=message, **present)
 
 
 async def _return_to_fetchable(svc: CloudImagingService, job: Job) -> None:
     """The device no longer holds a job it acknowledged: make it fetchable again."""
-    unbind: dict[str, object] = {
+    unbind: dict[str, Any] = {
         "output_device_uuid": None,
         "output_device_job_id": None,
         "output_device_job_state": None,
     }
     if job.cancel_requested:
-        await svc.states.change(
-            job, JobState.CANCELED, reasons=[job.cancel_requested], **unbind
-        )
+        await svc.states.change(job, JobState.CANCELED, reasons=[job.cancel_requested], **unbind)
         return
     await svc.states.change(job, JobState.PENDING, reasons=[R.JOB_FETCHABLE], **unbind)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -104,10 +103,7 @@ class JobStore:
 
     async def insert(self, **values: Any) -> Job:
         names = [n for n in _COLUMNS if n != "job_id" and n in values]
-        sql = (
-            f"INSERT INTO jobs ({', '.join(names)}) "
-            f"VALUES ({', '.join('?' for _ in names)})"
-        )
+        sql = f"INSERT INTO jobs ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
         job_id = await self.db.execute(sql, [_to_column(n, values[n]) for n in names])
         job = await self.get(job_id)
         assert job is not None
@@ -126,7 +122,9 @@ class JobStore:
             raise ValueError(f"unknown job columns {sorted(unknown)}")
         assignments = ", ".join(f"{name} = ?" for name in changes)
         params = [_to_column(n, v) for n, v in changes.items()]
-        await self.db.execute(f"UPDATE jobs SET {assignments} WHERE job_id = ?", [*params, job.job_id])
+        await self.db.execute(
+            f"UPDATE jobs SET {assignments} WHERE job_id = ?", [*params, job.job_id]
+        )
         return job.with_changes(**changes)
 
     async def list_fetchable(self, printer_name: str, limit: int = 100) -> list[Job]:

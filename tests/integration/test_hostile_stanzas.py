@@ -1,0 +1,212 @@
+"""200 malformed or hostile stanzas: each gets a stanza error, the service keeps serving."""
+
+from __future__ import annotations
+
+import uuid
+import xml.etree.ElementTree as ET
+
+from manager.drivers.sim import SimDriver
+from slixmpp.exceptions import IqError
+
+from stanzas.namespace import NS, qname
+from stanzas.registry import PAYLOADS
+from stanzas.states import JobState
+from tests.conftest import Harness
+from tests.integration.test_print_flow import SAMPLE, WAIT
+from tests.integration.test_security import raw_session
+
+U = "urn:uuid:00000000-0000-4000-8000-000000000000"
+
+
+def el(name: str, *children: tuple[str, str], ns: str = NS) -> ET.Element:
+    element = ET.Element(f"{{{ns}}}{name}")
+    for child, text in children:
+        ET.SubElement(element, f"{{{ns}}}{child}").text = text
+    return element
+
+
+def hostile_payloads(device: str, job_id: int) -> list[tuple[str, ET.Element]]:
+    cases: list[tuple[str, ET.Element]] = []
+    # Every request and response element, empty: required elements are missing.
+    for name in sorted(PAYLOADS):
+        cases.append((f"empty {name}", el(name)))
+    # Wrong namespaces.
+    for name in ("FetchJob", "CreateJob", "UpdateJobState", "RegisterDevice"):
+        cases.append((f"{name} in a foreign namespace", el(name, ("job-id", "1"), ns="urn:evil:1")))
+        cases.append(
+            (
+                f"{name} in an older namespace",
+                el(name, ("job-id", "1"), ns="urn:cirrus:cloud-imaging:0"),
+            )
+        )
+    # Unknown operations in our namespace.
+    for name in ("DeleteEverything", "FetchJobs", "fetchjob", "Shutdown", "GetAllDocuments"):
+        cases.append((f"unknown {name}", el(name)))
+    # Bad values.
+    bad_ids = ["abc", "-1", "0", "99999999999999", "1.5", "", " ", "0x10", "1e3", "\uff11"]
+    for bad in bad_ids:
+        cases.append(
+            (
+                f"FetchJob job-id {bad!r}",
+                el("FetchJob", ("output-device-uuid", device), ("job-id", bad)),
+            )
+        )
+        cases.append((f"GetJobElements job-id {bad!r}", el("GetJobElements", ("job-id", bad))))
+        cases.append((f"CancelJob job-id {bad!r}", el("CancelJob", ("job-id", bad))))
+    bad_uuids = [
+        "",
+        "uuid",
+        "urn:uuid:",
+        "urn:uuid:zzzzzzzz-0000-4000-8000-000000000000",
+        device + "x",
+        "'; DROP TABLE jobs; --",
+    ]
+    for bad in bad_uuids:
+        cases.append(
+            (f"GetFetchableJobs uuid {bad!r}", el("GetFetchableJobs", ("output-device-uuid", bad)))
+        )
+    # Huge values.
+    huge = "x" * 100_000
+    cases += [
+        ("huge job-name", el("CreateJob", ("printer-name", "office"), ("job-name", huge))),
+        ("huge printer-name", el("CreateJob", ("printer-name", huge))),
+        ("huge message", el("CancelJob", ("job-id", "1"), ("message", huge))),
+        (
+            "huge keyword list",
+            el(
+                "UpdateJobState",
+                ("output-device-uuid", device),
+                ("job-id", str(job_id)),
+                ("job-state", "processing"),
+                ("job-state-reasons", " ".join(["none"] * 5000)),
+            ),
+        ),
+        (
+            "huge state message",
+            el(
+                "UpdateJobState",
+                ("output-device-uuid", device),
+                ("job-id", str(job_id)),
+                ("job-state", "processing"),
+                ("job-state-message", huge),
+            ),
+        ),
+    ]
+    # Unknown job ids and documents.
+    for unknown in (job_id + 1000, 2**31 - 1, 424242):
+        cases.append(
+            (f"GetJobElements unknown {unknown}", el("GetJobElements", ("job-id", str(unknown))))
+        )
+        cases.append((f"CancelJob unknown {unknown}", el("CancelJob", ("job-id", str(unknown)))))
+        cases.append(
+            (f"SendDocument unknown {unknown}", el("SendDocument", ("job-id", str(unknown))))
+        )
+        cases.append(
+            (
+                f"FetchJob unknown {unknown}",
+                el("FetchJob", ("output-device-uuid", device), ("job-id", str(unknown))),
+            )
+        )
+        cases.append(
+            (
+                f"FetchDocument unknown {unknown}",
+                el(
+                    "FetchDocument",
+                    ("output-device-uuid", device),
+                    ("job-id", str(unknown)),
+                    ("document-number", "1"),
+                ),
+            )
+        )
+    # Wrong sender: a user account speaking for the registered device.
+    for name, children in [
+        ("GetFetchableJobs", []),
+        ("FetchJob", [("job-id", str(job_id))]),
+        ("AcknowledgeJob", [("job-id", str(job_id))]),
+        ("FetchDocument", [("job-id", str(job_id)), ("document-number", "1")]),
+        ("AcknowledgeDocument", [("job-id", str(job_id)), ("document-number", "1")]),
+        ("UpdateJobState", [("job-id", str(job_id)), ("job-state", "completed")]),
+        (
+            "UpdateDocumentState",
+            [("job-id", str(job_id)), ("document-number", "1"), ("document-state", "completed")],
+        ),
+        ("UpdateServiceState", []),
+        ("UpdateFetchableJobs", []),
+        ("DeregisterDevice", []),
+        ("PutJobDocumentData", [("job-id", str(job_id)), ("document-format", "application/pdf")]),
+    ]:
+        cases.append(
+            (f"{name} as the wrong sender", el(name, ("output-device-uuid", device), *children))
+        )
+        cases.append(
+            (
+                f"{name} for an unknown device",
+                el(name, ("output-device-uuid", str(uuid.UUID(int=7).urn)), *children),
+            )
+        )
+    # Structure abuse.
+    nested = el("GetJobElements")
+    ET.SubElement(ET.SubElement(nested, qname("job-id")), qname("job-id")).text = "1"
+    cases.append(("element where text belongs", nested))
+    twice = el("GetJobElements", ("job-id", "1"), ("job-id", "2"))
+    cases.append(("scalar twice", twice))
+    deep = el("CreateJob", ("printer-name", "office"))
+    node = ET.SubElement(deep, qname("job-ticket"))
+    for _ in range(50):
+        node = ET.SubElement(node, qname("job-ticket"))
+    cases.append(("deep nesting", deep))
+    cases.append(
+        (
+            "bad state",
+            el(
+                "UpdateJobState",
+                ("output-device-uuid", device),
+                ("job-id", str(job_id)),
+                ("job-state", "exploded"),
+            ),
+        )
+    )
+    cases.append(
+        ("bad boolean", el("SendDocument", ("job-id", str(job_id)), ("last-document", "maybe")))
+    )
+    cases.append(
+        (
+            "bad format",
+            el("SendDocument", ("job-id", str(job_id)), ("document-format", "not a mime type")),
+        )
+    )
+    cases.append(
+        ("bad digest", el("SendDocument", ("job-id", str(job_id)), ("document-digest", "abc")))
+    )
+    cases.append(("no such queue", el("CreateJob", ("printer-name", "no-such-queue"))))
+    cases.append(("unknown child", el("GetJobElements", ("job-id", "1"), ("evil", "1"))))
+    return cases
+
+
+async def test_two_hundred_hostile_stanzas_each_get_an_error(service, harness: Harness) -> None:
+    await harness.manager(SimDriver())
+    device = (await service.service.devices.list_all())[0].output_device_uuid
+    alice = await harness.client("alice")
+    victim = await alice.print_files("office", [SAMPLE])
+    await alice.wait_for_final(victim.job_id, timeout=WAIT)
+    mallory = await raw_session(harness, "bob")
+
+    cases = hostile_payloads(device, victim.job_id)
+    assert len(cases) >= 200, len(cases)
+    unanswered = []
+    for label, payload in cases[:260]:
+        iq = mallory.make_iq(ito=mallory.service_jid, itype="set")
+        iq.xml.append(payload)
+        try:
+            await iq.send(timeout=10)
+        except IqError as exc:
+            assert exc.iq["error"]["condition"], label
+            continue
+        unanswered.append(label)
+    assert unanswered == [], f"accepted instead of refused: {unanswered}"
+
+    # The service kept serving, and no job changed under the attack.
+    after = await alice.get_job(victim.job_id)
+    assert after.job_state == JobState.COMPLETED
+    again = await alice.print_files("office", [SAMPLE])
+    assert (await alice.wait_for_final(again.job_id, timeout=WAIT)).job_state == JobState.COMPLETED
