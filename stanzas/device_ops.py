@@ -71,7 +71,7 @@ class FetchableJob(Element):
     job_id: JobId
     job_name: Name | None = None
     job_originating_user_name: Name | None = None
-    job_priority: int | None = None
+    job_priority: int | None = Field(default=None, ge=1, le=100)
     number_of_documents: Count | None = None
 
 

@@ -8,6 +8,7 @@ from stanzas.model import Element
 from stanzas.states import DocumentState, JobState, PrinterState
 from stanzas.types import (
     Count,
+    DocumentNumber,
     EpochSeconds,
     JobId,
     Keyword,
@@ -87,7 +88,7 @@ class DocumentStatus(Element):
     """A document of a job (PWG 5100.5 Document Description and Status attributes)."""
 
     job_id: JobId
-    document_number: int = Field(ge=1)
+    document_number: DocumentNumber
     document_name: Name | None = None
     document_format: MimeType | None = None
     document_state: DocumentState

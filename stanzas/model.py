@@ -78,6 +78,10 @@ class Element(BaseModel):
             kind, inner = _shape(info.annotation)
             if kind == "model":
                 assert inner is not None
+                if name in values:
+                    raise BadRequest(f"<{alias}> appears twice")
+                if (child.text or "").strip():
+                    raise BadRequest(f"<{alias}> holds elements, not text")
                 values[name] = inner.from_element(child)
             elif kind == "models":
                 assert inner is not None

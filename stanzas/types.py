@@ -9,8 +9,10 @@ from pydantic import Field, StringConstraints
 # keyword: US-ASCII lowercase, digits, '-', '_', '.' (RFC 8011 §5.1.4); media names use '_'.
 Keyword = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-zA-Z0-9._-]{0,254}$")]
 # name: up to 255 octets (§5.1.3); text: up to 1023 octets (§5.1.2).
-Name = Annotated[str, StringConstraints(max_length=255)]
-Text = Annotated[str, StringConstraints(max_length=1023)]
+# Characters XML 1.0 cannot carry are refused, so nothing we accept breaks what we emit.
+_XML_CHARS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*$"
+Name = Annotated[str, StringConstraints(max_length=255, pattern=_XML_CHARS)]
+Text = Annotated[str, StringConstraints(max_length=1023, pattern=_XML_CHARS)]
 Uri = Annotated[str, StringConstraints(max_length=1023, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")]
 MimeType = Annotated[str, StringConstraints(max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")]
 # job-id / document-number: integer(1:MAX) (§5.3.2).

@@ -31,7 +31,7 @@ async def create_job(
     queue = await svc.queues.get(req.printer_name)
     if queue is None or queue.service_type != req.service_type.value:
         raise NotFound(f"no {req.service_type.value} queue named {req.printer_name!r}")
-    if not queue.is_accepting_jobs:
+    if not (queue.is_accepting_jobs and queue.printer_is_accepting_jobs):
         raise NotAcceptingJobs(f"queue {queue.printer_name} is not accepting jobs")
     ticket = req.job_ticket or JobTicket()
     check_ticket(queue, ticket)

@@ -13,15 +13,14 @@
 from __future__ import annotations
 
 import hashlib
-import sys
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
+
 from stanzas import client_ops as cops
 from stanzas import device_ops as dops
 from stanzas.errors import BadRequest, xmpp_condition
@@ -30,12 +29,7 @@ from stanzas.model import MAX_CHILDREN, MAX_LIST_ITEMS, Element, Payload, _shape
 from stanzas.namespace import NS, qname
 from stanzas.registry import PAYLOADS
 from stanzas.states import DocumentState, JobState, PrinterState, RegistrationState, ServiceType
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.schema_check import SCHEMA_PATH, compiled_schema, validate_payload  # noqa: E402
+from tests.schema_check import SCHEMA_PATH, compiled_schema, validate_payload
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
 
@@ -120,9 +114,13 @@ FULL: dict[str, Payload] = {
         status=STATUS,
     ),
     "RegisterDeviceResponse": dops.RegisterDeviceResponse(
-        output_device_uuid=DEVICE, printer_name="office", registration_state=RegistrationState.APPROVED
+        output_device_uuid=DEVICE,
+        printer_name="office",
+        registration_state=RegistrationState.APPROVED,
     ),
-    "DeregisterDevice": dops.DeregisterDevice(output_device_uuid=DEVICE, service_type=ServiceType.SCAN),
+    "DeregisterDevice": dops.DeregisterDevice(
+        output_device_uuid=DEVICE, service_type=ServiceType.SCAN
+    ),
     "DeregisterDeviceResponse": dops.DeregisterDeviceResponse(output_device_uuid=DEVICE),
     "GetFetchableJobs": dops.GetFetchableJobs(
         output_device_uuid=DEVICE, service_type=ServiceType.PRINT, limit=10
@@ -252,7 +250,10 @@ FULL: dict[str, Payload] = {
                 output_device_job_id=17,
             ),
             dops.HeldJob(
-                job_id=44, job_state=JobState.PENDING, job_state_reasons=["none"], output_device_job_id=18
+                job_id=44,
+                job_state=JobState.PENDING,
+                job_state_reasons=["none"],
+                output_device_job_id=18,
             ),
         ],
     ),
@@ -263,7 +264,10 @@ FULL: dict[str, Payload] = {
         output_device_uuid=DEVICE, fetchable_job_ids=[45], cancel_job_ids=[44], resync=True
     ),
     "CreateJob": cops.CreateJob(
-        service_type=ServiceType.PRINT, printer_name="office", job_name="Quarterly report", job_ticket=TICKET
+        service_type=ServiceType.PRINT,
+        printer_name="office",
+        job_name="Quarterly report",
+        job_ticket=TICKET,
     ),
     "CreateJobResponse": cops.CreateJobResponse(job=JOB),
     "SendDocument": cops.SendDocument(
@@ -296,7 +300,9 @@ FULL: dict[str, Payload] = {
 MINIMAL: dict[str, Payload] = {
     "RegisterDevice": dops.RegisterDevice(output_device_uuid=DEVICE, printer_name="office"),
     "RegisterDeviceResponse": dops.RegisterDeviceResponse(
-        output_device_uuid=DEVICE, printer_name="office", registration_state=RegistrationState.PENDING
+        output_device_uuid=DEVICE,
+        printer_name="office",
+        registration_state=RegistrationState.PENDING,
     ),
     "DeregisterDevice": dops.DeregisterDevice(output_device_uuid=DEVICE),
     "DeregisterDeviceResponse": dops.DeregisterDeviceResponse(output_device_uuid=DEVICE),
@@ -355,7 +361,10 @@ MINIMAL: dict[str, Payload] = {
         job_id=1, job_state=JobState.COMPLETED, job_state_reasons=["job-completed-successfully"]
     ),
     "UpdateDocumentState": dops.UpdateDocumentState(
-        output_device_uuid=DEVICE, job_id=1, document_number=1, document_state=DocumentState.PROCESSING
+        output_device_uuid=DEVICE,
+        job_id=1,
+        document_number=1,
+        document_state=DocumentState.PROCESSING,
     ),
     "UpdateDocumentStateResponse": dops.UpdateDocumentStateResponse(
         document=DocumentStatus(job_id=1, document_number=1, document_state=DocumentState.PENDING)
@@ -364,7 +373,9 @@ MINIMAL: dict[str, Payload] = {
     "UpdateFetchableJobsResponse": dops.UpdateFetchableJobsResponse(),
     "WorkNotification": dops.WorkNotification(output_device_uuid=DEVICE),
     "CreateJob": cops.CreateJob(printer_name="office"),
-    "CreateJobResponse": cops.CreateJobResponse(job=JobStatus(job_id=1, job_state=JobState.PENDING)),
+    "CreateJobResponse": cops.CreateJobResponse(
+        job=JobStatus(job_id=1, job_state=JobState.PENDING)
+    ),
     "SendDocument": cops.SendDocument(job_id=1),
     "SendDocumentResponse": cops.SendDocumentResponse(
         job_id=1, job_state=JobState.PENDING, job_state_reasons=["job-fetchable"]
@@ -374,7 +385,9 @@ MINIMAL: dict[str, Payload] = {
         job=JobStatus(job_id=1, job_state=JobState.COMPLETED)
     ),
     "CancelJob": cops.CancelJob(job_id=1),
-    "CancelJobResponse": cops.CancelJobResponse(job=JobStatus(job_id=1, job_state=JobState.CANCELED)),
+    "CancelJobResponse": cops.CancelJobResponse(
+        job=JobStatus(job_id=1, job_state=JobState.CANCELED)
+    ),
     "JobEvent": cops.JobEvent(job=JobStatus(job_id=1, job_state=JobState.ABORTED)),
 }
 
@@ -630,7 +643,8 @@ def test_literal_register_device() -> None:
               <service-type>print</service-type>
               <printer-name>office</printer-name>
               <capabilities>
-                <document-format-supported>application/pdf image/pwg-raster</document-format-supported>
+                <document-format-supported>application/pdf image/pwg-raster
+                </document-format-supported>
                 <media-supported>iso_a4_210x297mm  na_letter_8.5x11in</media-supported>
                 <copies-supported>99</copies-supported>
               </capabilities>
@@ -644,7 +658,10 @@ def test_literal_register_device() -> None:
     )
     assert register.printer_name == "office"
     assert register.capabilities is not None and register.status is not None
-    assert register.capabilities.document_format_supported == ["application/pdf", "image/pwg-raster"]
+    assert register.capabilities.document_format_supported == [
+        "application/pdf",
+        "image/pwg-raster",
+    ]
     assert register.capabilities.media_supported == ["iso_a4_210x297mm", "na_letter_8.5x11in"]
     assert register.capabilities.copies_supported == 99
     assert register.status.printer_state is PrinterState.IDLE
@@ -666,7 +683,10 @@ def test_literal_work_notification_with_empty_lists() -> None:
 
 def test_literal_text_keeps_its_whitespace() -> None:
     cancel = cops.CancelJob.from_xml(
-        parse(f"<CancelJob xmlns='{NS}'><job-id>5</job-id><message>  two  spaces\n</message></CancelJob>")
+        parse(
+            f"<CancelJob xmlns='{NS}'><job-id>5</job-id>"
+            "<message>  two  spaces\n</message></CancelJob>"
+        )
     )
     assert cancel.message == "  two  spaces\n"
     assert cops.CancelJob.from_xml(over_the_wire(cancel)) == cancel
@@ -697,29 +717,60 @@ def fetch_job(body: str, root: str = f"FetchJob xmlns='{NS}'") -> str:
 
 
 def update_job(extra: str) -> str:
-    return fetch_job(f"<job-id>1</job-id><job-state>processing</job-state>{extra}",
-                     f"UpdateJobState xmlns='{NS}'")
+    return fetch_job(
+        f"<job-id>1</job-id><job-state>processing</job-state>{extra}",
+        f"UpdateJobState xmlns='{NS}'",
+    )
 
 
 def ticket(body: str) -> str:
-    return f"<CreateJob xmlns='{NS}'><printer-name>office</printer-name><job-ticket>{body}</job-ticket></CreateJob>"
+    return (
+        f"<CreateJob xmlns='{NS}'><printer-name>office</printer-name>"
+        f"<job-ticket>{body}</job-ticket></CreateJob>"
+    )
 
 
 LONG_LIST = " ".join(["none"] * (MAX_LIST_ITEMS + 1))
 
 BAD_INPUT: list[tuple[str, type[Payload], str, bool]] = [
     # (case, model, XML, whether the schema refuses it too)
-    ("wrong element", dops.FetchJob, fetch_job("<job-id>1</job-id><document-number>1</document-number>",
-                                                f"FetchDocument xmlns='{NS}'"), False),
-    ("root in another namespace", dops.FetchJob, fetch_job("<job-id>1</job-id>", "FetchJob xmlns='urn:x'"), True),
+    (
+        "wrong element",
+        dops.FetchJob,
+        fetch_job(
+            "<job-id>1</job-id><document-number>1</document-number>", f"FetchDocument xmlns='{NS}'"
+        ),
+        False,
+    ),
+    (
+        "root in another namespace",
+        dops.FetchJob,
+        fetch_job("<job-id>1</job-id>", "FetchJob xmlns='urn:x'"),
+        True,
+    ),
     ("root without a namespace", dops.FetchJob, "<FetchJob><job-id>1</job-id></FetchJob>", True),
-    ("unknown child element", dops.FetchJob, fetch_job("<job-id>1</job-id><job-color>red</job-color>"), True),
-    ("child in a foreign namespace", dops.FetchJob,
-     fetch_job("<x:job-id xmlns:x='urn:example:other'>1</x:job-id>"), True),
+    (
+        "unknown child element",
+        dops.FetchJob,
+        fetch_job("<job-id>1</job-id><job-color>red</job-color>"),
+        True,
+    ),
+    (
+        "child in a foreign namespace",
+        dops.FetchJob,
+        fetch_job("<x:job-id xmlns:x='urn:example:other'>1</x:job-id>"),
+        True,
+    ),
     ("child without a namespace", dops.FetchJob, fetch_job("<job-id xmlns=''>1</job-id>"), True),
     ("duplicated scalar", dops.FetchJob, fetch_job("<job-id>1</job-id><job-id>2</job-id>"), True),
-    ("duplicated list", dops.UpdateJobState,
-     update_job("<job-state-reasons>none</job-state-reasons><job-state-reasons>none</job-state-reasons>"), True),
+    (
+        "duplicated list",
+        dops.UpdateJobState,
+        update_job(
+            "<job-state-reasons>none</job-state-reasons><job-state-reasons>none</job-state-reasons>"
+        ),
+        True,
+    ),
     ("missing required element", dops.FetchJob, fetch_job(""), True),
     ("empty integer", dops.FetchJob, fetch_job("<job-id/>"), True),
     ("not an integer", dops.FetchJob, fetch_job("<job-id>forty-two</job-id>"), True),
@@ -727,50 +778,114 @@ BAD_INPUT: list[tuple[str, type[Payload], str, bool]] = [
     ("job-id above 2^31-1", dops.FetchJob, fetch_job("<job-id>2147483648</job-id>"), True),
     ("copies zero", cops.CreateJob, ticket("<copies>0</copies>"), True),
     ("copies too many", cops.CreateJob, ticket("<copies>10000</copies>"), True),
-    ("print-quality out of range", cops.CreateJob, ticket("<print-quality>6</print-quality>"), True),
+    (
+        "print-quality out of range",
+        cops.CreateJob,
+        ticket("<print-quality>6</print-quality>"),
+        True,
+    ),
     ("bad keyword (upper case first)", cops.CreateJob, ticket("<media>A4</media>"), True),
     ("bad keyword (space)", cops.CreateJob, ticket("<sides>two sided</sides>"), True),
-    ("bad keyword in a list", dops.UpdateJobState, update_job("<job-state-reasons>none Printer-Stopped"
-                                                              "</job-state-reasons>"), True),
+    (
+        "bad keyword in a list",
+        dops.UpdateJobState,
+        update_job("<job-state-reasons>none Printer-Stopped</job-state-reasons>"),
+        True,
+    ),
     ("bad integer in a list", cops.CreateJob, ticket("<finishings>3 staple</finishings>"), True),
     ("bad page-ranges", cops.CreateJob, ticket("<page-ranges>1-3;5</page-ranges>"), True),
-    ("bad job-state", dops.UpdateJobState,
-     fetch_job("<job-id>1</job-id><job-state>printing</job-state>", f"UpdateJobState xmlns='{NS}'"), True),
-    ("bad service-type", dops.FetchJob,
-     f"<FetchJob xmlns='{NS}'><output-device-uuid>{DEVICE}</output-device-uuid>"
-     "<service-type>copy</service-type><job-id>1</job-id></FetchJob>", True),
-    ("bad uuid", dops.FetchJob,
-     f"<FetchJob xmlns='{NS}'><output-device-uuid>6f1c2a9e-3b7d</output-device-uuid>"
-     "<job-id>1</job-id></FetchJob>", True),
-    ("bad boolean", cops.SendDocument,
-     f"<SendDocument xmlns='{NS}'><job-id>1</job-id><last-document>maybe</last-document></SendDocument>",
-     True),
-    ("bad digest", cops.SendDocument,
-     f"<SendDocument xmlns='{NS}'><job-id>1</job-id><document-digest>{DIGEST.upper()}"
-     "</document-digest></SendDocument>", True),
-    ("text too long", dops.UpdateJobState,
-     update_job(f"<job-state-message>{'x' * 1024}</job-state-message>"), True),
-    ("name too long", cops.CreateJob,
-     f"<CreateJob xmlns='{NS}'><printer-name>office</printer-name><job-name>{'n' * 256}</job-name>"
-     "</CreateJob>", True),
-    ("nested element where text is expected", dops.FetchJob,
-     fetch_job(f"<job-id><job-id xmlns='{NS}'>1</job-id></job-id>"), True),
-    ("nested element inside a nested group's scalar", cops.CreateJob,
-     f"<CreateJob xmlns='{NS}'><printer-name>office</printer-name><job-ticket><copies><x/></copies>"
-     "</job-ticket></CreateJob>", True),
+    (
+        "bad job-state",
+        dops.UpdateJobState,
+        fetch_job(
+            "<job-id>1</job-id><job-state>printing</job-state>", f"UpdateJobState xmlns='{NS}'"
+        ),
+        True,
+    ),
+    (
+        "bad service-type",
+        dops.FetchJob,
+        f"<FetchJob xmlns='{NS}'><output-device-uuid>{DEVICE}</output-device-uuid>"
+        "<service-type>copy</service-type><job-id>1</job-id></FetchJob>",
+        True,
+    ),
+    (
+        "bad uuid",
+        dops.FetchJob,
+        f"<FetchJob xmlns='{NS}'><output-device-uuid>6f1c2a9e-3b7d</output-device-uuid>"
+        "<job-id>1</job-id></FetchJob>",
+        True,
+    ),
+    (
+        "bad boolean",
+        cops.SendDocument,
+        f"<SendDocument xmlns='{NS}'><job-id>1</job-id>"
+        "<last-document>maybe</last-document></SendDocument>",
+        True,
+    ),
+    (
+        "bad digest",
+        cops.SendDocument,
+        f"<SendDocument xmlns='{NS}'><job-id>1</job-id><document-digest>{DIGEST.upper()}"
+        "</document-digest></SendDocument>",
+        True,
+    ),
+    (
+        "text too long",
+        dops.UpdateJobState,
+        update_job(f"<job-state-message>{'x' * 1024}</job-state-message>"),
+        True,
+    ),
+    (
+        "name too long",
+        cops.CreateJob,
+        f"<CreateJob xmlns='{NS}'><printer-name>office</printer-name>"
+        f"<job-name>{'n' * 256}</job-name></CreateJob>",
+        True,
+    ),
+    (
+        "nested element where text is expected",
+        dops.FetchJob,
+        fetch_job(f"<job-id><job-id xmlns='{NS}'>1</job-id></job-id>"),
+        True,
+    ),
+    (
+        "nested element inside a nested group's scalar",
+        cops.CreateJob,
+        ticket("<copies><x/></copies>"),
+        True,
+    ),
     ("unknown element in a nested group", cops.CreateJob, ticket("<staple>yes</staple>"), True),
-    ("too many list items", dops.UpdateJobState,
-     update_job(f"<job-state-reasons>{LONG_LIST}</job-state-reasons>"), True),
-    ("too many job ids", dops.WorkNotification,
-     f"<WorkNotification xmlns='{NS}'><output-device-uuid>{DEVICE}</output-device-uuid>"
-     f"<fetchable-job-ids>{' '.join(['1'] * (MAX_LIST_ITEMS + 1))}</fetchable-job-ids></WorkNotification>",
-     True),
-    ("too many repeated elements", dops.UpdateFetchableJobs,
-     f"<UpdateFetchableJobs xmlns='{NS}'><output-device-uuid>{DEVICE}</output-device-uuid>"
-     + "<job><job-id>1</job-id><job-state>pending</job-state></job>" * (MAX_LIST_ITEMS + 1)
-     + "</UpdateFetchableJobs>", False),
-    ("too many children", dops.UpdateFetchableJobs,
-     f"<UpdateFetchableJobs xmlns='{NS}'>" + "<x/>" * (MAX_CHILDREN + 1) + "</UpdateFetchableJobs>", True),
+    (
+        "too many list items",
+        dops.UpdateJobState,
+        update_job(f"<job-state-reasons>{LONG_LIST}</job-state-reasons>"),
+        True,
+    ),
+    (
+        "too many job ids",
+        dops.WorkNotification,
+        f"<WorkNotification xmlns='{NS}'><output-device-uuid>{DEVICE}</output-device-uuid>"
+        f"<fetchable-job-ids>{' '.join(['1'] * (MAX_LIST_ITEMS + 1))}</fetchable-job-ids>"
+        "</WorkNotification>",
+        True,
+    ),
+    (
+        "too many repeated elements",
+        dops.UpdateFetchableJobs,
+        f"<UpdateFetchableJobs xmlns='{NS}'><output-device-uuid>{DEVICE}</output-device-uuid>"
+        + "<job><job-id>1</job-id><job-state>pending</job-state></job>" * (MAX_LIST_ITEMS + 1)
+        + "</UpdateFetchableJobs>",
+        False,
+    ),
+    (
+        "too many children",
+        dops.UpdateFetchableJobs,
+        f"<UpdateFetchableJobs xmlns='{NS}'>"
+        + "<x/>" * (MAX_CHILDREN + 1)
+        + "</UpdateFetchableJobs>",
+        True,
+    ),
 ]
 
 
@@ -796,7 +911,9 @@ def test_bad_request_is_an_xmpp_bad_request() -> None:
 
 def test_bad_request_names_the_element() -> None:
     with pytest.raises(BadRequest, match="job-state-reasons"):
-        dops.UpdateJobState.from_xml(parse(update_job("<job-state-reasons>Bad</job-state-reasons>")))
+        dops.UpdateJobState.from_xml(
+            parse(update_job("<job-state-reasons>Bad</job-state-reasons>"))
+        )
     with pytest.raises(BadRequest, match="unknown element <job-color>"):
         dops.FetchJob.from_xml(parse(fetch_job("<job-id>1</job-id><job-color>red</job-color>")))
 
@@ -826,8 +943,9 @@ tickets = st.builds(
     print_color_mode=optional(keywords),
     print_quality=optional(st.integers(3, 5)),
     finishings=optional(st.lists(st.integers(-(2**40), 2**40), max_size=20)),
-    page_ranges=optional(st.from_regex(r"[0-9]{1,5}(-[0-9]{1,5})?(,[0-9]{1,5}(-[0-9]{1,5})?){0,4}",
-                                       fullmatch=True)),
+    page_ranges=optional(
+        st.from_regex(r"[0-9]{1,5}(-[0-9]{1,5})?(,[0-9]{1,5}(-[0-9]{1,5})?){0,4}", fullmatch=True)
+    ),
     orientation_requested=optional(st.integers(3, 7)),
     number_up=optional(st.integers(1, 16)),
     job_priority=optional(st.integers(1, 100)),
