@@ -186,8 +186,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     from cirrus.stack.local import start_local_stack
 
     started = time.monotonic()
-    state = tempfile.TemporaryDirectory(prefix="cirrus-demo-")
-    state_dir = Path(state.name)
+    state_dir = Path(tempfile.mkdtemp(prefix="cirrus-demo-"))
     stack = await start_local_stack(state_dir, device="ippeveprinter", say=print)
     try:
         sample = Path(str(resources.files("cirrus") / "samples" / "sample.pdf"))
@@ -220,9 +219,10 @@ async def cmd_demo(args: argparse.Namespace) -> int:
             code = code or 1
     finally:
         await stack.stop()
-        state.cleanup()
     print(
-        f"\ndemo finished in {time.monotonic() - started:.1f} s; everything it started is stopped"
+        f"\ndemo finished in {time.monotonic() - started:.1f} s; every process it started is "
+        f"stopped.\nIts files (logs, database, printed output) stay in {state_dir}: "
+        f"rm -rf {state_dir} when done."
     )
     return code
 

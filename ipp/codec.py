@@ -642,6 +642,8 @@ def _check_int(value: Any, where: str, lo: int = _INT_MIN, hi: int = _INT_MAX) -
 
 
 def _encode_plain(tag: int, value: Any, where: str) -> bytes:
+    if tag in (_T_END_COLL, _T_MEMBER):
+        raise IppEncodeError(f"{where}: tag 0x{tag:02x} only appears inside collections")
     if tag in (ValueTag.INTEGER, ValueTag.ENUM):
         return _I32.pack(_check_int(value, where))
     if tag in _STR_TAGS:
@@ -688,8 +690,6 @@ def _encode_plain(tag: int, value: Any, where: str) -> bytes:
         if len(lang) > _MAX_LENGTH or len(text) > _MAX_LENGTH:
             raise IppEncodeError(f"{where}: value too long")
         return len(lang).to_bytes(2, "big") + lang + len(text).to_bytes(2, "big") + text
-    if tag in (_T_END_COLL, _T_MEMBER):
-        raise IppEncodeError(f"{where}: tag 0x{tag:02x} only appears inside collections")
     if tag == _T_EXT:
         if not isinstance(value, bytes) or len(value) < 4 or value[0] & 0x80:
             raise IppEncodeError(

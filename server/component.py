@@ -36,7 +36,7 @@ class ServiceComponent(ComponentXMPP):
         register_stanzas()
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0199")
-        self["xep_0030"].add_feature("urn:cirrus:cloud-imaging:1")
+        self.plugin["xep_0030"].add_feature("urn:cirrus:cloud-imaging:1")
         self.register_handler(
             CoroutineCallback("cloud-imaging operations", InNamespace("iq"), self.dispatch)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -18,7 +19,9 @@ class Database:
     """Owns the connection. Stores borrow it; nothing else runs SQL.
 
     `transaction()` nests: the outermost one is BEGIN IMMEDIATE … COMMIT, inner ones
-    are savepoints. Callbacks registered with `after_commit` run once the outermost
+    are savepoints. Handlers run as concurrent tasks on one connection, so a lock gives
+    one task at a time the connection: a task's transaction never swallows another
+    task's statements, and an autocommit statement never joins someone's transaction. Callbacks registered with `after_commit` run once the outermost
     transaction has committed: that is where events are pushed, so nobody hears of
     a change that might still roll back.
     """
@@ -29,6 +32,8 @@ class Database:
         self._conn: aiosqlite.Connection | None = None
         self._depth = 0
         self._after_commit: list[Callable[[], None]] = []
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -70,6 +75,20 @@ class Database:
     # --- transactions ---------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
+        if self._owner is asyncio.current_task():
+            async with self._transaction():
+                yield
+            return
+        async with self._lock:
+            self._owner = asyncio.current_task()
+            try:
+                async with self._transaction():
+                    yield
+            finally:
+                self._owner = None
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
         outer = self._depth == 0
         savepoint = f"sp{self._depth}"
         await self.conn.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {savepoint}")
@@ -96,29 +115,42 @@ class Database:
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run callback after the current transaction commits (now, if none is open)."""
-        if self._depth == 0:
+        if self._owner is not asyncio.current_task():
             callback()
         else:
             self._after_commit.append(callback)
 
     # --- queries --------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """The connection for one statement: ours if we hold the transaction, else wait."""
+        if self._owner is asyncio.current_task():
+            yield
+        else:
+            async with self._lock:
+                yield
+
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run a statement; returns lastrowid (inserts) or rowcount."""
-        cursor = await self.conn.execute(sql, tuple(params))
-        result = cursor.lastrowid if sql.lstrip().upper().startswith("INSERT") else cursor.rowcount
-        await cursor.close()
+        async with self._turn():
+            cursor = await self.conn.execute(sql, tuple(params))
+            is_insert = sql.lstrip().upper().startswith("INSERT")
+            result = cursor.lastrowid if is_insert else cursor.rowcount
+            await cursor.close()
         return int(result or 0)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        cursor = await self.conn.execute(sql, tuple(params))
-        row = await cursor.fetchone()
-        await cursor.close()
+        async with self._turn():
+            cursor = await self.conn.execute(sql, tuple(params))
+            row = await cursor.fetchone()
+            await cursor.close()
         return row
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        cursor = await self.conn.execute(sql, tuple(params))
-        rows = await cursor.fetchall()
-        await cursor.close()
+        async with self._turn():
+            cursor = await self.conn.execute(sql, tuple(params))
+            rows = await cursor.fetchall()
+            await cursor.close()
         return list(rows)
 
 

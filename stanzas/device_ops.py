@@ -20,6 +20,7 @@ from stanzas.types import (
     MimeType,
     Name,
     Octets,
+    QueueName,
     Sha256Hex,
     Text,
     Uri,
@@ -39,7 +40,7 @@ class RegisterDevice(DeviceRequest):
     """Sent by a manager for each device it fronts, at every start."""
 
     ELEMENT = "RegisterDevice"
-    printer_name: Name = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$")  # the queue
+    printer_name: QueueName
     printer_info: Text | None = None
     printer_location: Text | None = None
     capabilities: Capabilities | None = None

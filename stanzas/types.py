@@ -13,6 +13,9 @@ Keyword = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-zA-Z0-9._-]{0,2
 _XML_CHARS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*$"
 Name = Annotated[str, StringConstraints(max_length=255, pattern=_XML_CHARS)]
 Text = Annotated[str, StringConstraints(max_length=1023, pattern=_XML_CHARS)]
+# printer-name of a queue: also a file-name-safe, URI-path-safe token (the gateway's
+# ipp://host/ipp/print/NAME), so no spaces, slashes or leading punctuation.
+QueueName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$")]
 Uri = Annotated[str, StringConstraints(max_length=1023, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")]
 MimeType = Annotated[str, StringConstraints(max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")]
 # job-id / document-number: integer(1:MAX) (§5.3.2).

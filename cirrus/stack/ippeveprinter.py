@@ -191,9 +191,10 @@ async def start_ippeveprinter(
     """Start ippeveprinter (and a private dbus-daemon) and wait until it answers
     Get-Printer-Attributes. ``port=None`` picks a free loopback port. ``command`` is
     run for each document (``-c``; "/bin/true" prints instantly); ``formats`` sets
-    document-format-supported (``-f``, None = ippeveprinter's default); ``duplex`` reports two-sided support (``-2``);
-    ``color`` reports color (``-s 10,10``). Raises IppEvePrinterError with the log tail
-    if it does not come up within ``ready_timeout`` seconds."""
+    document-format-supported (``-f``; None = ippeveprinter's default); ``duplex``
+    reports two-sided support (``-2``); ``color`` reports color (``-s 10,10``).
+    Raises IppEvePrinterError with the log tail if it does not come up within
+    ``ready_timeout`` seconds."""
     for tool in (executable, dbus_executable):
         if shutil.which(tool) is None:
             raise IppEvePrinterError(f"{tool} not found (install cups-ipp-utils and dbus)")

@@ -41,9 +41,9 @@ async def test_happy_path_states_are_pushed_in_order(service, harness: Harness) 
     assert final.job_state == JobState.COMPLETED
     assert final.job_state_reasons == ["job-completed-successfully"]
     assert final.time_at_completed is not None
-    assert [j.name for j in sim.jobs] == ["report"]
-    assert sim.jobs[0].octets == SAMPLE.stat().st_size
-    assert final.output_device_job_id == sim.jobs[0].job_id
+    assert [j.name for j in sim.jobs.values()] == ["report"]
+    assert sim.jobs[1].byte_count == SAMPLE.stat().st_size
+    assert final.output_device_job_id == sim.jobs[1].job_id
 
 
 async def test_rejected_job_ends_aborted_with_the_reason(service, harness: Harness) -> None:
@@ -59,7 +59,7 @@ async def test_rejected_job_ends_aborted_with_the_reason(service, harness: Harne
     assert "aborted-by-system" in final.job_state_reasons
     assert final.job_state_message is not None
     assert "PDF is not accepted here" in final.job_state_message
-    assert all(j.final_state != "completed" for j in sim.jobs)
+    assert all(j.state != "completed" for j in sim.jobs.values())
 
 
 async def test_cancel_while_pending_never_reaches_the_device(service, harness: Harness) -> None:
@@ -78,7 +78,7 @@ async def test_cancel_while_pending_never_reaches_the_device(service, harness: H
     sim_after = SimDriver()
     back = await harness.manager(sim_after, settings=manager.settings)
     assert back.synced.is_set()
-    assert sim_after.jobs == [] and sim.jobs == []
+    assert sim_after.jobs == {} and sim.jobs == {}
     with pytest.raises(NotPossible):
         await alice.cancel_job(job.job_id)
 
@@ -101,7 +101,7 @@ async def test_cancel_while_processing_is_confirmed_by_the_device(
     final = await alice.wait_for_final(job.job_id, timeout=WAIT)
     assert final.job_state == JobState.CANCELED
     assert "job-canceled-by-user" in final.job_state_reasons
-    assert sim.jobs[0].final_state == "canceled"
+    assert sim.jobs[1].state == "canceled"
 
 
 async def test_device_stop_shows_the_reason_and_resume_completes(service, harness: Harness) -> None:

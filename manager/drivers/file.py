@@ -1,0 +1,260 @@
+"""A "printer" that writes each job's documents into a folder.
+
+Document files are named ``<job-id>-<document-name>`` (the name made safe for a file
+system; a repeated name gets "-2", "-3"... before its extension). A document is written
+to a hidden ``.part`` file and renamed when complete; the job completes when its last
+document is in place. Job states are kept in ``<folder>/.cirrus-jobs/<job-id>.json`` so
+job ids keep increasing and get_job keeps answering across restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .base import (
+    DeviceCapabilities,
+    DeviceDriver,
+    DeviceJobStatus,
+    DeviceJobTicket,
+    DeviceRejected,
+    DeviceStatus,
+    DeviceUnreachable,
+)
+from .sim import ChangeNotifier
+
+__all__ = ["FileDriver"]
+
+STATE_DIR = ".cirrus-jobs"
+_WRITE_BATCH = 1 << 20  # bytes gathered before a write is handed to a thread
+_JOB_FILE_RE = re.compile(r"^(\d+)-")
+_STATE_FILE_RE = re.compile(r"^(\d+)\.json$")
+
+
+@dataclass
+class _FileJob:
+    job_id: int
+    job_name: str
+    user: str
+    copies: int = 1
+    state: str = "pending"
+    reasons: list[str] = field(default_factory=lambda: ["job-incoming"])
+    message: str = ""
+    impressions: int = 0
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in ("canceled", "aborted", "completed")
+
+    def status(self) -> DeviceJobStatus:
+        return DeviceJobStatus(self.job_id, self.state, tuple(self.reasons), self.message,
+                               self.impressions)
+
+
+def safe_file_name(name: str, limit: int = 150) -> str:
+    """``name`` as a single, visible path component."""
+    cleaned = "".join("_" if ch in '/\\\0' or ord(ch) < 0x20 else ch for ch in name)
+    cleaned = cleaned.strip().lstrip(".")
+    if len(cleaned.encode()) > limit:
+        stem, dot, ext = cleaned.rpartition(".")
+        keep = ext if dot and len(ext) <= 10 else ""
+        base = (stem if keep else cleaned).encode()[: limit - len(keep) - 1]
+        cleaned = base.decode(errors="ignore") + (f".{keep}" if keep else "")
+    return cleaned or "document"
+
+
+class FileDriver(DeviceDriver):
+    """Writes documents into ``folder``; see the module docstring."""
+
+    name = "file"
+
+    def __init__(self, folder: Path | str) -> None:
+        self.folder = Path(folder)
+        self._state_dir = self.folder / STATE_DIR
+        self._jobs: dict[int, _FileJob] = {}
+        self._next_id: int | None = None
+        self._changes = ChangeNotifier()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _scan_next_id(self) -> int:
+        highest = 0
+        for folder, pattern in ((self.folder, _JOB_FILE_RE), (self._state_dir, _STATE_FILE_RE)):
+            try:
+                names = os.listdir(folder)
+            except FileNotFoundError:
+                continue
+            for entry in names:
+                match = pattern.match(entry.lstrip("."))
+                if match:
+                    highest = max(highest, int(match.group(1)))
+        return highest + 1
+
+    def _prepare(self) -> None:
+        try:
+            self._state_dir.mkdir(parents=True, exist_ok=True)
+            if self._next_id is None:
+                self._next_id = self._scan_next_id()
+        except OSError as exc:
+            raise DeviceUnreachable(f"cannot use folder {self.folder}: {exc}") from exc
+
+    async def _ensure_ready(self) -> None:
+        if self._next_id is None:
+            await asyncio.to_thread(self._prepare)
+
+    def _save_sync(self, job: _FileJob) -> None:
+        path = self._state_dir / f"{job.job_id}.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(asdict(job)))
+        os.replace(tmp, path)
+
+    async def _save(self, job: _FileJob) -> None:
+        try:
+            await asyncio.to_thread(self._save_sync, job)
+        except OSError as exc:
+            raise DeviceUnreachable(f"cannot write job state in {self.folder}: {exc}") from exc
+
+    def _load_sync(self, job_id: int) -> _FileJob | None:
+        path = self._state_dir / f"{job_id}.json"
+        try:
+            data: dict[str, Any] = json.loads(path.read_text())
+            return _FileJob(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    async def _job(self, job_id: int) -> _FileJob | None:
+        job = self._jobs.get(job_id)
+        if job is None:
+            job = await asyncio.to_thread(self._load_sync, job_id)
+            if job is not None:
+                self._jobs[job_id] = job
+        return job
+
+    async def _update(
+        self, job: _FileJob, state: str, reasons: list[str], message: str = ""
+    ) -> None:
+        job.state, job.reasons, job.message = state, reasons, message
+        await self._save(job)
+        self._changes.notify()
+
+    def _final_path(self, job_id: int, document_name: str) -> Path:
+        base = f"{job_id}-{safe_file_name(document_name)}"
+        path = self.folder / base
+        stem, dot, ext = base.rpartition(".")
+        if not dot:
+            stem = base
+        counter = 2
+        while path.exists():
+            path = self.folder / f"{stem}-{counter}{dot}{ext}"
+            counter += 1
+        return path
+
+    # ------------------------------------------------------------------ driver API
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._prepare)
+
+    async def get_capabilities(self) -> DeviceCapabilities:
+        return DeviceCapabilities(
+            printer_make_and_model="Cirrus Folder Printer",
+            printer_info=f"Writes documents to {self.folder}",
+            document_format_supported=("application/octet-stream", "application/pdf",
+                                       "image/jpeg", "image/png", "image/pwg-raster",
+                                       "image/urf", "text/plain", "application/postscript"),
+            media_supported=("iso_a4_210x297mm", "na_letter_8.5x11in"),
+            media_default="iso_a4_210x297mm",
+        )
+
+    async def get_status(self) -> DeviceStatus:
+        await self._ensure_ready()
+        self._changes.observed()
+        if not await asyncio.to_thread(os.access, self.folder, os.W_OK):
+            raise DeviceUnreachable(f"folder {self.folder} is not writable")
+        return DeviceStatus("idle")
+
+    async def create_job(self, ticket: DeviceJobTicket) -> int:
+        await self._ensure_ready()
+        assert self._next_id is not None
+        job_id = self._next_id
+        self._next_id += 1
+        job = _FileJob(job_id, ticket.job_name, ticket.requesting_user_name,
+                       max(ticket.copies, 1))
+        self._jobs[job_id] = job
+        await self._save(job)
+        self._changes.notify()
+        return job_id
+
+    async def send_document(
+        self,
+        job_id: int,
+        data: AsyncIterator[bytes],
+        document_format: str,
+        document_name: str,
+        last: bool,
+    ) -> None:
+        await self._ensure_ready()
+        job = await self._job(job_id)
+        if job is None:
+            raise DeviceRejected("client-error-not-found", f"No job {job_id}")
+        if job.is_terminal:
+            raise DeviceRejected("client-error-not-possible", f"Job {job_id} is {job.state}")
+        final = self._final_path(job_id, document_name)
+        part = final.with_name(f".{final.name}.part")
+        await self._update(job, "processing", ["job-printing"])
+        handle: BinaryIO | None = None
+        try:
+            handle = await asyncio.to_thread(open, part, "wb")
+            batch = bytearray()
+            async for chunk in data:
+                if job.state == "canceled":
+                    break
+                batch += chunk
+                if len(batch) >= _WRITE_BATCH:
+                    await asyncio.to_thread(handle.write, bytes(batch))
+                    batch.clear()
+            if batch and job.state != "canceled":
+                await asyncio.to_thread(handle.write, bytes(batch))
+            await asyncio.to_thread(handle.close)
+            handle = None
+            if job.state == "canceled":
+                await asyncio.to_thread(part.unlink, True)
+                raise DeviceRejected("client-error-not-possible", f"Job {job_id} was canceled")
+            await asyncio.to_thread(os.replace, part, final)
+        except OSError as exc:
+            if handle is not None:
+                await asyncio.to_thread(handle.close)
+            await self._update(job, "aborted", ["aborted-by-system"], f"Write failed: {exc}")
+            raise DeviceUnreachable(f"cannot write {final}: {exc}") from exc
+        job.files.append(final.name)
+        if last:
+            job.impressions = len(job.files) * job.copies
+            await self._update(job, "completed", ["job-completed-successfully"],
+                               f"Written to {self.folder}")
+        else:
+            await self._update(job, "pending", ["job-incoming"])
+
+    async def get_job(self, job_id: int) -> DeviceJobStatus | None:
+        self._changes.observed()
+        job = await self._job(job_id)
+        return job.status() if job is not None else None
+
+    async def cancel_job(self, job_id: int) -> None:
+        job = await self._job(job_id)
+        if job is None or job.is_terminal:
+            return
+        await self._update(job, "canceled", ["job-canceled-by-user"], "Job canceled.")
+
+    async def wait_for_change(self, timeout: float) -> None:
+        await self._changes.wait(timeout)
+
+    def output_files(self, job_id: int) -> list[Path]:
+        """The documents written for a job (as known to this process)."""
+        job = self._jobs.get(job_id)
+        return [self.folder / name for name in job.files] if job else []

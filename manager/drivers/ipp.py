@@ -1,0 +1,452 @@
+"""A driver for a network printer that speaks IPP (an IPP Everywhere printer, CUPS,
+ippeveprinter).
+
+Mapping: create_job → Create-Job; send_document → Send-Document (streamed,
+last-document); get_job → Get-Job-Attributes; cancel_job → Cancel-Job;
+get_status/get_capabilities → Get-Printer-Attributes. Transport failures and
+unparseable responses raise DeviceUnreachable; refusals raise
+DeviceRejected(status keyword, status-message).
+
+Printer behaviours handled here:
+
+* server-error-busy (and service-unavailable, temporary-error) on Create-Job: retried
+  with a growing delay (5 ms up to poll_interval) for at most ``busy_timeout`` seconds,
+  then DeviceUnreachable (the manager retries later; the job is not failed).
+  ippeveprinter is busy whenever another job is active.
+* client-error-attributes-or-values-not-supported on Create-Job: the job template
+  attributes the printer lists as unsupported (all optional ones if it lists none) are
+  dropped and Create-Job is retried once.
+* A printer without multiple-document-jobs-supported (ippeveprinter) would end the job
+  after its first document, so each further document goes into a new device job with
+  the same ticket. get_job reports the set as one job under the first job-id (terminal
+  when all are, aborted/canceled if any was); cancel_job cancels them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl as _ssl
+import weakref
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from ipp.client import IppClient, IppTransportError
+from ipp.codec import IppGroup, IppMessage, IppParseError, StringWithLanguage
+from ipp.constants import (
+    ATTRIBUTE_SYNTAX,
+    GroupTag,
+    JobState,
+    Operation,
+    PrinterState,
+    StatusCode,
+    ValueTag,
+    status_name,
+)
+
+from .base import (
+    DeviceCapabilities,
+    DeviceDriver,
+    DeviceJobStatus,
+    DeviceJobTicket,
+    DeviceRejected,
+    DeviceStatus,
+    DeviceUnreachable,
+)
+
+__all__ = ["IppDriver"]
+
+_BUSY = frozenset({
+    StatusCode.SERVER_ERROR_BUSY,
+    StatusCode.SERVER_ERROR_SERVICE_UNAVAILABLE,
+    StatusCode.SERVER_ERROR_TEMPORARY_ERROR,
+})
+_GONE = frozenset({StatusCode.CLIENT_ERROR_NOT_FOUND, StatusCode.CLIENT_ERROR_GONE})
+
+CAPABILITY_ATTRIBUTES = [
+    "printer-make-and-model",
+    "printer-info",
+    "document-format-supported",
+    "media-supported",
+    "media-default",
+    "sides-supported",
+    "sides-default",
+    "print-color-mode-supported",
+    "print-color-mode-default",
+    "print-quality-supported",
+    "finishings-supported",
+    "copies-supported",
+    "multiple-document-jobs-supported",
+]
+STATUS_ATTRIBUTES = [
+    "printer-state",
+    "printer-state-reasons",
+    "printer-state-message",
+    "printer-is-accepting-jobs",
+]
+JOB_ATTRIBUTES = [
+    "job-state",
+    "job-state-reasons",
+    "job-state-message",
+    "job-impressions-completed",
+]
+
+
+@dataclass
+class _Job:
+    ticket: DeviceJobTicket | None
+    device_ids: list[int]
+    documents_sent: int = 0
+    last_sent: bool = False
+    canceled: bool = False
+    statuses: dict[int, DeviceJobStatus] = field(default_factory=dict)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, StringWithLanguage):
+        return value.text
+    return "" if value is None else str(value)
+
+
+def _extra_value(name: str, value: str) -> Any:
+    """A ticket "extra" string as the attribute's usual syntax."""
+    syntax = ATTRIBUTE_SYNTAX.get(name)
+    if syntax in (ValueTag.INTEGER, ValueTag.ENUM):
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    if syntax == ValueTag.BOOLEAN and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
+class IppDriver(DeviceDriver):
+    """An IPP printer at ``printer_uri`` (ipp://, ipps://, http:// or https://)."""
+
+    name = "ipp"
+
+    def __init__(
+        self,
+        printer_uri: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        ssl: _ssl.SSLContext | bool | None = None,
+        requesting_user_name: str = "cirrus-manager",
+        poll_interval: float = 0.2,
+        min_poll_interval: float = 0.01,
+        busy_timeout: float = 60.0,
+        timeout: float = 60.0,
+        max_tracked_jobs: int = 4096,
+    ) -> None:
+        self.printer_uri = printer_uri
+        self.poll_interval = poll_interval
+        self.min_poll_interval = min(min_poll_interval, poll_interval)
+        self.busy_timeout = busy_timeout
+        self.max_tracked_jobs = max_tracked_jobs
+        self._client_factory: Callable[[], IppClient] = lambda: IppClient(
+            printer_uri, session=session, ssl=ssl,
+            requesting_user_name=requesting_user_name, timeout=timeout)
+        self._client: IppClient | None = None
+        self._jobs: OrderedDict[int, _Job] = OrderedDict()
+        self._multi_document: bool | None = None
+        # polling back-off per waiting task: (activity count seen, last delay)
+        self._activity = 0
+        self._waits: weakref.WeakKeyDictionary[asyncio.Task[object], tuple[int, float]] = (
+            weakref.WeakKeyDictionary())
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def client(self) -> IppClient:
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    async def start(self) -> None:
+        _ = self.client
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+    async def _send(self, req: IppMessage, data: AsyncIterator[bytes] | None = None) -> IppMessage:
+        try:
+            return await self.client.request(req, data, check=False)
+        except (IppTransportError, IppParseError) as exc:
+            raise DeviceUnreachable(f"{self.printer_uri}: {exc}") from exc
+
+    async def _send_retrying_busy(self, req: IppMessage) -> IppMessage:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.busy_timeout
+        delay = 0.005
+        while True:
+            resp = await self._send(req)
+            if resp.status_code not in _BUSY:
+                return resp
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise DeviceUnreachable(
+                    f"{self.printer_uri}: still {resp.status_name} after {self.busy_timeout:g} s"
+                    f" ({resp.status_message})")
+            await asyncio.sleep(min(delay, remaining))
+            delay = min(delay * 2, self.poll_interval)
+            req.request_id = self.client.next_request_id()
+
+    def _track(self, job_id: int, job: _Job) -> None:
+        self._jobs[job_id] = job
+        while len(self._jobs) > self.max_tracked_jobs:
+            self._jobs.popitem(last=False)
+
+    async def _printer_attributes(self, requested: list[str]) -> IppGroup:
+        req = self.client.new_request(Operation.GET_PRINTER_ATTRIBUTES)
+        req.operation_attributes(requested_attributes=requested)
+        resp = await self._send(req)
+        if not resp.is_successful:
+            raise DeviceUnreachable(
+                f"{self.printer_uri}: Get-Printer-Attributes failed: {resp.status_name} "
+                f"{resp.status_message}".rstrip())
+        return resp.group(GroupTag.PRINTER) or resp.add_group(GroupTag.PRINTER)
+
+    async def _supports_multiple_documents(self) -> bool:
+        if self._multi_document is None:
+            printer = await self._printer_attributes(["multiple-document-jobs-supported"])
+            self._multi_document = bool(printer.first("multiple-document-jobs-supported", False))
+        return self._multi_document
+
+    # ------------------------------------------------------------------ printer
+
+    async def get_capabilities(self) -> DeviceCapabilities:
+        printer = await self._printer_attributes(CAPABILITY_ATTRIBUTES)
+        self._multi_document = bool(printer.first("multiple-document-jobs-supported", False))
+        defaults = DeviceCapabilities()
+        copies = printer.first("copies-supported")
+        copies_max = getattr(copies, "upper", copies if isinstance(copies, int) else 1)
+
+        def strings(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+            values = tuple(_text(v) for v in printer.values(name))
+            return values or default
+
+        def ints(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+            values = tuple(v for v in printer.values(name) if isinstance(v, int))
+            return values or default
+
+        return DeviceCapabilities(
+            printer_make_and_model=_text(printer.first("printer-make-and-model", "")),
+            printer_info=_text(printer.first("printer-info", "")),
+            document_format_supported=strings("document-format-supported",
+                                              defaults.document_format_supported),
+            media_supported=strings("media-supported", ()),
+            media_default=_text(printer.first("media-default", "")),
+            sides_supported=strings("sides-supported", defaults.sides_supported),
+            sides_default=_text(printer.first("sides-default", defaults.sides_default)),
+            print_color_mode_supported=strings("print-color-mode-supported",
+                                               defaults.print_color_mode_supported),
+            print_color_mode_default=_text(
+                printer.first("print-color-mode-default", defaults.print_color_mode_default)),
+            print_quality_supported=ints("print-quality-supported",
+                                         defaults.print_quality_supported),
+            finishings_supported=ints("finishings-supported", defaults.finishings_supported),
+            copies_max=copies_max if isinstance(copies_max, int) and copies_max > 0 else 1,
+        )
+
+    async def get_status(self) -> DeviceStatus:
+        printer = await self._printer_attributes(STATUS_ATTRIBUTES)
+        state = printer.first("printer-state")
+        try:
+            keyword = PrinterState(state).keyword
+        except ValueError:
+            keyword = "stopped"
+        reasons = tuple(_text(v) for v in printer.values("printer-state-reasons")) or ("none",)
+        return DeviceStatus(
+            printer_state=keyword,
+            printer_state_reasons=reasons,
+            printer_state_message=_text(printer.first("printer-state-message", "")),
+            printer_is_accepting_jobs=bool(printer.first("printer-is-accepting-jobs", True)),
+        )
+
+    async def wait_for_change(self, timeout: float) -> None:
+        """Sleep before the caller polls again: min_poll_interval right after this driver
+        created, sent or canceled something, then twice as long each time up to
+        poll_interval (tracked per waiting task)."""
+        delay = self.poll_interval
+        task = asyncio.current_task()
+        if task is not None:
+            seen, last = self._waits.get(task, (-1, self.poll_interval))
+            if seen != self._activity:
+                delay = self.min_poll_interval
+            else:
+                delay = min(last * 2, self.poll_interval)
+            self._waits[task] = (self._activity, delay)
+        await asyncio.sleep(max(0.0, min(delay, timeout)))
+
+    # ------------------------------------------------------------------ jobs
+
+    @staticmethod
+    def _job_template(ticket: DeviceJobTicket) -> dict[str, Any]:
+        attrs: dict[str, Any] = {}
+        if ticket.copies != 1:
+            attrs["copies"] = ticket.copies
+        for name, value in (("media", ticket.media), ("sides", ticket.sides),
+                            ("print-color-mode", ticket.print_color_mode),
+                            ("print-quality", ticket.print_quality)):
+            if value is not None:
+                attrs[name] = value
+        for name, value in ticket.extra.items():
+            attrs.setdefault(name, _extra_value(name, value))
+        return attrs
+
+    async def _create_device_job(self, ticket: DeviceJobTicket) -> int:
+        attrs = self._job_template(ticket)
+        for attempt in range(2):
+            req = self.client.new_request(Operation.CREATE_JOB, with_user=False)
+            req.operation_attributes(requesting_user_name=ticket.requesting_user_name or None,
+                                     job_name=ticket.job_name or None)
+            if attrs:
+                req.job_attributes(attrs)
+            resp = await self._send_retrying_busy(req)
+            if resp.is_successful:
+                job_id = resp.first("job-id", group=GroupTag.JOB)
+                if not isinstance(job_id, int) or isinstance(job_id, bool):
+                    raise DeviceUnreachable(f"{self.printer_uri}: Create-Job returned no job-id")
+                return job_id
+            if (resp.status_code == StatusCode.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
+                    and attempt == 0 and attrs):
+                unsupported = set()
+                for group in resp.groups_of(GroupTag.UNSUPPORTED):
+                    unsupported.update(group.names())
+                dropped = [name for name in attrs if name in unsupported] or list(attrs)
+                for name in dropped:
+                    del attrs[name]
+                continue
+            raise DeviceRejected(resp.status_name, resp.status_message or resp.status_name)
+        raise AssertionError("unreachable")
+
+    async def create_job(self, ticket: DeviceJobTicket) -> int:
+        job_id = await self._create_device_job(ticket)
+        self._track(job_id, _Job(ticket, [job_id]))
+        self._activity += 1
+        return job_id
+
+    async def send_document(
+        self,
+        job_id: int,
+        data: AsyncIterator[bytes],
+        document_format: str,
+        document_name: str,
+        last: bool,
+    ) -> None:
+        job = self._jobs.get(job_id)
+        if job is None:  # e.g. created before a restart: no ticket to split with
+            job = _Job(None, [job_id])
+            self._track(job_id, job)
+        if job.canceled:
+            raise DeviceRejected("client-error-not-possible", f"job {job_id} was canceled")
+        multi = True
+        if job.documents_sent > 0 or not last:
+            multi = await self._supports_multiple_documents()
+        if job.documents_sent > 0 and not multi:
+            if job.ticket is None:
+                raise DeviceRejected(
+                    status_name(StatusCode.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED),
+                    "the printer takes one document per job")
+            job.device_ids.append(await self._create_device_job(job.ticket))
+        target = job.device_ids[-1]
+        req = self.client.new_request(Operation.SEND_DOCUMENT, with_user=False)
+        req.operation_attributes(
+            job_id=target,
+            requesting_user_name=(job.ticket.requesting_user_name if job.ticket else None)
+            or self.client.requesting_user_name,
+            document_name=document_name or None,
+            document_format=document_format or "application/octet-stream",
+            last_document=last or not multi,
+        )
+        resp = await self._send(req, data)
+        self._activity += 1
+        if not resp.is_successful:
+            raise DeviceRejected(resp.status_name, resp.status_message or resp.status_name)
+        job.documents_sent += 1
+        job.last_sent = last
+
+    async def _get_one(self, device_id: int) -> DeviceJobStatus | None:
+        req = self.client.new_request(Operation.GET_JOB_ATTRIBUTES)
+        req.operation_attributes(job_id=device_id, requested_attributes=JOB_ATTRIBUTES)
+        resp = await self._send(req)
+        if resp.status_code in _GONE:
+            return None
+        if not resp.is_successful:
+            raise DeviceUnreachable(
+                f"{self.printer_uri}: Get-Job-Attributes {device_id} failed: "
+                f"{resp.status_name} {resp.status_message}".rstrip())
+        job = resp.group(GroupTag.JOB) or resp.add_group(GroupTag.JOB)
+        try:
+            state = JobState(job.first("job-state")).keyword
+        except ValueError:
+            state = "pending"
+        return DeviceJobStatus(
+            job_id=device_id,
+            job_state=state,
+            job_state_reasons=tuple(_text(v) for v in job.values("job-state-reasons"))
+            or ("none",),
+            job_state_message=_text(job.first("job-state-message", "")),
+            job_impressions_completed=int(job.first("job-impressions-completed", 0) or 0),
+        )
+
+    async def get_job(self, job_id: int) -> DeviceJobStatus | None:
+        job = self._jobs.get(job_id)
+        if job is None or (len(job.device_ids) == 1 and job.last_sent):
+            return await self._get_one(job_id)
+        statuses: list[DeviceJobStatus] = []
+        for device_id in job.device_ids:
+            known = job.statuses.get(device_id)
+            if known is not None and known.is_terminal:
+                statuses.append(known)
+                continue
+            status = await self._get_one(device_id)
+            if status is None:
+                if device_id == job_id and known is None:
+                    return None
+                # purged by the printer after it ended: keep what was seen last
+                status = known or DeviceJobStatus(device_id, "completed")
+            job.statuses[device_id] = status
+            statuses.append(status)
+        return self._combine(job_id, job, statuses)
+
+    @staticmethod
+    def _combine(
+        job_id: int, job: _Job, statuses: list[DeviceJobStatus]
+    ) -> DeviceJobStatus:
+        impressions = sum(s.job_impressions_completed for s in statuses)
+        for bad in ("aborted", "canceled"):
+            for s in statuses:
+                if s.job_state == bad:
+                    return DeviceJobStatus(job_id, bad, s.job_state_reasons,
+                                           s.job_state_message, impressions)
+        active = next((s for s in statuses if not s.is_terminal), None)
+        if active is not None:
+            return DeviceJobStatus(job_id, active.job_state, active.job_state_reasons,
+                                   active.job_state_message, impressions)
+        if not job.last_sent:  # every document so far printed; more are coming
+            return DeviceJobStatus(job_id, "processing", ("job-incoming",), "", impressions)
+        final = statuses[-1]
+        return DeviceJobStatus(job_id, "completed", final.job_state_reasons,
+                               final.job_state_message, impressions)
+
+    async def cancel_job(self, job_id: int) -> None:
+        job = self._jobs.get(job_id)
+        device_ids = job.device_ids if job is not None else [job_id]
+        if job is not None:
+            job.canceled = True
+        self._activity += 1
+        for device_id in device_ids:
+            req = self.client.new_request(Operation.CANCEL_JOB)
+            req.operation_attributes(job_id=device_id)
+            resp = await self._send(req)
+            if resp.is_successful or resp.status_code in _GONE or (
+                    resp.status_code == StatusCode.CLIENT_ERROR_NOT_POSSIBLE):
+                continue  # not-possible: the job already ended
+            raise DeviceRejected(resp.status_name, resp.status_message or resp.status_name)

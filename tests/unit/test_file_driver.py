@@ -1,0 +1,162 @@
+"""FileDriver: one file per document in a folder, state kept across restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from manager.drivers.base import DeviceJobTicket, DeviceRejected, DeviceUnreachable
+from manager.drivers.file import FileDriver, safe_file_name
+
+TICKET = DeviceJobTicket(job_name="report", requesting_user_name="ann")
+
+
+async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+def visible(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+async def test_documents_are_written_and_the_job_completes(tmp_path: Path) -> None:
+    driver = FileDriver(tmp_path / "out")
+    await driver.start()
+    assert (await driver.get_status()).printer_state == "idle"
+    job_id = await driver.create_job(TICKET)
+    assert job_id == 1
+    status = await driver.get_job(job_id)
+    assert status is not None and status.job_state == "pending"
+    await driver.send_document(job_id, chunks(b"%PDF", b"-one"), "application/pdf",
+                               "a.pdf", False)
+    status = await driver.get_job(job_id)
+    assert status is not None and status.job_state == "pending"  # more documents coming
+    await driver.send_document(job_id, chunks(b"two"), "text/plain", "b.txt", True)
+    status = await driver.get_job(job_id)
+    assert status is not None and status.job_state == "completed"
+    assert status.job_impressions_completed == 2
+    out = tmp_path / "out"
+    assert visible(out) == ["1-a.pdf", "1-b.txt"]
+    assert (out / "1-a.pdf").read_bytes() == b"%PDF-one"
+    assert (out / "1-b.txt").read_bytes() == b"two"
+    assert driver.output_files(job_id) == [out / "1-a.pdf", out / "1-b.txt"]
+
+
+async def test_large_document_is_streamed(tmp_path: Path) -> None:
+    driver = FileDriver(tmp_path)
+    job_id = await driver.create_job(TICKET)
+    block = bytes(range(256)) * 256  # 64 KiB
+
+    async def big() -> AsyncIterator[bytes]:
+        for _ in range(40):
+            yield block
+
+    await driver.send_document(job_id, big(), "application/pdf", "big.pdf", True)
+    assert (tmp_path / "1-big.pdf").stat().st_size == 40 * len(block)
+
+
+async def test_ids_survive_a_restart(tmp_path: Path) -> None:
+    first = FileDriver(tmp_path)
+    done = await first.create_job(TICKET)
+    await first.send_document(done, chunks(b"x"), "application/pdf", "a.pdf", True)
+    empty = await first.create_job(TICKET)  # created, no document yet
+    again = FileDriver(tmp_path)  # the manager restarts
+    await again.start()
+    new = await again.create_job(TICKET)
+    assert new == empty + 1 > done
+    restored = await again.get_job(done)
+    assert restored is not None and restored.job_state == "completed"
+    waiting = await again.get_job(empty)
+    assert waiting is not None and waiting.job_state == "pending"
+    await again.send_document(empty, chunks(b"late"), "application/pdf", "b.pdf", True)
+    assert (tmp_path / f"{empty}-b.pdf").read_bytes() == b"late"
+    assert await again.get_job(12345) is None
+
+
+async def test_next_id_from_document_files_alone(tmp_path: Path) -> None:
+    (tmp_path / "41-old.pdf").write_bytes(b"old")
+    driver = FileDriver(tmp_path)
+    assert await driver.create_job(TICKET) == 42
+
+
+async def test_cancel(tmp_path: Path) -> None:
+    driver = FileDriver(tmp_path)
+    job_id = await driver.create_job(TICKET)
+    await driver.cancel_job(job_id)
+    status = await driver.get_job(job_id)
+    assert status is not None and status.job_state == "canceled"
+    with pytest.raises(DeviceRejected) as info:
+        await driver.send_document(job_id, chunks(b"x"), "application/pdf", "a.pdf", True)
+    assert info.value.status == "client-error-not-possible"
+    await driver.cancel_job(job_id)  # terminal: ignored
+    await driver.cancel_job(999)  # unknown: ignored
+    assert visible(tmp_path) == []
+
+
+async def test_cancel_while_writing(tmp_path: Path) -> None:
+    driver = FileDriver(tmp_path)
+    job_id = await driver.create_job(TICKET)
+    gate = asyncio.Event()
+
+    async def slow() -> AsyncIterator[bytes]:
+        yield b"first"
+        await gate.wait()
+        yield b"second"
+
+    sending = asyncio.create_task(
+        driver.send_document(job_id, slow(), "application/pdf", "a.pdf", True))
+    async with asyncio.timeout(5):
+        while (await driver.get_job(job_id)).job_state != "processing":  # type: ignore[union-attr]
+            await driver.wait_for_change(1)
+    await driver.cancel_job(job_id)
+    gate.set()
+    with pytest.raises(DeviceRejected):
+        await sending
+    assert visible(tmp_path) == []
+    assert [p for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+    assert (await driver.get_job(job_id)).job_state == "canceled"  # type: ignore[union-attr]
+
+
+async def test_names_are_made_safe_and_unique(tmp_path: Path) -> None:
+    driver = FileDriver(tmp_path)
+    job_id = await driver.create_job(TICKET)
+    for name in ("../../etc/passwd", "same.pdf", "same.pdf", "", ".hidden"):
+        await driver.send_document(job_id, chunks(b"x"), "application/pdf", name, False)
+    assert visible(tmp_path) == ["1-_.._etc_passwd", "1-document", "1-hidden", "1-same-2.pdf",
+                                 "1-same.pdf"]
+    assert [p.parent for p in driver.output_files(job_id)] == [tmp_path] * 5
+    assert safe_file_name("a" * 300 + ".pdf").endswith(".pdf")
+    assert len(safe_file_name("a" * 300 + ".pdf")) <= 150
+
+
+async def test_unknown_job_rejected(tmp_path: Path) -> None:
+    driver = FileDriver(tmp_path)
+    with pytest.raises(DeviceRejected) as info:
+        await driver.send_document(7, chunks(b"x"), "application/pdf", "a.pdf", True)
+    assert info.value.status == "client-error-not-found"
+
+
+async def test_unusable_folder_is_unreachable(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    driver = FileDriver(blocker / "sub")
+    with pytest.raises(DeviceUnreachable):
+        await driver.get_status()
+    with pytest.raises(DeviceUnreachable):
+        await driver.create_job(TICKET)
+
+
+async def test_wait_for_change_wakes_on_completion(tmp_path: Path) -> None:
+    driver = FileDriver(tmp_path)
+    job_id = await driver.create_job(TICKET)
+    await driver.get_job(job_id)
+    waiter = asyncio.create_task(driver.wait_for_change(30))
+    await asyncio.sleep(0)
+    await driver.send_document(job_id, chunks(b"x"), "application/pdf", "a.pdf", True)
+    await asyncio.wait_for(waiter, 1)
+    caps = await driver.get_capabilities()
+    assert "application/pdf" in caps.document_format_supported
