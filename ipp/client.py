@@ -69,8 +69,9 @@ def http_url(printer_uri: str) -> str:
     if not parts.hostname:
         raise ValueError(f"no host in {printer_uri!r}")
     netloc = parts.netloc if parts.port is not None else f"{parts.netloc}:631"
-    return urlunsplit(("http" if scheme == "ipp" else "https", netloc, parts.path or "/",
-                       parts.query, ""))
+    return urlunsplit(
+        ("http" if scheme == "ipp" else "https", netloc, parts.path or "/", parts.query, "")
+    )
 
 
 class IppClient:
@@ -96,7 +97,8 @@ class IppClient:
         self._own_session = session is None
         self._ssl: _ssl.SSLContext | bool = True if ssl is None else ssl
         self._timeout = aiohttp.ClientTimeout(
-            total=None, connect=connect_timeout, sock_connect=connect_timeout, sock_read=timeout)
+            total=None, connect=connect_timeout, sock_connect=connect_timeout, sock_read=timeout
+        )
         self._ids = itertools.count(1)
 
     async def __aenter__(self) -> IppClient:
@@ -153,19 +155,26 @@ class IppClient:
                     raise IppTransportError(f"HTTP {resp.status} {resp.reason} from {self.url}")
                 if resp.content_type != "application/ipp":
                     raise IppTransportError(
-                        f"{self.url} answered with {resp.content_type!r}, not application/ipp")
+                        f"{self.url} answered with {resp.content_type!r}, not application/ipp"
+                    )
                 response = await decode_stream(resp.content, max_size=self.max_response_size)
         except (IppTransportError, IppParseError):
             raise
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise IppTransportError(
-                f"{self.url}: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
+                f"{self.url}: {type(exc).__name__}: {exc}".rstrip(": ")
+            ) from exc
         if response.request_id != msg.request_id:
             raise IppParseError(
-                f"response request-id {response.request_id} does not match {msg.request_id}")
+                f"response request-id {response.request_id} does not match {msg.request_id}"
+            )
         if check and not is_successful(response.status_code):
-            raise IppError(response.status_code, status_name(response.status_code),
-                           response.status_message, response)
+            raise IppError(
+                response.status_code,
+                status_name(response.status_code),
+                response.status_message,
+                response,
+            )
         return response
 
     # ------------------------------------------------------------------ operations
@@ -175,8 +184,10 @@ class IppClient:
     ) -> IppGroup:
         """Get-Printer-Attributes; returns the printer attributes group."""
         req = self.new_request(Operation.GET_PRINTER_ATTRIBUTES)
-        req.operation_attributes(requested_attributes=list(requested) if requested else None,
-                                 document_format=document_format)
+        req.operation_attributes(
+            requested_attributes=list(requested) if requested else None,
+            document_format=document_format,
+        )
         resp = await self.request(req)
         return resp.group(GroupTag.PRINTER) or IppGroup(GroupTag.PRINTER)
 
@@ -206,8 +217,12 @@ class IppClient:
     ) -> IppMessage:
         """Send-Document (the data is streamed when it is an async iterator)."""
         req = self.new_request(Operation.SEND_DOCUMENT)
-        req.operation_attributes(job_id=job_id, document_name=document_name,
-                                 document_format=document_format, last_document=last_document)
+        req.operation_attributes(
+            job_id=job_id,
+            document_name=document_name,
+            document_format=document_format,
+            last_document=last_document,
+        )
         return await self.request(req, data)
 
     async def print_job(
@@ -221,8 +236,9 @@ class IppClient:
     ) -> int:
         """Print-Job; returns the job-id."""
         req = self.new_request(Operation.PRINT_JOB)
-        req.operation_attributes(job_name=job_name, document_name=document_name,
-                                 document_format=document_format)
+        req.operation_attributes(
+            job_name=job_name, document_name=document_name, document_format=document_format
+        )
         if job_attributes:
             req.job_attributes(job_attributes)
         return _job_id(await self.request(req, data))
@@ -232,8 +248,9 @@ class IppClient:
     ) -> IppGroup:
         """Get-Job-Attributes; returns the job attributes group."""
         req = self.new_request(Operation.GET_JOB_ATTRIBUTES)
-        req.operation_attributes(job_id=job_id,
-                                 requested_attributes=list(requested) if requested else None)
+        req.operation_attributes(
+            job_id=job_id, requested_attributes=list(requested) if requested else None
+        )
         resp = await self.request(req)
         return resp.group(GroupTag.JOB) or IppGroup(GroupTag.JOB)
 
@@ -253,8 +270,12 @@ class IppClient:
     ) -> list[IppGroup]:
         """Get-Jobs; returns one job attributes group per job."""
         req = self.new_request(Operation.GET_JOBS)
-        req.operation_attributes(which_jobs=which_jobs, limit=limit, my_jobs=my_jobs,
-                                 requested_attributes=list(requested) if requested else None)
+        req.operation_attributes(
+            which_jobs=which_jobs,
+            limit=limit,
+            my_jobs=my_jobs,
+            requested_attributes=list(requested) if requested else None,
+        )
         resp = await self.request(req)
         return resp.groups_of(GroupTag.JOB)
 

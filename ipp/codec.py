@@ -257,8 +257,10 @@ class _Attributes:
         """{name: value} (a list for multi-valued attributes, dicts for collections)."""
         out: dict[str, Any] = {}
         for attr in self.attributes:
-            vals = [v.value.to_dict() if isinstance(v.value, IppCollection) else v.value
-                    for v in attr.values]
+            vals = [
+                v.value.to_dict() if isinstance(v.value, IppCollection) else v.value
+                for v in attr.values
+            ]
             out[attr.name] = vals[0] if len(vals) == 1 else vals
         return out
 
@@ -388,8 +390,10 @@ class IppMessage:
 
     def describe(self) -> str:
         """A readable multi-line dump (for logs and debugging)."""
-        lines = [f"IPP/{self.version[0]}.{self.version[1]} code=0x{self.code:04x} "
-                 f"request-id={self.request_id}"]
+        lines = [
+            f"IPP/{self.version[0]}.{self.version[1]} code=0x{self.code:04x} "
+            f"request-id={self.request_id}"
+        ]
         for g in self.groups:
             tag = _GROUP_TAGS.get(int(g.tag))
             lines.append(f"  [{tag.name.lower() if tag else hex(g.tag)}]")
@@ -404,8 +408,7 @@ def _describe_value(v: IppValue) -> str:
     name = tag.keyword if tag else f"0x{int(v.tag):02x}"
     if isinstance(v.value, IppCollection):
         inner = " ".join(
-            f"{a.name}={','.join(_describe_value(x) for x in a.values)}"
-            for a in v.value.attributes
+            f"{a.name}={','.join(_describe_value(x) for x in a.values)}" for a in v.value.attributes
         )
         return "{" + inner + "}"
     if v.value is None:
@@ -538,8 +541,7 @@ def _make_value(name: str, value: Any, tag: int | None) -> IppValue:
     if isinstance(value, int):
         return IppValue(ValueTag.ENUM if hint == ValueTag.ENUM else ValueTag.INTEGER, value)
     if isinstance(value, str):
-        return IppValue(hint if hint is not None and hint in _STR_TAGS else ValueTag.KEYWORD,
-                        value)
+        return IppValue(hint if hint is not None and hint in _STR_TAGS else ValueTag.KEYWORD, value)
     if isinstance(value, bytes | bytearray | memoryview):
         return IppValue(ValueTag.OCTET_STRING, bytes(value))
     if isinstance(value, _dt.datetime):
@@ -601,7 +603,8 @@ def _encode_value(out: bytearray, name: bytes, item: IppValue, where: str, depth
         value = item[1]
     except (TypeError, ValueError, IndexError):
         raise IppEncodeError(
-            f"{where}: values must be IppValue(tag, value), not {item!r}") from None
+            f"{where}: values must be IppValue(tag, value), not {item!r}"
+        ) from None
     if tag == _T_BEG:
         if not isinstance(value, IppCollection):
             raise IppEncodeError(f"{where}: a collection value must be an IppCollection")
@@ -671,17 +674,20 @@ def _encode_plain(tag: int, value: Any, where: str) -> bytes:
     if tag == ValueTag.RESOLUTION:
         if not isinstance(value, Resolution):
             raise IppEncodeError(f"{where}: expected a Resolution, got {type(value).__name__}")
-        return _RES.pack(_check_int(value.x, where), _check_int(value.y, where),
-                         _check_int(value.units, where, -128, 127))
+        return _RES.pack(
+            _check_int(value.x, where),
+            _check_int(value.y, where),
+            _check_int(value.units, where, -128, 127),
+        )
     if tag == ValueTag.RANGE_OF_INTEGER:
         if not isinstance(value, RangeOfInteger):
-            raise IppEncodeError(
-                f"{where}: expected a RangeOfInteger, got {type(value).__name__}")
+            raise IppEncodeError(f"{where}: expected a RangeOfInteger, got {type(value).__name__}")
         return _RANGE.pack(_check_int(value.lower, where), _check_int(value.upper, where))
     if tag in (ValueTag.TEXT_WITH_LANGUAGE, ValueTag.NAME_WITH_LANGUAGE):
         if not isinstance(value, StringWithLanguage):
             raise IppEncodeError(
-                f"{where}: expected a StringWithLanguage, got {type(value).__name__}")
+                f"{where}: expected a StringWithLanguage, got {type(value).__name__}"
+            )
         try:
             lang = value.language.encode("ascii")
             text = value.text.encode("utf-8")
@@ -693,7 +699,8 @@ def _encode_plain(tag: int, value: Any, where: str) -> bytes:
     if tag == _T_EXT:
         if not isinstance(value, bytes) or len(value) < 4 or value[0] & 0x80:
             raise IppEncodeError(
-                f"{where}: an extension (0x7f) value is bytes starting with a 31-bit type")
+                f"{where}: an extension (0x7f) value is bytes starting with a 31-bit type"
+            )
         return value
     if 0x10 <= tag <= 0x7E:
         if not isinstance(value, bytes):
@@ -713,9 +720,18 @@ def _encode_datetime(value: Any, where: str) -> bytes:
     hours, mins = divmod(abs(minutes), 60)
     if hours > 14:
         raise IppEncodeError(f"{where}: UTC offset {offset} is beyond 14 hours")
-    return _DATE.pack(value.year, value.month, value.day, value.hour, value.minute,
-                      value.second, value.microsecond // 100_000,
-                      b"+" if minutes >= 0 else b"-", hours, mins)
+    return _DATE.pack(
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond // 100_000,
+        b"+" if minutes >= 0 else b"-",
+        hours,
+        mins,
+    )
 
 
 # --------------------------------------------------------------------------- decoding
@@ -761,7 +777,8 @@ def _decode_plain(tag: int, raw: bytes) -> Any:
     if tag in OUT_OF_BAND_TAGS:
         if n:
             raise IppParseError(
-                f"out-of-band {_tag_label(tag)} value must be empty, not {n} octets")
+                f"out-of-band {_tag_label(tag)} value must be empty, not {n} octets"
+            )
         return None
     if tag == ValueTag.OCTET_STRING:
         return raw
@@ -787,7 +804,8 @@ def _decode_plain(tag: int, raw: bytes) -> Any:
         if 4 + lang_len + text_len != n:
             raise IppParseError(
                 f"{_tag_label(tag)}: inner lengths {lang_len}+{text_len} do not match "
-                f"value-length {n}")
+                f"value-length {n}"
+            )
         lang = raw[2 : 2 + lang_len]
         if not lang.isascii():
             raise IppParseError(f"{_tag_label(tag)}: language {lang[:40]!r} is not US-ASCII")
@@ -809,15 +827,25 @@ def _decode_datetime(raw: bytes) -> _dt.datetime:
     if len(raw) != 11:
         raise IppParseError(f"dateTime value must be 11 octets, not {len(raw)}")
     year, month, day, hour, minute, second, deci, sign, tz_h, tz_m = _DATE.unpack(raw)
-    if (not 1 <= month <= 12 or not 1 <= day <= 31 or hour > 23 or minute > 59 or second > 60
-            or deci > 9 or sign not in (b"+", b"-") or tz_h > 14 or tz_m > 59):
+    if (
+        not 1 <= month <= 12
+        or not 1 <= day <= 31
+        or hour > 23
+        or minute > 59
+        or second > 60
+        or deci > 9
+        or sign not in (b"+", b"-")
+        or tz_h > 14
+        or tz_m > 59
+    ):
         raise IppParseError(f"dateTime value {raw.hex()} has a field out of range")
     offset = _dt.timedelta(hours=tz_h, minutes=tz_m)
     tz = _dt.UTC if not offset else _dt.timezone(offset if sign == b"+" else -offset)
     try:
         # RFC 2579 allows a leap second (60); datetime does not: it becomes :59.
-        return _dt.datetime(year, month, day, hour, minute, min(second, 59), deci * 100_000,
-                            tzinfo=tz)
+        return _dt.datetime(
+            year, month, day, hour, minute, min(second, 59), deci * 100_000, tzinfo=tz
+        )
     except ValueError as exc:
         raise IppParseError(f"dateTime value {raw.hex()} is not a valid date: {exc}") from None
 
@@ -921,7 +949,8 @@ def _parse_collection(
                 if value_len:
                     raise IppParseError("begCollection value-length must be 0")
                 value, next_tag = yield from _parse_collection(
-                    next_tag, depth + 1, max_depth, f"{where}/{member.name}")
+                    next_tag, depth + 1, max_depth, f"{where}/{member.name}"
+                )
             else:
                 value = _decode_plain(tag, buf[:-1])
             member.values.append(IppValue(_VALUE_TAGS.get(tag, tag), value))
@@ -951,7 +980,8 @@ def decode(
             end = pos + need
             if end > size:
                 raise IppParseError(
-                    f"truncated message: {need} more octets needed, {size - pos} left", size)
+                    f"truncated message: {need} more octets needed, {size - pos} left", size
+                )
             chunk = buf[pos:end]
             pos = end
             need = parser.send(chunk)
@@ -1004,7 +1034,8 @@ class IppStreamDecoder:
             while len(self._buf) - pos >= self._need:
                 if self._consumed + self._need > self.max_size:
                     raise IppParseError(
-                        f"attribute part larger than the {self.max_size}-octet limit")
+                        f"attribute part larger than the {self.max_size}-octet limit"
+                    )
                 chunk = bytes(self._buf[pos : pos + self._need])
                 pos += self._need
                 self._consumed += self._need
@@ -1028,7 +1059,9 @@ class IppStreamDecoder:
         if self.message is None:
             self._error = IppParseError(
                 f"truncated message: input ended {len(self._buf)} octets into a "
-                f"{self._need}-octet field", self._consumed + len(self._buf))
+                f"{self._need}-octet field",
+                self._consumed + len(self._buf),
+            )
             self._parser.close()
             raise self._error
         return self.message
@@ -1056,13 +1089,16 @@ async def decode_stream(
         while True:
             if consumed + need > max_size:
                 raise IppParseError(
-                    f"attribute part larger than the {max_size}-octet limit", consumed)
+                    f"attribute part larger than the {max_size}-octet limit", consumed
+                )
             try:
                 chunk = await reader.readexactly(need)
             except asyncio.IncompleteReadError as exc:
                 raise IppParseError(
                     f"truncated message: stream ended {len(exc.partial)} octets into a "
-                    f"{need}-octet field", consumed + len(exc.partial)) from None
+                    f"{need}-octet field",
+                    consumed + len(exc.partial),
+                ) from None
             consumed += need
             try:
                 need = parser.send(chunk)

@@ -335,7 +335,7 @@ class _KeywordEnum(IntEnum):
 
 
 class JobState(_KeywordEnum):
-    """"job-state" (RFC 8011 §5.3.7)."""
+    """ "job-state" (RFC 8011 §5.3.7)."""
 
     PENDING = 3
     PENDING_HELD = 4
@@ -351,7 +351,7 @@ class JobState(_KeywordEnum):
 
 
 class PrinterState(_KeywordEnum):
-    """"printer-state" (RFC 8011 §5.4.11)."""
+    """ "printer-state" (RFC 8011 §5.4.11)."""
 
     IDLE = 3
     PROCESSING = 4
@@ -359,7 +359,7 @@ class PrinterState(_KeywordEnum):
 
 
 class PrintQuality(_KeywordEnum):
-    """"print-quality" (RFC 8011 §5.2.13)."""
+    """ "print-quality" (RFC 8011 §5.2.13)."""
 
     DRAFT = 3
     NORMAL = 4
@@ -367,7 +367,7 @@ class PrintQuality(_KeywordEnum):
 
 
 class Orientation(_KeywordEnum):
-    """"orientation-requested" (RFC 8011 §5.2.10)."""
+    """ "orientation-requested" (RFC 8011 §5.2.10)."""
 
     PORTRAIT = 3
     LANDSCAPE = 4

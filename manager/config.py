@@ -13,10 +13,12 @@ class ManagerXmpp(BaseModel):
     service_jid: str = "print.localhost"
     host: str = "127.0.0.1"
     port: int = 5222
+    # The CA that signs the XMPP server's and the service's HTTPS certificates
+    # (None: the system's); used in both modes, documents are always fetched over HTTPS.
+    ca_file: Path | None = None
     # Client mode (the usual one, behind NAT): a user account and TLS.
     jid: str | None = None
     password: str | None = None
-    ca_file: Path | None = None
     # Component mode (on the XMPP server's trusted network): a component and its secret.
     component_jid: str | None = None
     secret: str | None = None

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from slixmpp.xmlstream import StanzaBase
 from slixmpp.componentxmpp import ComponentXMPP
+from slixmpp.xmlstream import StanzaBase
 from slixmpp.xmlstream.handler import CoroutineCallback
 
 from server.handlers import OPERATIONS

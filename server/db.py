@@ -21,9 +21,10 @@ class Database:
     `transaction()` nests: the outermost one is BEGIN IMMEDIATE … COMMIT, inner ones
     are savepoints. Handlers run as concurrent tasks on one connection, so a lock gives
     one task at a time the connection: a task's transaction never swallows another
-    task's statements, and an autocommit statement never joins someone's transaction. Callbacks registered with `after_commit` run once the outermost
-    transaction has committed: that is where events are pushed, so nobody hears of
-    a change that might still roll back.
+    task's statements, and an autocommit statement never joins someone's transaction.
+    Callbacks registered with `after_commit` run once the outermost transaction has
+    committed: that is where events are pushed, so nobody hears of a change that might
+    still roll back.
     """
 
     def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:

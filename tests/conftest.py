@@ -17,18 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prosody_config.launcher import ProsodyInstance, start_prosody
 
 from cirrus.client import CirrusClient, ClientSettings
 from cirrus.stack.local import SERVICE_JID, manager_config, service_config
 from manager.app import ManagerApp
 from manager.config import ManagerSettings
 from manager.drivers.base import DeviceDriver
+from prosody_config.launcher import ProsodyInstance, start_prosody
 from server.app import ServiceApp
 from server.config import Settings
 from stanzas import transport
 
 USERS = ("alice", "bob", "admin", "operator", "mgr1", "mgr2")
+MANAGER_COMPONENT = "manager.localhost"  # a manager in component mode
 
 
 @pytest.fixture(autouse=True)
@@ -68,7 +69,7 @@ def passwords() -> dict[str, str]:
 @pytest.fixture
 async def prosody(short_tmp: Path, passwords: dict[str, str]) -> AsyncIterator[ProsodyInstance]:
     instance = await start_prosody(
-        short_tmp / "prosody", components=[SERVICE_JID], accounts=passwords
+        short_tmp / "prosody", components=[SERVICE_JID, MANAGER_COMPONENT], accounts=passwords
     )
     try:
         yield instance
@@ -82,6 +83,7 @@ def make_service_settings(state: Path, prosody: ProsodyInstance, **extra: Any) -
         prosody,
         admins=[prosody.jid("admin")],
         operators=[prosody.jid("operator")],
+        manager_components=[MANAGER_COMPONENT],
         **extra,
     )
     return Settings.model_validate(config)

@@ -203,10 +203,28 @@ async def start_ippeveprinter(
     last_error: IppEvePrinterError | None = None
     for _ in range(attempts):
         chosen = port if port is not None else _free_port()
-        printer = IppEvePrinter(name=name, port=chosen, state_dir=state, spool_dir=spool,
-                                log_path=state / "ippeveprinter.log")
-        args = [executable, "-r", "off", "-n", "localhost", "-p", str(chosen),
-                "-d", str(spool), "-M", make, "-m", model]
+        printer = IppEvePrinter(
+            name=name,
+            port=chosen,
+            state_dir=state,
+            spool_dir=spool,
+            log_path=state / "ippeveprinter.log",
+        )
+        args = [
+            executable,
+            "-r",
+            "off",
+            "-n",
+            "localhost",
+            "-p",
+            str(chosen),
+            "-d",
+            str(spool),
+            "-M",
+            make,
+            "-m",
+            model,
+        ]
         if keep_files:
             args.append("-k")
         if command:
@@ -249,9 +267,15 @@ async def _start(
     dbus_log = _open_log(printer.state_dir / "dbus.log")
     printer._files.append(dbus_log)
     printer._dbus = await asyncio.create_subprocess_exec(
-        dbus_executable, "--session", f"--address={bus}", "--nofork", "--nopidfile",
+        dbus_executable,
+        "--session",
+        f"--address={bus}",
+        "--nofork",
+        "--nopidfile",
         "--print-address",
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=dbus_log,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=dbus_log,
     )
     assert printer._dbus.stdout is not None
     try:
@@ -260,7 +284,8 @@ async def _start(
         line = b""
     if not line.strip():
         raise IppEvePrinterError(
-            f"dbus-daemon did not start (see {printer.state_dir / 'dbus.log'})")
+            f"dbus-daemon did not start (see {printer.state_dir / 'dbus.log'})"
+        )
     printer.bus_address = line.decode().strip()
 
     env = dict(os.environ)
@@ -271,7 +296,11 @@ async def _start(
     log.write(f"--- {' '.join(args)}\n".encode())
     log.flush()
     printer._process = await asyncio.create_subprocess_exec(
-        *args, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        env=env,
         cwd=str(printer.state_dir),
     )
 
@@ -280,7 +309,8 @@ async def _start(
             if printer._process.returncode is not None:
                 raise IppEvePrinterError(
                     f"ippeveprinter exited with status {printer._process.returncode}:\n"
-                    f"{printer.log_tail()}")
+                    f"{printer.log_tail()}"
+                )
             try:
                 await client.get_printer_attributes(["printer-state"])
                 return
@@ -289,5 +319,6 @@ async def _start(
             if loop.time() >= deadline:
                 raise IppEvePrinterError(
                     f"ippeveprinter did not answer on {printer.uri} within the timeout:\n"
-                    f"{printer.log_tail()}")
+                    f"{printer.log_tail()}"
+                )
             await asyncio.sleep(0.05)

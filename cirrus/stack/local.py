@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prosody_config.launcher import ProsodyInstance, start_prosody
-
 from cirrus.client import ClientSettings
 from cirrus.stack import toml
 from cirrus.stack.process import ManagedProcess
+from prosody_config.launcher import ProsodyInstance, start_prosody
 
 SERVICE_READY = "cirrus service ready"
 MANAGER_READY = "cirrus manager online"

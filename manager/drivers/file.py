@@ -54,13 +54,14 @@ class _FileJob:
         return self.state in ("canceled", "aborted", "completed")
 
     def status(self) -> DeviceJobStatus:
-        return DeviceJobStatus(self.job_id, self.state, tuple(self.reasons), self.message,
-                               self.impressions)
+        return DeviceJobStatus(
+            self.job_id, self.state, tuple(self.reasons), self.message, self.impressions
+        )
 
 
 def safe_file_name(name: str, limit: int = 150) -> str:
     """``name`` as a single, visible path component."""
-    cleaned = "".join("_" if ch in '/\\\0' or ord(ch) < 0x20 else ch for ch in name)
+    cleaned = "".join("_" if ch in "/\\\0" or ord(ch) < 0x20 else ch for ch in name)
     cleaned = cleaned.strip().lstrip(".")
     if len(cleaned.encode()) > limit:
         stem, dot, ext = cleaned.rpartition(".")
@@ -165,9 +166,16 @@ class FileDriver(DeviceDriver):
         return DeviceCapabilities(
             printer_make_and_model="Cirrus Folder Printer",
             printer_info=f"Writes documents to {self.folder}",
-            document_format_supported=("application/octet-stream", "application/pdf",
-                                       "image/jpeg", "image/png", "image/pwg-raster",
-                                       "image/urf", "text/plain", "application/postscript"),
+            document_format_supported=(
+                "application/octet-stream",
+                "application/pdf",
+                "image/jpeg",
+                "image/png",
+                "image/pwg-raster",
+                "image/urf",
+                "text/plain",
+                "application/postscript",
+            ),
             media_supported=("iso_a4_210x297mm", "na_letter_8.5x11in"),
             media_default="iso_a4_210x297mm",
         )
@@ -184,8 +192,7 @@ class FileDriver(DeviceDriver):
         assert self._next_id is not None
         job_id = self._next_id
         self._next_id += 1
-        job = _FileJob(job_id, ticket.job_name, ticket.requesting_user_name,
-                       max(ticket.copies, 1))
+        job = _FileJob(job_id, ticket.job_name, ticket.requesting_user_name, max(ticket.copies, 1))
         self._jobs[job_id] = job
         await self._save(job)
         self._changes.notify()
@@ -235,8 +242,9 @@ class FileDriver(DeviceDriver):
         job.files.append(final.name)
         if last:
             job.impressions = len(job.files) * job.copies
-            await self._update(job, "completed", ["job-completed-successfully"],
-                               f"Written to {self.folder}")
+            await self._update(
+                job, "completed", ["job-completed-successfully"], f"Written to {self.folder}"
+            )
         else:
             await self._update(job, "pending", ["job-incoming"])
 

@@ -16,6 +16,10 @@ Printer behaviours handled here:
 * client-error-attributes-or-values-not-supported on Create-Job: the job template
   attributes the printer lists as unsupported (all optional ones if it lists none) are
   dropped and Create-Job is retried once.
+* Polling: wait_for_change sleeps min_poll_interval (10 ms) right after this driver
+  created, sent or canceled something, then doubles up to poll_interval (0.2 s), per
+  waiting task, so a follower sees a fast printer finish within milliseconds without
+  polling an idle one more than five times a second.
 * A printer without multiple-document-jobs-supported (ippeveprinter) would end the job
   after its first document, so each further document goes into a new device job with
   the same ticket. get_job reports the set as one job under the first job-id (terminal
@@ -59,11 +63,13 @@ from .base import (
 
 __all__ = ["IppDriver"]
 
-_BUSY = frozenset({
-    StatusCode.SERVER_ERROR_BUSY,
-    StatusCode.SERVER_ERROR_SERVICE_UNAVAILABLE,
-    StatusCode.SERVER_ERROR_TEMPORARY_ERROR,
-})
+_BUSY = frozenset(
+    {
+        StatusCode.SERVER_ERROR_BUSY,
+        StatusCode.SERVER_ERROR_SERVICE_UNAVAILABLE,
+        StatusCode.SERVER_ERROR_TEMPORARY_ERROR,
+    }
+)
 _GONE = frozenset({StatusCode.CLIENT_ERROR_NOT_FOUND, StatusCode.CLIENT_ERROR_GONE})
 
 CAPABILITY_ATTRIBUTES = [
@@ -148,15 +154,20 @@ class IppDriver(DeviceDriver):
         self.busy_timeout = busy_timeout
         self.max_tracked_jobs = max_tracked_jobs
         self._client_factory: Callable[[], IppClient] = lambda: IppClient(
-            printer_uri, session=session, ssl=ssl,
-            requesting_user_name=requesting_user_name, timeout=timeout)
+            printer_uri,
+            session=session,
+            ssl=ssl,
+            requesting_user_name=requesting_user_name,
+            timeout=timeout,
+        )
         self._client: IppClient | None = None
         self._jobs: OrderedDict[int, _Job] = OrderedDict()
         self._multi_document: bool | None = None
         # polling back-off per waiting task: (activity count seen, last delay)
         self._activity = 0
         self._waits: weakref.WeakKeyDictionary[asyncio.Task[object], tuple[int, float]] = (
-            weakref.WeakKeyDictionary())
+            weakref.WeakKeyDictionary()
+        )
 
     # ------------------------------------------------------------------ plumbing
 
@@ -192,7 +203,8 @@ class IppDriver(DeviceDriver):
             if remaining <= 0:
                 raise DeviceUnreachable(
                     f"{self.printer_uri}: still {resp.status_name} after {self.busy_timeout:g} s"
-                    f" ({resp.status_message})")
+                    f" ({resp.status_message})"
+                )
             await asyncio.sleep(min(delay, remaining))
             delay = min(delay * 2, self.poll_interval)
             req.request_id = self.client.next_request_id()
@@ -209,7 +221,8 @@ class IppDriver(DeviceDriver):
         if not resp.is_successful:
             raise DeviceUnreachable(
                 f"{self.printer_uri}: Get-Printer-Attributes failed: {resp.status_name} "
-                f"{resp.status_message}".rstrip())
+                f"{resp.status_message}".rstrip()
+            )
         return resp.group(GroupTag.PRINTER) or resp.add_group(GroupTag.PRINTER)
 
     async def _supports_multiple_documents(self) -> bool:
@@ -238,18 +251,22 @@ class IppDriver(DeviceDriver):
         return DeviceCapabilities(
             printer_make_and_model=_text(printer.first("printer-make-and-model", "")),
             printer_info=_text(printer.first("printer-info", "")),
-            document_format_supported=strings("document-format-supported",
-                                              defaults.document_format_supported),
+            document_format_supported=strings(
+                "document-format-supported", defaults.document_format_supported
+            ),
             media_supported=strings("media-supported", ()),
             media_default=_text(printer.first("media-default", "")),
             sides_supported=strings("sides-supported", defaults.sides_supported),
             sides_default=_text(printer.first("sides-default", defaults.sides_default)),
-            print_color_mode_supported=strings("print-color-mode-supported",
-                                               defaults.print_color_mode_supported),
+            print_color_mode_supported=strings(
+                "print-color-mode-supported", defaults.print_color_mode_supported
+            ),
             print_color_mode_default=_text(
-                printer.first("print-color-mode-default", defaults.print_color_mode_default)),
-            print_quality_supported=ints("print-quality-supported",
-                                         defaults.print_quality_supported),
+                printer.first("print-color-mode-default", defaults.print_color_mode_default)
+            ),
+            print_quality_supported=ints(
+                "print-quality-supported", defaults.print_quality_supported
+            ),
             finishings_supported=ints("finishings-supported", defaults.finishings_supported),
             copies_max=copies_max if isinstance(copies_max, int) and copies_max > 0 else 1,
         )
@@ -291,9 +308,12 @@ class IppDriver(DeviceDriver):
         attrs: dict[str, Any] = {}
         if ticket.copies != 1:
             attrs["copies"] = ticket.copies
-        for name, value in (("media", ticket.media), ("sides", ticket.sides),
-                            ("print-color-mode", ticket.print_color_mode),
-                            ("print-quality", ticket.print_quality)):
+        for name, value in (
+            ("media", ticket.media),
+            ("sides", ticket.sides),
+            ("print-color-mode", ticket.print_color_mode),
+            ("print-quality", ticket.print_quality),
+        ):
             if value is not None:
                 attrs[name] = value
         for name, value in ticket.extra.items():
@@ -304,8 +324,10 @@ class IppDriver(DeviceDriver):
         attrs = self._job_template(ticket)
         for attempt in range(2):
             req = self.client.new_request(Operation.CREATE_JOB, with_user=False)
-            req.operation_attributes(requesting_user_name=ticket.requesting_user_name or None,
-                                     job_name=ticket.job_name or None)
+            req.operation_attributes(
+                requesting_user_name=ticket.requesting_user_name or None,
+                job_name=ticket.job_name or None,
+            )
             if attrs:
                 req.job_attributes(attrs)
             resp = await self._send_retrying_busy(req)
@@ -314,8 +336,11 @@ class IppDriver(DeviceDriver):
                 if not isinstance(job_id, int) or isinstance(job_id, bool):
                     raise DeviceUnreachable(f"{self.printer_uri}: Create-Job returned no job-id")
                 return job_id
-            if (resp.status_code == StatusCode.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
-                    and attempt == 0 and attrs):
+            if (
+                resp.status_code == StatusCode.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
+                and attempt == 0
+                and attrs
+            ):
                 unsupported = set()
                 for group in resp.groups_of(GroupTag.UNSUPPORTED):
                     unsupported.update(group.names())
@@ -353,7 +378,8 @@ class IppDriver(DeviceDriver):
             if job.ticket is None:
                 raise DeviceRejected(
                     status_name(StatusCode.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED),
-                    "the printer takes one document per job")
+                    "the printer takes one document per job",
+                )
             job.device_ids.append(await self._create_device_job(job.ticket))
         target = job.device_ids[-1]
         req = self.client.new_request(Operation.SEND_DOCUMENT, with_user=False)
@@ -381,7 +407,8 @@ class IppDriver(DeviceDriver):
         if not resp.is_successful:
             raise DeviceUnreachable(
                 f"{self.printer_uri}: Get-Job-Attributes {device_id} failed: "
-                f"{resp.status_name} {resp.status_message}".rstrip())
+                f"{resp.status_name} {resp.status_message}".rstrip()
+            )
         job = resp.group(GroupTag.JOB) or resp.add_group(GroupTag.JOB)
         try:
             state = JobState(job.first("job-state")).keyword
@@ -390,8 +417,7 @@ class IppDriver(DeviceDriver):
         return DeviceJobStatus(
             job_id=device_id,
             job_state=state,
-            job_state_reasons=tuple(_text(v) for v in job.values("job-state-reasons"))
-            or ("none",),
+            job_state_reasons=tuple(_text(v) for v in job.values("job-state-reasons")) or ("none",),
             job_state_message=_text(job.first("job-state-message", "")),
             job_impressions_completed=int(job.first("job-impressions-completed", 0) or 0),
         )
@@ -417,24 +443,29 @@ class IppDriver(DeviceDriver):
         return self._combine(job_id, job, statuses)
 
     @staticmethod
-    def _combine(
-        job_id: int, job: _Job, statuses: list[DeviceJobStatus]
-    ) -> DeviceJobStatus:
+    def _combine(job_id: int, job: _Job, statuses: list[DeviceJobStatus]) -> DeviceJobStatus:
         impressions = sum(s.job_impressions_completed for s in statuses)
         for bad in ("aborted", "canceled"):
             for s in statuses:
                 if s.job_state == bad:
-                    return DeviceJobStatus(job_id, bad, s.job_state_reasons,
-                                           s.job_state_message, impressions)
+                    return DeviceJobStatus(
+                        job_id, bad, s.job_state_reasons, s.job_state_message, impressions
+                    )
         active = next((s for s in statuses if not s.is_terminal), None)
         if active is not None:
-            return DeviceJobStatus(job_id, active.job_state, active.job_state_reasons,
-                                   active.job_state_message, impressions)
+            return DeviceJobStatus(
+                job_id,
+                active.job_state,
+                active.job_state_reasons,
+                active.job_state_message,
+                impressions,
+            )
         if not job.last_sent:  # every document so far printed; more are coming
             return DeviceJobStatus(job_id, "processing", ("job-incoming",), "", impressions)
         final = statuses[-1]
-        return DeviceJobStatus(job_id, "completed", final.job_state_reasons,
-                               final.job_state_message, impressions)
+        return DeviceJobStatus(
+            job_id, "completed", final.job_state_reasons, final.job_state_message, impressions
+        )
 
     async def cancel_job(self, job_id: int) -> None:
         job = self._jobs.get(job_id)
@@ -446,7 +477,10 @@ class IppDriver(DeviceDriver):
             req = self.client.new_request(Operation.CANCEL_JOB)
             req.operation_attributes(job_id=device_id)
             resp = await self._send(req)
-            if resp.is_successful or resp.status_code in _GONE or (
-                    resp.status_code == StatusCode.CLIENT_ERROR_NOT_POSSIBLE):
+            if (
+                resp.is_successful
+                or resp.status_code in _GONE
+                or (resp.status_code == StatusCode.CLIENT_ERROR_NOT_POSSIBLE)
+            ):
                 continue  # not-possible: the job already ended
             raise DeviceRejected(resp.status_name, resp.status_message or resp.status_name)

@@ -50,7 +50,8 @@ class ChangeNotifier:
         self.version = 0
         self._event = asyncio.Event()
         self._seen: weakref.WeakKeyDictionary[asyncio.Task[object], int] = (
-            weakref.WeakKeyDictionary())
+            weakref.WeakKeyDictionary()
+        )
 
     def notify(self) -> None:
         self.version += 1
@@ -322,8 +323,7 @@ class SimDriver(DeviceDriver):
         self._check()
         self._changes.observed()
         if self._stop_reason is not None:
-            return DeviceStatus("stopped", (self._stop_reason,), self._stop_message,
-                                self.accepting)
+            return DeviceStatus("stopped", (self._stop_reason,), self._stop_message, self.accepting)
         return DeviceStatus(self.printer_state, ("none",), "", self.accepting)
 
     async def create_job(self, ticket: DeviceJobTicket) -> int:
@@ -354,15 +354,18 @@ class SimDriver(DeviceDriver):
         if job.is_terminal:
             raise DeviceRejected("client-error-not-possible", f"Job {job_id} is {job.state}")
         if job.last_received:
-            raise DeviceRejected("client-error-not-possible",
-                                 f"Job {job_id} already has its last document")
+            raise DeviceRejected(
+                "client-error-not-possible", f"Job {job_id} already has its last document"
+            )
         if self._reject is not None:
             (status, message), self._reject = self._reject, None
             self._set(job, "aborted", ("aborted-by-system",), message)
             self._changes.notify()
             raise DeviceRejected(status, message)
-        if (document_format not in self.document_formats
-                and "application/octet-stream" not in self.document_formats):
+        if (
+            document_format not in self.document_formats
+            and "application/octet-stream" not in self.document_formats
+        ):
             message = f"Unsupported document-format {document_format!r}"
             self._set(job, "aborted", ("unsupported-document-format",), message)
             self._changes.notify()
@@ -377,9 +380,15 @@ class SimDriver(DeviceDriver):
                 kept.append(bytes(chunk))
         if job.is_terminal:  # canceled while the data was arriving
             raise DeviceRejected("client-error-not-possible", f"Job {job_id} is {job.state}")
-        job.documents.append(SimDocument(
-            document_name, document_format, size, digest.hexdigest(),
-            b"".join(kept) if kept is not None else None))
+        job.documents.append(
+            SimDocument(
+                document_name,
+                document_format,
+                size,
+                digest.hexdigest(),
+                b"".join(kept) if kept is not None else None,
+            )
+        )
         if last:
             job.last_received = True
             job.reasons = ("none",)
@@ -427,8 +436,7 @@ class SimDriver(DeviceDriver):
                 return
             if self._stop_reason is not None:
                 if job.state == "processing":
-                    self._set(job, "processing-stopped", ("printer-stopped",),
-                              self._stop_message)
+                    self._set(job, "processing-stopped", ("printer-stopped",), self._stop_message)
                     self._changes.notify()
                 elif job.state == "pending":
                     job.reasons = ("printer-stopped",)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 
-from manager.drivers.sim import SimDriver
 from slixmpp.exceptions import IqError
 
+from manager.drivers.sim import SimDriver
 from stanzas.namespace import NS, qname
 from stanzas.registry import PAYLOADS
 from stanzas.states import JobState

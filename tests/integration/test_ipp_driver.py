@@ -86,8 +86,9 @@ async def test_capabilities_and_status(printer: IppEvePrinter, driver: IppDriver
 
 
 async def test_create_send_follow_to_completed(printer: IppEvePrinter, driver: IppDriver) -> None:
-    ticket = DeviceJobTicket(job_name="quarterly", requesting_user_name="ann",
-                             media="iso_a4_210x297mm", print_quality=5)
+    ticket = DeviceJobTicket(
+        job_name="quarterly", requesting_user_name="ann", media="iso_a4_210x297mm", print_quality=5
+    )
     job_id = await driver.create_job(ticket)
     await driver.send_document(job_id, chunks(PDF), "application/pdf", "q.pdf", True)
     final = await follow(driver, job_id)
@@ -127,8 +128,12 @@ async def test_not_found(driver: IppDriver) -> None:
 
 async def test_unsupported_attribute_is_dropped(printer: IppEvePrinter, driver: IppDriver) -> None:
     # this ippeveprinter is simplex (no -2): sides=two-sided-long-edge is not supported
-    ticket = DeviceJobTicket(job_name="duplex", requesting_user_name="ann",
-                             sides="two-sided-long-edge", media="iso_a4_210x297mm")
+    ticket = DeviceJobTicket(
+        job_name="duplex",
+        requesting_user_name="ann",
+        sides="two-sided-long-edge",
+        media="iso_a4_210x297mm",
+    )
     job_id = await driver.create_job(ticket)
     await driver.send_document(job_id, chunks(PDF), "application/pdf", "d.pdf", True)
     assert (await follow(driver, job_id)).job_state == "completed"
@@ -141,11 +146,14 @@ async def test_unsupported_attribute_is_dropped(printer: IppEvePrinter, driver: 
 async def test_document_format_rejected(driver: IppDriver) -> None:
     job_id = await driver.create_job(TICKET)
     with pytest.raises(DeviceRejected) as info:
-        await driver.send_document(job_id, chunks(b"??"), "application/x-not-a-format",
-                                   "x.bin", True)
+        await driver.send_document(
+            job_id, chunks(b"??"), "application/x-not-a-format", "x.bin", True
+        )
     # ippeveprinter answers client-error-attributes-or-values-not-supported here
-    assert info.value.status in ("client-error-document-format-not-supported",
-                                 "client-error-attributes-or-values-not-supported")
+    assert info.value.status in (
+        "client-error-document-format-not-supported",
+        "client-error-attributes-or-values-not-supported",
+    )
     assert "document-format" in info.value.message
     await driver.cancel_job(job_id)
 
@@ -193,8 +201,13 @@ def _closed_port() -> int:
 
 async def test_unreachable_printer() -> None:
     drv = IppDriver(f"ipp://127.0.0.1:{_closed_port()}/ipp/print")
-    for call in (drv.get_status(), drv.get_capabilities(), drv.create_job(TICKET),
-                 drv.get_job(1), drv.cancel_job(1)):
+    for call in (
+        drv.get_status(),
+        drv.get_capabilities(),
+        drv.create_job(TICKET),
+        drv.get_job(1),
+        drv.cancel_job(1),
+    ):
         with pytest.raises(DeviceUnreachable):
             await call
     await drv.close()
@@ -236,5 +249,4 @@ async def test_launcher_stop_is_idempotent_and_reports_failures(tmp_path: Path) 
         with socket.socket() as busy:
             busy.bind(("127.0.0.1", 0))
             busy.listen()
-            await start_ippeveprinter(tmp_path / "q", port=busy.getsockname()[1],
-                                      ready_timeout=5)
+            await start_ippeveprinter(tmp_path / "q", port=busy.getsockname()[1], ready_timeout=5)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from manager.drivers.sim import SimDriver
 
+from manager.drivers.sim import SimDriver
 from stanzas.errors import NotPossible
 from stanzas.states import JobState
 from tests.conftest import Harness
@@ -25,7 +26,9 @@ async def states_until(client, job_id, predicate):  # type: ignore[no-untyped-de
     return seen
 
 
-async def test_happy_path_states_are_pushed_in_order(service, harness: Harness) -> None:
+async def test_happy_path_states_are_pushed_in_order(
+    service, harness: Harness, schema_checked_wire: list[Any]
+) -> None:
     sim = SimDriver()
     await harness.manager(sim)
     alice = await harness.client("alice")
@@ -44,6 +47,23 @@ async def test_happy_path_states_are_pushed_in_order(service, harness: Harness) 
     assert [j.name for j in sim.jobs.values()] == ["report"]
     assert sim.jobs[1].byte_count == SAMPLE.stat().st_size
     assert final.output_device_job_id == sim.jobs[1].job_id
+    # Every payload that crossed the wire was checked against the XML Schema.
+    emitted = {element.tag.rsplit("}", 1)[-1] for element in schema_checked_wire}
+    assert {
+        "RegisterDevice",
+        "UpdateFetchableJobs",
+        "WorkNotification",
+        "FetchJob",
+        "FetchJobResponse",
+        "AcknowledgeJob",
+        "FetchDocument",
+        "FetchDocumentResponse",
+        "AcknowledgeDocument",
+        "UpdateJobState",
+        "JobEvent",
+        "CreateJob",
+        "SendDocument",
+    } <= emitted
 
 
 async def test_rejected_job_ends_aborted_with_the_reason(service, harness: Harness) -> None:

@@ -12,15 +12,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from slixmpp import ClientXMPP, ComponentXMPP
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
 from prosody_config.launcher import (
     PortInUseError,
     ProsodyError,
     ProsodyInstance,
     start_prosody,
 )
-from slixmpp import ClientXMPP, ComponentXMPP
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
 
 pytestmark = pytest.mark.skipif(
     shutil.which("prosody") is None or shutil.which("openssl") is None,

@@ -7,11 +7,11 @@ import signal
 from pathlib import Path
 
 import pytest
-from manager.drivers.sim import SimDriver
 
 from cirrus.stack import toml
 from cirrus.stack.local import MANAGER_READY, SERVICE_READY
 from cirrus.stack.process import ManagedProcess
+from manager.drivers.sim import SimDriver
 from server.app import ServiceApp
 from stanzas.errors import ServiceUnavailable, Timeout
 from stanzas.states import JobState

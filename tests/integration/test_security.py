@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from manager.drivers.sim import SimDriver
 
+from manager.drivers.sim import SimDriver
 from stanzas import device_ops as ops
 from stanzas.errors import NotAuthorized, NotPossible
 from stanzas.registry import PAYLOADS

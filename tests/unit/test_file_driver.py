@@ -31,8 +31,7 @@ async def test_documents_are_written_and_the_job_completes(tmp_path: Path) -> No
     assert job_id == 1
     status = await driver.get_job(job_id)
     assert status is not None and status.job_state == "pending"
-    await driver.send_document(job_id, chunks(b"%PDF", b"-one"), "application/pdf",
-                               "a.pdf", False)
+    await driver.send_document(job_id, chunks(b"%PDF", b"-one"), "application/pdf", "a.pdf", False)
     status = await driver.get_job(job_id)
     assert status is not None and status.job_state == "pending"  # more documents coming
     await driver.send_document(job_id, chunks(b"two"), "text/plain", "b.txt", True)
@@ -108,7 +107,8 @@ async def test_cancel_while_writing(tmp_path: Path) -> None:
         yield b"second"
 
     sending = asyncio.create_task(
-        driver.send_document(job_id, slow(), "application/pdf", "a.pdf", True))
+        driver.send_document(job_id, slow(), "application/pdf", "a.pdf", True)
+    )
     async with asyncio.timeout(5):
         while (await driver.get_job(job_id)).job_state != "processing":  # type: ignore[union-attr]
             await driver.wait_for_change(1)
@@ -126,8 +126,13 @@ async def test_names_are_made_safe_and_unique(tmp_path: Path) -> None:
     job_id = await driver.create_job(TICKET)
     for name in ("../../etc/passwd", "same.pdf", "same.pdf", "", ".hidden"):
         await driver.send_document(job_id, chunks(b"x"), "application/pdf", name, False)
-    assert visible(tmp_path) == ["1-_.._etc_passwd", "1-document", "1-hidden", "1-same-2.pdf",
-                                 "1-same.pdf"]
+    assert visible(tmp_path) == [
+        "1-_.._etc_passwd",
+        "1-document",
+        "1-hidden",
+        "1-same-2.pdf",
+        "1-same.pdf",
+    ]
     assert [p.parent for p in driver.output_files(job_id)] == [tmp_path] * 5
     assert safe_file_name("a" * 300 + ".pdf").endswith(".pdf")
     assert len(safe_file_name("a" * 300 + ".pdf")) <= 150

@@ -119,16 +119,29 @@ EVERY_VALUE = [
     (0x22, "a-false", b"\x00", False),
     (0x23, "an-enum", i32(9), 9),
     (0x30, "an-octet-string", b"\x00\xffraw", b"\x00\xffraw"),
-    (0x31, "a-date-time", bytes([0x07, 0xE6, 1, 2, 3, 4, 5, 6]) + b"+" + bytes([1, 30]),
-     dt.datetime(2022, 1, 2, 3, 4, 5, 600_000,
-                 tzinfo=dt.timezone(dt.timedelta(hours=1, minutes=30)))),
-    (0x31, "a-west-date-time", bytes([0x07, 0xE6, 12, 31, 23, 59, 59, 0]) + b"-" + bytes([5, 0]),
-     dt.datetime(2022, 12, 31, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=-5)))),
+    (
+        0x31,
+        "a-date-time",
+        bytes([0x07, 0xE6, 1, 2, 3, 4, 5, 6]) + b"+" + bytes([1, 30]),
+        dt.datetime(
+            2022, 1, 2, 3, 4, 5, 600_000, tzinfo=dt.timezone(dt.timedelta(hours=1, minutes=30))
+        ),
+    ),
+    (
+        0x31,
+        "a-west-date-time",
+        bytes([0x07, 0xE6, 12, 31, 23, 59, 59, 0]) + b"-" + bytes([5, 0]),
+        dt.datetime(2022, 12, 31, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+    ),
     (0x32, "a-resolution", i32(600) + i32(300) + b"\x03", Resolution(600, 300, 3)),
     (0x33, "a-range", i32(1) + i32(999), RangeOfInteger(1, 999)),
     (0x35, "a-text-with-language", b"\x00\x02en\x00\x05hello", StringWithLanguage("hello", "en")),
-    (0x36, "a-name-with-language", b"\x00\x05fr-CA\x00\x06\xc3\xa9t\xc3\xa9!",
-     StringWithLanguage("été!", "fr-CA")),
+    (
+        0x36,
+        "a-name-with-language",
+        b"\x00\x05fr-CA\x00\x06\xc3\xa9t\xc3\xa9!",
+        StringWithLanguage("été!", "fr-CA"),
+    ),
     (0x41, "a-text", "Grüße".encode(), "Grüße"),
     (0x42, "a-name", b"Ann's job", "Ann's job"),
     (0x44, "a-keyword", b"one-sided", "one-sided"),
@@ -148,8 +161,9 @@ EVERY_VALUE = [
 ]
 
 
-@pytest.mark.parametrize(("tag", "name", "raw", "value"), EVERY_VALUE,
-                         ids=[v[1] for v in EVERY_VALUE])
+@pytest.mark.parametrize(
+    ("tag", "name", "raw", "value"), EVERY_VALUE, ids=[v[1] for v in EVERY_VALUE]
+)
 def test_every_value_tag_literal(tag: int, name: str, raw: bytes, value: object) -> None:
     data = header(0x0000, 7) + OP_GROUP + b"\x04" + attr(tag, name, raw) + b"\x03"
     msg, offset = decode(data)
@@ -212,19 +226,31 @@ def test_collection_from_dict_encodes_like_the_literal() -> None:
     req = IppMessage(code=0x0005, request_id=1)
     req.groups.append(decode(header() + OP_GROUP + b"\x03")[0].groups[0])
     job = req.add_group(GroupTag.JOB)
-    job.add("media-col", {"media-size": {"x-dimension": 21000, "y-dimension": 29700},
-                          "media-type": ["stationery", "bond"]})
+    job.add(
+        "media-col",
+        {
+            "media-size": {"x-dimension": 21000, "y-dimension": 29700},
+            "media-type": ["stationery", "bond"],
+        },
+    )
     assert encode(req) == header(0x0005) + OP_GROUP + b"\x02" + media_col_bytes() + b"\x03"
 
 
 def test_1setof_collection_and_empty_collection() -> None:
     data = (
-        header(0) + OP_GROUP + b"\x04"
+        header(0)
+        + OP_GROUP
+        + b"\x04"
         + attr(0x34, "media-col-database", b"")
-        + more(0x4A, b"media-key") + more(0x44, b"a4") + more(0x37, b"")
+        + more(0x4A, b"media-key")
+        + more(0x44, b"a4")
+        + more(0x37, b"")
         + more(0x34, b"")  # second value of the 1setOf
-        + more(0x4A, b"media-key") + more(0x44, b"letter") + more(0x37, b"")
-        + attr(0x34, "empty-col", b"") + more(0x37, b"")
+        + more(0x4A, b"media-key")
+        + more(0x44, b"letter")
+        + more(0x37, b"")
+        + attr(0x34, "empty-col", b"")
+        + more(0x37, b"")
         + b"\x03"
     )
     msg, _ = decode(data)
@@ -257,11 +283,7 @@ def test_future_delimiter_tag_is_kept() -> None:
 
 
 def test_response_helpers() -> None:
-    data = (
-        header(0x0406, 9) + OP_GROUP
-        + attr(0x41, "status-message", b"No such job")
-        + b"\x03"
-    )
+    data = header(0x0406, 9) + OP_GROUP + attr(0x41, "status-message", b"No such job") + b"\x03"
     msg, _ = decode(data)
     assert msg.status_code == StatusCode.CLIENT_ERROR_NOT_FOUND
     assert msg.status_name == "client-error-not-found"
@@ -289,11 +311,14 @@ def test_make_values_inference() -> None:
     assert make_values("job-name", "x") == [IppValue(ValueTag.NAME, "x")]
     assert make_values("some-vendor-thing", "x") == [IppValue(ValueTag.KEYWORD, "x")]
     assert make_values("job-name", None) == [IppValue(ValueTag.NO_VALUE, None)]
-    assert make_values("x", [True, False]) == [IppValue(ValueTag.BOOLEAN, True),
-                                               IppValue(ValueTag.BOOLEAN, False)]
+    assert make_values("x", [True, False]) == [
+        IppValue(ValueTag.BOOLEAN, True),
+        IppValue(ValueTag.BOOLEAN, False),
+    ]
     assert make_values("x", "y", ValueTag.TEXT) == [IppValue(ValueTag.TEXT, "y")]
     assert make_values("job-name", StringWithLanguage("n", "en"))[0].tag == (
-        ValueTag.NAME_WITH_LANGUAGE)
+        ValueTag.NAME_WITH_LANGUAGE
+    )
     with pytest.raises(IppEncodeError):
         make_values("x", [])
     with pytest.raises(IppEncodeError):
@@ -301,36 +326,48 @@ def test_make_values_inference() -> None:
 
 
 def test_request_builder_groups_and_none() -> None:
-    req = (IppRequest(Operation.CREATE_JOB, 3)
-           .operation_attributes(printer_uri="ipp://h/ipp/print", job_name=None)
-           .job_attributes({"copies": 2})
-           .job_attributes(media="iso_a4_210x297mm"))
+    req = (
+        IppRequest(Operation.CREATE_JOB, 3)
+        .operation_attributes(printer_uri="ipp://h/ipp/print", job_name=None)
+        .job_attributes({"copies": 2})
+        .job_attributes(media="iso_a4_210x297mm")
+    )
     assert req.operation.names() == [  # type: ignore[union-attr]
-        "attributes-charset", "attributes-natural-language", "printer-uri"]
+        "attributes-charset",
+        "attributes-natural-language",
+        "printer-uri",
+    ]
     assert len(req.groups_of(GroupTag.JOB)) == 1
     assert req.group(GroupTag.JOB).to_dict() == {  # type: ignore[union-attr]
-        "copies": 2, "media": "iso_a4_210x297mm"}
+        "copies": 2,
+        "media": "iso_a4_210x297mm",
+    }
     decoded, _ = decode(encode(req))
     assert decoded.groups == req.groups
 
 
-@pytest.mark.parametrize("bad", [
-    IppValue(ValueTag.INTEGER, 2**31),
-    IppValue(ValueTag.INTEGER, True),
-    IppValue(ValueTag.BOOLEAN, 1),
-    IppValue(ValueTag.KEYWORD, "naïve"),
-    IppValue(ValueTag.TEXT, "x" * 40000),
-    IppValue(ValueTag.NO_VALUE, "something"),
-    IppValue(ValueTag.RESOLUTION, (300, 300)),
-    IppValue(ValueTag.DATE_TIME, dt.datetime(2020, 1, 1, tzinfo=dt.timezone(
-        dt.timedelta(seconds=30)))),
-    IppValue(ValueTag.END_COLLECTION, None),
-    IppValue(ValueTag.MEMBER_ATTR_NAME, "x"),
-    IppValue(ValueTag.BEG_COLLECTION, {"not": "a collection"}),
-    IppValue(0x7F, b"\x80\x00\x00\x00"),
-    IppValue(0x80, b""),
-    IppValue(0x5F, "not bytes"),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        IppValue(ValueTag.INTEGER, 2**31),
+        IppValue(ValueTag.INTEGER, True),
+        IppValue(ValueTag.BOOLEAN, 1),
+        IppValue(ValueTag.KEYWORD, "naïve"),
+        IppValue(ValueTag.TEXT, "x" * 40000),
+        IppValue(ValueTag.NO_VALUE, "something"),
+        IppValue(ValueTag.RESOLUTION, (300, 300)),
+        IppValue(
+            ValueTag.DATE_TIME,
+            dt.datetime(2020, 1, 1, tzinfo=dt.timezone(dt.timedelta(seconds=30))),
+        ),
+        IppValue(ValueTag.END_COLLECTION, None),
+        IppValue(ValueTag.MEMBER_ATTR_NAME, "x"),
+        IppValue(ValueTag.BEG_COLLECTION, {"not": "a collection"}),
+        IppValue(0x7F, b"\x80\x00\x00\x00"),
+        IppValue(0x80, b""),
+        IppValue(0x5F, "not bytes"),
+    ],
+)
 def test_encode_rejects_bad_values(bad: IppValue) -> None:
     msg = IppMessage(groups=[IppGroup(GroupTag.OPERATION, [IppAttribute("a", [bad])])])
     with pytest.raises(IppEncodeError):
@@ -343,8 +380,13 @@ def test_encode_rejects_bad_structure() -> None:
         IppMessage(groups=[IppGroup(0)]),
         IppMessage(groups=[IppGroup(1, [IppAttribute("", [IppValue(0x21, 1)])])]),
         IppMessage(groups=[IppGroup(1, [IppAttribute("a", [])])]),
-        IppMessage(groups=[IppGroup(1, [IppAttribute("a", [IppValue(
-            0x34, IppCollection([IppAttribute("m", [])]))])])]),
+        IppMessage(
+            groups=[
+                IppGroup(
+                    1, [IppAttribute("a", [IppValue(0x34, IppCollection([IppAttribute("m", [])]))])]
+                )
+            ]
+        ),
         IppMessage(code=0x10000),
         IppMessage(request_id=2**31),
         IppMessage(version=(256, 0)),
@@ -378,8 +420,12 @@ MALFORMED = {
     "reserved delimiter 0x00": header() + b"\x00\x03",
     "value before group": header() + attr(0x21, "a", i32(1)) + b"\x03",
     "additional value first": header() + b"\x01" + more(0x21, i32(1)) + b"\x03",
-    "additional value after group tag": header() + b"\x01" + attr(0x21, "a", i32(1))
-    + b"\x02" + more(0x21, i32(2)) + b"\x03",
+    "additional value after group tag": header()
+    + b"\x01"
+    + attr(0x21, "a", i32(1))
+    + b"\x02"
+    + more(0x21, i32(2))
+    + b"\x03",
     "integer of 3 octets": header() + b"\x01" + attr(0x21, "a", b"\x00\x00\x01") + b"\x03",
     "boolean 2": header() + b"\x01" + attr(0x22, "a", b"\x02") + b"\x03",
     "out-of-band with value": header() + b"\x01" + attr(0x13, "a", b"x") + b"\x03",
@@ -390,34 +436,69 @@ MALFORMED = {
     "name with space": header() + b"\x01" + attr(0x44, "a b", b"x") + b"\x03",
     "keyword not ascii": header() + b"\x01" + attr(0x44, "a", "é".encode()) + b"\x03",
     "text not utf-8": header() + b"\x01" + attr(0x41, "a", b"\xff\xfe") + b"\x03",
-    "textWithLanguage lengths": header() + b"\x01" + attr(0x35, "a", b"\x00\x02en\x00\x09hi")
+    "textWithLanguage lengths": header()
+    + b"\x01"
+    + attr(0x35, "a", b"\x00\x02en\x00\x09hi")
     + b"\x03",
     "textWithLanguage short": header() + b"\x01" + attr(0x35, "a", b"\x00") + b"\x03",
-    "dateTime month 13": header() + b"\x01"
-    + attr(0x31, "a", bytes([7, 0xE6, 13, 1, 0, 0, 0, 0]) + b"+\x00\x00") + b"\x03",
-    "dateTime Feb 30": header() + b"\x01"
-    + attr(0x31, "a", bytes([7, 0xE6, 2, 30, 0, 0, 0, 0]) + b"+\x00\x00") + b"\x03",
-    "dateTime bad direction": header() + b"\x01"
-    + attr(0x31, "a", bytes([7, 0xE6, 2, 3, 0, 0, 0, 0]) + b"*\x00\x00") + b"\x03",
+    "dateTime month 13": header()
+    + b"\x01"
+    + attr(0x31, "a", bytes([7, 0xE6, 13, 1, 0, 0, 0, 0]) + b"+\x00\x00")
+    + b"\x03",
+    "dateTime Feb 30": header()
+    + b"\x01"
+    + attr(0x31, "a", bytes([7, 0xE6, 2, 30, 0, 0, 0, 0]) + b"+\x00\x00")
+    + b"\x03",
+    "dateTime bad direction": header()
+    + b"\x01"
+    + attr(0x31, "a", bytes([7, 0xE6, 2, 3, 0, 0, 0, 0]) + b"*\x00\x00")
+    + b"\x03",
     "resolution 8 octets": header() + b"\x01" + attr(0x32, "a", b"\x00" * 8) + b"\x03",
     "range 9 octets": header() + b"\x01" + attr(0x33, "a", b"\x00" * 9) + b"\x03",
     "extension too short": header() + b"\x01" + attr(0x7F, "a", b"\x00\x00") + b"\x03",
-    "begCollection with value": header() + b"\x01" + attr(0x34, "a", b"x")
-    + more(0x37, b"") + b"\x03",
+    "begCollection with value": header()
+    + b"\x01"
+    + attr(0x34, "a", b"x")
+    + more(0x37, b"")
+    + b"\x03",
     "endCollection outside": header() + b"\x01" + attr(0x37, "a", b"") + b"\x03",
     "memberAttrName outside": header() + b"\x01" + attr(0x4A, "a", b"m") + b"\x03",
-    "member without value": header() + b"\x01" + attr(0x34, "a", b"")
-    + more(0x4A, b"m") + more(0x37, b"") + b"\x03",
-    "value before member name": header() + b"\x01" + attr(0x34, "a", b"")
-    + more(0x21, i32(1)) + more(0x37, b"") + b"\x03",
-    "named attribute in collection": header() + b"\x01" + attr(0x34, "a", b"")
-    + attr(0x4A, "x", b"m") + more(0x37, b"") + b"\x03",
-    "delimiter inside collection": header() + b"\x01" + attr(0x34, "a", b"")
-    + more(0x4A, b"m") + more(0x21, i32(1)) + b"\x03",
-    "endCollection with value": header() + b"\x01" + attr(0x34, "a", b"")
-    + more(0x37, b"x") + b"\x03",
-    "empty member name": header() + b"\x01" + attr(0x34, "a", b"") + more(0x4A, b"")
-    + more(0x21, i32(1)) + more(0x37, b"") + b"\x03",
+    "member without value": header()
+    + b"\x01"
+    + attr(0x34, "a", b"")
+    + more(0x4A, b"m")
+    + more(0x37, b"")
+    + b"\x03",
+    "value before member name": header()
+    + b"\x01"
+    + attr(0x34, "a", b"")
+    + more(0x21, i32(1))
+    + more(0x37, b"")
+    + b"\x03",
+    "named attribute in collection": header()
+    + b"\x01"
+    + attr(0x34, "a", b"")
+    + attr(0x4A, "x", b"m")
+    + more(0x37, b"")
+    + b"\x03",
+    "delimiter inside collection": header()
+    + b"\x01"
+    + attr(0x34, "a", b"")
+    + more(0x4A, b"m")
+    + more(0x21, i32(1))
+    + b"\x03",
+    "endCollection with value": header()
+    + b"\x01"
+    + attr(0x34, "a", b"")
+    + more(0x37, b"x")
+    + b"\x03",
+    "empty member name": header()
+    + b"\x01"
+    + attr(0x34, "a", b"")
+    + more(0x4A, b"")
+    + more(0x21, i32(1))
+    + more(0x37, b"")
+    + b"\x03",
     "unclosed collection": header() + b"\x01" + attr(0x34, "a", b"") + more(0x4A, b"m"),
 }
 
@@ -531,24 +612,37 @@ ascii_text = st.text(st.characters(min_codepoint=0, max_codepoint=127), max_size
 names = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=30)
 int32 = st.integers(-(2**31), 2**31 - 1)
 tz = st.integers(-14 * 60, 14 * 60).map(lambda m: dt.timezone(dt.timedelta(minutes=m)))
-date_times = st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30),
-                          timezones=tz).map(
-    lambda d: d.replace(microsecond=d.microsecond // 100_000 * 100_000))
+date_times = st.datetimes(
+    min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30), timezones=tz
+).map(lambda d: d.replace(microsecond=d.microsecond // 100_000 * 100_000))
 
 plain_values = st.one_of(
     st.tuples(st.sampled_from([ValueTag.INTEGER, ValueTag.ENUM]), int32),
     st.tuples(st.just(ValueTag.BOOLEAN), st.booleans()),
     st.tuples(st.just(ValueTag.OCTET_STRING), st.binary(max_size=40)),
     st.tuples(st.just(ValueTag.DATE_TIME), date_times),
-    st.tuples(st.just(ValueTag.RESOLUTION),
-              st.builds(Resolution, int32, int32, st.integers(-128, 127))),
+    st.tuples(
+        st.just(ValueTag.RESOLUTION), st.builds(Resolution, int32, int32, st.integers(-128, 127))
+    ),
     st.tuples(st.just(ValueTag.RANGE_OF_INTEGER), st.builds(RangeOfInteger, int32, int32)),
-    st.tuples(st.sampled_from([ValueTag.TEXT_WITH_LANGUAGE, ValueTag.NAME_WITH_LANGUAGE]),
-              st.builds(StringWithLanguage, st.text(max_size=30), ascii_text)),
+    st.tuples(
+        st.sampled_from([ValueTag.TEXT_WITH_LANGUAGE, ValueTag.NAME_WITH_LANGUAGE]),
+        st.builds(StringWithLanguage, st.text(max_size=30), ascii_text),
+    ),
     st.tuples(st.sampled_from([ValueTag.TEXT, ValueTag.NAME]), st.text(max_size=40)),
-    st.tuples(st.sampled_from([ValueTag.KEYWORD, ValueTag.URI, ValueTag.URI_SCHEME,
-                               ValueTag.CHARSET, ValueTag.NATURAL_LANGUAGE,
-                               ValueTag.MIME_MEDIA_TYPE]), ascii_text),
+    st.tuples(
+        st.sampled_from(
+            [
+                ValueTag.KEYWORD,
+                ValueTag.URI,
+                ValueTag.URI_SCHEME,
+                ValueTag.CHARSET,
+                ValueTag.NATURAL_LANGUAGE,
+                ValueTag.MIME_MEDIA_TYPE,
+            ]
+        ),
+        ascii_text,
+    ),
     st.tuples(st.sampled_from([0x10, 0x12, 0x13, 0x15, 0x16, 0x17]), st.none()),
     st.tuples(st.sampled_from([0x11, 0x20, 0x38, 0x40, 0x4B, 0x60]), st.binary(max_size=10)),
 ).map(lambda tv: IppValue(*tv))
@@ -562,7 +656,8 @@ ipp_values = st.recursive(
     plain_values,
     lambda inner: st.builds(
         lambda members: IppValue(ValueTag.BEG_COLLECTION, IppCollection(members)),
-        st.lists(attributes_of(inner), max_size=3)),
+        st.lists(attributes_of(inner), max_size=3),
+    ),
     max_leaves=12,
 )
 groups = st.builds(
@@ -607,16 +702,26 @@ def test_random_bytes_only_raise_parse_error(data: bytes) -> None:
 
 
 def rich_messages() -> list[bytes]:
-    req = IppRequest(Operation.PRINT_JOB, 77).operation_attributes(
-        printer_uri="ipp://127.0.0.1/ipp/print", requesting_user_name="fuzz",
-        job_name=StringWithLanguage("Fuzzing", "en"), document_format="application/pdf",
-    ).job_attributes(
-        copies=3, sides="two-sided-long-edge", print_quality=5,
-        media_col={"media-size": {"x-dimension": 21000, "y-dimension": 29700},
-                   "media-source": "tray-1"},
-        page_ranges=[RangeOfInteger(1, 3), RangeOfInteger(5, 9)],
-        printer_resolution=Resolution(600, 600),
-        finishings=[3, 4],
+    req = (
+        IppRequest(Operation.PRINT_JOB, 77)
+        .operation_attributes(
+            printer_uri="ipp://127.0.0.1/ipp/print",
+            requesting_user_name="fuzz",
+            job_name=StringWithLanguage("Fuzzing", "en"),
+            document_format="application/pdf",
+        )
+        .job_attributes(
+            copies=3,
+            sides="two-sided-long-edge",
+            print_quality=5,
+            media_col={
+                "media-size": {"x-dimension": 21000, "y-dimension": 29700},
+                "media-source": "tray-1",
+            },
+            page_ranges=[RangeOfInteger(1, 3), RangeOfInteger(5, 9)],
+            printer_resolution=Resolution(600, 600),
+            finishings=[3, 4],
+        )
     )
     resp = make_response(req, 0, status_message="ok")
     job = resp.add_group(GroupTag.JOB)
@@ -634,7 +739,8 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
             buf[min(pos, len(buf) - 1)] ^= 1 << rng.randrange(8)
         elif op == 1 and buf:
             buf[min(pos, len(buf) - 1)] = rng.choice(
-                [0x00, 0x03, 0x34, 0x37, 0x4A, 0x7F, 0x80, 0xFF])
+                [0x00, 0x03, 0x34, 0x37, 0x4A, 0x7F, 0x80, 0xFF]
+            )
         elif op == 2:
             del buf[pos:]
         elif op == 3:
@@ -645,8 +751,9 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
         elif op == 5:
             buf[pos:pos] = rng.randbytes(rng.randint(1, 8))
         elif len(buf) >= pos + 2:
-            buf[pos : pos + 2] = struct.pack(">H", rng.choice([0, 1, 0x7FFF, 0x8000, 0xFFFF,
-                                                                rng.randrange(65536)]))
+            buf[pos : pos + 2] = struct.pack(
+                ">H", rng.choice([0, 1, 0x7FFF, 0x8000, 0xFFFF, rng.randrange(65536)])
+            )
     return bytes(buf)
 
 

@@ -61,7 +61,9 @@ async def test_job_completes_and_is_recorded() -> None:
     job = sim.jobs[job_id]
     assert job.name == "report" and job.byte_count == 13
     assert [(d.name, d.format, d.size) for d in job.documents] == [
-        ("a.pdf", "application/pdf", 8), ("b.jpg", "image/jpeg", 5)]
+        ("a.pdf", "application/pdf", 8),
+        ("b.jpg", "image/jpeg", 5),
+    ]
     assert job.documents[0].data == b"%PDF-1.7"
     assert sim.printed() == [job]
     await sim.close()
@@ -198,8 +200,13 @@ async def test_unknown_job_and_not_found() -> None:
 async def test_unreachable() -> None:
     sim = SimDriver()
     sim.unreachable = True
-    for call in (sim.get_status(), sim.get_capabilities(), sim.create_job(TICKET),
-                 sim.get_job(1), sim.cancel_job(1)):
+    for call in (
+        sim.get_status(),
+        sim.get_capabilities(),
+        sim.create_job(TICKET),
+        sim.get_job(1),
+        sim.cancel_job(1),
+    ):
         with pytest.raises(DeviceUnreachable):
             await call
     sim.unreachable = False
