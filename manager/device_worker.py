@@ -31,13 +31,23 @@ from manager.faults import crash_point
 from manager.held_jobs import HeldJob, HeldJobs, Phase
 from manager.status import capabilities_element, cloud_report, status_element
 from stanzas import device_ops as ops
-from stanzas.errors import CloudImagingError, NotAuthorized, NotFetchable, NotFound
+from stanzas.errors import (
+    CloudImagingError,
+    InternalError,
+    NotAuthorized,
+    NotFetchable,
+    NotFound,
+    ServiceUnavailable,
+    Timeout,
+)
 from stanzas.groups import JobTicket
 from stanzas.model import Payload
 from stanzas.states import JobState
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=Payload)
+# Failures that pass: the job is tried again later.
+_TRANSIENT = frozenset({ServiceUnavailable.status, Timeout.status, InternalError.status})
 CHUNK = 1024 * 1024
 
 
@@ -80,6 +90,9 @@ class DeviceWorker:
         self.status_interval = status_interval
         self.registered = asyncio.Event()
         self._jobs: dict[int, asyncio.Task[None]] = {}
+        self._attempts: dict[int, int] = {}
+        self._retries: dict[int, asyncio.TimerHandle] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self._cancel: set[int] = set()
         self._resync_lock = asyncio.Lock()
         self._last_status: DeviceStatus | None = None
@@ -99,7 +112,12 @@ class DeviceWorker:
         self._monitor = asyncio.create_task(self._watch_device())
 
     async def stop(self) -> None:
-        tasks = [t for t in (*self._jobs.values(), self._monitor) if t is not None]
+        for handle in self._retries.values():
+            handle.cancel()
+        self._retries.clear()
+        tasks = [
+            t for t in (*self._jobs.values(), *self._background, self._monitor) if t is not None
+        ]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -154,6 +172,12 @@ class DeviceWorker:
                 self.start_job(held_job.job_id)
             for job_id in response.fetchable_job_ids:
                 self.start_job(job_id)
+
+    async def _quiet_resync(self) -> None:
+        try:
+            await self.resync()
+        except (CloudImagingError, DeviceUnreachable) as exc:
+            log.warning("resync failed (%s); the next connect or notification retries it", exc)
 
     async def _recover_interrupted(self) -> None:
         """Settle jobs a previous run left half-done, never sending a document twice."""
@@ -231,14 +255,42 @@ class DeviceWorker:
         except NotAuthorized as exc:
             log.warning("job %s: %s", job_id, exc)
         except CloudImagingError as exc:
-            # Service unreachable or timed out: the job stays held; the next resync resumes it.
-            log.warning("job %s paused: %s %s", job_id, exc.status, exc.message)
+            if exc.status in _TRANSIENT:
+                self._retry_later(job_id, f"{exc.status} {exc.message}")
+            else:
+                log.warning("job %s: %s %s", job_id, exc.status, exc.message)
         except DeviceUnreachable as exc:
-            log.warning("job %s: device unreachable (%s); retried at the next resync", job_id, exc)
+            self._retry_later(job_id, f"device unreachable: {exc}")
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("job %s failed in the manager", job_id)
+        else:
+            self._attempts.pop(job_id, None)
+
+    def _retry_later(self, job_id: int, why: str) -> None:
+        """Try the job again after a growing delay (0.5 s doubling up to a minute); what
+        was already done is in the held-jobs file, so the retry picks up where it stopped."""
+        attempt = self._attempts.get(job_id, 0) + 1
+        self._attempts[job_id] = attempt
+        delay = min(60.0, 0.5 * 2 ** (attempt - 1))
+        log.warning("job %s paused (%s); retrying in %.1f s", job_id, why, delay)
+        self._retries[job_id] = asyncio.get_running_loop().call_later(
+            delay, self._retry_now, job_id
+        )
+
+    def _retry_now(self, job_id: int) -> None:
+        self._retries.pop(job_id, None)
+        held = self.held.get(job_id)
+        if held is not None and held.phase in (Phase.CREATED, Phase.SENDING):
+            self.spawn_resync()  # a half-done job is settled by the resync, not retried
+        else:
+            self.start_job(job_id)
+
+    def spawn_resync(self) -> None:
+        task = asyncio.create_task(self._quiet_resync())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _take_job(self, job_id: int) -> HeldJob | None:
         """FetchJob, create the device job, AcknowledgeJob."""

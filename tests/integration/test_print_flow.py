@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,28 @@ async def test_device_stop_shows_the_reason_and_resume_completes(service, harnes
     final = await alice.wait_for_final(job.job_id, timeout=WAIT)
     assert final.job_state == JobState.COMPLETED
     assert "printer-stopped" not in final.job_state_reasons
+
+
+async def test_a_job_waits_for_an_unreachable_device_and_then_prints(
+    service, harness: Harness
+) -> None:
+    tried = asyncio.Event()
+
+    class Unplugged(SimDriver):
+        async def create_job(self, ticket):  # type: ignore[no-untyped-def]
+            if self.unreachable:
+                tried.set()
+            return await super().create_job(ticket)
+
+    sim = Unplugged()
+    await harness.manager(sim)
+    alice = await harness.client("alice")
+    sim.unreachable = True  # switched off, unplugged …
+
+    job = await alice.print_files("office", [SAMPLE])
+    await asyncio.wait_for(tried.wait(), WAIT)
+    assert (await alice.get_job(job.job_id)).job_state == JobState.PENDING
+    sim.unreachable = False  # … and back: the manager's retry takes the job, no resync needed
+    final = await alice.wait_for_final(job.job_id, timeout=WAIT)
+    assert final.job_state == JobState.COMPLETED
+    assert [j.state for j in sim.jobs.values()] == ["completed"]
