@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -172,13 +173,16 @@ async def cmd_up(args: argparse.Namespace) -> int:
         + (f"Printed output lands in {stack.output_dir}\n" if stack.output_dir else "")
         + "Ctrl-C stops everything."
     )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)  # a second Ctrl-C does not cut the cleanup short
     try:
-        await asyncio.Event().wait()
-    except asyncio.CancelledError:
-        pass
+        await stop.wait()
     finally:
         print("\nstopping …")
         await stack.stop()
+        print("stopped.")
     return 0
 
 

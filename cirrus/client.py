@@ -130,11 +130,34 @@ class CirrusClient:
         progress: Callable[[int], None] | None = None,
     ) -> Uploaded:
         size, digest = await asyncio.to_thread(_measure, path)
+        return await self.send_document_stream(
+            job_id,
+            _read_file(path, progress),
+            document_name=path.name[:255],
+            document_format=document_format or guess_format(path),
+            last_document=last_document,
+            size=size,
+            digest=digest,
+        )
+
+    async def send_document_stream(
+        self,
+        job_id: int,
+        chunks: AsyncIterator[bytes],
+        *,
+        document_name: str,
+        document_format: str = "application/octet-stream",
+        last_document: bool = True,
+        size: int | None = None,
+        digest: str | None = None,
+    ) -> Uploaded:
+        """Send<Service>Document from a stream (the IPP gateway relays request bodies this
+        way): never held whole in memory. With size and digest the service checks both."""
         slot = await self.session.request(
             ops.SendDocument(
                 job_id=job_id,
-                document_name=path.name[:255],
-                document_format=document_format or guess_format(path),
+                document_name=document_name,
+                document_format=document_format,
                 document_size=size,
                 document_digest=digest,
                 last_document=last_document,
@@ -142,12 +165,11 @@ class CirrusClient:
             ops.SendDocumentResponse,
         )
         assert slot.upload_uri is not None
+        headers = {"Content-Type": "application/octet-stream"}
+        if size is not None:
+            headers["Content-Length"] = str(size)
         http = self._http_session()
-        async with http.put(
-            slot.upload_uri,
-            data=_read_file(path, progress),
-            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
-        ) as response:
+        async with http.put(slot.upload_uri, data=chunks, headers=headers) as response:
             body = await _json_body(response)
             if response.status != 201:
                 raise error_for(
