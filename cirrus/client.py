@@ -23,7 +23,7 @@ from slixmpp.xmlstream.handler import CoroutineCallback
 
 from stanzas import client_ops as ops
 from stanzas.errors import CloudImagingError, error_for
-from stanzas.groups import JobStatus, JobTicket
+from stanzas.groups import DocumentStatus, JobStatus, JobTicket, ServiceElements
 from stanzas.session import ServiceSession, tls_context
 from stanzas.transport import InNamespace, read
 
@@ -111,10 +111,22 @@ class CirrusClient:
 
     # --- operations -----------------------------------------------------------------
     async def create_job(
-        self, queue: str, *, job_name: str | None = None, ticket: JobTicket | None = None
+        self,
+        queue: str,
+        *,
+        job_name: str | None = None,
+        ticket: JobTicket | None = None,
+        mandatory: list[str] | None = None,
     ) -> JobStatus:
+        """Create<Service>Job; elements the queue cannot honour are dropped and named in
+        the job's unsupported-elements, unless listed in `mandatory` (then it fails)."""
         response = await self.session.request(
-            ops.CreateJob(printer_name=queue, job_name=job_name, job_ticket=ticket),
+            ops.CreateJob(
+                printer_name=queue,
+                job_name=job_name,
+                job_ticket=ticket,
+                job_mandatory_elements=mandatory,
+            ),
             ops.CreateJobResponse,
         )
         self._queue(response.job.job_id)  # from now on no event of this job is lost
@@ -185,7 +197,8 @@ class CirrusClient:
         )
 
     async def close_job(self, job_id: int) -> ops.SendDocumentResponse:
-        """Send<Service>Document with LastDocument and no data: the job is complete."""
+        """Send<Service>Document with LastDocument and no data (the older way to close;
+        Close<Service>Job is `close`)."""
         return await self.session.request(
             ops.SendDocument(job_id=job_id, last_document=True, no_data=True),
             ops.SendDocumentResponse,
@@ -203,6 +216,201 @@ class CirrusClient:
         )
         return response.job
 
+    async def send_uri(
+        self,
+        job_id: int,
+        uri: str,
+        *,
+        document_format: str | None = None,
+        document_name: str | None = None,
+        last_document: bool = True,
+    ) -> ops.SendUriResponse:
+        """Send<Service>Uri: the service fetches the document itself."""
+        return await self.session.request(
+            ops.SendUri(
+                job_id=job_id,
+                document_uri=uri,
+                document_name=document_name,
+                document_format=document_format or "application/octet-stream",
+                last_document=last_document,
+            ),
+            ops.SendUriResponse,
+        )
+
+    async def get_jobs(
+        self,
+        queue: str | None = None,
+        *,
+        which: str = "not-completed",
+        my_jobs: bool = True,
+        limit: int | None = None,
+    ) -> list[JobStatus]:
+        """GetActive<Service>Jobs (which='not-completed'), Get<Service>JobHistory
+        ('completed'), or both ('all': active first, then history)."""
+        lists: list[JobStatus] = []
+        if which in ("not-completed", "all"):
+            active = await self.session.request(
+                ops.GetActiveJobs(printer_name=queue, my_jobs=my_jobs, limit=limit), ops.JobList
+            )
+            lists += active.job
+        if which in ("completed", "all"):
+            history = await self.session.request(
+                ops.GetJobHistory(printer_name=queue, my_jobs=my_jobs, limit=limit), ops.JobList
+            )
+            lists += history.job
+        if which not in ("not-completed", "completed", "all"):
+            raise ValueError(f"which-jobs {which!r}")
+        return lists[:limit] if limit else lists
+
+    async def get_job_elements(
+        self, job_id: int, groups: list[str] | None = None
+    ) -> ops.GetJobElementsResponse:
+        return await self.session.request(
+            ops.GetJobElements(job_id=job_id, requested_elements=groups),
+            ops.GetJobElementsResponse,
+        )
+
+    async def get_documents(self, job_id: int) -> ops.GetDocumentsResponse:
+        return await self.session.request(ops.GetDocuments(job_id=job_id), ops.GetDocumentsResponse)
+
+    async def get_document(self, job_id: int, document_number: int) -> DocumentStatus:
+        response = await self.session.request(
+            ops.GetDocumentElements(job_id=job_id, document_number=document_number),
+            ops.GetDocumentElementsResponse,
+        )
+        return response.document
+
+    async def cancel_document(
+        self, job_id: int, document_number: int, message: str | None = None
+    ) -> DocumentStatus:
+        response = await self.session.request(
+            ops.CancelDocument(job_id=job_id, document_number=document_number, message=message),
+            ops.DocumentResponse,
+        )
+        return response.document
+
+    async def set_document_elements(
+        self,
+        job_id: int,
+        document_number: int,
+        *,
+        ticket: JobTicket | None = None,
+        document_name: str | None = None,
+        delete: list[str] | None = None,
+    ) -> DocumentStatus:
+        response = await self.session.request(
+            ops.SetDocumentElements(
+                job_id=job_id,
+                document_number=document_number,
+                document_ticket=ticket,
+                document_name=document_name,
+                delete_elements=delete,
+            ),
+            ops.DocumentResponse,
+        )
+        return response.document
+
+    async def close(self, job_id: int) -> JobStatus:
+        """Close<Service>Job."""
+        response = await self.session.request(ops.CloseJob(job_id=job_id), ops.CloseJobResponse)
+        return response.job
+
+    async def cancel_my_jobs(
+        self, queue: str | None = None, job_ids: list[int] | None = None, message: str | None = None
+    ) -> ops.CancelMyJobsResponse:
+        return await self.session.request(
+            ops.CancelMyJobs(printer_name=queue, job_ids=job_ids, message=message),
+            ops.CancelMyJobsResponse,
+        )
+
+    async def cancel_current_job(
+        self, queue: str, job_id: int | None = None, message: str | None = None
+    ) -> list[JobStatus]:
+        response = await self.session.request(
+            ops.CancelCurrentJob(printer_name=queue, job_id=job_id, message=message),
+            ops.JobsResponse,
+        )
+        return response.job
+
+    async def suspend_current_job(
+        self, queue: str, job_id: int | None = None, message: str | None = None
+    ) -> list[JobStatus]:
+        response = await self.session.request(
+            ops.SuspendCurrentJob(printer_name=queue, job_id=job_id, message=message),
+            ops.JobsResponse,
+        )
+        return response.job
+
+    async def resume_job(self, job_id: int, message: str | None = None) -> JobStatus:
+        response = await self.session.request(
+            ops.ResumeJob(job_id=job_id, message=message), ops.JobResponse
+        )
+        return response.job
+
+    async def set_job_elements(
+        self,
+        job_id: int,
+        ticket: JobTicket | None = None,
+        delete: list[str] | None = None,
+        *,
+        job_name: str | None = None,
+    ) -> JobStatus:
+        """Set<Service>JobElements: atomic; `delete` names elements to remove."""
+        response = await self.session.request(
+            ops.SetJobElements(
+                job_id=job_id, job_ticket=ticket, delete_elements=delete, job_name=job_name
+            ),
+            ops.JobResponse,
+        )
+        return response.job
+
+    async def hold_job(self, job_id: int, until: str = "indefinite") -> JobStatus:
+        """IPP Hold-Job: job-hold-until through Set<Service>JobElements."""
+        return await self.set_job_elements(job_id, JobTicket(job_hold_until=until))
+
+    async def release_job(self, job_id: int) -> JobStatus:
+        """IPP Release-Job: job-hold-until removed through Set<Service>JobElements."""
+        return await self.set_job_elements(job_id, delete=["job-hold-until"])
+
+    async def resubmit_job(self, job_id: int, overrides: JobTicket | None = None) -> JobStatus:
+        response = await self.session.request(
+            ops.ResubmitJob(job_id=job_id, job_ticket=overrides), ops.JobResponse
+        )
+        self._queue(response.job.job_id)
+        return response.job
+
+    async def validate_job_ticket(
+        self, queue: str, ticket: JobTicket, mandatory: list[str] | None = None
+    ) -> list[str]:
+        """Validate<Service>JobTicket: the elements the queue would drop (none: [])."""
+        response = await self.session.request(
+            ops.ValidateJobTicket(
+                printer_name=queue, job_ticket=ticket, job_mandatory_elements=mandatory
+            ),
+            ops.ValidateResponse,
+        )
+        return response.unsupported_elements or []
+
+    async def validate_document_ticket(self, queue: str, ticket: JobTicket) -> list[str]:
+        response = await self.session.request(
+            ops.ValidateDocumentTicket(printer_name=queue, document_ticket=ticket),
+            ops.ValidateResponse,
+        )
+        return response.unsupported_elements or []
+
+    async def get_service_elements(
+        self, queue: str, groups: list[str] | None = None
+    ) -> ServiceElements:
+        response = await self.session.request(
+            ops.GetServiceElements(printer_name=queue, requested_elements=groups),
+            ops.GetServiceElementsResponse,
+        )
+        return response.service
+
+    async def list_queues(self) -> list[ServiceElements]:
+        response = await self.session.request(ops.GetServices(), ops.GetServicesResponse)
+        return response.service
+
     async def print_files(
         self,
         queue: str,
@@ -210,9 +418,12 @@ class CirrusClient:
         *,
         job_name: str | None = None,
         ticket: JobTicket | None = None,
+        mandatory: list[str] | None = None,
     ) -> JobStatus:
         """Create one job holding every file, in order; returns the job once closed."""
-        job = await self.create_job(queue, job_name=job_name or paths[0].name, ticket=ticket)
+        job = await self.create_job(
+            queue, job_name=job_name or paths[0].name, ticket=ticket, mandatory=mandatory
+        )
         for index, path in enumerate(paths):
             await self.send_document(job.job_id, path, last_document=index == len(paths) - 1)
         return await self.get_job(job.job_id)

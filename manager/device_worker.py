@@ -12,7 +12,7 @@ import functools
 import hashlib
 import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -212,10 +212,23 @@ class DeviceWorker:
     async def on_notification(self, note: ops.WorkNotification) -> None:
         for job_id in note.cancel_job_ids:
             await self.cancel(job_id)
+        for job_id in note.suspend_job_ids:
+            await self._device_call(job_id, self.driver.suspend_job)
+        for job_id in note.resume_job_ids:
+            await self._device_call(job_id, self.driver.resume_job)
         if note.resync:
             await self.resync()
         for job_id in note.fetchable_job_ids:
             self.start_job(job_id)
+
+    async def _device_call(self, job_id: int, action: Callable[[int], Awaitable[None]]) -> None:
+        held = self.held.get(job_id)
+        if held is None:
+            return
+        try:
+            await action(held.device_job_id)
+        except (DeviceRejected, DeviceUnreachable) as exc:
+            log.warning("job %s: the device did not %s it: %s", job_id, action.__name__, exc)
 
     async def cancel(self, job_id: int) -> None:
         self._cancel.add(job_id)
@@ -320,6 +333,11 @@ class DeviceWorker:
                 phase=Phase.CREATED,
                 device_job_id=device_job_id,
                 number_of_documents=fetched.number_of_documents,
+                documents=tuple(
+                    fetched.document_numbers
+                    if fetched.document_numbers is not None
+                    else range(1, fetched.number_of_documents + 1)
+                ),
             )
         )
         ack = await self.call(
@@ -336,7 +354,9 @@ class DeviceWorker:
         return self.held.advance(held, phase=Phase.ACKNOWLEDGED)
 
     async def _send_documents(self, held: HeldJob) -> HeldJob | None:
-        for number in range(held.documents_sent + 1, held.number_of_documents + 1):
+        numbers = held.documents or tuple(range(1, held.number_of_documents + 1))
+        for index in range(held.documents_sent, len(numbers)):
+            number = numbers[index]
             if held.job_id in self._cancel:
                 break
             document = await self.call(
@@ -372,7 +392,7 @@ class DeviceWorker:
                 path.unlink(missing_ok=True)
                 break
             held = self.held.advance(held, phase=Phase.SENDING)
-            last = number == held.number_of_documents
+            last = index == len(numbers) - 1
             try:
                 await self.driver.send_document(
                     held.device_job_id,
@@ -396,7 +416,7 @@ class DeviceWorker:
                 )
                 return None
             path.unlink(missing_ok=True)
-            held = self.held.advance(held, phase=Phase.ACKNOWLEDGED, documents_sent=number)
+            held = self.held.advance(held, phase=Phase.ACKNOWLEDGED, documents_sent=index + 1)
             crash_point("after-send-document")
         return self.held.advance(held, phase=Phase.SENT)
 

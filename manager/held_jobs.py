@@ -34,6 +34,7 @@ class HeldJob:
     device_job_id: int
     number_of_documents: int
     documents_sent: int = 0
+    documents: tuple[int, ...] = ()  # the document numbers to send, in order (empty: 1..n)
     last_state: str = "pending"  # the job-state last reported to the service
     last_reasons: tuple[str, ...] = ("none",)
 
@@ -48,6 +49,7 @@ class HeldJobs:
             for raw in json.loads(path.read_text(encoding="utf-8")):
                 raw["phase"] = Phase(raw["phase"])
                 raw["last_reasons"] = tuple(raw["last_reasons"])
+                raw["documents"] = tuple(raw.get("documents", ()))
                 self._jobs[raw["job_id"]] = HeldJob(**raw)
 
     def get(self, job_id: int) -> HeldJob | None:

@@ -7,6 +7,7 @@ import logging
 
 from aiohttp import web
 
+from server import housekeeping, intake
 from server.component import ServiceComponent
 from server.config import Settings
 from server.http import start_http
@@ -23,10 +24,12 @@ class ServiceApp:
 
     async def start(self, *, wait_online: float = 30.0) -> None:
         await self.service.start()
+        self.service.spawn(housekeeping.run(self.service), daemon=True)
         self._http = await start_http(self.service)
         self.component = ServiceComponent(self.service)
         self.component.connect()
         await asyncio.wait_for(self.component.online.wait(), wait_online)
+        await intake.resume_fetches(self.service)
         log.info("service ready; documents at %s", self.service.public_url)
 
     async def stop(self) -> None:

@@ -91,7 +91,14 @@ class ServiceComponent(ComponentXMPP):
         attach(message, JobEvent(notify_subscribed_event=event, job=job.to_status())).send()
 
     def work(
-        self, device: Device, fetchable: list[int], cancel: list[int], *, resync: bool = False
+        self,
+        device: Device,
+        fetchable: list[int],
+        cancel: list[int],
+        *,
+        resync: bool = False,
+        suspend: list[int] | None = None,
+        resume: list[int] | None = None,
     ) -> None:
         if not self.online.is_set():
             return  # the manager resyncs when either side comes back
@@ -100,6 +107,8 @@ class ServiceComponent(ComponentXMPP):
             output_device_uuid=device.output_device_uuid,
             fetchable_job_ids=fetchable,
             cancel_job_ids=cancel,
+            suspend_job_ids=suspend or [],
+            resume_job_ids=resume or [],
             resync=resync,
         )
         attach(message, payload).send()

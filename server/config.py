@@ -41,7 +41,8 @@ class Settings(BaseModel):
     # Managers running as XMPP components on the server's trusted network.
     manager_components: list[str] = Field(default_factory=list)
     auto_approve_devices: bool = False  # otherwise an administrator approves each device
-    retain_documents: bool = False  # keep document data after the job ends
+    uri_ca_file: Path | None = None  # extra trust for Send<Service>Uri over https
+    housekeeping_interval: float = 5.0  # seconds between retention / time-out sweeps
     sqlite_synchronous: str = "FULL"
 
     @classmethod

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from server import intake
 from server.service import CloudImagingService
 from stanzas.errors import CloudImagingError, NotFound
 
@@ -50,7 +51,7 @@ def make_app(svc: CloudImagingService) -> web.Application:
         except CloudImagingError as error:
             return _error(error)
         try:
-            job, document = await svc.commit_upload(slot, spooled)
+            job, document = await intake.commit_upload(svc, slot, spooled)
         except CloudImagingError as error:
             svc.spool.discard(spooled.name)
             return _error(error)

@@ -32,7 +32,7 @@ _C, _A, _D = JobState.CANCELED, JobState.ABORTED, JobState.COMPLETED
 # processing is the seeds' resync rule (a device lost the job: it becomes fetchable again).
 JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     _P: frozenset({_P, _H, _PR, _PS, _C, _A, _D}),
-    _H: frozenset({_H, _P, _C, _A}),
+    _H: frozenset({_H, _P, _C, _A, _D}),  # completed: every document was canceled
     _PR: frozenset({_PR, _PS, _P, _C, _A, _D}),
     _PS: frozenset({_PS, _PR, _P, _C, _A, _D}),
     _C: frozenset(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Coroutine
@@ -18,14 +19,13 @@ from typing import Any, Protocol
 from server.config import Settings
 from server.db import Database
 from server.job_state import JobStates
-from server.spool import Spool, SpooledFile
+from server.service_state import ServiceStates
+from server.spool import Spool
 from server.stores.devices import Device, DeviceStore
-from server.stores.documents import Document, DocumentStore
+from server.stores.documents import DocumentStore
 from server.stores.jobs import Job, JobStore
 from server.stores.queues import QueueStore
-from server.transfer import Slots, UploadSlot
-from stanzas.errors import NotPossible
-from stanzas.states import DocumentState, JobState
+from server.transfer import Slots
 from stanzas.states import JobStateReason as R
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ class Push(Protocol):
         cancel: list[int],
         *,
         resync: bool = False,
+        suspend: list[int] | None = None,
+        resume: list[int] | None = None,
     ) -> None: ...
 
 
@@ -67,11 +69,21 @@ class CloudImagingService:
         self.devices = DeviceStore(self.db)
         self.queues = QueueStore(self.db)
         self.states = JobStates(self.db, self.jobs, self.documents, self, clock)
+        self.job_listeners: list[Callable[[Job, Job], None]] = []  # told of each job change
+        self.service_states = ServiceStates(self)  # each queue's service state (administration)
         self.slots = Slots(ttl=settings.http.slot_ttl)
         self.spool = Spool(settings.spool_dir)
         self.push: Push | None = None
+        self.close_after_upload: set[int] = set()  # CloseJob came while an upload ran
+        # Trust for Send<Service>Uri over https (None: the system's CAs).
+        self.uri_ssl_context: ssl.SSLContext | None = (
+            ssl.create_default_context(cafile=str(settings.uri_ca_file))
+            if settings.uri_ca_file
+            else None
+        )
         self.public_url = ""
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._daemons: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         self.spool.prepare()
@@ -98,6 +110,8 @@ class CloudImagingService:
 
     # --- events (called after commit by JobStates) --------------------------------
     def job_changed(self, before: Job, after: Job) -> None:
+        for listener in self.job_listeners:
+            listener(before, after)
         if self.push is None:
             return
         if (
@@ -108,20 +122,37 @@ class CloudImagingService:
             self.push.job_event(after)
         if after.is_fetchable and not before.is_fetchable:
             self.spawn(self.notify_device(after.printer_name, fetchable=[after.job_id]))
-        if after.cancel_requested and not before.cancel_requested and after.output_device_uuid:
-            self.spawn(self.notify_device(after.printer_name, cancel=[after.job_id]))
+        if after.output_device_uuid:
+            if after.cancel_requested and not before.cancel_requested:
+                self.spawn(self.notify_device(after.printer_name, cancel=[after.job_id]))
+            suspended = R.JOB_SUSPENDED in after.job_state_reasons
+            if suspended != (R.JOB_SUSPENDED in before.job_state_reasons):
+                change = {"suspend" if suspended else "resume": [after.job_id]}
+                self.spawn(self.notify_device(after.printer_name, **change))
         if after.job_state.is_terminal and not before.job_state.is_terminal:
+            from server import housekeeping
+
             self.slots.forget_job(after.job_id)
-            if not self.settings.retain_documents:
-                self.spawn(self.discard_documents(after.job_id))
+            self.close_after_upload.discard(after.job_id)
+            self.spawn(housekeeping.on_job_end(self, after))
 
     async def notify_device(
-        self, printer_name: str, fetchable: list[int] | None = None, cancel: list[int] | None = None
+        self,
+        printer_name: str,
+        fetchable: list[int] | None = None,
+        cancel: list[int] | None = None,
+        suspend: list[int] | None = None,
+        resume: list[int] | None = None,
     ) -> None:
         device = await self.devices.get_by_printer(printer_name)
         if device is None or self.push is None or device.registration_state != "approved":
             return
-        self.push.work(device, fetchable or [], cancel or [])
+        fetchable = await self.service_states.dispatchable(printer_name, fetchable or [])
+        if not (fetchable or cancel or suspend or resume):
+            return  # a paused queue hands out no work
+        self.push.work(
+            device, fetchable or [], cancel or [], suspend=suspend or [], resume=resume or []
+        )
 
     async def discard_documents(self, job_id: int) -> None:
         """Data-retention default (seed 000): document data goes once the job has ended."""
@@ -142,64 +173,26 @@ class CloudImagingService:
             fetchable = [j.job_id for j in await self.jobs.list_fetchable(device.printer_name)]
             self.push.work(device, fetchable, [], resync=True)
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, daemon: bool = False) -> None:
+        """Run a background task; `daemon` ones (loops) run until stop()."""
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
+        if daemon:
+            self._daemons.add(task)
         task.add_done_callback(self._task_done)
+
+    async def settled(self) -> None:
+        """Wait until the follow-up work of committed changes (pushes to devices,
+        retention, fetches) is done; loops excepted."""
+        while pending := self._tasks - self._daemons:
+            await asyncio.wait(pending)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
+        self._daemons.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background task failed", exc_info=task.exception())
 
     # --- jobs ---------------------------------------------------------------------
     def new_job_uuid(self) -> str:
         return uuid.uuid4().urn
-
-    async def commit_upload(self, slot: UploadSlot, spooled: SpooledFile) -> tuple[Job, Document]:
-        """A whole document has arrived: record it and, if it was the last, close the job.
-        Committed before the uploader hears 201."""
-        async with self.db.transaction():
-            job = await self.jobs.get(slot.job_id)
-            if job is None or job.job_state.is_terminal or job.is_closed:
-                state = job.job_state.value if job else "gone"
-                raise NotPossible(f"job {slot.job_id} no longer takes documents (it is {state})")
-            document = await self.documents.insert(
-                Document(
-                    job_id=job.job_id,
-                    document_number=slot.document_number,
-                    document_name=slot.document_name,
-                    document_format=slot.document_format,
-                    document_state=DocumentState.PENDING,
-                    document_state_reasons=(R.NONE,),
-                    document_state_message="",
-                    document_size=spooled.size,
-                    document_digest=spooled.digest,
-                    spool_name=spooled.name,
-                    last_document=slot.last_document,
-                    time_at_creation=self.now(),
-                )
-            )
-            job = await self.close_or_count(job, slot.last_document, job.number_of_documents + 1)
-        return job, document
-
-    async def close_or_count(self, job: Job, last: bool, count: int) -> Job:
-        if not last:
-            return await self.jobs.update(job, number_of_documents=count)
-        if count == 0:
-            return await self.states.change(
-                job,
-                JobState.ABORTED,
-                reasons=[R.ABORTED_BY_SYSTEM],
-                message="the job was closed without any document",
-                is_closed=True,
-            )
-        add = [R.JOB_FETCHABLE] if job.job_state == JobState.PENDING else []
-        return await self.states.change(
-            job,
-            job.job_state,
-            remove=[R.JOB_INCOMING],
-            add=add,
-            is_closed=True,
-            number_of_documents=count,
-        )

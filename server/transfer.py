@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from stanzas.groups import JobTicket
+
 
 @dataclass(frozen=True)
 class UploadSlot:
@@ -27,6 +29,7 @@ class UploadSlot:
     expected_size: int | None
     expected_digest: str | None
     expires: float
+    document_ticket: JobTicket | None = None
 
 
 @dataclass(frozen=True)

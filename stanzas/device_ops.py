@@ -104,7 +104,8 @@ class FetchJobResponse(Payload):
     job_state: JobState
     job_state_reasons: list[Keyword]
     number_of_documents: Count
-    job_ticket: JobTicket
+    job_ticket: JobTicket  # the queue's default job ticket applied under the job's
+    document_numbers: list[DocumentNumber] | None = None  # the documents to print, in order
 
 
 class AcknowledgeJob(DeviceRequest):
@@ -285,6 +286,8 @@ class WorkNotification(Payload):
     output_device_uuid: UuidUrn
     fetchable_job_ids: list[JobId] = Field(default_factory=list)
     cancel_job_ids: list[JobId] = Field(default_factory=list)
+    suspend_job_ids: list[JobId] = Field(default_factory=list)  # SuspendCurrent<Service>Job
+    resume_job_ids: list[JobId] = Field(default_factory=list)  # Resume<Service>Job
     resync: bool = False
 
 

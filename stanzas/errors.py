@@ -14,9 +14,11 @@ class CloudImagingError(Exception):
 
     status: ClassVar[str] = "server-error-internal-error"
 
-    def __init__(self, message: str = "") -> None:
+    def __init__(self, message: str = "", *, job_ids: list[int] | None = None) -> None:
         super().__init__(message or self.status)
         self.message = message or self.status
+        # The jobs an all-or-nothing operation could not act on (CancelMy<Service>Jobs).
+        self.job_ids = job_ids or []
 
 
 class BadRequest(CloudImagingError):
@@ -51,6 +53,10 @@ class DocumentAccessError(CloudImagingError):
     status = "client-error-document-access-error"
 
 
+class UriSchemeNotSupported(CloudImagingError):
+    status = "client-error-uri-scheme-not-supported"
+
+
 class OperationNotSupported(CloudImagingError):
     status = "server-error-operation-not-supported"
 
@@ -81,6 +87,7 @@ XMPP_CONDITIONS: dict[str, tuple[str, str]] = {
     AttributesNotSupported.status: ("not-acceptable", "modify"),
     DocumentFormatNotSupported.status: ("not-acceptable", "modify"),
     DocumentAccessError.status: ("not-acceptable", "cancel"),
+    UriSchemeNotSupported.status: ("not-acceptable", "modify"),
     OperationNotSupported.status: ("feature-not-implemented", "cancel"),
     NotAcceptingJobs.status: ("not-allowed", "wait"),
     ServiceUnavailable.status: ("service-unavailable", "wait"),
@@ -99,6 +106,7 @@ ERRORS_BY_STATUS: dict[str, type[CloudImagingError]] = {
         AttributesNotSupported,
         DocumentFormatNotSupported,
         DocumentAccessError,
+        UriSchemeNotSupported,
         OperationNotSupported,
         NotAcceptingJobs,
         ServiceUnavailable,
@@ -130,11 +138,11 @@ def xmpp_condition(status: str) -> tuple[str, str]:
     return XMPP_CONDITIONS.get(status, ("internal-server-error", "wait"))
 
 
-def error_for(status: str, message: str) -> CloudImagingError:
+def error_for(status: str, message: str, job_ids: list[int] | None = None) -> CloudImagingError:
     """Rebuild the domain error a peer reported."""
     cls = ERRORS_BY_STATUS.get(status)
     if cls is None:
-        err = CloudImagingError(message)
+        err = CloudImagingError(message, job_ids=job_ids)
         err.status = status  # type: ignore[misc]
         return err
-    return cls(message)
+    return cls(message, job_ids=job_ids)

@@ -16,15 +16,36 @@ from stanzas.types import (
     Name,
     Octets,
     Text,
+    Uri,
     UuidUrn,
 )
 
 
+class MediaSize(Element):
+    """media-size member of media-col: dimensions in hundredths of millimetres."""
+
+    x_dimension: int = Field(ge=1, le=10_000_000)
+    y_dimension: int = Field(ge=1, le=10_000_000)
+
+
+class MediaCol(Element):
+    """media-col (PWG 5100.7): the medium described by its properties."""
+
+    media_size: MediaSize | None = None
+    media_size_name: Keyword | None = None
+    media_type: Keyword | None = None  # stationery, photographic …
+    media_source: Keyword | None = None  # tray-1, manual …
+    media_color: Keyword | None = None
+
+
 class JobTicket(Element):
-    """The job ticket: IPP Job Template attributes (RFC 8011 §5.2, PWG 5100.7)."""
+    """The job ticket: IPP Job Template attributes (RFC 8011 §5.2, PWG 5100.7).
+
+    Also a document's ticket (PWG 5100.5: the same attributes, per document)."""
 
     copies: int | None = Field(default=None, ge=1, le=9999)
     media: Keyword | None = None  # e.g. iso_a4_210x297mm
+    media_col: MediaCol | None = None
     sides: Keyword | None = None  # one-sided, two-sided-long-edge, two-sided-short-edge
     print_color_mode: Keyword | None = None  # auto, color, monochrome …
     print_quality: int | None = Field(default=None, ge=3, le=5)  # 3 draft, 4 normal, 5 high
@@ -34,6 +55,7 @@ class JobTicket(Element):
     number_up: int | None = Field(default=None, ge=1, le=16)
     job_priority: int | None = Field(default=None, ge=1, le=100)
     job_hold_until: Keyword | None = None  # no-hold, indefinite, …
+    document_format: MimeType | None = None  # the format the documents will have
 
 
 class Capabilities(Element):
@@ -51,6 +73,12 @@ class Capabilities(Element):
     print_quality_supported: list[int] | None = None
     finishings_supported: list[int] | None = None
     copies_supported: int | None = Field(default=None, ge=1)  # the upper bound of 1:MAX
+    media_type_supported: list[Keyword] | None = None
+    media_source_supported: list[Keyword] | None = None
+    orientation_requested_supported: list[int] | None = None
+    number_up_supported: list[int] | None = None
+    page_ranges_supported: bool | None = None
+    job_priority_supported: int | None = Field(default=None, ge=1, le=100)
 
 
 class ServiceStatus(Element):
@@ -82,6 +110,7 @@ class JobStatus(Element):
     time_at_processing: EpochSeconds | None = None
     time_at_completed: EpochSeconds | None = None
     job_ticket: JobTicket | None = None
+    unsupported_elements: list[Keyword] | None = None  # ignored from the ticket at creation
 
 
 class DocumentStatus(Element):
@@ -94,3 +123,43 @@ class DocumentStatus(Element):
     document_state: DocumentState
     document_state_reasons: list[Keyword] = Field(default_factory=lambda: ["none"])
     document_size: Octets | None = None  # octets
+    document_uri: Uri | None = None  # for documents sent by reference
+    document_ticket: JobTicket | None = None
+
+
+class QueueConfiguration(Element):
+    """The queue's settable configuration (the seeds' Service Configuration group)."""
+
+    default_job_ticket: JobTicket | None = None
+    # Seed 000, data-retention policy: 'discard' right after processing, 'timed'
+    # (kept document-retention-period seconds), or 'keep'.
+    document_retention: Keyword | None = None
+    document_retention_period: int | None = Field(default=None, ge=0)
+    job_history_period: int | None = Field(default=None, ge=0)  # seconds; 0 keeps forever
+    # PWG 5100.5: how long the service waits for the next document of an open job,
+    # and what it does then: 'abort-job', 'hold-job' or 'process-job'.
+    multiple_operation_time_out: int | None = Field(default=None, ge=1)
+    multiple_operation_time_out_action: Keyword | None = None
+    allow_private_document_uris: bool | None = None  # Send<Service>Uri to internal hosts
+    job_mandatory_elements: list[Keyword] | None = None  # always honoured, per queue
+
+
+class ServiceDescription(Element):
+    printer_name: Name
+    service_type: Keyword
+    printer_info: Text | None = None
+    printer_location: Text | None = None
+    printer_make_and_model: Text | None = None
+    output_device_uuid: UuidUrn | None = None
+
+
+class ServiceElements(Element):
+    """What Get<Service>ServiceElements returns, by requested group."""
+
+    description: ServiceDescription | None = None
+    capabilities: Capabilities | None = None
+    configuration: QueueConfiguration | None = None
+    status: ServiceStatus | None = None
+    default_job_ticket: JobTicket | None = None
+    is_accepting_jobs: bool | None = None
+    queued_job_count: Count | None = None

@@ -73,6 +73,7 @@ class JobStateReason:
     JOB_PRINTING = "job-printing"  # the device is marking
     JOB_HOLD_UNTIL_SPECIFIED = "job-hold-until-specified"
     PRINTER_STOPPED = "printer-stopped"  # the device is stopped (paper out …)
+    JOB_SUSPENDED = "job-suspended"  # SuspendCurrent<Service>Job (PWG 5100.11)
     PROCESSING_TO_STOP_POINT = "processing-to-stop-point"  # cancel requested, device stopping
     JOB_CANCELED_BY_USER = "job-canceled-by-user"
     JOB_CANCELED_BY_OPERATOR = "job-canceled-by-operator"

@@ -30,6 +30,7 @@ from stanzas.namespace import NS, qname
 
 P = TypeVar("P", bound=Payload)
 IPP_STATUS = "ipp-status"
+JOB_IDS = "job-ids"  # in an error: the jobs an all-or-nothing operation refused
 
 
 def payload_element(stanza: StanzaBase) -> ET.Element | None:
@@ -77,6 +78,8 @@ def error_reply(iq: StanzaBase, error: CloudImagingError) -> StanzaBase:
     reply["error"]["text"] = error.message[:1000]
     status = ET.SubElement(reply["error"].xml, qname(IPP_STATUS))
     status.text = error.status
+    if error.job_ids:
+        ET.SubElement(reply["error"].xml, qname(JOB_IDS)).text = " ".join(map(str, error.job_ids))
     return reply
 
 
@@ -86,8 +89,12 @@ def error_from_iq(iq: Iq) -> CloudImagingError:
     status_el = error.xml.find(qname(IPP_STATUS))
     condition = error["condition"] or "undefined-condition"
     text = error["text"] or condition
+    ids_el = error.xml.find(qname(JOB_IDS))
+    job_ids = (
+        [int(v) for v in (ids_el.text or "").split() if v.isdigit()] if ids_el is not None else []
+    )
     if status_el is not None and status_el.text:
-        return error_for(status_el.text.strip(), text)
+        return error_for(status_el.text.strip(), text, job_ids)
     return error_for(STATUS_BY_CONDITION.get(condition, "server-error-internal-error"), text)
 
 
@@ -110,5 +117,5 @@ async def call(iq: Iq, request: Payload, response_type: type[P], timeout: float 
 
 
 def iq_type_for(request: Payload) -> str:
-    """Reads (Get…, Fetch…) are IQ get; everything that changes state is IQ set."""
-    return "get" if request.ELEMENT.startswith(("Get", "Fetch")) else "set"
+    """Reads (Get…, Fetch…, List…) are IQ get; everything that changes state is IQ set."""
+    return "get" if request.ELEMENT.startswith(("Get", "Fetch", "List")) else "set"

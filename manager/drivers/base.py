@@ -131,6 +131,15 @@ class DeviceDriver(abc.ABC):
     async def cancel_job(self, job_id: int) -> None:
         """Ask the device to cancel; the job reaches 'canceled' as get_job later shows."""
 
+    async def suspend_job(self, job_id: int) -> None:
+        """Pause a job the device is processing (SuspendCurrent<Service>Job); devices
+        that cannot say so."""
+        raise DeviceRejected("server-error-operation-not-supported", f"{self.name} cannot suspend")
+
+    async def resume_job(self, job_id: int) -> None:
+        """Undo suspend_job."""
+        raise DeviceRejected("server-error-operation-not-supported", f"{self.name} cannot resume")
+
     async def wait_for_change(self, timeout: float) -> None:
         """Wait until the device may have changed (job or printer), or timeout seconds.
         Drivers that can be told of changes override this; the default just waits."""

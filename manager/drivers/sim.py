@@ -185,6 +185,7 @@ class SimDriver(DeviceDriver):
         self.accepting = accepting
         self.unreachable = False
         self.jobs: dict[int, SimJob] = {}
+        self.suspended: set[int] = set()  # device job ids held by suspend_job
         self._next_id = first_job_id
         self._queue: deque[int] = deque()
         self._worker: asyncio.Task[None] | None = None
@@ -411,6 +412,19 @@ class SimDriver(DeviceDriver):
         self._set(job, "canceled", ("job-canceled-by-user",), "Job canceled.")
         self._changes.notify()
 
+    async def suspend_job(self, job_id: int) -> None:
+        self._check()
+        job = self.jobs.get(job_id)
+        if job is None or job.is_terminal:
+            raise DeviceRejected("client-error-not-possible", f"job {job_id} is not active")
+        self.suspended.add(job_id)
+        self._changes.notify()
+
+    async def resume_job(self, job_id: int) -> None:
+        self._check()
+        self.suspended.discard(job_id)
+        self._changes.notify()
+
     async def wait_for_change(self, timeout: float) -> None:
         await self._changes.wait(timeout)
 
@@ -434,6 +448,12 @@ class SimDriver(DeviceDriver):
         while True:
             if job.is_terminal:
                 return
+            if job.job_id in self.suspended:
+                if job.state != "processing-stopped" or job.reasons != ("job-suspended",):
+                    self._set(job, "processing-stopped", ("job-suspended",), "Job suspended.")
+                    self._changes.notify()
+                await self._changes.wait(None)
+                continue
             if self._stop_reason is not None:
                 if job.state == "processing":
                     self._set(job, "processing-stopped", ("printer-stopped",), self._stop_message)

@@ -35,11 +35,26 @@ async def device_job(svc: CloudImagingService, device: Device, job_id: int) -> J
     return job
 
 
-async def readable_job(svc: CloudImagingService, caller: Caller, job_id: int) -> Job:
-    """A job the caller owns, or any job for operators and administrators."""
+async def client(svc: CloudImagingService, caller: Caller) -> None:
+    """Client operations come from user accounts of this server that are not devices."""
+    if not svc.is_local_user(caller):
+        raise NotAuthorized("client operations come from user accounts of this server")
+    if await svc.devices.get_by_jid(caller.bare):
+        raise NotAuthorized(f"{caller.bare} is a device account, not a user")
+
+
+async def job_for(
+    svc: CloudImagingService, caller: Caller, job_id: int, *, operators: bool = True
+) -> Job:
+    """A job the caller may act on: its owner, an administrator, and, unless the seed
+    reserves the operation to owners and administrators, an operator."""
+    await client(svc, caller)
     job = await svc.jobs.get(job_id)
     if job is None:
         raise NotFound(f"no job {job_id}")
-    if job.owner != caller.bare and not svc.is_operator(caller):
+    allowed = (
+        job.owner == caller.bare or svc.is_admin(caller) or (operators and svc.is_operator(caller))
+    )
+    if not allowed:
         raise NotAuthorized(f"job {job_id} belongs to another user")
     return job

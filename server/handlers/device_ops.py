@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server import tickets
 from server.handlers.access import device_job, registered_device
 from server.handlers.registry import operation
 from server.job_state import JOB_TRANSITIONS
@@ -17,7 +18,12 @@ from stanzas.states import DocumentState, JobState, RegistrationState, ServiceTy
 from stanzas.states import JobStateReason as R
 
 # Reasons the service itself holds on a bound job; a device's report does not erase them.
-_SERVICE_REASONS = (R.PROCESSING_TO_STOP_POINT, R.JOB_CANCELED_BY_USER, R.JOB_CANCELED_BY_OPERATOR)
+_SERVICE_REASONS = (
+    R.PROCESSING_TO_STOP_POINT,
+    R.JOB_CANCELED_BY_USER,
+    R.JOB_CANCELED_BY_OPERATOR,
+    R.JOB_SUSPENDED,
+)
 
 
 @operation(ops.RegisterDevice)
@@ -33,7 +39,7 @@ async def register_device(
         holder = await svc.devices.get_by_printer(req.printer_name)
         if holder is not None and holder.output_device_uuid != req.output_device_uuid:
             raise NotPossible(f"queue {req.printer_name!r} is served by another device")
-        approved = svc.settings.auto_approve_devices or svc.is_admin(caller)
+        approved = await svc.service_states.auto_approves(req.printer_name) or svc.is_admin(caller)
         state = (
             existing.registration_state
             if existing
@@ -49,6 +55,7 @@ async def register_device(
         if req.capabilities is not None:
             changes["capabilities"] = req.capabilities
         changes.update(_status_changes(req.status))
+        changes = await svc.service_states.keep_admin_description(queue.printer_name, changes)
         await svc.queues.update(queue, **changes)
         device = await svc.devices.upsert(
             Device(
@@ -112,6 +119,10 @@ async def fetch_job(
     bound_here = job.output_device_uuid == device.output_device_uuid
     if not (job.is_fetchable or (bound_here and not job.job_state.is_terminal)):
         raise NotFetchable(f"job {job.job_id} is not fetchable (it is {job.job_state.value})")
+    await svc.service_states.check_fetch(job)  # a paused queue hands out nothing new
+    queue = await svc.queues.get(job.printer_name)
+    default = queue.configuration.default_job_ticket if queue else None
+    documents = await svc.documents.list(job.job_id)
     return ops.FetchJobResponse(
         job_id=job.job_id,
         job_uuid=job.job_uuid,
@@ -120,7 +131,8 @@ async def fetch_job(
         job_state=job.job_state,
         job_state_reasons=list(job.job_state_reasons),
         number_of_documents=job.number_of_documents,
-        job_ticket=job.job_ticket,
+        job_ticket=tickets.effective(job.job_ticket, default),
+        document_numbers=[d.document_number for d in documents if not d.document_state.is_terminal],
     )
 
 
@@ -362,6 +374,8 @@ async def apply_device_report(
         return job
     if state == JobState.PENDING_HELD:
         state = JobState.PENDING  # the device holds it; for the service it is still on its way
+    if R.JOB_SUSPENDED in job.job_state_reasons and not state.is_terminal:
+        state = JobState.PROCESSING_STOPPED  # suspended until Resume<Service>Job
     kept = [r for r in job.job_state_reasons if r in _SERVICE_REASONS]
     new_reasons = [*kept, *reasons]
     if state == JobState.CANCELED and not job.cancel_requested:

@@ -42,6 +42,10 @@ class DeviceStore:
         )
         return _from_row(row) if row else None
 
+    async def get_by_jid(self, jid: str) -> Device | None:
+        row = await self.db.fetchone("SELECT * FROM devices WHERE jid = ? LIMIT 1", (jid,))
+        return _from_row(row) if row else None
+
     async def list_all(self) -> list[Device]:
         rows = await self.db.fetchall("SELECT * FROM devices ORDER BY printer_name")
         return [_from_row(r) for r in rows]
@@ -69,6 +73,15 @@ class DeviceStore:
         await self.db.execute(
             "UPDATE devices SET time_last_seen = ? WHERE output_device_uuid = ?",
             (now, output_device_uuid),
+        )
+
+    async def set_registration_state(
+        self, output_device_uuid: str, state: RegistrationState
+    ) -> None:
+        """An administrator approved the device (seed 000 registration)."""
+        await self.db.execute(
+            "UPDATE devices SET registration_state = ? WHERE output_device_uuid = ?",
+            (state.value, output_device_uuid),
         )
 
     async def delete(self, output_device_uuid: str) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+import builtins
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import aiosqlite
 
 from server.db import Database
-from stanzas.groups import DocumentStatus
+from stanzas.groups import DocumentStatus, JobTicket
 from stanzas.states import DocumentState
 
 
@@ -27,6 +28,12 @@ class Document:
     last_document: bool
     time_at_creation: int
     time_at_completed: int | None = None
+    document_uri: str | None = None  # sent by reference: fetched by the service
+    document_ticket: JobTicket = field(default_factory=JobTicket)
+
+    @property
+    def has_data(self) -> bool:
+        return self.spool_name is not None
 
     def to_status(self) -> DocumentStatus:
         return DocumentStatus(
@@ -37,6 +44,10 @@ class Document:
             document_state=self.document_state,
             document_state_reasons=list(self.document_state_reasons) or ["none"],
             document_size=self.document_size,
+            document_uri=self.document_uri,
+            document_ticket=self.document_ticket
+            if self.document_ticket.model_dump(exclude_none=True)
+            else None,
         )
 
 
@@ -48,6 +59,7 @@ def _from_row(row: aiosqlite.Row) -> Document:
     values["document_state"] = DocumentState(values["document_state"])
     values["document_state_reasons"] = tuple(values["document_state_reasons"].split())
     values["last_document"] = bool(values["last_document"])
+    values["document_ticket"] = JobTicket.model_validate_json(values["document_ticket"] or "{}")
     return Document(**values)
 
 
@@ -56,6 +68,8 @@ def _to_column(name: str, value: Any) -> Any:
         return " ".join(value)
     if name == "last_document":
         return int(value)
+    if name == "document_ticket":
+        return value.model_dump_json(exclude_none=True)
     if isinstance(value, DocumentState):
         return value.value
     return value
@@ -84,6 +98,29 @@ class DocumentStore:
         rows = await self.db.fetchall(
             "SELECT * FROM documents WHERE job_id = ? ORDER BY document_number", (job_id,)
         )
+        return [_from_row(r) for r in rows]
+
+    async def awaiting_data(self, job_id: int) -> int:
+        """Documents by reference still being fetched."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) AS n FROM documents WHERE job_id = ? AND spool_name IS NULL"
+            " AND document_uri IS NOT NULL AND document_state = 'pending'",
+            (job_id,),
+        )
+        return int(row["n"]) if row else 0
+
+    async def list_awaiting_data(self, job_id: int | None = None) -> builtins.list[Document]:
+        sql = (
+            "SELECT d.* FROM documents d JOIN jobs j ON j.job_id = d.job_id"
+            " WHERE d.spool_name IS NULL AND d.document_uri IS NOT NULL"
+            " AND d.document_state = 'pending'"
+            " AND j.job_state NOT IN ('canceled', 'aborted', 'completed')"
+        )
+        params: tuple[Any, ...] = ()
+        if job_id is not None:
+            sql += " AND d.job_id = ?"
+            params = (job_id,)
+        rows = await self.db.fetchall(sql, params)
         return [_from_row(r) for r in rows]
 
     async def update(self, document: Document, **changes: Any) -> Document:

@@ -10,6 +10,9 @@ import aiosqlite
 from server.db import Database
 from stanzas.groups import JobStatus, JobTicket
 from stanzas.states import JobState
+from stanzas.states import JobStateReason as R
+
+R_INCOMING = R.JOB_INCOMING
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class Job:
     time_at_creation: int
     time_at_processing: int | None
     time_at_completed: int | None
+    time_last_activity: int = 0  # the last Create/Send: the multiple-operation time-out
+    resubmitted_from: int | None = None
+    unsupported_elements: tuple[str, ...] = ()
 
     @property
     def is_fetchable(self) -> bool:
@@ -44,6 +50,19 @@ class Job:
             and self.is_closed
             and self.output_device_uuid is None
             and self.cancel_requested is None
+            and R_INCOMING not in self.job_state_reasons
+        )
+
+    def to_summary(self, *, full: bool) -> JobStatus:
+        """GetActive<Service>Jobs / Get<Service>Jobs summary; `full` is False for other
+        users' jobs seen by a user who is not an operator (site privacy policy)."""
+        if full:
+            return self.to_status()
+        return JobStatus(
+            job_id=self.job_id,
+            printer_name=self.printer_name,
+            job_state=self.job_state,
+            job_state_reasons=list(self.job_state_reasons) or ["none"],
         )
 
     def to_status(self, *, with_ticket: bool = False) -> JobStatus:
@@ -65,6 +84,7 @@ class Job:
             time_at_processing=self.time_at_processing,
             time_at_completed=self.time_at_completed,
             job_ticket=self.job_ticket if with_ticket else None,
+            unsupported_elements=list(self.unsupported_elements) or None,
         )
 
     def with_changes(self, **changes: Any) -> Job:
@@ -80,6 +100,7 @@ def _from_row(row: aiosqlite.Row) -> Job:
     values["job_state"] = JobState(values["job_state"])
     values["job_state_reasons"] = tuple(values["job_state_reasons"].split())
     values["is_closed"] = bool(values["is_closed"])
+    values["unsupported_elements"] = tuple(values["unsupported_elements"].split())
     if values["output_device_job_state"] is not None:
         values["output_device_job_state"] = JobState(values["output_device_job_state"])
     return Job(**values)
@@ -88,7 +109,7 @@ def _from_row(row: aiosqlite.Row) -> Job:
 def _to_column(name: str, value: Any) -> Any:
     if name == "job_ticket":
         return value.model_dump_json(exclude_none=True)
-    if name == "job_state_reasons":
+    if name in ("job_state_reasons", "unsupported_elements"):
         return " ".join(value)
     if name == "is_closed":
         return int(value)
@@ -128,10 +149,16 @@ class JobStore:
         return job.with_changes(**changes)
 
     async def list_fetchable(self, printer_name: str, limit: int = 100) -> list[Job]:
+        # Nothing while the queue hands out no work (paused, pausing, down); in the order
+        # server/schedule.py keeps: promoted jobs by rank, then job-priority, then arrival.
         rows = await self.db.fetchall(
-            "SELECT * FROM jobs WHERE printer_name = ? AND job_state = 'pending' AND is_closed = 1"
+            "SELECT jobs.* FROM jobs LEFT JOIN job_schedule s ON s.job_id = jobs.job_id"
+            " WHERE printer_name = ? AND job_state = 'pending' AND is_closed = 1"
             " AND output_device_uuid IS NULL AND cancel_requested IS NULL"
-            " ORDER BY job_priority DESC, job_id LIMIT ?",
+            " AND printer_name NOT IN (SELECT printer_name FROM service_states"
+            " WHERE hands_out_work = 0)"
+            " ORDER BY s.schedule_rank IS NULL, s.schedule_rank, job_priority DESC, jobs.job_id"
+            " LIMIT ?",
             (printer_name, limit),
         )
         return [_from_row(r) for r in rows]
@@ -152,6 +179,51 @@ class JobStore:
             params = (printer_name,)
         rows = await self.db.fetchall(sql + " ORDER BY job_id", params)
         return [_from_row(r) for r in rows]
+
+    async def list_jobs(
+        self,
+        *,
+        active: bool,
+        service_type: str,
+        printer_name: str | None = None,
+        owner: str | None = None,
+        limit: int = 1000,
+    ) -> list[Job]:
+        """Active jobs oldest first (queue order), or ended jobs newest first (history)."""
+        terminal = "('canceled', 'aborted', 'completed')"
+        sql = "SELECT * FROM jobs WHERE service_type = ? AND job_state " + (
+            f"NOT IN {terminal}" if active else f"IN {terminal}"
+        )
+        params: list[Any] = [service_type]
+        if printer_name is not None:
+            sql += " AND printer_name = ?"
+            params.append(printer_name)
+        if owner is not None:
+            sql += " AND owner = ?"
+            params.append(owner)
+        sql += " ORDER BY job_id" if active else " ORDER BY time_at_completed DESC, job_id DESC"
+        rows = await self.db.fetchall(sql + " LIMIT ?", [*params, limit])
+        return [_from_row(r) for r in rows]
+
+    async def list_open_idle(self, before: int) -> list[Job]:
+        """Open jobs (inputs not closed) with no document input since `before`."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE is_closed = 0 AND time_last_activity < ?"
+            " AND job_state NOT IN ('canceled', 'aborted', 'completed') ORDER BY job_id",
+            (before,),
+        )
+        return [_from_row(r) for r in rows]
+
+    async def list_ended_before(self, before: int, limit: int = 1000) -> list[Job]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE job_state IN ('canceled', 'aborted', 'completed')"
+            " AND time_at_completed < ? ORDER BY time_at_completed LIMIT ?",
+            (before, limit),
+        )
+        return [_from_row(r) for r in rows]
+
+    async def delete(self, job_id: int) -> None:
+        await self.db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
 
     async def list_by_owner(self, owner: str, limit: int = 100) -> list[Job]:
         rows = await self.db.fetchall(

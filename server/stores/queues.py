@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiosqlite
 
 from server.db import Database
-from stanzas.groups import Capabilities, ServiceStatus
+from stanzas.groups import Capabilities, QueueConfiguration, ServiceStatus
 from stanzas.states import PrinterState
 
 
@@ -26,6 +26,7 @@ class Queue:
     is_accepting_jobs: bool  # set by administrators
     capabilities: Capabilities
     time_created: int
+    configuration: QueueConfiguration = field(default_factory=QueueConfiguration)
 
     def to_status(self) -> ServiceStatus:
         return ServiceStatus(
@@ -43,13 +44,16 @@ def _from_row(row: aiosqlite.Row) -> Queue:
     values["printer_is_accepting_jobs"] = bool(values["printer_is_accepting_jobs"])
     values["is_accepting_jobs"] = bool(values["is_accepting_jobs"])
     values["capabilities"] = Capabilities.model_validate_json(values["capabilities"] or "{}")
+    values["configuration"] = QueueConfiguration.model_validate_json(
+        values["configuration"] or "{}"
+    )
     return Queue(**values)
 
 
 def _to_column(name: str, value: Any) -> Any:
     if name == "printer_state_reasons":
         return " ".join(value)
-    if name == "capabilities":
+    if name in ("capabilities", "configuration"):
         return value.model_dump_json(exclude_none=True)
     if name in ("printer_is_accepting_jobs", "is_accepting_jobs"):
         return int(value)
@@ -89,3 +93,7 @@ class QueueStore:
             f"UPDATE queues SET {assignments} WHERE printer_name = ?", [*params, queue.printer_name]
         )
         return replace(queue, **changes)
+
+    async def delete(self, printer_name: str) -> None:
+        """DeleteService: the queue row (its jobs and device must be gone first)."""
+        await self.db.execute("DELETE FROM queues WHERE printer_name = ?", (printer_name,))

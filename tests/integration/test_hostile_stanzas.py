@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 
+from pydantic import ValidationError
 from slixmpp.exceptions import IqError
 
 from manager.drivers.sim import SimDriver
@@ -25,11 +26,22 @@ def el(name: str, *children: tuple[str, str], ns: str = NS) -> ET.Element:
     return element
 
 
+def _valid_when_empty(name: str) -> bool:
+    if name.endswith("Response") or name in ("JobList", "WorkNotification", "JobEvent"):
+        return False
+    try:
+        PAYLOADS[name].model_validate({})
+    except ValidationError:
+        return False
+    return True
+
+
 def hostile_payloads(device: str, job_id: int) -> list[tuple[str, ET.Element]]:
     cases: list[tuple[str, ET.Element]] = []
     # Every request and response element, empty: required elements are missing.
     for name in sorted(PAYLOADS):
-        cases.append((f"empty {name}", el(name)))
+        if not _valid_when_empty(name):  # GetActiveJobs with no element is a fine request
+            cases.append((f"empty {name}", el(name)))
     # Every request with an unknown child, a repeated child, a child in a foreign
     # namespace, and as a whole in a foreign namespace.
     requests = sorted(

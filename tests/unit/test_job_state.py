@@ -78,9 +78,9 @@ def test_every_active_state_can_end_in_cancel_or_abort() -> None:
         assert state in JOB_TRANSITIONS[state]  # reasons may change without a state change
 
 
-def test_held_jobs_cannot_start_processing_or_complete() -> None:
+def test_held_jobs_cannot_start_processing() -> None:
     assert S.PROCESSING not in JOB_TRANSITIONS[S.PENDING_HELD]
-    assert S.COMPLETED not in JOB_TRANSITIONS[S.PENDING_HELD]
+    assert S.PROCESSING_STOPPED not in JOB_TRANSITIONS[S.PENDING_HELD]
 
 
 def test_settle_reasons_drops_transient_ones_at_the_end() -> None:

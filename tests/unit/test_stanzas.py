@@ -24,7 +24,18 @@ from lxml import etree
 from stanzas import client_ops as cops
 from stanzas import device_ops as dops
 from stanzas.errors import BadRequest, xmpp_condition
-from stanzas.groups import Capabilities, DocumentStatus, JobStatus, JobTicket, ServiceStatus
+from stanzas.groups import (
+    Capabilities,
+    DocumentStatus,
+    JobStatus,
+    JobTicket,
+    MediaCol,
+    MediaSize,
+    QueueConfiguration,
+    ServiceDescription,
+    ServiceElements,
+    ServiceStatus,
+)
 from stanzas.model import MAX_CHILDREN, MAX_LIST_ITEMS, Element, Payload, _shape
 from stanzas.namespace import NS, qname
 from stanzas.registry import PAYLOADS
@@ -41,9 +52,17 @@ BASE = "https://print.example.net:8443"
 
 # --- fixtures: every payload, fully populated and minimal ------------------------------------
 
+MEDIA_COL = MediaCol(
+    media_size=MediaSize(x_dimension=21000, y_dimension=29700),
+    media_size_name="iso_a4_210x297mm",
+    media_type="stationery",
+    media_source="tray-1",
+    media_color="white",
+)
 TICKET = JobTicket(
     copies=2,
     media="iso_a4_210x297mm",
+    media_col=MEDIA_COL,
     sides="two-sided-long-edge",
     print_color_mode="monochrome",
     print_quality=5,
@@ -53,6 +72,7 @@ TICKET = JobTicket(
     number_up=2,
     job_priority=60,
     job_hold_until="no-hold",
+    document_format="application/pdf",
 )
 CAPABILITIES = Capabilities(
     printer_make_and_model="Example LaserJet 400",
@@ -67,6 +87,12 @@ CAPABILITIES = Capabilities(
     print_quality_supported=[3, 4, 5],
     finishings_supported=[3, 4],
     copies_supported=99,
+    media_type_supported=["stationery", "photographic"],
+    media_source_supported=["auto", "tray-1", "manual"],
+    orientation_requested_supported=[3, 4],
+    number_up_supported=[1, 2, 4],
+    page_ranges_supported=True,
+    job_priority_supported=100,
 )
 STATUS = ServiceStatus(
     printer_state=PrinterState.STOPPED,
@@ -92,6 +118,7 @@ JOB = JobStatus(
     time_at_processing=1_732_252_805,
     time_at_completed=1_732_252_830,
     job_ticket=TICKET,
+    unsupported_elements=["finishings"],
 )
 DOCUMENT = DocumentStatus(
     job_id=42,
@@ -101,6 +128,33 @@ DOCUMENT = DocumentStatus(
     document_state=DocumentState.COMPLETED,
     document_state_reasons=["none"],
     document_size=48_213,
+    document_uri="https://files.example.net/reports/report.pdf",
+    document_ticket=TICKET,
+)
+SERVICE = ServiceElements(
+    description=ServiceDescription(
+        printer_name="office",
+        service_type="print",
+        printer_info="Second floor, by the kitchen",
+        printer_location="Building A, room 204",
+        printer_make_and_model="Example LaserJet 400",
+        output_device_uuid=DEVICE,
+    ),
+    capabilities=CAPABILITIES,
+    configuration=QueueConfiguration(
+        default_job_ticket=TICKET,
+        document_retention="timed",
+        document_retention_period=3600,
+        job_history_period=0,
+        multiple_operation_time_out=300,
+        multiple_operation_time_out_action="abort-job",
+        allow_private_document_uris=False,
+        job_mandatory_elements=["copies"],
+    ),
+    status=STATUS,
+    default_job_ticket=TICKET,
+    is_accepting_jobs=True,
+    queued_job_count=3,
 )
 
 FULL: dict[str, Payload] = {
@@ -151,8 +205,9 @@ FULL: dict[str, Payload] = {
         job_originating_user_name="alice@localhost",
         job_state=JobState.PENDING,
         job_state_reasons=["job-fetchable"],
-        number_of_documents=1,
+        number_of_documents=2,
         job_ticket=TICKET,
+        document_numbers=[1, 2],
     ),
     "AcknowledgeJob": dops.AcknowledgeJob(
         output_device_uuid=DEVICE,
@@ -261,15 +316,21 @@ FULL: dict[str, Payload] = {
         fetchable_job_ids=[45, 46], cancel_job_ids=[44]
     ),
     "WorkNotification": dops.WorkNotification(
-        output_device_uuid=DEVICE, fetchable_job_ids=[45], cancel_job_ids=[44], resync=True
+        output_device_uuid=DEVICE,
+        fetchable_job_ids=[45],
+        cancel_job_ids=[44],
+        suspend_job_ids=[42],
+        resume_job_ids=[41],
+        resync=True,
     ),
     "CreateJob": cops.CreateJob(
         service_type=ServiceType.PRINT,
         printer_name="office",
         job_name="Quarterly report",
         job_ticket=TICKET,
+        job_mandatory_elements=["copies", "media"],
     ),
-    "CreateJobResponse": cops.CreateJobResponse(job=JOB),
+    "CreateJobResponse": cops.CreateJobResponse(job=JOB, unsupported_elements=["finishings"]),
     "SendDocument": cops.SendDocument(
         job_id=42,
         document_name="report.pdf",
@@ -278,6 +339,7 @@ FULL: dict[str, Payload] = {
         document_digest=DIGEST,
         last_document=True,
         no_data=False,
+        document_ticket=TICKET,
     ),
     "SendDocumentResponse": cops.SendDocumentResponse(
         job_id=42,
@@ -286,15 +348,99 @@ FULL: dict[str, Payload] = {
         job_state=JobState.PENDING,
         job_state_reasons=["job-incoming"],
     ),
-    "GetJobElements": cops.GetJobElements(job_id=42),
-    "GetJobElementsResponse": cops.GetJobElementsResponse(job=JOB),
+    "SendUri": cops.SendUri(
+        job_id=42,
+        document_uri="https://files.example.net/reports/report.pdf",
+        document_name="report.pdf",
+        document_format="application/pdf",
+        last_document=False,
+        document_ticket=TICKET,
+    ),
+    "SendUriResponse": cops.SendUriResponse(
+        job_id=42, document_number=2, job_state=JobState.PENDING, job_state_reasons=["job-incoming"]
+    ),
+    "AddHardcopyDocument": cops.AddHardcopyDocument(
+        job_id=7, input_source="adf", last_document=False
+    ),
+    "AddHardcopyDocumentResponse": cops.AddHardcopyDocumentResponse(job_id=7, document_number=1),
+    "CloseJob": cops.CloseJob(job_id=42),
+    "CloseJobResponse": cops.CloseJobResponse(job=JOB),
+    "GetJobElements": cops.GetJobElements(
+        job_id=42, requested_elements=["job-status", "job-ticket", "job-receipt"]
+    ),
+    "GetJobElementsResponse": cops.GetJobElementsResponse(job=JOB, job_receipt=TICKET),
+    "GetActiveJobs": cops.GetActiveJobs(
+        service_type=ServiceType.PRINT, printer_name="office", my_jobs=True, limit=50
+    ),
+    "GetJobHistory": cops.GetJobHistory(
+        service_type=ServiceType.PRINT, printer_name="office", my_jobs=False, limit=100
+    ),
+    "JobListResponse": cops.JobList(job=[JOB, JOB.model_copy(update={"job_id": 43})]),
+    "GetDocuments": cops.GetDocuments(job_id=42),
+    "GetDocumentsResponse": cops.GetDocumentsResponse(
+        job_id=42, job_name="Quarterly report", document=[DOCUMENT, DOCUMENT]
+    ),
+    "GetDocumentElements": cops.GetDocumentElements(job_id=42, document_number=1),
+    "GetDocumentElementsResponse": cops.GetDocumentElementsResponse(document=DOCUMENT),
+    "GetServiceElements": cops.GetServiceElements(
+        service_type=ServiceType.PRINT,
+        printer_name="office",
+        requested_elements=["description", "capabilities", "status"],
+    ),
+    "GetServiceElementsResponse": cops.GetServiceElementsResponse(service=SERVICE),
+    "GetServices": cops.GetServices(service_type=ServiceType.PRINT),
+    "GetServicesResponse": cops.GetServicesResponse(service=[SERVICE, SERVICE]),
     "CancelJob": cops.CancelJob(job_id=42, message="printed the wrong file"),
     "CancelJobResponse": cops.CancelJobResponse(job=JOB),
-    "JobEvent": cops.JobEvent(
-        notify_subscribed_event="job-state-changed",
-        job=JOB,
-        printer_state_reasons=["media-empty-error"],
+    "CancelCurrentJob": cops.CancelCurrentJob(
+        service_type=ServiceType.PRINT, printer_name="office", job_id=42, message="paper jam"
     ),
+    "CancelMyJobs": cops.CancelMyJobs(
+        service_type=ServiceType.PRINT,
+        printer_name="office",
+        job_ids=[42, 43],
+        message="going home",
+    ),
+    "CancelMyJobsResponse": cops.CancelMyJobsResponse(
+        job_ids=[42], already_terminated_job_ids=[43]
+    ),
+    "CancelDocument": cops.CancelDocument(job_id=42, document_number=2, message="wrong file"),
+    "SetJobElements": cops.SetJobElements(
+        job_id=42,
+        job_name="Quarterly report (final)",
+        job_ticket=TICKET,
+        delete_elements=["job-hold-until"],
+        message="one more copy",
+    ),
+    "SetDocumentElements": cops.SetDocumentElements(
+        job_id=42,
+        document_number=1,
+        document_name="report-final.pdf",
+        document_ticket=TICKET,
+        delete_elements=["copies"],
+        message="first three pages",
+    ),
+    "SuspendCurrentJob": cops.SuspendCurrentJob(
+        service_type=ServiceType.PRINT, printer_name="office", job_id=42, message="wait"
+    ),
+    "ResumeJob": cops.ResumeJob(job_id=42, message="go on"),
+    "ResubmitJob": cops.ResubmitJob(job_id=42, job_ticket=TICKET),
+    "JobResponse": cops.JobResponse(job=JOB, unsupported_elements=["finishings"]),
+    "JobsResponse": cops.JobsResponse(job=[JOB, JOB]),
+    "DocumentResponse": cops.DocumentResponse(document=DOCUMENT),
+    "ValidateJobTicket": cops.ValidateJobTicket(
+        service_type=ServiceType.PRINT,
+        printer_name="office",
+        job_ticket=TICKET,
+        job_mandatory_elements=["media"],
+    ),
+    "ValidateDocumentTicket": cops.ValidateDocumentTicket(
+        service_type=ServiceType.PRINT,
+        printer_name="office",
+        document_ticket=TICKET,
+    ),
+    "ValidateResponse": cops.ValidateResponse(unsupported_elements=["finishings", "number-up"]),
+    "JobEvent": cops.JobEvent(notify_subscribed_event="job-state-changed", job=JOB),
 }
 
 MINIMAL: dict[str, Payload] = {
@@ -380,14 +526,54 @@ MINIMAL: dict[str, Payload] = {
     "SendDocumentResponse": cops.SendDocumentResponse(
         job_id=1, job_state=JobState.PENDING, job_state_reasons=["job-fetchable"]
     ),
+    "SendUri": cops.SendUri(job_id=1, document_uri="http://192.0.2.7/a.pdf"),
+    "SendUriResponse": cops.SendUriResponse(
+        job_id=1, document_number=1, job_state=JobState.PENDING, job_state_reasons=[]
+    ),
+    "AddHardcopyDocument": cops.AddHardcopyDocument(job_id=1),
+    "AddHardcopyDocumentResponse": cops.AddHardcopyDocumentResponse(job_id=1, document_number=1),
+    "CloseJob": cops.CloseJob(job_id=1),
+    "CloseJobResponse": cops.CloseJobResponse(job=JobStatus(job_id=1, job_state=JobState.ABORTED)),
     "GetJobElements": cops.GetJobElements(job_id=1),
     "GetJobElementsResponse": cops.GetJobElementsResponse(
         job=JobStatus(job_id=1, job_state=JobState.COMPLETED)
     ),
+    "GetActiveJobs": cops.GetActiveJobs(),
+    "GetJobHistory": cops.GetJobHistory(),
+    "JobListResponse": cops.JobList(),
+    "GetDocuments": cops.GetDocuments(job_id=1),
+    "GetDocumentsResponse": cops.GetDocumentsResponse(job_id=1, job_name=""),
+    "GetDocumentElements": cops.GetDocumentElements(job_id=1, document_number=1),
+    "GetDocumentElementsResponse": cops.GetDocumentElementsResponse(
+        document=DocumentStatus(job_id=1, document_number=1, document_state=DocumentState.ABORTED)
+    ),
+    "GetServiceElements": cops.GetServiceElements(printer_name="office"),
+    "GetServiceElementsResponse": cops.GetServiceElementsResponse(service=ServiceElements()),
+    "GetServices": cops.GetServices(),
+    "GetServicesResponse": cops.GetServicesResponse(),
     "CancelJob": cops.CancelJob(job_id=1),
     "CancelJobResponse": cops.CancelJobResponse(
         job=JobStatus(job_id=1, job_state=JobState.CANCELED)
     ),
+    "CancelCurrentJob": cops.CancelCurrentJob(printer_name="office"),
+    "CancelMyJobs": cops.CancelMyJobs(),
+    "CancelMyJobsResponse": cops.CancelMyJobsResponse(),
+    "CancelDocument": cops.CancelDocument(job_id=1, document_number=1),
+    "SetJobElements": cops.SetJobElements(job_id=1),
+    "SetDocumentElements": cops.SetDocumentElements(job_id=1, document_number=1),
+    "SuspendCurrentJob": cops.SuspendCurrentJob(printer_name="office"),
+    "ResumeJob": cops.ResumeJob(job_id=1),
+    "ResubmitJob": cops.ResubmitJob(job_id=1),
+    "JobResponse": cops.JobResponse(job=JobStatus(job_id=2, job_state=JobState.PENDING_HELD)),
+    "JobsResponse": cops.JobsResponse(),
+    "DocumentResponse": cops.DocumentResponse(
+        document=DocumentStatus(job_id=1, document_number=1, document_state=DocumentState.CANCELED)
+    ),
+    "ValidateJobTicket": cops.ValidateJobTicket(printer_name="office", job_ticket=JobTicket()),
+    "ValidateDocumentTicket": cops.ValidateDocumentTicket(
+        printer_name="office", document_ticket=JobTicket()
+    ),
+    "ValidateResponse": cops.ValidateResponse(),
     "JobEvent": cops.JobEvent(job=JobStatus(job_id=1, job_state=JobState.ABORTED)),
 }
 
@@ -521,11 +707,16 @@ def _check_against_model(cls: type[Element], elements: list[etree._Element]) -> 
 NESTED = {
     cls.__name__: cls
     for cls in (
+        MediaSize,
+        MediaCol,
         JobTicket,
         Capabilities,
         ServiceStatus,
         JobStatus,
         DocumentStatus,
+        QueueConfiguration,
+        ServiceDescription,
+        ServiceElements,
         dops.FetchableJob,
         dops.HeldJob,
     )
@@ -537,7 +728,7 @@ def test_schema_compiles_and_declares_exactly_the_payloads() -> None:
     root = _schema_tree()
     assert root.get("targetNamespace") == NS
     declared = {e.get("name") for e in root.findall(f"{XS}element")}
-    assert declared == {*PAYLOADS, "ipp-status"}
+    assert declared == {*PAYLOADS, "ipp-status", "job-ids"}
 
 
 @pytest.mark.parametrize("name", sorted(PAYLOADS))
@@ -565,6 +756,16 @@ def test_ipp_status_element_is_valid() -> None:
     status.text = "Not Found"
     with pytest.raises(AssertionError):
         validate_payload(status)
+
+
+def test_job_ids_element_is_valid() -> None:
+    """<job-ids/> next to <ipp-status/>: the jobs an all-or-nothing operation refused."""
+    ids = ET.Element(qname("job-ids"))
+    ids.text = "3 5"
+    validate_payload(ids)
+    ids.text = "3 0"
+    with pytest.raises(AssertionError):
+        validate_payload(ids)
 
 
 def test_validate_payload_reports_the_error_log() -> None:
@@ -935,10 +1136,26 @@ def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.none() | strategy
 
 
+media_cols = st.builds(
+    MediaCol,
+    media_size=optional(
+        st.builds(
+            MediaSize,
+            x_dimension=st.integers(1, 10_000_000),
+            y_dimension=st.integers(1, 10_000_000),
+        )
+    ),
+    media_size_name=optional(keywords),
+    media_type=optional(keywords),
+    media_source=optional(keywords),
+    media_color=optional(keywords),
+)
+
 tickets = st.builds(
     JobTicket,
     copies=optional(st.integers(1, 9999)),
     media=optional(keywords),
+    media_col=optional(media_cols),
     sides=optional(keywords),
     print_color_mode=optional(keywords),
     print_quality=optional(st.integers(3, 5)),
@@ -950,6 +1167,9 @@ tickets = st.builds(
     number_up=optional(st.integers(1, 16)),
     job_priority=optional(st.integers(1, 100)),
     job_hold_until=optional(keywords),
+    document_format=optional(
+        st.sampled_from(["application/pdf", "image/pwg-raster", "text/plain"])
+    ),
 )
 
 updates = st.builds(

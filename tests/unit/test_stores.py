@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.db import Database
+from server.db import Database, _migrations
 from server.stores.devices import Device, DeviceStore
 from server.stores.jobs import JobStore
 from server.stores.queues import QueueStore
@@ -21,7 +21,7 @@ async def test_migrations_run_once_and_survive_reopening(tmp_path: Path) -> None
     again = Database(path)
     await again.open()  # applying 001 twice would fail on CREATE TABLE
     rows = await again.fetchall("SELECT version FROM schema_version")
-    assert [r["version"] for r in rows] == [1]
+    assert [r["version"] for r in rows] == [v for v, _name, _sql in _migrations()]
     assert (await QueueStore(again).get("office")) is not None
     mode = await again.fetchone("PRAGMA journal_mode")
     assert mode is not None and mode[0] == "wal"

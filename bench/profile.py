@@ -1,0 +1,133 @@
+"""Sampling profiles of a running process with py-spy, and their hottest paths.
+
+py-spy is not a project dependency: install it where you like (the README suggests
+`python3 -m venv /tmp/venv && /tmp/venv/bin/pip install py-spy`); it is looked for on
+PATH, in /tmp/venv/bin and in .venv/bin, or named by CIRRUS_BENCH_PYSPY. Without it the
+profile step is skipped and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT
+
+PROJECT = ("server/", "stanzas/", "manager/", "cirrus/", "ipp/", "prosody-config/")
+_LINE = re.compile(r":\d+\)$")
+
+
+def find_pyspy() -> str | None:
+    for candidate in (
+        os.environ.get("CIRRUS_BENCH_PYSPY"),
+        shutil.which("py-spy"),
+        "/tmp/venv/bin/py-spy",
+        str(ROOT / ".venv" / "bin" / "py-spy"),
+    ):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+async def record(
+    pid: int, seconds: float, out: Path, rate: int = 200
+) -> asyncio.subprocess.Process:
+    """Start sampling `pid` for `seconds` into `out` (collapsed stacks); await .wait()."""
+    pyspy = find_pyspy()
+    assert pyspy is not None
+    return await asyncio.create_subprocess_exec(
+        pyspy,
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(max(1, round(seconds))),
+        "--rate",
+        str(rate),
+        "--format",
+        "raw",
+        "--nonblocking",
+        "--output",
+        str(out),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+def _frame(text: str) -> str:
+    """'func (path/file.py:123)' → 'func (path/file.py)', with site-packages cut off."""
+    text = _LINE.sub(")", text.strip())
+    for marker in ("site-packages/", "lib/python3.11/", "lib/python3.12/"):
+        if marker in text:
+            head, _, tail = text.partition("(")
+            text = f"{head}({tail.split(marker, 1)[1]}"
+    return text
+
+
+def _is_project(frame: str) -> bool:
+    inside = frame.partition("(")[2]
+    return inside.startswith(PROJECT)
+
+
+def analyse(raw: Path, top: int = 3) -> dict[str, Any]:
+    """Hot paths from py-spy's collapsed stacks.
+
+    A path is the chain of the project's own frames on a stack (from the outermost
+    one in; asyncio and uvloop frames left out) followed by the leaf frame where the
+    CPU was (often a library function); the hottest paths are those with the most
+    samples. Also the functions with the most samples anywhere on the stack (inclusive)
+    and at the leaf (self).
+    """
+    paths: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = [_frame(f) for f in stack.split(";") if f]
+        for name in set(frames):
+            inclusive[name] += count
+        leaf[frames[-1]] += count
+        own = [f for f in frames if _is_project(f)]
+        tail = frames[-1] if not own or frames[-1] != own[-1] else ""
+        chain = [f.split(" (")[0] + " (" + f.partition("(")[2] for f in own[-4:]]
+        paths[" → ".join([*chain, *([tail] if tail else [])]) or frames[-1]] += count
+
+    def share(counter: Counter[str], n: int) -> list[dict[str, Any]]:
+        return [
+            {"path": name, "samples": c, "percent": round(100 * c / total, 1)}
+            for name, c in counter.most_common(n)
+        ]
+
+    runner = (
+        "_run_module_as_main",
+        "_run_code",
+        "<module>",
+        "run (",
+        "Runner.run",
+        "main (",
+        "cli (",
+    )
+    inclusive_named = Counter(
+        {
+            k: v
+            for k, v in inclusive.items()
+            if not k.startswith(runner) and "wrapper (uvloop" not in k
+        }
+    )
+    return {
+        "samples": total,
+        "hottest_paths": share(paths, top),
+        "top_paths": share(paths, 15),
+        "top_inclusive": share(inclusive_named, 25),
+        "top_self": share(leaf, 15),
+    }

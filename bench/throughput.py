@@ -1,0 +1,316 @@
+"""1. Throughput: N one-page print jobs, M clients → K device managers, against CUPS.
+
+Cirrus: Prosody, the service (SQLite WAL, synchronous=FULL) and K real managers
+(`python -m manager`, one device each, the `file` driver writing into a tmpfs folder:
+the null sink) run as separate processes; M real clients in one more process
+(bench.load) keep `in_flight` jobs each going until N are done, each job as
+`cirrus print --wait` does it. jobs/s counts from the first submit to the last
+completion the clients heard; CPU per job is each process's utime+stime over the run.
+A short warm-up run comes first.
+
+CUPS: its own cupsd, a raw queue to file:/dev/null, the same N jobs as Print-Job over
+one ipptool connection; jobs/s from the start of ipptool until cupsd has no job left
+that is not completed. CPU per job: cupsd with its backends, and ipptool.
+
+With --profile (and py-spy installed) a second Cirrus run is sampled with py-spy on the
+service and the three hottest paths are reported.
+
+    python -m bench.throughput [--jobs 2000 --clients 10 --managers 10 --in-flight 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+from bench import cups as cups_anchor
+from bench import profile as pyspy
+from bench.common import (
+    SAMPLE,
+    Child,
+    Meter,
+    log,
+    machine_info,
+    null_sink_dir,
+    ratio,
+    remove,
+    short_tmp,
+    summary_ms,
+    write_results,
+)
+from bench.report import Row, fmt, table
+from bench.stack import BenchStack, start_stack
+
+SECTION = "1 throughput"
+TARGET_JPS = 200.0
+
+
+def job_rate(records: list[list[Any]]) -> tuple[float, float, int]:
+    """(jobs/s, seconds, completed) from load records."""
+    first = min(r[2] for r in records)
+    last = max(r[5] for r in records)
+    completed = sum(1 for r in records if r[6] == "completed")
+    return len(records) / (last - first), last - first, completed
+
+
+async def start_load(stack: BenchStack, users: list[str]) -> Child:
+    config = stack.state / "load.json"
+    config.write_text(
+        json.dumps({"xmpp": stack.xmpp(), "clients": [[u, stack.passwords[u]] for u in users]})
+    )
+    load = Child("clients", "bench.load", ["--config", str(config)], stack.log_dir / "load.log")
+    stack.children.append(load)
+    await load.start()
+    await load.expect("ready", 120)
+    return load
+
+
+async def load_run(load: Child, timeout: float, **run: Any) -> dict[str, Any]:
+    load.send({"command": "run", **run})
+    return await load.expect("done", timeout)
+
+
+async def cirrus_run(
+    jobs: int, clients: int, managers: int, in_flight: int, profile: bool
+) -> dict[str, Any]:
+    users = [f"u{i}" for i in range(clients)]
+    accounts = [f"m{i}" for i in range(managers)]
+    stack = await start_stack("tp", users + accounts)
+    try:
+        log(f"throughput: service and {managers} managers")
+        await stack.start_service()
+        specs = []
+        for i, account in enumerate(accounts):
+            sink = null_sink_dir(f"sink{i}")
+            stack.extra_dirs.append(sink)
+            specs.append((account, f"q{i}", f"file:{sink}"))
+        await stack.start_managers(specs)
+        load = await start_load(stack, users)
+        queues = [f"q{i}" for i in range(managers)]
+        common = {"queues": queues, "document": str(SAMPLE), "in_flight": in_flight}
+        timeout = 120 + jobs / 5
+        await load_run(load, timeout, jobs=max(50, 2 * managers), **common)  # warm-up
+        log(f"throughput: {jobs} jobs, {clients} clients, {managers} managers")
+        pids = {**stack.pids(), "clients": load.pid}
+        meter = Meter(pids, loops=frozenset({"service", "manager0", "clients"}))
+        meter.start()
+        done = await load_run(load, timeout, jobs=jobs, **common)
+        cpu = meter.stop()
+        records = done["records"]
+        jps, seconds, completed = job_rate(records)
+        result: dict[str, Any] = {
+            "jobs": jobs,
+            "clients": clients,
+            "managers": managers,
+            "in_flight_per_client": in_flight,
+            "completed": completed,
+            "seconds": round(seconds, 3),
+            "jobs_per_second": round(jps, 1),
+            "job_latency": summary_ms(r[5] - r[2] for r in records),
+            "cpu_seconds": {k: round(v, 3) for k, v in cpu.items()},
+            "cpu_ms_per_job": _per_job(cpu, jobs),
+            "main_thread_busy": {
+                k.split(".")[0]: round(v / meter.wall, 3)
+                for k, v in cpu.items()
+                if k.endswith(".main_thread")
+            },
+            "wall_seconds_metered": round(meter.wall, 3),
+        }
+        if profile:
+            result["profile"] = await _profile(stack, load, timeout, jobs, common, seconds)
+        return result
+    finally:
+        await stack.stop()
+
+
+def _per_job(cpu: dict[str, float], jobs: int) -> dict[str, float]:
+    managers = sum(v for k, v in cpu.items() if k.startswith("manager") and "." not in k)
+    out = {
+        "prosody": cpu.get("prosody", 0.0),
+        "service": cpu.get("service", 0.0),
+        "managers": managers,
+        "clients": cpu.get("clients", 0.0),
+    }
+    out["total"] = sum(out.values())
+    return {k: round(1000 * v / jobs, 3) for k, v in out.items()}
+
+
+async def _profile(
+    stack: BenchStack,
+    load: Child,
+    timeout: float,
+    jobs: int,
+    common: dict[str, Any],
+    seconds: float,
+) -> dict[str, Any]:
+    if pyspy.find_pyspy() is None:
+        log("throughput: py-spy not found, no profile (see bench/README.md)")
+        return {"skipped": "py-spy not found"}
+    assert stack.service is not None and stack.service.pid is not None
+    out = stack.state / "service-profile.txt"
+    log("throughput: profiling the service with py-spy")
+    load.send({"command": "run", "jobs": jobs, **common})
+    spy = await pyspy.record(stack.service.pid, max(2.0, seconds * 0.9), out)
+    done = await load.expect("done", timeout)
+    await asyncio.wait_for(spy.wait(), 60)
+    jps, _, _ = job_rate(done["records"])
+    if not out.exists():
+        return {"skipped": "py-spy wrote no profile (ptrace not allowed?)"}
+    analysis = pyspy.analyse(out)
+    keep = Path(__file__).parent / "results" / "service-profile.txt"
+    keep.parent.mkdir(parents=True, exist_ok=True)
+    keep.write_text(out.read_text())
+    analysis["jobs_per_second_while_sampled"] = round(jps, 1)
+    analysis["raw_stacks"] = str(keep)
+    return analysis
+
+
+async def cups_run(jobs: int) -> dict[str, Any]:
+    missing = cups_anchor.available()
+    if missing:
+        return {"skipped": missing}
+    folder = short_tmp("cups")
+    cupsd = cups_anchor.Cupsd(folder, {"null": "file:/dev/null"})
+    try:
+        await cupsd.start()
+        await cupsd.print_jobs("null", 20, SAMPLE, 60)  # warm-up
+        await cupsd.wait_idle("null", 60)
+        log(f"throughput: {jobs} jobs through CUPS")
+        meter = Meter({"cupsd": cupsd.pid}, children=frozenset({"cupsd"}))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        meter.start()
+        t0 = time.monotonic()
+        await cupsd.print_jobs("null", jobs, SAMPLE, 60 + jobs / 20)
+        submitted = time.monotonic()
+        t1 = await cupsd.wait_idle("null", 60 + jobs / 20)
+        cpu = meter.stop()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        ipptool = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        return {
+            "jobs": jobs,
+            "seconds": round(t1 - t0, 3),
+            "submit_seconds": round(submitted - t0, 3),
+            "jobs_per_second": round(jobs / (t1 - t0), 1),
+            "cpu_ms_per_job": {
+                "cupsd": round(1000 * cpu["cupsd"] / jobs, 3),
+                "ipptool": round(1000 * ipptool / jobs, 3),
+                "total": round(1000 * (cpu["cupsd"] + ipptool) / jobs, 3),
+            },
+        }
+    finally:
+        await cupsd.stop()
+        remove(folder)
+
+
+def rows(result: dict[str, Any]) -> list[Row]:
+    c, u = result["cirrus"], result.get("cups", {})
+    cups_jps = u.get("jobs_per_second")
+    anchor = "CUPS raw queue → file:/dev/null, ipptool" if cups_jps else u.get("skipped", "")
+    conditions = f"jobs/s, {c['jobs']} jobs, {c['clients']} clients → {c['managers']} managers (file → tmpfs)"
+    out = [
+        Row(
+            SECTION,
+            conditions,
+            fmt(c["jobs_per_second"]),
+            anchor,
+            fmt(cups_jps),
+            ratio(c["jobs_per_second"], cups_jps),
+            f"≥ {TARGET_JPS:.0f} with 10 managers",
+            c["jobs_per_second"] >= TARGET_JPS if c["managers"] >= 10 else None,
+        )
+    ]
+    per = c["cpu_ms_per_job"]
+    cups_cpu = u.get("cpu_ms_per_job", {})
+    pairs = [
+        ("Prosody", "prosody", "cupsd (+ backends)", cups_cpu.get("cupsd")),
+        ("service", "service", "", None),
+        ("managers (all)", "managers", "", None),
+        ("clients", "clients", "ipptool", cups_cpu.get("ipptool")),
+        ("all processes", "total", "cupsd + ipptool", cups_cpu.get("total")),
+    ]
+    for label, key, anchor_label, anchor_value in pairs:
+        out.append(
+            Row(
+                SECTION,
+                f"CPU ms per job: {label}",
+                fmt(per[key], 2),
+                anchor_label,
+                fmt(anchor_value, 2) if anchor_value is not None else "",
+                ratio(per[key], anchor_value),
+            )
+        )
+    out.append(
+        Row(
+            SECTION,
+            "job latency p50 / p99 (submit → completed)",
+            f"{fmt(c['job_latency']['p50_ms'])} / {fmt(c['job_latency']['p99_ms'])} ms",
+        )
+    )
+    prof = c.get("profile")
+    if prof and "hottest_paths" in prof:
+        for i, path in enumerate(prof["hottest_paths"], 1):
+            out.append(
+                Row(
+                    SECTION,
+                    f"service profile, hot path {i} ({path['percent']}% of samples)",
+                    path["path"][-110:],
+                )
+            )
+    elif prof:
+        out.append(Row(SECTION, "service profile", prof.get("skipped", "")))
+    return out
+
+
+async def run(
+    *,
+    jobs: int = 2000,
+    clients: int = 10,
+    managers: int = 10,
+    in_flight: int = 10,
+    profile: bool = True,
+    cups: bool = True,
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "cirrus": await cirrus_run(jobs, clients, managers, in_flight, profile)
+    }
+    if cups:
+        result["cups"] = await cups_run(jobs)
+    result["rows"] = [r.as_dict() for r in rows(result)]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--managers", type=int, default=10)
+    parser.add_argument("--in-flight", type=int, default=10, help="jobs each client keeps going")
+    parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--no-cups", action="store_true")
+    args = parser.parse_args()
+    result = uvloop.run(
+        run(
+            jobs=args.jobs,
+            clients=args.clients,
+            managers=args.managers,
+            in_flight=args.in_flight,
+            profile=not args.no_profile,
+            cups=not args.no_cups,
+        )
+    )
+    print(table([Row(**r) for r in result["rows"]]))
+    path = write_results({"machine": machine_info(), "throughput": result}, "throughput")
+    log(f"results in {path}")
+
+
+if __name__ == "__main__":
+    main()

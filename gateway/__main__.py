@@ -1,0 +1,44 @@
+"""`python -m gateway --config gateway.toml` (also `cirrus gateway`): run the IPP gateway."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import uvloop
+
+from .app import GatewayApp, GatewayConfig, describe
+
+READY = "cirrus gateway ready"
+
+
+async def run(config: Path) -> None:
+    app = GatewayApp(GatewayConfig.load(config))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    bound = await app.start()
+    print(f"{READY}: {describe(bound)}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await app.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="cirrus gateway", description=__doc__)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    uvloop.run(run(args.config))
+
+
+if __name__ == "__main__":
+    main()

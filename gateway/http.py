@@ -1,0 +1,204 @@
+"""IPP over HTTP (RFC 8010 §4, RFC 7472 for ipps) on aiohttp.
+
+``POST`` with ``Content-Type: application/ipp`` to ``/ipp/print/QUEUE`` (or ``/``) is an
+IPP request: the body is read as a stream (chunked or with a length; aiohttp's own
+``request.read()`` would stop at 1 MiB), its attribute part decoded and the document
+data relayed to the service as it arrives. ``Expect: 100-continue`` is answered only
+once the credentials (if any) are known good, so a refused client never sends its
+document. HTTP Basic is accepted over TLS, or in clear only from a loopback peer.
+``GET /ipp/print/QUEUE`` is the printer-more-info page, ``GET /icons/QUEUE.png`` its icon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import html
+import ipaddress
+import logging
+import ssl
+from dataclasses import dataclass
+
+from aiohttp import hdrs, web
+
+from .core import AuthRequired, Gateway
+from .dispatch import Endpoint
+from .icon import printer_icon
+from .sessions import NotAuthenticated
+
+log = logging.getLogger(__name__)
+
+REALM = 'Basic realm="Cirrus", charset="UTF-8"'
+#: After an answer, unread document data up to this size is drained to keep the
+#: connection; beyond it the connection is closed instead.
+DRAIN_LIMIT = 1024 * 1024
+DRAIN_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class Listener:
+    host: str
+    port: int
+    ssl_context: ssl.SSLContext | None = None
+
+
+def basic_credentials(request: web.BaseRequest) -> tuple[str, str] | None:
+    """(user, password) from an Authorization: Basic header, or None."""
+    header = request.headers.get(hdrs.AUTHORIZATION, "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep and user else None
+
+
+def _loopback(request: web.BaseRequest) -> bool:
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _endpoint(request: web.BaseRequest) -> Endpoint:
+    scheme = "ipps" if request.secure else "ipp"
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    port = sockname[1] if sockname else (631)
+    host = request.host
+    if host.startswith("["):
+        name, _, rest = host[1:].partition("]")
+        if rest.startswith(":") and rest[1:].isdigit():
+            port = int(rest[1:])
+        host = name
+    elif host.count(":") == 1:
+        name, _, number = host.partition(":")
+        if number.isdigit():
+            port = int(number)
+        host = name
+    return Endpoint(scheme, host or "localhost", port)
+
+
+def _unauthorized(text: str) -> web.Response:
+    response = web.Response(status=401, text=text, headers={hdrs.WWW_AUTHENTICATE: REALM})
+    response.force_close()  # the client may not send (or may send) the body: start afresh
+    return response
+
+
+class IppHttp:
+    """The aiohttp application around one Gateway."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.app = web.Application(client_max_size=1024 * 1024)
+        self.app.router.add_route("POST", "/", self.ipp, expect_handler=self.expect)
+        self.app.router.add_route(
+            "POST", "/ipp/print/{queue}", self.ipp, expect_handler=self.expect
+        )
+        self.app.router.add_route(
+            "POST", "/ipp/print/{queue}/{job}", self.ipp, expect_handler=self.expect
+        )
+        self.app.router.add_get("/ipp/print/{queue}", self.page)
+        self.app.router.add_get("/icons/{queue}.png", self.icon)
+        self._runners: list[web.AppRunner] = []
+
+    def _refuse_clear_credentials(self, request: web.BaseRequest) -> web.Response | None:
+        if request.secure or _loopback(request) or basic_credentials(request) is None:
+            return None
+        response = web.Response(
+            status=403, text="HTTP Basic is only accepted over TLS: use the ipps:// URI\n"
+        )
+        response.force_close()
+        return response
+
+    async def expect(self, request: web.Request) -> web.StreamResponse | None:
+        if request.headers.get(hdrs.EXPECT, "").lower() != "100-continue":
+            raise web.HTTPExpectationFailed(text="Unknown Expect: " + request.headers[hdrs.EXPECT])
+        refused = self._refuse_clear_credentials(request)
+        if refused is not None:
+            return refused
+        credentials = basic_credentials(request)
+        if credentials is not None:
+            try:
+                await self.gateway.sessions.get(self.gateway.jid(credentials[0]), credentials[1])
+            except NotAuthenticated as exc:
+                return _unauthorized(f"{exc}\n")
+        if request.version >= (1, 1):
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.writer.output_size = 0
+        return None
+
+    async def ipp(self, request: web.Request) -> web.StreamResponse:
+        if request.content_type != "application/ipp":
+            return web.Response(status=400, text="IPP requests are application/ipp\n")
+        refused = self._refuse_clear_credentials(request)
+        if refused is not None:
+            return refused
+        try:
+            answer = await self.gateway.handle(
+                request.content, basic_credentials(request), _endpoint(request)
+            )
+        except AuthRequired:
+            return _unauthorized("this operation needs a Cirrus account (HTTP Basic)\n")
+        except NotAuthenticated as exc:
+            return _unauthorized(f"{exc}\n")
+        response = web.Response(body=answer, content_type="application/ipp")
+        if not await _drain(request):
+            response.force_close()
+        return response
+
+    async def page(self, request: web.Request) -> web.Response:
+        queue = html.escape(request.match_info["queue"])
+        endpoint = _endpoint(request)
+        uri = html.escape(f"{endpoint.base()}/ipp/print/{request.match_info['queue']}")
+        body = (
+            f"<!DOCTYPE html><html><head><title>{queue}</title></head><body>"
+            f"<h1>{queue}</h1><p>A Cirrus cloud print queue. Add it as an IPP Everywhere "
+            f"printer with the URI <code>{uri}</code> and your Cirrus account.</p>"
+            "</body></html>"
+        )
+        return web.Response(text=body, content_type="text/html")
+
+    async def icon(self, request: web.Request) -> web.Response:
+        return web.Response(body=printer_icon(), content_type="image/png")
+
+    async def start(self, listeners: list[Listener]) -> list[tuple[str, int, bool]]:
+        """Listen on each; returns (host, port, tls) actually bound (port 0 = any)."""
+        bound = []
+        for listener in listeners:
+            runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+            await runner.setup()
+            site = web.TCPSite(
+                runner, listener.host, listener.port, ssl_context=listener.ssl_context
+            )
+            await site.start()
+            self._runners.append(runner)
+            sockets = getattr(site._server, "sockets", None) or []
+            port = sockets[0].getsockname()[1] if sockets else listener.port
+            bound.append((listener.host, port, listener.ssl_context is not None))
+        return bound
+
+    async def stop(self) -> None:
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
+
+
+async def _drain(request: web.Request) -> bool:
+    """Read what is left of the body (an unread document); False if too much or slow."""
+    content = request.content
+    if content.at_eof():
+        return True
+    total = 0
+    try:
+        async with asyncio.timeout(DRAIN_TIMEOUT):
+            while chunk := await content.read(64 * 1024):
+                total += len(chunk)
+                if total > DRAIN_LIMIT:
+                    return False
+    except (TimeoutError, ConnectionError):
+        return False
+    return True

@@ -1,0 +1,241 @@
+"""Handlers of the administrative operations on one service (seed 001, Table 2).
+
+State steps are server/service_state.py's, job steps server/job_actions.py's and the
+order server/schedule.py's; these handlers check who asks and what the request names.
+Resume<Service>Job is Table 1's ResumeJob (server/handlers/job_ops.py), open to operators.
+"""
+
+from __future__ import annotations
+
+from server import job_actions, schedule, tickets
+from server.handlers.admin_common import Role, job_service, require, summary
+from server.handlers.registry import operation
+from server.service import Caller, CloudImagingService
+from server.stores.queues import Queue
+from stanzas import admin_ops as ops
+from stanzas.errors import AttributesNotSupported, NotFound
+from stanzas.groups import QueueConfiguration
+from stanzas.model import ipp_name
+from stanzas.states import JobStateReason as R
+
+
+async def _answer(svc: CloudImagingService, printer_name: str) -> ops.ServiceResponse:
+    queue = await svc.queues.get(printer_name)
+    assert queue is not None
+    return ops.ServiceResponse(service=await summary(svc, queue))
+
+
+@operation(ops.CancelJobs)
+async def cancel_jobs(
+    svc: CloudImagingService, caller: Caller, req: ops.CancelJobs
+) -> ops.CancelJobsResponse:
+    """All or nothing: if a named job cannot be canceled, none is, and the error names
+    the ones that could not be (seed Note 1). Named jobs that had already ended are no
+    obstacle ("cancel all identified non-Terminated Jobs")."""
+    require(svc, caller, Role.OPERATOR)
+    queue = await job_service(svc, req.service_type, req.printer_name)
+    async with svc.db.transaction():
+        if req.job_ids:
+            found = {i: await svc.jobs.get(i) for i in dict.fromkeys(req.job_ids)}
+            foreign = [
+                i for i, j in found.items() if j is None or j.printer_name != queue.printer_name
+            ]
+            if foreign:
+                raise NotFound(
+                    f"not jobs of {queue.printer_name}: {', '.join(map(str, foreign))}",
+                    job_ids=foreign,
+                )
+            candidates = [j for j in found.values() if j is not None]
+        else:
+            candidates = await svc.jobs.list_active(queue.printer_name)
+        live = [j for j in candidates if not j.job_state.is_terminal]
+        message = req.message or f"canceled by {caller.bare}"
+        for job in live:
+            if job_actions.cancel_refusal(job) is None:  # else: already being canceled
+                await job_actions.request_cancel(svc, job, R.JOB_CANCELED_BY_OPERATOR, message)
+    return ops.CancelJobsResponse(job_ids=[j.job_id for j in live])
+
+
+@operation(ops.DisableService)
+async def disable_service(
+    svc: CloudImagingService, caller: Caller, req: ops.DisableService
+) -> ops.ServiceResponse:
+    require(svc, caller, Role.OPERATOR)
+    queue = await job_service(svc, req.service_type, req.printer_name)
+    await svc.service_states.set_accepting(queue.printer_name, False, req.message)
+    return await _answer(svc, queue.printer_name)
+
+
+@operation(ops.EnableService)
+async def enable_service(
+    svc: CloudImagingService, caller: Caller, req: ops.EnableService
+) -> ops.ServiceResponse:
+    require(svc, caller, Role.OPERATOR)
+    queue = await job_service(svc, req.service_type, req.printer_name)
+    await svc.service_states.set_accepting(queue.printer_name, True, req.message)
+    return await _answer(svc, queue.printer_name)
+
+
+@operation(ops.HoldNewJobs)
+async def hold_new_jobs(
+    svc: CloudImagingService, caller: Caller, req: ops.HoldNewJobs
+) -> ops.ServiceResponse:
+    require(svc, caller, Role.OPERATOR)
+    queue = await job_service(svc, req.service_type, req.printer_name)
+    if req.job_hold_until not in (None, "indefinite"):
+        raise AttributesNotSupported(
+            f"job-hold-until={req.job_hold_until}: only 'indefinite' or a job-hold-until-time"
+        )
+    if req.job_hold_until_time is not None and req.job_hold_until_time <= svc.now():
+        raise AttributesNotSupported("job-hold-until-time must be in the future")
+    await svc.service_states.hold_new(
+        queue.printer_name, req.job_hold_until, req.job_hold_until_time, req.message
+    )
+    return await _answer(svc, queue.printer_name)
+
+
+@operation(ops.ReleaseNewJobs)
+async def release_new_jobs(
+    svc: CloudImagingService, caller: Caller, req: ops.ReleaseNewJobs
+) -> ops.ServiceResponse:
+    require(svc, caller, Role.OPERATOR)
+    queue = await job_service(svc, req.service_type, req.printer_name)
+    await svc.service_states.release_new(queue.printer_name, req.message)
+    return await _answer(svc, queue.printer_name)
+
+
+@operation(ops.PauseService)
+async def pause_service(
+    svc: CloudImagingService, caller: Caller, req: ops.PauseService
+) -> ops.ServiceResponse:
+    require(svc, caller, Role.OPERATOR)
+    queue = await job_service(svc, req.service_type, req.printer_name)
+    await svc.service_states.pause(queue.printer_name, req.message)
+    return await _answer(svc, queue.printer_name)
+
+
+@operation(ops.PauseServiceAfterCurrentJob)
+async def pause_service_after_current_job(
+    svc: CloudImagingService, caller: Caller, req: ops.PauseServiceAfterCurrentJob
+) -> ops.ServiceResponse:
+    """The same as PauseService: jobs at a device are never stopped from here (seed:
+    then "the response to both requests is exactly the same")."""
+    require(svc, caller, Role.OPERATOR)
+    queue = await job_service(svc, req.service_type, req.printer_name)
+    await svc.service_states.pause(queue.printer_name, req.message)
+    return await _answer(svc, queue.printer_name)
+
+
+@operation(ops.ResumeService)
+async def resume_service(
+    svc: CloudImagingService, caller: Caller, req: ops.ResumeService
+) -> ops.ServiceResponse:
+    require(svc, caller, Role.OPERATOR)
+    queue = await job_service(svc, req.service_type, req.printer_name)
+    await svc.service_states.resume(queue.printer_name, req.message)
+    return await _answer(svc, queue.printer_name)
+
+
+@operation(ops.PromoteJob)
+async def promote_job(
+    svc: CloudImagingService, caller: Caller, req: ops.PromoteJob
+) -> ops.PromoteJobResponse:
+    require(svc, caller, Role.OPERATOR)
+    job = await svc.jobs.get(req.job_id)
+    if job is None:
+        raise NotFound(f"no job {req.job_id}")
+    await svc.service_states.require_up(job.printer_name)
+    job, order = await schedule.promote(svc, req.job_id, req.predecessor_job_id)
+    return ops.PromoteJobResponse(job=job.to_status(), scheduled_job_ids=order)
+
+
+# --- Set<Service>ServiceElements -------------------------------------------------------
+
+_CONFIG_FIELDS = {ipp_name(n): n for n in QueueConfiguration.model_fields}
+_DELETABLE = {"printer-info", "printer-location", "auto-approve-devices", "default-job-ticket"}
+_RETENTION = {"discard", "timed", "keep"}
+_TIME_OUT_ACTIONS = {"abort-job", "hold-job", "process-job"}
+
+
+def _set_names(group: str, element: object | None) -> list[str]:
+    if element is None:
+        return []
+    given = element.model_dump(exclude_none=True, by_alias=True)  # type: ignore[attr-defined]
+    return [f"{group}.{name}" for name in given] or [group]
+
+
+def _check_configuration(config: QueueConfiguration) -> list[str]:
+    problems = []
+    if config.document_retention is not None and config.document_retention not in _RETENTION:
+        problems.append(f"configuration.document-retention={config.document_retention}")
+    action = config.multiple_operation_time_out_action
+    if action is not None and action not in _TIME_OUT_ACTIONS:
+        problems.append(f"configuration.multiple-operation-time-out-action={action}")
+    return problems
+
+
+@operation(ops.SetServiceElements)
+async def set_service_elements(
+    svc: CloudImagingService, caller: Caller, req: ops.SetServiceElements
+) -> ops.ServiceResponse:
+    """Atomic (seed 001): every element is checked first; if one cannot be set, nothing
+    is, and the error names each one that could not be."""
+    require(svc, caller, Role.ADMIN)
+    async with svc.db.transaction():
+        queue = await job_service(svc, req.service_type, req.printer_name)
+        problems = _set_names("capabilities", req.capabilities) + _set_names("status", req.status)
+        if req.description and req.description.printer_make_and_model is not None:
+            problems.append("description.printer-make-and-model")
+        deletes = set(req.delete_elements or ())
+        problems += [
+            f"delete-elements.{name}" for name in sorted(deletes - _DELETABLE - set(_CONFIG_FIELDS))
+        ]
+        config = _merged_configuration(queue, req, deletes)
+        problems += _check_configuration(config)
+        if config.default_job_ticket is not None:
+            problems += [
+                f"default-job-ticket.{name}"
+                for name in tickets.unsupported(config.default_job_ticket, queue.capabilities)
+            ]
+        if problems:
+            raise AttributesNotSupported("not set (nothing was): " + ", ".join(problems))
+        changes: dict[str, object] = {"configuration": config}
+        state = await svc.service_states.get(queue.printer_name)
+        owned = set(state.admin_description)
+        for name in ("printer_info", "printer_location"):
+            value = getattr(req.description, name) if req.description else None
+            if value is not None or ipp_name(name) in deletes:
+                changes[name] = value or ""
+                # Set: the device's registration no longer overwrites it; deleted: it may.
+                (owned.add if value else owned.discard)(ipp_name(name))
+        queue = await svc.queues.update(queue, **changes)
+        auto = state.auto_approve_devices
+        if req.device_policy is not None and req.device_policy.auto_approve_devices is not None:
+            auto = req.device_policy.auto_approve_devices
+        if "auto-approve-devices" in deletes:
+            auto = None
+        state = await svc.service_states.change(
+            queue.printer_name,
+            state.service_state,
+            message=req.message,
+            auto_approve_devices=auto,
+            admin_description=tuple(sorted(owned)),
+        )
+    return ops.ServiceResponse(
+        service=await summary(svc, queue, state),
+        configuration=queue.configuration,
+        device_policy=ops.DevicePolicy(auto_approve_devices=auto),
+    )
+
+
+def _merged_configuration(
+    queue: Queue, req: ops.SetServiceElements, deletes: set[str]
+) -> QueueConfiguration:
+    """The configuration as if it had been set so: sparse changes over what is there."""
+    update = req.configuration.model_dump(exclude_none=True) if req.configuration else {}
+    update = {n: getattr(req.configuration, n) for n in update}
+    if req.default_job_ticket is not None:
+        update["default_job_ticket"] = req.default_job_ticket
+    for name in deletes & (set(_CONFIG_FIELDS) | {"default-job-ticket"}):
+        update[_CONFIG_FIELDS.get(name, "default_job_ticket")] = None
+    return queue.configuration.model_copy(update=update)

@@ -1,0 +1,226 @@
+"""Handlers of the client document operations (seed 001, Table 1)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from server import intake, tickets
+from server.handlers.access import client, job_for
+from server.handlers.job_ops import queue_for
+from server.handlers.registry import operation
+from server.service import Caller, CloudImagingService
+from server.stores.documents import Document
+from server.stores.jobs import Job
+from stanzas import client_ops as ops
+from stanzas.errors import NotFound, NotPossible, OperationNotSupported, UriSchemeNotSupported
+from stanzas.groups import JobTicket
+from stanzas.states import DocumentState, JobState, ServiceType
+from stanzas.states import JobStateReason as R
+
+URI_SCHEMES = ("http", "https")
+
+
+def _open_for_documents(job: Job) -> None:
+    if job.job_state.is_terminal or job.is_closed:
+        raise NotPossible(f"job {job.job_id} takes no more documents (inputs are closed)")
+
+
+@operation(ops.SendDocument)
+async def send_document(
+    svc: CloudImagingService, caller: Caller, req: ops.SendDocument
+) -> ops.SendDocumentResponse:
+    job = await job_for(svc, caller, req.job_id)
+    if req.no_data:
+        if not req.last_document:
+            raise NotPossible("no-data is only allowed with last-document")
+        if not job.is_closed and not job.job_state.is_terminal:
+            job = await intake.close_or_count(svc, job, True, job.number_of_documents)
+        return ops.SendDocumentResponse(
+            job_id=job.job_id,
+            job_state=job.job_state,
+            job_state_reasons=list(job.job_state_reasons),
+        )
+    _open_for_documents(job)
+    if svc.slots.upload_in_progress(job.job_id):
+        raise NotPossible(f"a document upload for job {job.job_id} is already in progress")
+    queue = await svc.queues.get(job.printer_name)
+    assert queue is not None
+    tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
+    if req.document_ticket is not None:
+        tickets.require_supported(req.document_ticket, queue.capabilities)
+    if req.document_size is not None and req.document_size > svc.settings.http.max_document_size:
+        raise NotPossible(f"documents are limited to {svc.settings.http.max_document_size} octets")
+    number = job.number_of_documents + 1
+    slot = svc.slots.new_upload(
+        job_id=job.job_id,
+        document_number=number,
+        document_name=req.document_name or f"document-{number}",
+        document_format=req.document_format,
+        last_document=req.last_document,
+        owner=caller.bare,
+        expected_size=req.document_size,
+        expected_digest=req.document_digest,
+        document_ticket=req.document_ticket,
+    )
+    await svc.jobs.update(job, time_last_activity=svc.now())
+    return ops.SendDocumentResponse(
+        job_id=job.job_id,
+        document_number=number,
+        upload_uri=f"{svc.public_url}/uploads/{slot.token}",
+        job_state=job.job_state,
+        job_state_reasons=list(job.job_state_reasons),
+    )
+
+
+@operation(ops.SendUri)
+async def send_uri(
+    svc: CloudImagingService, caller: Caller, req: ops.SendUri
+) -> ops.SendUriResponse:
+    async with svc.db.transaction():
+        job = await job_for(svc, caller, req.job_id)
+        _open_for_documents(job)
+        scheme = urlsplit(req.document_uri).scheme.lower()
+        if scheme not in URI_SCHEMES:
+            raise UriSchemeNotSupported(f"{scheme}: URIs are not supported (use http or https)")
+        queue = await svc.queues.get(job.printer_name)
+        assert queue is not None
+        tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
+        if req.document_ticket is not None:
+            tickets.require_supported(req.document_ticket, queue.capabilities)
+        if svc.slots.upload_in_progress(job.job_id):
+            raise NotPossible(f"a document upload for job {job.job_id} is already in progress")
+        number = job.number_of_documents + 1
+        document = await svc.documents.insert(
+            Document(
+                job_id=job.job_id,
+                document_number=number,
+                document_name=req.document_name
+                or req.document_uri.rsplit("/", 1)[-1][:255]
+                or f"document-{number}",
+                document_format=req.document_format,
+                document_state=DocumentState.PENDING,
+                document_state_reasons=(R.NONE,),
+                document_state_message="",
+                document_size=0,
+                document_digest="",
+                spool_name=None,
+                last_document=req.last_document,
+                time_at_creation=svc.now(),
+                document_uri=req.document_uri,
+                document_ticket=req.document_ticket or JobTicket(),
+            )
+        )
+        job = await intake.close_or_count(svc, job, req.last_document, number)
+        svc.db.after_commit(lambda: intake.start_fetch(svc, document))
+    return ops.SendUriResponse(
+        job_id=job.job_id,
+        document_number=number,
+        job_state=job.job_state,
+        job_state_reasons=list(job.job_state_reasons),
+    )
+
+
+@operation(ops.AddHardcopyDocument)
+async def add_hardcopy_document(
+    svc: CloudImagingService, caller: Caller, req: ops.AddHardcopyDocument
+) -> ops.AddHardcopyDocumentResponse:
+    job = await job_for(svc, caller, req.job_id)
+    _open_for_documents(job)
+    if job.service_type == ServiceType.PRINT.value:
+        raise OperationNotSupported("Print jobs take digital documents, not hardcopy")
+    raise OperationNotSupported(f"{job.service_type} hardcopy input is not offered yet")
+
+
+@operation(ops.GetDocuments)
+async def get_documents(
+    svc: CloudImagingService, caller: Caller, req: ops.GetDocuments
+) -> ops.GetDocumentsResponse:
+    job = await job_for(svc, caller, req.job_id)
+    documents = await svc.documents.list(job.job_id)
+    return ops.GetDocumentsResponse(
+        job_id=job.job_id, job_name=job.job_name, document=[d.to_status() for d in documents]
+    )
+
+
+@operation(ops.GetDocumentElements)
+async def get_document_elements(
+    svc: CloudImagingService, caller: Caller, req: ops.GetDocumentElements
+) -> ops.GetDocumentElementsResponse:
+    job = await job_for(svc, caller, req.job_id)
+    document = await _document(svc, job, req.document_number)
+    return ops.GetDocumentElementsResponse(document=document.to_status())
+
+
+@operation(ops.CancelDocument)
+async def cancel_document(
+    svc: CloudImagingService, caller: Caller, req: ops.CancelDocument
+) -> ops.DocumentResponse:
+    """Seed 001 Cancel<Service>Document: the document ends canceled, the others go on;
+    a closed job whose documents have all ended completes. Only documents no device
+    has fetched yet can be canceled here."""
+    async with svc.db.transaction():
+        job = await job_for(svc, caller, req.job_id)
+        document = await _document(svc, job, req.document_number)
+        if document.document_state.is_terminal:
+            raise NotPossible(
+                f"document {document.document_number} is already {document.document_state.value}"
+            )
+        if job.output_device_uuid is not None:
+            raise NotPossible(f"job {job.job_id} is already on its device; cancel the job instead")
+        document = await svc.states.change_document(
+            document,
+            DocumentState.CANCELED,
+            reasons=[
+                R.JOB_CANCELED_BY_USER if job.owner == caller.bare else R.JOB_CANCELED_BY_OPERATOR
+            ],
+            message=req.message or f"canceled by {caller.bare}",
+        )
+        remaining = [
+            d for d in await svc.documents.list(job.job_id) if not d.document_state.is_terminal
+        ]
+        if job.is_closed and not remaining:
+            await svc.states.change(
+                job, JobState.COMPLETED, message="every document of the job was canceled"
+            )
+        elif job.is_closed:
+            await intake.release_if_complete(svc, job)
+    return ops.DocumentResponse(document=document.to_status())
+
+
+@operation(ops.SetDocumentElements)
+async def set_document_elements(
+    svc: CloudImagingService, caller: Caller, req: ops.SetDocumentElements
+) -> ops.DocumentResponse:
+    """Atomic, validated as if submitted so; the document's state does not change."""
+    async with svc.db.transaction():
+        job = await job_for(svc, caller, req.job_id, operators=False)
+        document = await _document(svc, job, req.document_number)
+        if document.document_state.is_terminal or job.output_device_uuid is not None:
+            raise NotPossible(f"document {document.document_number} can no longer change")
+        queue = await svc.queues.get(job.printer_name)
+        assert queue is not None
+        ticket = tickets.edit(document.document_ticket, req.document_ticket, req.delete_elements)
+        if req.document_ticket is not None:
+            tickets.require_supported(req.document_ticket, queue.capabilities)
+        changes: dict[str, object] = {"document_ticket": ticket}
+        if req.document_name is not None:
+            changes["document_name"] = req.document_name
+        document = await svc.documents.update(document, **changes)
+    return ops.DocumentResponse(document=document.to_status())
+
+
+@operation(ops.ValidateDocumentTicket)
+async def validate_document_ticket(
+    svc: CloudImagingService, caller: Caller, req: ops.ValidateDocumentTicket
+) -> ops.ValidateResponse:
+    await client(svc, caller)
+    queue = await queue_for(svc, req.printer_name, req.service_type)
+    problems = tickets.unsupported(req.document_ticket, queue.capabilities)
+    return ops.ValidateResponse(unsupported_elements=sorted(problems) or None)
+
+
+async def _document(svc: CloudImagingService, job: Job, number: int) -> Document:
+    document = await svc.documents.get(job.job_id, number)
+    if document is None:
+        raise NotFound(f"job {job.job_id} has no document {number}")
+    return document

@@ -1,0 +1,386 @@
+"""Handlers of the client job operations (seed 001, Table 1)."""
+
+from __future__ import annotations
+
+from server import intake, job_actions, tickets
+from server.handlers.access import client, job_for
+from server.handlers.registry import operation
+from server.service import Caller, CloudImagingService
+from server.stores.jobs import Job
+from server.stores.queues import Queue
+from stanzas import client_ops as ops
+from stanzas.errors import NotAcceptingJobs, NotAuthorized, NotFound, NotPossible
+from stanzas.groups import JobStatus, JobTicket
+from stanzas.states import JobState, ServiceType
+from stanzas.states import JobStateReason as R
+
+ACTIVE = (JobState.PROCESSING, JobState.PROCESSING_STOPPED)
+GROUPS = ("job-status", "job-ticket", "job-receipt")
+
+
+async def queue_for(svc: CloudImagingService, name: str, service_type: ServiceType) -> Queue:
+    queue = await svc.queues.get(name)
+    if queue is None or queue.service_type != service_type.value:
+        raise NotFound(f"no {service_type.value} queue named {name!r}")
+    return queue
+
+
+def is_held(ticket: JobTicket) -> bool:
+    return ticket.job_hold_until not in (None, tickets.NO_HOLD)
+
+
+@operation(ops.CreateJob)
+async def create_job(
+    svc: CloudImagingService, caller: Caller, req: ops.CreateJob
+) -> ops.CreateJobResponse:
+    await client(svc, caller)
+    queue = await queue_for(svc, req.printer_name, req.service_type)
+    if not (queue.is_accepting_jobs and queue.printer_is_accepting_jobs):
+        raise NotAcceptingJobs(f"queue {queue.printer_name} is not accepting jobs")
+    ticket, dropped = tickets.settle(
+        req.job_ticket or JobTicket(),
+        queue.capabilities,
+        queue.configuration,
+        req.job_mandatory_elements,
+    )
+    job = await insert_job(svc, caller, queue, req.job_name or "untitled", ticket, dropped)
+    # The insert ran in autocommit mode: the job is durable before this answer leaves.
+    return ops.CreateJobResponse(
+        job=job.to_status(with_ticket=True), unsupported_elements=dropped or None
+    )
+
+
+async def insert_job(
+    svc: CloudImagingService,
+    caller: Caller,
+    queue: Queue,
+    name: str,
+    ticket: JobTicket,
+    dropped: list[str],
+    *,
+    resubmitted_from: int | None = None,
+) -> Job:
+    held = is_held(ticket)
+    now = svc.now()
+    return await svc.jobs.insert(
+        job_uuid=svc.new_job_uuid(),
+        printer_name=queue.printer_name,
+        service_type=queue.service_type,
+        owner=caller.bare,
+        notify_jid=caller.jid,
+        job_name=name,
+        job_ticket=ticket,
+        job_priority=ticket.job_priority or 50,
+        job_state=JobState.PENDING_HELD if held else JobState.PENDING,
+        job_state_reasons=(
+            (R.JOB_INCOMING, R.JOB_HOLD_UNTIL_SPECIFIED) if held else (R.JOB_INCOMING,)
+        ),
+        time_at_creation=now,
+        time_last_activity=now,
+        resubmitted_from=resubmitted_from,
+        unsupported_elements=tuple(dropped),
+    )
+
+
+@operation(ops.CloseJob)
+async def close_job(
+    svc: CloudImagingService, caller: Caller, req: ops.CloseJob
+) -> ops.CloseJobResponse:
+    async with svc.db.transaction():
+        job = await job_for(svc, caller, req.job_id, operators=False)
+        # Accepted in any state and when already closed (seed 001). An upload already
+        # under way still lands: the job closes when it does.
+        if not job.is_closed and not job.job_state.is_terminal:
+            if svc.slots.upload_in_progress(job.job_id):
+                svc.close_after_upload.add(job.job_id)
+            else:
+                job = await intake.close_or_count(svc, job, True, job.number_of_documents)
+    return ops.CloseJobResponse(job=job.to_status())
+
+
+@operation(ops.GetJobElements)
+async def get_job_elements(
+    svc: CloudImagingService, caller: Caller, req: ops.GetJobElements
+) -> ops.GetJobElementsResponse:
+    job = await job_for(svc, caller, req.job_id)
+    groups = set(req.requested_elements or GROUPS)
+    unknown = groups - set(GROUPS)
+    if unknown:
+        raise NotPossible(f"unknown element groups: {', '.join(sorted(unknown))}")
+    status = job.to_status(with_ticket="job-ticket" in groups)
+    receipt = None
+    if "job-receipt" in groups:
+        queue = await svc.queues.get(job.printer_name)
+        default = queue.configuration.default_job_ticket if queue else None
+        receipt = tickets.effective(job.job_ticket, default)
+    return ops.GetJobElementsResponse(job=status, job_receipt=receipt)
+
+
+async def job_list(
+    svc: CloudImagingService,
+    caller: Caller,
+    *,
+    active: bool,
+    service_type: ServiceType,
+    printer_name: str | None,
+    my_jobs: bool,
+    limit: int | None,
+) -> ops.JobList:
+    await client(svc, caller)
+    if printer_name is not None:
+        await queue_for(svc, printer_name, service_type)
+    jobs = await svc.jobs.list_jobs(
+        active=active,
+        service_type=service_type.value,
+        printer_name=printer_name,
+        owner=caller.bare if my_jobs else None,
+        limit=limit or 1000,
+    )
+    operator = svc.is_operator(caller)
+    return ops.JobList(job=[j.to_summary(full=operator or j.owner == caller.bare) for j in jobs])
+
+
+@operation(ops.GetActiveJobs)
+async def get_active_jobs(
+    svc: CloudImagingService, caller: Caller, req: ops.GetActiveJobs
+) -> ops.JobList:
+    return await job_list(
+        svc,
+        caller,
+        active=True,
+        service_type=req.service_type,
+        printer_name=req.printer_name,
+        my_jobs=req.my_jobs,
+        limit=req.limit,
+    )
+
+
+@operation(ops.GetJobHistory)
+async def get_job_history(
+    svc: CloudImagingService, caller: Caller, req: ops.GetJobHistory
+) -> ops.JobList:
+    return await job_list(
+        svc,
+        caller,
+        active=False,
+        service_type=req.service_type,
+        printer_name=req.printer_name,
+        my_jobs=req.my_jobs,
+        limit=req.limit,
+    )
+
+
+@operation(ops.CancelJob)
+async def cancel_job(
+    svc: CloudImagingService, caller: Caller, req: ops.CancelJob
+) -> ops.CancelJobResponse:
+    async with svc.db.transaction():
+        job = await job_for(svc, caller, req.job_id)
+        job = await job_actions.request_cancel(
+            svc, job, _cancel_reason(job, caller), req.message or f"canceled by {caller.bare}"
+        )
+    return ops.CancelJobResponse(job=job.to_status())
+
+
+@operation(ops.CancelMyJobs)
+async def cancel_my_jobs(
+    svc: CloudImagingService, caller: Caller, req: ops.CancelMyJobs
+) -> ops.CancelMyJobsResponse:
+    """All or nothing (seed 001): first every candidate's ownership, then every
+    candidate's state; only if both pass is anything canceled."""
+    await client(svc, caller)
+    async with svc.db.transaction():
+        if req.job_ids:
+            found = {i: await svc.jobs.get(i) for i in dict.fromkeys(req.job_ids)}
+            missing = [i for i, j in found.items() if j is None]
+            if missing:
+                raise NotFound(f"no such jobs: {_ids(missing)}", job_ids=missing)
+            candidates = [j for j in found.values() if j is not None]
+            foreign = [j.job_id for j in candidates if j.owner != caller.bare]
+            if foreign:
+                raise NotAuthorized(f"not your jobs: {_ids(foreign)}", job_ids=foreign)
+        else:
+            candidates = [
+                j
+                for j in await svc.jobs.list_jobs(
+                    active=True,
+                    service_type=req.service_type.value,
+                    printer_name=req.printer_name,
+                    owner=caller.bare,
+                    limit=100_000,
+                )
+            ]
+        ended = [j.job_id for j in candidates if j.job_state.is_terminal]
+        live = [j for j in candidates if not j.job_state.is_terminal]
+        stuck = [j.job_id for j in live if job_actions.cancel_refusal(j)]
+        if stuck:
+            raise NotPossible(f"cannot be canceled: {_ids(stuck)}", job_ids=stuck)
+        message = req.message or f"canceled by {caller.bare}"
+        for job in live:
+            await job_actions.request_cancel(svc, job, R.JOB_CANCELED_BY_USER, message)
+    return ops.CancelMyJobsResponse(
+        job_ids=[j.job_id for j in live],
+        already_terminated_job_ids=ended if req.job_ids and ended else None,
+    )
+
+
+@operation(ops.CancelCurrentJob)
+async def cancel_current_job(
+    svc: CloudImagingService, caller: Caller, req: ops.CancelCurrentJob
+) -> ops.JobsResponse:
+    """Seed 001 CancelCurrent<Service>Job rules 1-5."""
+    await client(svc, caller)
+    queue = await queue_for(svc, req.printer_name, req.service_type)
+    async with svc.db.transaction():
+        targets = await _current_targets(svc, caller, queue, req.job_id)
+        refused = [j.job_id for j in targets if job_actions.cancel_refusal(j)]
+        if refused:
+            raise NotPossible(f"already being canceled: {_ids(refused)}", job_ids=refused)
+        message = req.message or f"canceled by {caller.bare}"
+        done = [
+            await job_actions.request_cancel(svc, j, _cancel_reason(j, caller), message)
+            for j in targets
+        ]
+    return ops.JobsResponse(job=[j.to_status() for j in done])
+
+
+@operation(ops.SuspendCurrentJob)
+async def suspend_current_job(
+    svc: CloudImagingService, caller: Caller, req: ops.SuspendCurrentJob
+) -> ops.JobsResponse:
+    """Seed 001 SuspendCurrent<Service>Job rules a, b and 1-5 (owner or administrator)."""
+    await client(svc, caller)
+    queue = await queue_for(svc, req.printer_name, req.service_type)
+    async with svc.db.transaction():
+        targets = await _current_targets(svc, caller, queue, req.job_id, operators=False)
+        fresh = [j for j in targets if R.JOB_SUSPENDED not in j.job_state_reasons]
+        if not fresh:
+            raise NotPossible("the current job is already suspended")
+        if req.job_id is not None and len(fresh) != len(targets):
+            raise NotPossible(f"job {req.job_id} is already suspended")
+        done = [await job_actions.suspend(svc, j, req.message) for j in fresh]
+    return ops.JobsResponse(job=[j.to_status() for j in done])
+
+
+@operation(ops.ResumeJob)
+async def resume_job(
+    svc: CloudImagingService, caller: Caller, req: ops.ResumeJob
+) -> ops.JobResponse:
+    async with svc.db.transaction():
+        job = await job_for(svc, caller, req.job_id)
+        job = await job_actions.resume(svc, job, req.message)
+    return ops.JobResponse(job=job.to_status())
+
+
+@operation(ops.SetJobElements)
+async def set_job_elements(
+    svc: CloudImagingService, caller: Caller, req: ops.SetJobElements
+) -> ops.JobResponse:
+    """Atomic (seed 001): validated as if the job had been submitted so; all or nothing.
+    Only jobs no device holds yet can change (RFC 3380 Set-Job-Attributes)."""
+    async with svc.db.transaction():
+        job = await job_for(svc, caller, req.job_id, operators=False)
+        if job.job_state.is_terminal or job.output_device_uuid is not None:
+            raise NotPossible(f"job {job.job_id} is {job.job_state.value}; it can no longer change")
+        queue = await svc.queues.get(job.printer_name)
+        assert queue is not None
+        ticket = tickets.edit(job.job_ticket, req.job_ticket, req.delete_elements)
+        if req.job_ticket is not None:
+            tickets.require_supported(req.job_ticket, queue.capabilities)
+        changes: dict[str, object] = {
+            "job_ticket": ticket,
+            "job_priority": ticket.job_priority or 50,
+        }
+        if req.job_name is not None:
+            changes["job_name"] = req.job_name
+        job = await svc.jobs.update(job, **changes)
+        if is_held(ticket):
+            job = await job_actions.hold(svc, job, ticket.job_hold_until or "", req.message)
+        else:
+            job = await job_actions.release(svc, job, req.message)
+        job = await svc.jobs.get(job.job_id) or job
+    return ops.JobResponse(job=job.to_status(with_ticket=True))
+
+
+@operation(ops.ResubmitJob)
+async def resubmit_job(
+    svc: CloudImagingService, caller: Caller, req: ops.ResubmitJob
+) -> ops.JobResponse:
+    """Seed 001 Resubmit<Service>Job: a new job from a retained completed or canceled
+    one, overrides applied, documents by value copied, by reference fetched again."""
+    original = await job_for(svc, caller, req.job_id)
+    if original.job_state not in (JobState.COMPLETED, JobState.CANCELED):
+        raise NotPossible(
+            f"job {original.job_id} is {original.job_state.value}; only "
+            "completed or canceled jobs can be resubmitted"
+        )
+    queue = await svc.queues.get(original.printer_name)
+    if queue is None or not (queue.is_accepting_jobs and queue.printer_is_accepting_jobs):
+        raise NotAcceptingJobs(f"queue {original.printer_name} is not accepting jobs")
+    documents = await svc.documents.list(original.job_id)
+    lost = [d.document_number for d in documents if not d.has_data and not d.document_uri]
+    if lost or not documents:
+        raise NotPossible(f"job {original.job_id}'s document data is no longer retained")
+    merged = tickets.edit(original.job_ticket, req.job_ticket, None)
+    ticket, dropped = tickets.settle(merged, queue.capabilities, queue.configuration)
+    job = await intake.resubmit(svc, caller, original, queue, ticket, dropped, documents)
+    return ops.JobResponse(
+        job=job.to_status(with_ticket=True), unsupported_elements=dropped or None
+    )
+
+
+@operation(ops.ValidateJobTicket)
+async def validate_job_ticket(
+    svc: CloudImagingService, caller: Caller, req: ops.ValidateJobTicket
+) -> ops.ValidateResponse:
+    await client(svc, caller)
+    queue = await queue_for(svc, req.printer_name, req.service_type)
+    _ticket, dropped = tickets.settle(
+        req.job_ticket, queue.capabilities, queue.configuration, req.job_mandatory_elements
+    )
+    return ops.ValidateResponse(unsupported_elements=dropped or None)
+
+
+# --- shared steps ----------------------------------------------------------------------
+
+
+async def _current_targets(
+    svc: CloudImagingService,
+    caller: Caller,
+    queue: Queue,
+    job_id: int | None,
+    *,
+    operators: bool = True,
+) -> list[Job]:
+    def may(job: Job) -> bool:
+        return (
+            job.owner == caller.bare
+            or svc.is_admin(caller)
+            or (operators and svc.is_operator(caller))
+        )
+
+    if job_id is not None:
+        job = await svc.jobs.get(job_id)
+        if job is None or job.printer_name != queue.printer_name:
+            raise NotFound(f"no job {job_id} on {queue.printer_name}")
+        if not may(job):
+            raise NotAuthorized(f"job {job_id} belongs to another user")
+        if job.job_state not in ACTIVE:
+            raise NotPossible(f"job {job_id} is {job.job_state.value}, not the current job")
+        return [job]
+    current = [j for j in await svc.jobs.list_active(queue.printer_name) if j.job_state in ACTIVE]
+    mine = [j for j in current if may(j)]
+    if not mine:
+        raise NotPossible(f"no job of yours is processing on {queue.printer_name}")
+    return mine
+
+
+def _cancel_reason(job: Job, caller: Caller) -> str:
+    return R.JOB_CANCELED_BY_USER if job.owner == caller.bare else R.JOB_CANCELED_BY_OPERATOR
+
+
+def _ids(ids: list[int]) -> str:
+    return ", ".join(map(str, ids))
+
+
+__all__ = ["JobStatus", "insert_job"]

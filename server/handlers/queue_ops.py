@@ -1,0 +1,68 @@
+"""Handlers of the client operations on queues: what a queue offers and how it is."""
+
+from __future__ import annotations
+
+from server.handlers.access import client
+from server.handlers.job_ops import queue_for
+from server.handlers.registry import operation
+from server.service import Caller, CloudImagingService
+from server.stores.queues import Queue
+from stanzas import client_ops as ops
+from stanzas.errors import NotPossible
+from stanzas.groups import ServiceDescription, ServiceElements
+
+GROUPS = ("description", "capabilities", "configuration", "status", "default-job-ticket")
+
+
+async def service_elements(
+    svc: CloudImagingService, queue: Queue, groups: set[str]
+) -> ServiceElements:
+    queued = len(await svc.jobs.list_active(queue.printer_name))
+    return ServiceElements(
+        description=ServiceDescription(
+            printer_name=queue.printer_name,
+            service_type=queue.service_type,
+            printer_info=queue.printer_info or None,
+            printer_location=queue.printer_location or None,
+            printer_make_and_model=queue.capabilities.printer_make_and_model,
+            output_device_uuid=queue.output_device_uuid,
+        )
+        if "description" in groups
+        else None,
+        capabilities=queue.capabilities if "capabilities" in groups else None,
+        configuration=queue.configuration if "configuration" in groups else None,
+        status=queue.to_status() if "status" in groups else None,
+        default_job_ticket=queue.configuration.default_job_ticket
+        if "default-job-ticket" in groups
+        else None,
+        is_accepting_jobs=queue.is_accepting_jobs and queue.printer_is_accepting_jobs,
+        queued_job_count=queued,
+    )
+
+
+@operation(ops.GetServiceElements)
+async def get_service_elements(
+    svc: CloudImagingService, caller: Caller, req: ops.GetServiceElements
+) -> ops.GetServiceElementsResponse:
+    await client(svc, caller)
+    queue = await queue_for(svc, req.printer_name, req.service_type)
+    groups = set(req.requested_elements or GROUPS)
+    unknown = groups - set(GROUPS)
+    if unknown:
+        raise NotPossible(f"unknown element groups: {', '.join(sorted(unknown))}")
+    return ops.GetServiceElementsResponse(service=await service_elements(svc, queue, groups))
+
+
+@operation(ops.GetServices)
+async def get_services(
+    svc: CloudImagingService, caller: Caller, req: ops.GetServices
+) -> ops.GetServicesResponse:
+    await client(svc, caller)
+    queues = [
+        q
+        for q in await svc.queues.list_all()
+        if req.service_type is None or q.service_type == req.service_type.value
+    ]
+    return ops.GetServicesResponse(
+        service=[await service_elements(svc, q, {"description", "status"}) for q in queues]
+    )

@@ -1,0 +1,374 @@
+"""Handlers of the system operations (seed 001, Table 3) and of the by-name service
+lifecycle shared with Table 2 (RestartService, ShutdownService).
+
+Table 3's notes, as applied here:
+1. Disable/Enable/Restart/Shutdown/StartupAllServices, ShutdownService, StartupService and
+   DeleteService do not apply to the System Control Service: the …All operations skip it,
+   and naming it is an error (notes 1 and 8).
+2. Pause/Resume/PauseAfterCurrentJob AllServices apply to the job services (queues) only.
+3-4. RestartService of the System Control Service restarts it softly (its own state, and
+   every device is asked to resynchronise); the queues are left as they are.
+5-7. A started or restarted service is idle; with start-service-paused it goes on to
+   stopped, and with is-accepting-jobs false it does not accept jobs.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from server import housekeeping
+from server.handlers.admin_common import (
+    Role,
+    job_service,
+    require,
+    summary,
+    system_summary,
+)
+from server.handlers.registry import operation
+from server.service import Caller, CloudImagingService
+from server.stores.admin import SystemElementStore
+from server.stores.queues import Queue
+from stanzas import admin_ops as ops
+from stanzas.errors import AttributesNotSupported, NotPossible
+
+MAKE_AND_MODEL = "Cirrus Cloud Imaging Service 0.1"
+GROUPS = ("system-configuration", "system-description", "system-status")
+DOWN = ops.ServiceState.DOWN
+
+
+async def _all(svc: CloudImagingService) -> ops.ServicesResponse:
+    services = [system_summary()]
+    for queue in await svc.queues.list_all():
+        services.append(await summary(svc, queue))
+    return ops.ServicesResponse(service=services)
+
+
+async def _job_services(svc: CloudImagingService, *, down: bool | None = None) -> list[Queue]:
+    """Every queue, or only those that are (down=True) or are not (down=False) down."""
+    queues = await svc.queues.list_all()
+    if down is None:
+        return queues
+    states = await svc.service_states.store.list_all()
+    return [
+        q
+        for q in queues
+        if (q.printer_name in states and states[q.printer_name].service_state == DOWN) == down
+    ]
+
+
+def _not_system(service_type: ops.AnyServiceType, what: str) -> None:
+    if not service_type.is_job_service:
+        raise NotPossible(f"{what} does not apply to the System Control Service")
+
+
+# --- one service by name ---------------------------------------------------------------
+
+
+@operation(ops.RestartService)
+async def restart_service(
+    svc: CloudImagingService, caller: Caller, req: ops.RestartService
+) -> ops.ServiceResponse:
+    if not req.service_type.is_job_service:
+        require(svc, caller, Role.ADMIN)
+        await svc.announce_restart()  # soft restart: every device resynchronises
+        return ops.ServiceResponse(service=system_summary())
+    require(svc, caller, Role.OPERATOR)
+    queue = await job_service(svc, req.service_type, req.printer_name, down_ok=True)
+    state = await svc.service_states.restart(
+        queue.printer_name,
+        accepting=req.is_accepting_jobs,
+        paused=req.start_service_paused,
+        message=req.message,
+    )
+    queue = await svc.queues.get(queue.printer_name) or queue
+    return ops.ServiceResponse(service=await summary(svc, queue, state))
+
+
+@operation(ops.ShutdownService)
+async def shutdown_service(
+    svc: CloudImagingService, caller: Caller, req: ops.ShutdownService
+) -> ops.ServiceResponse:
+    _not_system(req.service_type, "ShutdownService")
+    require(svc, caller, Role.OPERATOR)
+    queue = await job_service(svc, req.service_type, req.printer_name, down_ok=True)
+    state = await svc.service_states.shutdown(queue.printer_name, req.message)
+    return ops.ServiceResponse(service=await summary(svc, queue, state))
+
+
+@operation(ops.StartupService)
+async def startup_service(
+    svc: CloudImagingService, caller: Caller, req: ops.StartupService
+) -> ops.ServiceResponse:
+    """A new queue (no device yet: jobs wait until one registers for it); a shut-down
+    queue of that name is started up instead."""
+    _not_system(req.service_type, "StartupService")
+    require(svc, caller, Role.ADMIN)
+    assert req.printer_name is not None
+    async with svc.db.transaction():
+        queue = await svc.queues.get(req.printer_name)
+        if queue is not None:
+            if queue.service_type != req.service_type.value:
+                raise NotPossible(f"{req.printer_name} is a {queue.service_type} queue")
+            state = await svc.service_states.get(queue.printer_name)
+            if state.service_state != DOWN:
+                raise NotPossible(f"queue {req.printer_name} is already up")
+        else:
+            queue = await svc.queues.create(req.printer_name, req.service_type.value, svc.now())
+        state = await svc.service_states.restart(
+            queue.printer_name,
+            accepting=req.is_accepting_jobs,
+            paused=req.start_service_paused,
+            message=req.message,
+        )
+    queue = await svc.queues.get(queue.printer_name) or queue
+    return ops.ServiceResponse(service=await summary(svc, queue, state))
+
+
+@operation(ops.DeleteService)
+async def delete_service(
+    svc: CloudImagingService, caller: Caller, req: ops.DeleteService
+) -> ops.DeleteServiceResponse:
+    """Removes a shut-down queue: its jobs, their documents and spool data, and the
+    registration of its device (which may register again, as a new device)."""
+    _not_system(req.service_type, "DeleteService")
+    require(svc, caller, Role.ADMIN)
+    queue = await job_service(svc, req.service_type, req.printer_name, down_ok=True)
+    async with svc.db.transaction():
+        state = await svc.service_states.get(queue.printer_name)
+        if state.service_state != DOWN:
+            raise NotPossible(f"queue {queue.printer_name} must be shut down before it is deleted")
+        jobs = [
+            *await svc.jobs.list_active(queue.printer_name),
+            *await svc.jobs.list_jobs(
+                active=False,
+                service_type=queue.service_type,
+                printer_name=queue.printer_name,
+                limit=2**31 - 1,
+            ),
+        ]
+        for job in jobs:
+            svc.slots.forget_job(job.job_id)
+            await housekeeping.forget_job(svc, job)
+        device = await svc.devices.get_by_printer(queue.printer_name)
+        if device is not None:
+            await svc.devices.delete(device.output_device_uuid)
+        await svc.queues.delete(queue.printer_name)
+    return ops.DeleteServiceResponse(printer_name=queue.printer_name, deleted_job_count=len(jobs))
+
+
+# --- all services ----------------------------------------------------------------------
+
+
+@operation(ops.ListAllServices)
+async def list_all_services(
+    svc: CloudImagingService, caller: Caller, req: ops.ListAllServices
+) -> ops.ServicesResponse:
+    require(svc, caller, Role.OPERATOR)
+    return await _all(svc)
+
+
+@operation(ops.DisableAllServices)
+async def disable_all_services(
+    svc: CloudImagingService, caller: Caller, req: ops.DisableAllServices
+) -> ops.ServicesResponse:
+    require(svc, caller, Role.OPERATOR)
+    for queue in await _job_services(svc, down=False):
+        await svc.service_states.set_accepting(queue.printer_name, False, req.message)
+    return await _all(svc)
+
+
+@operation(ops.EnableAllServices)
+async def enable_all_services(
+    svc: CloudImagingService, caller: Caller, req: ops.EnableAllServices
+) -> ops.ServicesResponse:
+    require(svc, caller, Role.OPERATOR)
+    for queue in await _job_services(svc, down=False):
+        await svc.service_states.set_accepting(queue.printer_name, True, req.message)
+    return await _all(svc)
+
+
+@operation(ops.PauseAllServices)
+async def pause_all_services(
+    svc: CloudImagingService, caller: Caller, req: ops.PauseAllServices
+) -> ops.ServicesResponse:
+    require(svc, caller, Role.OPERATOR)
+    for queue in await _job_services(svc, down=False):
+        await svc.service_states.pause(queue.printer_name, req.message)
+    return await _all(svc)
+
+
+@operation(ops.PauseAllServicesAfterCurrentJob)
+async def pause_all_services_after_current_job(
+    svc: CloudImagingService, caller: Caller, req: ops.PauseAllServicesAfterCurrentJob
+) -> ops.ServicesResponse:
+    require(svc, caller, Role.OPERATOR)
+    for queue in await _job_services(svc, down=False):
+        await svc.service_states.pause(queue.printer_name, req.message)
+    return await _all(svc)
+
+
+@operation(ops.ResumeAllServices)
+async def resume_all_services(
+    svc: CloudImagingService, caller: Caller, req: ops.ResumeAllServices
+) -> ops.ServicesResponse:
+    require(svc, caller, Role.OPERATOR)
+    for queue in await _job_services(svc, down=False):
+        await svc.service_states.resume(queue.printer_name, req.message)
+    return await _all(svc)
+
+
+@operation(ops.RestartAllServices)
+async def restart_all_services(
+    svc: CloudImagingService, caller: Caller, req: ops.RestartAllServices
+) -> ops.ServicesResponse:
+    require(svc, caller, Role.ADMIN)
+    for queue in await _job_services(svc):
+        await svc.service_states.restart(
+            queue.printer_name,
+            accepting=req.is_accepting_jobs,
+            paused=req.start_service_paused,
+            message=req.message,
+        )
+    return await _all(svc)
+
+
+@operation(ops.StartupAllServices)
+async def startup_all_services(
+    svc: CloudImagingService, caller: Caller, req: ops.StartupAllServices
+) -> ops.ServicesResponse:
+    """Every shut-down queue, through down to idle; the others are left as they are."""
+    require(svc, caller, Role.ADMIN)
+    for queue in await _job_services(svc, down=True):
+        await svc.service_states.restart(
+            queue.printer_name,
+            accepting=req.is_accepting_jobs,
+            paused=req.start_system_paused,
+            message=req.message,
+        )
+    return await _all(svc)
+
+
+@operation(ops.ShutdownAllServices)
+async def shutdown_all_services(
+    svc: CloudImagingService, caller: Caller, req: ops.ShutdownAllServices
+) -> ops.ServicesResponse:
+    require(svc, caller, Role.ADMIN)
+    for queue in await _job_services(svc):
+        await svc.service_states.shutdown(queue.printer_name, req.message)
+    return await _all(svc)
+
+
+# --- the System Object -----------------------------------------------------------------
+
+_SETTABLE = {
+    "system-description": {"system-name", "system-info", "system-location"},
+    "system-configuration": {"auto-approve-devices"},
+}
+
+
+async def system_values(svc: CloudImagingService) -> dict[str, object]:
+    """What administrators set, with the configuration file's values underneath."""
+    stored = await SystemElementStore(svc.db).all()
+    if "system-uuid" not in stored:
+        stored["system-uuid"] = uuid.uuid4().urn
+        await SystemElementStore(svc.db).put({"system-uuid": stored["system-uuid"]})
+    return {
+        "auto-approve-devices": svc.settings.auto_approve_devices,
+        "system-name": svc.settings.xmpp.component_jid,
+        **stored,
+    }
+
+
+async def _elements(svc: CloudImagingService, groups: set[str]) -> ops.SystemElementsResponse:
+    values = await system_values(svc)
+    queues = await svc.queues.list_all()
+    summaries = [await summary(svc, q) for q in queues]
+    states = {s.service_state for s in summaries}
+    devices = await svc.devices.list_all()
+    system_state = (
+        ops.ServiceState.PROCESSING
+        if ops.ServiceState.PROCESSING in states
+        else ops.ServiceState.STOPPED
+        if states and states <= {ops.ServiceState.STOPPED, ops.ServiceState.DOWN}
+        else ops.ServiceState.IDLE
+    )
+    return ops.SystemElementsResponse(
+        system_configuration=ops.SystemConfiguration(
+            auto_approve_devices=bool(values["auto-approve-devices"]),
+            admins=list(svc.settings.admins),
+            operators=list(svc.settings.operators),
+        )
+        if "system-configuration" in groups
+        else None,
+        system_description=ops.SystemDescription(
+            system_name=str(values["system-name"]),
+            system_info=_text(values.get("system-info")),
+            system_location=_text(values.get("system-location")),
+            system_make_and_model=MAKE_AND_MODEL,
+            system_uuid=str(values["system-uuid"]),
+        )
+        if "system-description" in groups
+        else None,
+        system_status=ops.SystemStatus(
+            system_state=system_state,
+            system_state_reasons=["none"],
+            system_up_time=max(0, int(svc.clock() - svc.service_states.started)),
+            system_current_time=svc.now(),
+            service_count=len(queues),
+            active_job_count=sum(s.queued_job_count or 0 for s in summaries),
+            device_count=len(devices),
+            devices_online=sum(1 for d in devices if d.jid in svc.service_states.online),
+        )
+        if "system-status" in groups
+        else None,
+    )
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value is not None else None
+
+
+@operation(ops.GetSystemElements)
+async def get_system_elements(
+    svc: CloudImagingService, caller: Caller, req: ops.GetSystemElements
+) -> ops.SystemElementsResponse:
+    """Only the System Object and the System Control Service; never another service's
+    elements (seed: "MUST NOT query information from any other Service")."""
+    require(svc, caller, Role.OPERATOR)
+    groups = set(req.requested_elements or GROUPS)
+    unknown = groups - set(GROUPS)
+    if unknown:
+        raise NotPossible(f"unknown element groups: {', '.join(sorted(unknown))}")
+    return await _elements(svc, groups)
+
+
+@operation(ops.SetSystemElements)
+async def set_system_elements(
+    svc: CloudImagingService, caller: Caller, req: ops.SetSystemElements
+) -> ops.SystemElementsResponse:
+    """Atomic: settable are the description's name, info and location and the
+    configuration's auto-approve-devices; status never (seed)."""
+    require(svc, caller, Role.ADMIN)
+    changes: dict[str, object] = {}
+    problems: list[str] = []
+    for group, element in (
+        ("system-description", req.system_description),
+        ("system-configuration", req.system_configuration),
+        ("system-status", req.system_status),
+    ):
+        given = element.model_dump(exclude_none=True, by_alias=True) if element else {}
+        for name, value in given.items():
+            if name in _SETTABLE.get(group, set()):
+                changes[name] = value
+            else:
+                problems.append(f"{group}.{name}")
+    settable = set().union(*_SETTABLE.values())
+    for name in req.delete_elements or ():
+        if name in settable:
+            changes[name] = None
+        else:
+            problems.append(f"delete-elements.{name}")
+    if problems:
+        raise AttributesNotSupported("not set (nothing was): " + ", ".join(problems))
+    await SystemElementStore(svc.db).put(changes)
+    return await _elements(svc, {"system-configuration", "system-description"})

@@ -1,0 +1,223 @@
+"""Documents coming into jobs: uploads, fetches by reference, closing, resubmission.
+
+A job becomes fetchable only when it is closed and every document's data is in the
+spool: `job-incoming` stays among its reasons until then.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from server.service import Caller, CloudImagingService
+from server.spool import SpooledFile
+from server.stores.documents import Document
+from server.stores.jobs import Job
+from server.stores.queues import Queue
+from server.transfer import UploadSlot
+from server.uri_fetch import FetchPolicy, UriFetchError, fetch_to_spool
+from stanzas.errors import CloudImagingError, NotPossible
+from stanzas.groups import JobTicket
+from stanzas.states import DocumentState, JobState
+from stanzas.states import JobStateReason as R
+
+log = logging.getLogger(__name__)
+
+
+async def commit_upload(
+    svc: CloudImagingService, slot: UploadSlot, spooled: SpooledFile
+) -> tuple[Job, Document]:
+    """A whole document has arrived: record it and, if it was the last (or a CloseJob
+    came meanwhile), close the job. Committed before the uploader hears 201."""
+    async with svc.db.transaction():
+        job = await svc.jobs.get(slot.job_id)
+        if job is None or job.job_state.is_terminal or job.is_closed:
+            state = job.job_state.value if job else "gone"
+            raise NotPossible(f"job {slot.job_id} no longer takes documents (it is {state})")
+        document = await svc.documents.insert(
+            Document(
+                job_id=job.job_id,
+                document_number=slot.document_number,
+                document_name=slot.document_name,
+                document_format=slot.document_format,
+                document_state=DocumentState.PENDING,
+                document_state_reasons=(R.NONE,),
+                document_state_message="",
+                document_size=spooled.size,
+                document_digest=spooled.digest,
+                spool_name=spooled.name,
+                last_document=slot.last_document,
+                time_at_creation=svc.now(),
+                document_ticket=slot.document_ticket or JobTicket(),
+            )
+        )
+        last = slot.last_document or job.job_id in svc.close_after_upload
+        svc.close_after_upload.discard(job.job_id)
+        job = await close_or_count(svc, job, last, job.number_of_documents + 1)
+    return job, document
+
+
+async def close_or_count(svc: CloudImagingService, job: Job, last: bool, count: int) -> Job:
+    """Count a new document; with `last`, close the job (fetchable once all data is in)."""
+    now = svc.now()
+    if not last:
+        return await svc.jobs.update(job, number_of_documents=count, time_last_activity=now)
+    if count == 0:
+        return await svc.states.change(
+            job,
+            JobState.ABORTED,
+            reasons=[R.ABORTED_BY_SYSTEM],
+            message="the job was closed without any document",
+            is_closed=True,
+        )
+    job = await svc.jobs.update(
+        job, is_closed=True, number_of_documents=count, time_last_activity=now
+    )
+    return await release_if_complete(svc, job)
+
+
+async def release_if_complete(svc: CloudImagingService, job: Job) -> Job:
+    """A closed job whose documents are all in: no longer incoming, fetchable if pending."""
+    if (
+        not job.is_closed
+        or job.job_state.is_terminal
+        or R.JOB_INCOMING not in job.job_state_reasons
+    ):
+        return job
+    if await svc.documents.awaiting_data(job.job_id):
+        return job
+    add = [R.JOB_FETCHABLE] if job.job_state == JobState.PENDING else []
+    return await svc.states.change(job, job.job_state, remove=[R.JOB_INCOMING], add=add)
+
+
+# --- documents by reference (Send<Service>Uri) ---------------------------------------------
+
+
+def fetch_policy(svc: CloudImagingService, queue: Queue | None) -> FetchPolicy:
+    allow = bool(queue and queue.configuration.allow_private_document_uris)
+    return FetchPolicy(allow_private=allow, max_size=svc.settings.http.max_document_size)
+
+
+def start_fetch(svc: CloudImagingService, document: Document) -> None:
+    svc.spawn(fetch_document(svc, document.job_id, document.document_number))
+
+
+async def fetch_document(svc: CloudImagingService, job_id: int, number: int) -> None:
+    """Fetch one document by reference into the spool; any failure aborts the job with
+    document-access-error and a message saying what went wrong (seed 000)."""
+    document = await svc.documents.get(job_id, number)
+    job = await svc.jobs.get(job_id)
+    if document is None or job is None or document.document_uri is None or document.has_data:
+        return
+    queue = await svc.queues.get(job.printer_name)
+    try:
+        spooled, _content_type = await fetch_to_spool(
+            document.document_uri,
+            svc.spool,
+            prefix=f"{job_id}-{number}",
+            policy=fetch_policy(svc, queue),
+            ssl_context=svc.uri_ssl_context,
+        )
+    except UriFetchError as exc:
+        await _fetch_failed(svc, job_id, number, exc.message)
+        return
+    except CloudImagingError as exc:
+        await _fetch_failed(svc, job_id, number, exc.message)
+        return
+    async with svc.db.transaction():
+        job = await svc.jobs.get(job_id)
+        document = await svc.documents.get(job_id, number)
+        if job is None or document is None or job.job_state.is_terminal:
+            svc.spool.discard(spooled.name)
+            return
+        await svc.documents.update(
+            document,
+            spool_name=spooled.name,
+            document_size=spooled.size,
+            document_digest=spooled.digest,
+        )
+        await release_if_complete(svc, job)
+
+
+async def _fetch_failed(svc: CloudImagingService, job_id: int, number: int, why: str) -> None:
+    log.info("job %s document %s: %s", job_id, number, why)
+    async with svc.db.transaction():
+        job = await svc.jobs.get(job_id)
+        document = await svc.documents.get(job_id, number)
+        if job is None or document is None or job.job_state.is_terminal:
+            return
+        message = f"document {number} could not be fetched: {why}"
+        await svc.states.change_document(
+            document, DocumentState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
+        )
+        await svc.states.change(
+            job, JobState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
+        )
+
+
+async def resume_fetches(svc: CloudImagingService) -> None:
+    """After a restart: fetches that were under way start again."""
+    for document in await svc.documents.list_awaiting_data():
+        start_fetch(svc, document)
+
+
+# --- Resubmit<Service>Job ------------------------------------------------------------------
+
+
+async def resubmit(
+    svc: CloudImagingService,
+    caller: Caller,
+    original: Job,
+    queue: Queue,
+    ticket: JobTicket,
+    dropped: list[str],
+    documents: list[Document],
+) -> Job:
+    """A new job with the original's documents: data kept in the spool is linked, not
+    copied; documents by reference are fetched again (seed 001)."""
+    from server.handlers.job_ops import insert_job
+
+    linked: list[str] = []
+    try:
+        async with svc.db.transaction():
+            job = await insert_job(
+                svc,
+                caller,
+                queue,
+                original.job_name,
+                ticket,
+                dropped,
+                resubmitted_from=original.job_id,
+            )
+            for document in documents:
+                spool_name = None
+                if document.document_uri is None and document.spool_name is not None:
+                    spool_name = f"{job.job_id}-{document.document_number}-resubmit"
+                    os.link(svc.spool.path(document.spool_name), svc.spool.path(spool_name))
+                    linked.append(spool_name)
+                await svc.documents.insert(
+                    Document(
+                        job_id=job.job_id,
+                        document_number=document.document_number,
+                        document_name=document.document_name,
+                        document_format=document.document_format,
+                        document_state=DocumentState.PENDING,
+                        document_state_reasons=(R.NONE,),
+                        document_state_message="",
+                        document_size=document.document_size if spool_name else 0,
+                        document_digest=document.document_digest if spool_name else "",
+                        spool_name=spool_name,
+                        last_document=document.last_document,
+                        time_at_creation=svc.now(),
+                        document_uri=document.document_uri,
+                        document_ticket=document.document_ticket,
+                    )
+                )
+            job = await close_or_count(svc, job, True, len(documents))
+    except BaseException:
+        for name in linked:
+            svc.spool.discard(name)
+        raise
+    for document in await svc.documents.list_awaiting_data(job.job_id):
+        start_fetch(svc, document)
+    return job

@@ -1,0 +1,419 @@
+"""The one place where a queue's service state changes (seed 001 Table 2; PWG 5108.01 §7.2.1).
+
+A queue is one of the seeds' Services. Its ServiceState is idle, processing, stopped or
+down, with reasons (IPP printer-state-reasons keywords). Every change goes through
+`ServiceStates.change`: it checks `SERVICE_TRANSITIONS`, settles the reasons, derives
+whether the queue hands out work, writes the row and, once the transaction commits,
+tells the listeners (alerts) and, when the queue starts handing out work again, the
+queue's device. No other code writes service_states.
+
+Which jobs are "current": those a device has acknowledged and that have not ended. The
+seed's operations "do not directly affect the Device Managers or Devices", so pausing
+never stops a job at the device: a queue with current jobs stays processing with
+'moving-to-paused' until the last one ends, then becomes stopped with 'paused'.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from server.stores.admin import SystemElementStore
+from server.stores.jobs import Job
+from server.stores.schedule import JobScheduleStore
+from server.stores.service_states import QueueState, ServiceStateStore
+from stanzas.admin_ops import ServiceState
+from stanzas.admin_ops import ServiceStateReason as SR
+from stanzas.errors import NotFetchable, NotPossible, ServiceUnavailable
+from stanzas.groups import JobStatus
+from stanzas.states import JobState
+from stanzas.states import JobStateReason as R
+
+if TYPE_CHECKING:
+    from server.service import CloudImagingService
+
+log = logging.getLogger(__name__)
+
+_I, _P, _S, _D = ServiceState.IDLE, ServiceState.PROCESSING, ServiceState.STOPPED, ServiceState.DOWN
+
+# state -> states it may move to; staying is a reasons or settings change. Down is left
+# only through idle (Restart/Startup: "from Down to Idle, then immediately to Stopped").
+SERVICE_TRANSITIONS: dict[ServiceState, frozenset[ServiceState]] = {
+    _I: frozenset({_I, _P, _S, _D}),
+    _P: frozenset({_P, _I, _S, _D}),
+    _S: frozenset({_S, _I, _P, _D}),
+    _D: frozenset({_D, _I}),
+}
+
+# Reasons that only make sense in some states; settle_reasons drops them elsewhere.
+_ONLY_IN: dict[str, frozenset[ServiceState]] = {
+    SR.PAUSED: frozenset({_S}),
+    SR.MOVING_TO_PAUSED: frozenset({_I, _P}),
+    SR.SHUTDOWN: frozenset({_D}),
+}
+
+
+def settle_reasons(
+    state: ServiceState, current: Iterable[str], add: Iterable[str] = (), remove: Iterable[str] = ()
+) -> tuple[str, ...]:
+    """current - remove + add, without the reasons the new state cannot have."""
+    removed = set(remove)
+    reasons = [r for r in current if r not in removed and r != SR.NONE]
+    reasons += [r for r in dict.fromkeys(add) if r not in reasons and r != SR.NONE]
+    reasons = [r for r in reasons if state in _ONLY_IN.get(r, frozenset(ServiceState))]
+    return tuple(reasons) or (SR.NONE,)
+
+
+def hands_out_work(state: ServiceState, reasons: Iterable[str]) -> bool:
+    """Seed: a paused, pausing or down service advances no job to processing."""
+    return state in (_I, _P) and SR.MOVING_TO_PAUSED not in reasons
+
+
+def is_current(job: Job) -> bool:
+    """A job a device has acknowledged and that has not ended."""
+    return job.output_device_uuid is not None and not job.job_state.is_terminal
+
+
+Listener = Callable[[QueueState, QueueState], None]
+
+
+class ServiceStates:
+    def __init__(self, svc: CloudImagingService) -> None:
+        self.svc = svc
+        self.store = ServiceStateStore(svc.db)
+        self.schedule = JobScheduleStore(svc.db)
+        self.listeners: list[Listener] = []  # told of every committed change
+        self.online: set[str] = set()  # device accounts (bare JIDs) present, from presence
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self.started = svc.clock()  # for system-up-time
+        svc.job_listeners.append(self.job_changed)
+
+    async def get(self, printer_name: str) -> QueueState:
+        return await self.store.get(printer_name)
+
+    # --- the one change function -------------------------------------------------------
+    async def change(
+        self,
+        printer_name: str,
+        state: ServiceState,
+        *,
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+        reasons: Iterable[str] | None = None,
+        message: str | None = None,
+        **fields: Any,
+    ) -> QueueState:
+        """Move the queue to `state`; `reasons` replaces the reasons, `add`/`remove` edit
+        them; `fields` are other columns written with it (hold-new settings …)."""
+        if {"service_state", "service_state_reasons", "hands_out_work"} & set(fields):
+            raise ValueError("state, reasons and hands-out-work are derived here")
+        async with self.svc.db.transaction():
+            before = await self.store.get(printer_name)
+            if state not in SERVICE_TRANSITIONS[before.service_state]:
+                raise NotPossible(
+                    f"queue {printer_name} is {before.service_state.value}; "
+                    f"it cannot become {state.value}"
+                )
+            base = before.service_state_reasons if reasons is None else tuple(reasons)
+            settled = settle_reasons(state, base, add, remove)
+            after = replace(
+                before,
+                service_state=state,
+                service_state_reasons=settled,
+                hands_out_work=hands_out_work(state, settled),
+                service_state_message=before.service_state_message if message is None else message,
+                time_state_changed=self.svc.now()
+                if state != before.service_state
+                else before.time_state_changed,
+                **fields,
+            )
+            await self.store.put(after)
+            self.svc.db.after_commit(lambda: self._committed(before, after))
+        return after
+
+    def _committed(self, before: QueueState, after: QueueState) -> None:
+        if after.hands_out_work and not before.hands_out_work:
+            self.svc.spawn(self.hand_out(after.printer_name))
+        if after.hold_new_jobs_until_time != before.hold_new_jobs_until_time:
+            self._arm(after)
+        for listener in list(self.listeners):
+            try:
+                listener(before, after)
+            except Exception:
+                log.exception("a service-state listener failed")
+
+    # --- what the rest of the service asks ---------------------------------------------
+    async def require_up(self, printer_name: str) -> QueueState:
+        """Seed Shutdown<Service>Service: a down service answers only RestartService."""
+        state = await self.store.get(printer_name)
+        if state.service_state == _D:
+            raise ServiceUnavailable(
+                f"queue {printer_name} is shut down; it answers only RestartService"
+            )
+        return state
+
+    async def dispatchable(self, printer_name: str, job_ids: list[int]) -> list[int]:
+        """The fetchable jobs a work notification may name: none while the queue hands
+        out no work (paused, pausing, down)."""
+        if not job_ids:
+            return job_ids
+        return job_ids if (await self.store.get(printer_name)).hands_out_work else []
+
+    async def check_fetch(self, job: Job) -> None:
+        """FetchJob of a job no device holds yet: refused while the queue hands out none."""
+        if job.output_device_uuid is None and not (await self.get(job.printer_name)).hands_out_work:
+            raise NotFetchable(f"queue {job.printer_name} is not handing out jobs (paused)")
+
+    async def auto_approves(self, printer_name: str) -> bool:
+        """Whether a device registering for the queue is served without an administrator's
+        approval: the queue's device-policy, else the system's configuration."""
+        own = (await self.store.get(printer_name)).auto_approve_devices
+        if own is not None:
+            return own
+        stored = await SystemElementStore(self.svc.db).all()
+        return bool(stored.get("auto-approve-devices", self.svc.settings.auto_approve_devices))
+
+    async def keep_admin_description(
+        self, printer_name: str, changes: dict[str, object]
+    ) -> dict[str, object]:
+        """A device's registration does not overwrite what administrators set."""
+        owned = (await self.store.get(printer_name)).admin_description
+        return {k: v for k, v in changes.items() if k.replace("_", "-") not in owned}
+
+    async def hand_out(self, printer_name: str) -> None:
+        """The queue hands out work again: tell its device which jobs wait, in order."""
+        fetchable = [j.job_id for j in await self.svc.jobs.list_fetchable(printer_name)]
+        if fetchable:
+            await self.svc.notify_device(printer_name, fetchable=fetchable)
+
+    async def lazy_statuses(self, jobs: list[Job], statuses: list[JobStatus]) -> list[JobStatus]:
+        """Seed Pause<Service>Service: pending and pending-held jobs of a stopped service
+        have the 'Stopped' reason, added when they are read ("lazy evaluation"); the IPP
+        keyword is printer-stopped (RFC 8011 §5.3.8)."""
+        states: dict[str, QueueState] = {}
+        out = []
+        for job, status in zip(jobs, statuses, strict=True):
+            if job.printer_name not in states:
+                states[job.printer_name] = await self.store.get(job.printer_name)
+            stopped = states[job.printer_name].service_state in (_S, _D)
+            waiting = job.output_device_uuid is None and status.job_state in (
+                JobState.PENDING,
+                JobState.PENDING_HELD,
+            )
+            if stopped and waiting and R.PRINTER_STOPPED not in status.job_state_reasons:
+                reasons = [r for r in status.job_state_reasons if r != R.NONE]
+                status = status.model_copy(
+                    update={"job_state_reasons": [*reasons, R.PRINTER_STOPPED]}
+                )
+            out.append(status)
+        return out
+
+    async def lazy_status(self, job: Job, status: JobStatus) -> JobStatus:
+        return (await self.lazy_statuses([job], [status]))[0]
+
+    # --- idle / processing / stopped, following the jobs ------------------------------
+    def job_changed(self, before: Job, after: Job) -> None:
+        """Called after every committed job change (CloudImagingService.job_listeners)."""
+        if is_current(before) != is_current(after):
+            self.svc.spawn(self.settle_activity(after.printer_name))
+
+    async def current_jobs(self, printer_name: str) -> list[Job]:
+        return [j for j in await self.svc.jobs.list_active(printer_name) if is_current(j)]
+
+    async def settle_activity(self, printer_name: str) -> QueueState:
+        """Idle ⇄ processing as jobs reach and leave the device; a pausing queue whose
+        last current job ended becomes stopped with 'paused'."""
+        async with self.svc.db.transaction():
+            state = await self.store.get(printer_name)
+            if await self.svc.queues.get(printer_name) is None:
+                return state
+            busy = bool(await self.current_jobs(printer_name))
+            current = state.service_state
+            if current == _I and busy:
+                return await self.change(printer_name, _P)
+            if current == _P and not busy:
+                if SR.MOVING_TO_PAUSED in state.service_state_reasons:
+                    return await self.change(
+                        printer_name, _S, remove=[SR.MOVING_TO_PAUSED], add=[SR.PAUSED]
+                    )
+                return await self.change(printer_name, _I)
+            return state
+
+    # --- the operations' state steps (handlers check who asks) -----------------------
+    async def pause(self, printer_name: str, message: str | None) -> QueueState:
+        """Pause and PauseAfterCurrentJob alike (the seed allows it when current jobs
+        cannot be stopped): stopped now, or moving-to-paused until the device is done."""
+        async with self.svc.db.transaction():
+            state = await self.require_up(printer_name)
+            if state.service_state == _S:
+                return await self.change(printer_name, _S, message=message)
+            if await self.current_jobs(printer_name):
+                return await self.change(
+                    printer_name, _P, add=[SR.MOVING_TO_PAUSED], message=message
+                )
+            return await self.change(printer_name, _S, add=[SR.PAUSED], message=message)
+
+    async def resume(self, printer_name: str, message: str | None) -> QueueState:
+        """Seed Resume<Service>Service: accepted in any state (but down); back to idle or
+        processing, 'paused' and 'moving-to-paused' gone."""
+        async with self.svc.db.transaction():
+            await self.require_up(printer_name)
+            busy = bool(await self.current_jobs(printer_name))
+            return await self.change(
+                printer_name,
+                _P if busy else _I,
+                remove=[SR.PAUSED, SR.MOVING_TO_PAUSED],
+                message=message,
+            )
+
+    async def shutdown(self, printer_name: str, message: str | None) -> QueueState:
+        """Seed Shutdown<Service>Service: to down from any state; jobs are kept, and jobs
+        at the device finish (nothing is handed out any more)."""
+        return await self.change(
+            printer_name,
+            _D,
+            reasons=[SR.SHUTDOWN],
+            message=message or "shut down",
+            hold_new_jobs_until=None,
+            hold_new_jobs_until_time=None,
+        )
+
+    async def restart(
+        self,
+        printer_name: str,
+        *,
+        accepting: bool | None,
+        paused: bool | None,
+        message: str | None,
+    ) -> QueueState:
+        """Seed Restart<Service>Service: from any state, even down, to idle with no reasons
+        and accepting jobs (Table 3 notes 5-7: start paused, or not accepting). Jobs are
+        kept; the device is asked to resynchronise."""
+        async with self.svc.db.transaction():
+            queue = await self.svc.queues.get(printer_name)
+            if queue is None:
+                raise NotPossible(f"queue {printer_name} is gone")
+            state = await self.change(
+                printer_name,
+                _I,
+                reasons=[],
+                message=message or "",
+                hold_new_jobs_until=None,
+                hold_new_jobs_until_time=None,
+            )
+            # Jobs the ended HoldNewJobs condition held stay held until ReleaseNewJobs.
+            await self.svc.queues.update(
+                queue, is_accepting_jobs=True if accepting is None else accepting
+            )
+            if paused:
+                state = await self.pause(printer_name, message)
+            else:
+                state = await self.settle_activity(printer_name)
+        self.svc.spawn(self._resync_device(printer_name))
+        return state
+
+    async def _resync_device(self, printer_name: str) -> None:
+        device = await self.svc.devices.get_by_printer(printer_name)
+        if device is None or self.svc.push is None or device.registration_state != "approved":
+            return
+        fetchable = await self.dispatchable(
+            printer_name, [j.job_id for j in await self.svc.jobs.list_fetchable(printer_name)]
+        )
+        self.svc.push.work(device, fetchable, [], resync=True)
+
+    async def set_accepting(self, printer_name: str, accepting: bool, message: str | None) -> None:
+        """Seed Disable/Enable<Service>Service: is-accepting-jobs only; the state stays."""
+        async with self.svc.db.transaction():
+            state = await self.require_up(printer_name)
+            queue = await self.svc.queues.get(printer_name)
+            assert queue is not None
+            await self.svc.queues.update(queue, is_accepting_jobs=accepting)
+            await self.change(printer_name, state.service_state, message=message)
+
+    # --- HoldNew / ReleaseNew -----------------------------------------------------------
+    async def hold_new(
+        self, printer_name: str, until: str | None, until_time: int | None, message: str | None
+    ) -> QueueState:
+        async with self.svc.db.transaction():
+            state = await self.require_up(printer_name)
+            return await self.change(
+                printer_name,
+                state.service_state,
+                add=[SR.HOLD_NEW_JOBS],
+                message=message,
+                hold_new_jobs_until=None if until_time is not None else (until or "indefinite"),
+                hold_new_jobs_until_time=until_time,
+            )
+
+    async def release_new(self, printer_name: str, message: str | None) -> QueueState:
+        """Seed ReleaseNew<Service>Jobs: the condition ends, and every job it held is
+        released (pending, and fetchable once its documents are in)."""
+        from server import job_actions  # job_actions imports the service module
+
+        async with self.svc.db.transaction():
+            state = await self.store.get(printer_name)
+            state = await self.change(
+                printer_name,
+                state.service_state,
+                remove=[SR.HOLD_NEW_JOBS],
+                message=message,
+                hold_new_jobs_until=None,
+                hold_new_jobs_until_time=None,
+            )
+            for job_id in await self.schedule.held_by_service(printer_name):
+                job = await self.svc.jobs.get(job_id)
+                if job is not None:
+                    ticket = job.job_ticket.model_copy(update={"job_hold_until": None})
+                    job = await self.svc.jobs.update(job, job_ticket=ticket)
+                    await job_actions.release(svc=self.svc, job=job, message=message)
+                await self.schedule.mark_held(job_id, False)
+        return state
+
+    async def hold_if_held_new(self, job: Job) -> Job:
+        """CreateJob under HoldNewJobs: the new job is pending-held with the condition's
+        job-hold-until (seed: "MUST add the supplied JobHoldUntil … to the Jobs")."""
+        from server import job_actions
+
+        state = await self.store.get(job.printer_name)
+        if not state.holds_new_jobs or job.job_state != JobState.PENDING:
+            return job  # no condition, or the user held the job already
+        until = state.hold_new_jobs_until or "indefinite"
+        message = "held by the queue (HoldNewJobs)"
+        async with self.svc.db.transaction():
+            ticket = job.job_ticket.model_copy(update={"job_hold_until": until})
+            job = await self.svc.jobs.update(job, job_ticket=ticket)
+            job = await job_actions.hold(self.svc, job, until, message)
+            await self.schedule.mark_held(job.job_id, True)
+        return job
+
+    async def start(self) -> None:
+        """Arm the timers of HoldNewJobs conditions with a job-hold-until-time."""
+        for state in (await self.store.list_all()).values():
+            self._arm(state)
+
+    def stop(self) -> None:
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+
+    def _arm(self, state: QueueState) -> None:
+        old = self._timers.pop(state.printer_name, None)
+        if old is not None:
+            old.cancel()
+        if state.hold_new_jobs_until_time is None:
+            return
+        delay = max(0.0, state.hold_new_jobs_until_time - self.svc.clock())
+        name = state.printer_name
+        self._timers[name] = asyncio.get_running_loop().call_later(
+            delay, lambda: self.svc.spawn(self._hold_time_reached(name))
+        )
+
+    async def _hold_time_reached(self, printer_name: str) -> None:
+        self._timers.pop(printer_name, None)
+        state = await self.store.get(printer_name)
+        due = state.hold_new_jobs_until_time
+        if due is not None and due <= self.svc.clock():
+            await self.release_new(printer_name, "job-hold-until-time reached")
