@@ -1,25 +1,39 @@
-"""The Cloud Imaging Service with a clock on the commit: `python -m bench.probe_service`.
+"""The Cloud Imaging Service with meters attached: `python -m bench.probe_service`.
 
-Runs the unchanged service (`server.__main__.run`) after wrapping
-`CloudImagingService.job_changed`, which JobStates calls right after the COMMIT that
-made a change durable. Each time a job *becomes fetchable* (the moment the push
-latency benchmark starts its clock) one line "JOB_ID MONOTONIC" is appended to the
-file named by CIRRUS_BENCH_COMMITS. The cost is one small write per job.
+Runs the unchanged service (`server.__main__.main`) after wrapping a few methods, each
+recording a time and calling the original:
+
+* CIRRUS_BENCH_COMMITS=FILE: `CloudImagingService.job_changed`, which JobStates calls
+  right after the COMMIT that made a change durable. Each time a job *becomes
+  fetchable* (where the push latency clock starts) one line "JOB_ID MONOTONIC" is
+  appended to FILE: one small write per job.
+* CIRRUS_BENCH_DB=FILE: the database's connection lock (`Database._lock`: every
+  statement and transaction takes it) and every call handed to the aiosqlite thread
+  (`aiosqlite.Connection._execute`: statements, fetches, cursor closes). On SIGUSR1 the
+  running totals are written to FILE as JSON: acquisitions, time waited for and time
+  holding the lock, statements by kind, hops and their time as the event loop sees it
+  (the wait for the thread and for the loop to resume included).
+  The throughput benchmark uses it to show where a job's time goes.
 
     python -m bench.probe_service --config service.toml
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import signal
 import time
-from typing import IO
+from collections import Counter
+from pathlib import Path
+from typing import IO, Any
 
 from server.service import CloudImagingService
 from server.stores.jobs import Job
 
 
-def install(path: str) -> IO[str]:
+def record_commits(path: str) -> IO[str]:
     out = open(path, "a", buffering=1)  # line-buffered: one write(2) per job
     original = CloudImagingService.job_changed
 
@@ -32,10 +46,89 @@ def install(path: str) -> IO[str]:
     return out
 
 
+class DbMeter:
+    def __init__(self) -> None:
+        self.acquisitions = 0
+        self.lock_wait = 0.0
+        self.lock_held = 0.0
+        self.statements = 0
+        self.hops = 0  # every call run in the aiosqlite thread (statements, fetches, closes)
+        self.hop_time = 0.0
+        self.kinds: Counter[str] = Counter()
+        self.started = time.monotonic()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "at": time.monotonic(),
+            "acquisitions": self.acquisitions,
+            "lock_wait_s": round(self.lock_wait, 6),
+            "lock_held_s": round(self.lock_held, 6),
+            "statements": self.statements,
+            "hops": self.hops,
+            "hop_s": round(self.hop_time, 6),
+            "kinds": dict(self.kinds),
+        }
+
+
+def meter_database(path: str) -> DbMeter:
+    import aiosqlite
+
+    from server import db as db_module
+
+    meter = DbMeter()
+
+    class TimedLock(asyncio.Lock):
+        _since = 0.0
+
+        async def acquire(self) -> bool:
+            t0 = time.monotonic()
+            await super().acquire()
+            self._since = time.monotonic()
+            meter.lock_wait += self._since - t0
+            meter.acquisitions += 1
+            return True
+
+        def release(self) -> None:
+            meter.lock_held += time.monotonic() - self._since
+            super().release()
+
+    original_init = db_module.Database.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self._lock = TimedLock()
+
+    db_module.Database.__init__ = init  # type: ignore[method-assign]
+
+    original_hop = aiosqlite.Connection._execute
+
+    async def hop(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.monotonic()
+        try:
+            return await original_hop(self, fn, *args, **kwargs)
+        finally:
+            meter.hop_time += time.monotonic() - t0
+            meter.hops += 1
+            if args and isinstance(args[0], str):  # a statement (execute)
+                meter.statements += 1
+                meter.kinds[args[0].split(None, 1)[0].upper() if args[0].strip() else "?"] += 1
+
+    aiosqlite.Connection._execute = hop  # type: ignore[method-assign]
+
+    def dump(_signum: int, _frame: Any) -> None:
+        tmp = Path(path + ".tmp")
+        tmp.write_text(json.dumps(meter.snapshot()))
+        os.replace(tmp, path)
+
+    signal.signal(signal.SIGUSR1, dump)
+    return meter
+
+
 def main() -> None:
-    path = os.environ.get("CIRRUS_BENCH_COMMITS")
-    if path:
-        install(path)
+    if path := os.environ.get("CIRRUS_BENCH_COMMITS"):
+        record_commits(path)
+    if path := os.environ.get("CIRRUS_BENCH_DB"):
+        meter_database(path)
     from server.__main__ import main as server_main
 
     server_main()

@@ -52,6 +52,7 @@ async def record(
         "--format",
         "raw",
         "--nonblocking",
+        "--threads",
         "--output",
         str(out),
         stdout=asyncio.subprocess.DEVNULL,
@@ -75,17 +76,22 @@ def _is_project(frame: str) -> bool:
 
 
 def analyse(raw: Path, top: int = 3) -> dict[str, Any]:
-    """Hot paths from py-spy's collapsed stacks.
+    """Hot paths from py-spy's collapsed stacks (recorded with --threads).
 
-    A path is the chain of the project's own frames on a stack (from the outermost
-    one in; asyncio and uvloop frames left out) followed by the leaf frame where the
-    CPU was (often a library function); the hottest paths are those with the most
-    samples. Also the functions with the most samples anywhere on the stack (inclusive)
-    and at the leaf (self).
+    The event loop runs on the main thread; the other threads are aiosqlite's
+    (SQLite statements) and asyncio's default executor (aiofiles, to_thread). A
+    *path* is the chain of the project's own frames on a main-thread stack, from the
+    outermost in (asyncio/uvloop frames left out), followed by the leaf frame where the
+    sample landed when that is library code; the hottest paths are those with the most
+    samples. Samples whose only frame is the runner are uvloop's own C code (I/O,
+    callbacks, TLS). Also: samples per thread, and the functions with the most samples
+    anywhere on main-thread stacks (inclusive) and at the leaf (self).
     """
     paths: Counter[str] = Counter()
+    operations: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     leaf: Counter[str] = Counter()
+    threads: Counter[str] = Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -93,14 +99,26 @@ def analyse(raw: Path, top: int = 3) -> dict[str, Any]:
             continue
         count = int(count_text)
         total += count
-        frames = [_frame(f) for f in stack.split(";") if f]
+        parts = stack.split(";")
+        thread = "MainThread"
+        if parts[0].startswith("thread ("):
+            head = parts.pop(0)
+            thread = head.split(": ", 1)[1] if ": " in head else head
+            if thread != "MainThread":
+                thread = _thread_kind(parts)
+        threads[thread] += count
+        if thread != "MainThread":
+            continue
+        frames = [_frame(f) for f in parts if f]
         for name in set(frames):
             inclusive[name] += count
         leaf[frames[-1]] += count
         own = [f for f in frames if _is_project(f)]
         tail = frames[-1] if not own or frames[-1] != own[-1] else ""
-        chain = [f.split(" (")[0] + " (" + f.partition("(")[2] for f in own[-4:]]
-        paths[" → ".join([*chain, *([tail] if tail else [])]) or frames[-1]] += count
+        if not own and tail.startswith(("Runner.run", "run (uvloop")):
+            tail = "uvloop (C: I/O, callbacks, TLS)"
+        paths[" → ".join([*own[-4:], *([tail] if tail else [])])] += count
+        operations[" → ".join(own[1:3] if len(own) > 2 else own) or tail] += count
 
     def share(counter: Counter[str], n: int) -> list[dict[str, Any]]:
         return [
@@ -108,26 +126,25 @@ def analyse(raw: Path, top: int = 3) -> dict[str, Any]:
             for name, c in counter.most_common(n)
         ]
 
-    runner = (
-        "_run_module_as_main",
-        "_run_code",
-        "<module>",
-        "run (",
-        "Runner.run",
-        "main (",
-        "cli (",
-    )
+    runner = ("_run_module_as_main", "_run_code", "<module>", "Runner.run", "main (server", "run (")
     inclusive_named = Counter(
-        {
-            k: v
-            for k, v in inclusive.items()
-            if not k.startswith(runner) and "wrapper (uvloop" not in k
-        }
+        {k: v for k, v in inclusive.items() if not k.startswith(runner) and "(uvloop" not in k}
     )
     return {
         "samples": total,
+        "threads": share(threads, 10),
         "hottest_paths": share(paths, top),
-        "top_paths": share(paths, 15),
-        "top_inclusive": share(inclusive_named, 25),
+        "top_paths": share(paths, 20),
+        "by_operation": share(operations, 15),
+        "top_inclusive": share(inclusive_named, 30),
         "top_self": share(leaf, 15),
     }
+
+
+def _thread_kind(frames: list[str]) -> str:
+    text = ";".join(frames)
+    if "aiosqlite" in text:
+        return "aiosqlite thread (SQLite)"
+    if "concurrent/futures" in text:
+        return "executor threads (aiofiles, to_thread)"
+    return "other threads"

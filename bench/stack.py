@@ -8,7 +8,12 @@ benchmark asks for. Everything lives in one short /tmp folder that `stop()` remo
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
 import secrets
+import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +47,7 @@ class BenchStack:
     children: list[Child] = field(default_factory=list)
     extra_dirs: list[Path] = field(default_factory=list)
     commits_file: Path | None = None
+    db_meter_file: Path | None = None
     database: Path | None = None
 
     @property
@@ -82,10 +88,16 @@ class BenchStack:
         self.passwords.update(new)
 
     async def start_service(
-        self, *, probe: bool = False, database: Path | None = None, **extra: Any
+        self,
+        *,
+        probe: bool = False,
+        db_meter: bool = False,
+        database: Path | None = None,
+        **extra: Any,
     ) -> None:
         """The real service (`python -m server`), or bench.probe_service, which also
-        records the moment each job is committed as fetchable."""
+        records the moment each job is committed as fetchable (and, with db_meter, the
+        database lock and statements)."""
         folder = self.state / "service"
         config = service_config(folder, self.prosody, admins=[self.prosody.jid("admin")], **extra)
         if database is not None:
@@ -94,10 +106,13 @@ class BenchStack:
         path = toml.write(folder / "service.toml", config)
         env = {}
         module = "server"
-        if probe:
+        if probe or db_meter:
             module = "bench.probe_service"
             self.commits_file = self.state / "commits.txt"
             env["CIRRUS_BENCH_COMMITS"] = str(self.commits_file)
+        if db_meter:
+            self.db_meter_file = self.state / "db-meter.json"
+            env["CIRRUS_BENCH_DB"] = str(self.db_meter_file)
         self.service = ManagedProcess(
             "service", module, ["--config", str(path)], self.log_dir / "service.log"
         )
@@ -140,6 +155,21 @@ class BenchStack:
             if stamp:
                 out[int(job)] = float(stamp)
         return out
+
+    async def db_meter(self, timeout: float = 5.0) -> dict[str, Any]:
+        """A snapshot of the service's database meter (bench.probe_service, SIGUSR1)."""
+        assert self.db_meter_file is not None and self.service is not None
+        assert self.service.pid is not None
+        asked = time.monotonic()
+        os.kill(self.service.pid, signal.SIGUSR1)
+        deadline = asked + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError, ValueError):
+                snap: dict[str, Any] = json.loads(self.db_meter_file.read_text())
+                if snap["at"] >= asked:
+                    return snap
+            await asyncio.sleep(0.01)
+        raise TimeoutError("the service did not write its database meter")
 
     async def stop(self) -> None:
         for child in reversed(self.children):

@@ -77,15 +77,15 @@ async def load_run(load: Child, timeout: float, **run: Any) -> dict[str, Any]:
     return await load.expect("done", timeout)
 
 
-async def cirrus_run(
-    jobs: int, clients: int, managers: int, in_flight: int, profile: bool
-) -> dict[str, Any]:
+async def start_cirrus(
+    clients: int, managers: int, *, db_meter: bool = False
+) -> tuple[BenchStack, Child, list[str]]:
+    """Prosody, the service, K managers (file driver into tmpfs) and M clients."""
     users = [f"u{i}" for i in range(clients)]
     accounts = [f"m{i}" for i in range(managers)]
     stack = await start_stack("tp", users + accounts)
     try:
-        log(f"throughput: service and {managers} managers")
-        await stack.start_service()
+        await stack.start_service(db_meter=db_meter)
         specs = []
         for i, account in enumerate(accounts):
             sink = null_sink_dir(f"sink{i}")
@@ -93,7 +93,16 @@ async def cirrus_run(
             specs.append((account, f"q{i}", f"file:{sink}"))
         await stack.start_managers(specs)
         load = await start_load(stack, users)
-        queues = [f"q{i}" for i in range(managers)]
+    except BaseException:
+        await stack.stop()
+        raise
+    return stack, load, [f"q{i}" for i in range(managers)]
+
+
+async def cirrus_run(jobs: int, clients: int, managers: int, in_flight: int) -> dict[str, Any]:
+    log(f"throughput: service and {managers} managers")
+    stack, load, queues = await start_cirrus(clients, managers)
+    try:
         common = {"queues": queues, "document": str(SAMPLE), "in_flight": in_flight}
         timeout = 120 + jobs / 5
         await load_run(load, timeout, jobs=max(50, 2 * managers), **common)  # warm-up
@@ -105,7 +114,7 @@ async def cirrus_run(
         cpu = meter.stop()
         records = done["records"]
         jps, seconds, completed = job_rate(records)
-        result: dict[str, Any] = {
+        return {
             "jobs": jobs,
             "clients": clients,
             "managers": managers,
@@ -116,6 +125,7 @@ async def cirrus_run(
             "job_latency": summary_ms(r[5] - r[2] for r in records),
             "cpu_seconds": {k: round(v, 3) for k, v in cpu.items()},
             "cpu_ms_per_job": _per_job(cpu, jobs),
+            # share of the wall time each process's event-loop thread was on a CPU
             "main_thread_busy": {
                 k.split(".")[0]: round(v / meter.wall, 3)
                 for k, v in cpu.items()
@@ -123,9 +133,6 @@ async def cirrus_run(
             },
             "wall_seconds_metered": round(meter.wall, 3),
         }
-        if profile:
-            result["profile"] = await _profile(stack, load, timeout, jobs, common, seconds)
-        return result
     finally:
         await stack.stop()
 
@@ -142,34 +149,63 @@ def _per_job(cpu: dict[str, float], jobs: int) -> dict[str, float]:
     return {k: round(1000 * v / jobs, 3) for k, v in out.items()}
 
 
-async def _profile(
-    stack: BenchStack,
-    load: Child,
-    timeout: float,
-    jobs: int,
-    common: dict[str, Any],
-    seconds: float,
-) -> dict[str, Any]:
+async def profile_run(jobs: int, clients: int, managers: int, in_flight: int) -> dict[str, Any]:
+    """The same load on a fresh stack whose service is bench.probe_service (database
+    meter on), sampled by py-spy: where the service's time goes."""
     if pyspy.find_pyspy() is None:
         log("throughput: py-spy not found, no profile (see bench/README.md)")
-        return {"skipped": "py-spy not found"}
-    assert stack.service is not None and stack.service.pid is not None
-    out = stack.state / "service-profile.txt"
-    log("throughput: profiling the service with py-spy")
-    load.send({"command": "run", "jobs": jobs, **common})
-    spy = await pyspy.record(stack.service.pid, max(2.0, seconds * 0.9), out)
-    done = await load.expect("done", timeout)
-    await asyncio.wait_for(spy.wait(), 60)
-    jps, _, _ = job_rate(done["records"])
-    if not out.exists():
-        return {"skipped": "py-spy wrote no profile (ptrace not allowed?)"}
-    analysis = pyspy.analyse(out)
-    keep = Path(__file__).parent / "results" / "service-profile.txt"
-    keep.parent.mkdir(parents=True, exist_ok=True)
-    keep.write_text(out.read_text())
-    analysis["jobs_per_second_while_sampled"] = round(jps, 1)
-    analysis["raw_stacks"] = str(keep)
-    return analysis
+        return {"skipped": "py-spy not found (see bench/README.md)"}
+    log("throughput: profile run (py-spy on the service, database meter)")
+    stack, load, queues = await start_cirrus(clients, managers, db_meter=True)
+    try:
+        assert stack.service is not None and stack.service.pid is not None
+        common = {"queues": queues, "document": str(SAMPLE), "in_flight": in_flight}
+        timeout = 120 + jobs / 5
+        warm = await load_run(load, timeout, jobs=max(100, jobs // 5), **common)
+        warm_jps, _, _ = job_rate(warm["records"])
+        out = stack.state / "service-profile.txt"
+        before = await stack.db_meter()
+        load.send({"command": "run", "jobs": jobs, **common})
+        spy = await pyspy.record(stack.service.pid, max(2.0, 0.9 * jobs / warm_jps), out)
+        done = await load.expect("done", timeout)
+        after = await stack.db_meter()
+        await asyncio.wait_for(spy.wait(), 60)
+        jps, seconds, _ = job_rate(done["records"])
+        result: dict[str, Any] = {"jobs_per_second_while_sampled": round(jps, 1)}
+        wall = after["at"] - before["at"]
+        result["database"] = {
+            "lock_busy_share": round((after["lock_held_s"] - before["lock_held_s"]) / wall, 3),
+            "per_job": {
+                "lock_acquisitions": round(
+                    (after["acquisitions"] - before["acquisitions"]) / jobs, 2
+                ),
+                "statements": round((after["statements"] - before["statements"]) / jobs, 2),
+                "thread_hops": round((after["hops"] - before["hops"]) / jobs, 2),
+                "lock_held_ms": round(1000 * (after["lock_held_s"] - before["lock_held_s"]) / jobs, 3),
+                "lock_wait_ms": round(1000 * (after["lock_wait_s"] - before["lock_wait_s"]) / jobs, 3),
+            },
+            "mean_hop_ms": round(
+                1000
+                * (after["hop_s"] - before["hop_s"])
+                / max(1, after["hops"] - before["hops"]),
+                3,
+            ),
+            "statement_kinds_per_job": {
+                k: round((v - before["kinds"].get(k, 0)) / jobs, 2)
+                for k, v in after["kinds"].items()
+            },
+        }
+        if not out.exists():
+            result["skipped"] = "py-spy wrote no profile (is ptrace allowed?)"
+            return result
+        keep = Path(__file__).parent / "results" / "service-profile.txt"
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        keep.write_text(out.read_text())
+        result.update(pyspy.analyse(out))
+        result["raw_stacks"] = str(keep)
+        return result
+    finally:
+        await stack.stop()
 
 
 async def cups_run(jobs: int) -> dict[str, Any]:
@@ -253,7 +289,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
             f"{fmt(c['job_latency']['p50_ms'])} / {fmt(c['job_latency']['p99_ms'])} ms",
         )
     )
-    prof = c.get("profile")
+    prof = result.get("profile")
     if prof and "hottest_paths" in prof:
         for i, path in enumerate(prof["hottest_paths"], 1):
             out.append(
@@ -277,11 +313,11 @@ async def run(
     profile: bool = True,
     cups: bool = True,
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "cirrus": await cirrus_run(jobs, clients, managers, in_flight, profile)
-    }
+    result: dict[str, Any] = {"cirrus": await cirrus_run(jobs, clients, managers, in_flight)}
     if cups:
         result["cups"] = await cups_run(jobs)
+    if profile:
+        result["profile"] = await profile_run(jobs, clients, managers, in_flight)
     result["rows"] = [r.as_dict() for r in rows(result)]
     return result
 

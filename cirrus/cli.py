@@ -16,9 +16,11 @@ from pathlib import Path
 
 import uvloop
 
+from cirrus import commands
 from cirrus.client import CirrusClient, ClientSettings
+from cirrus.commands import add_ticket_options
+from cirrus.output import error_line
 from stanzas.errors import CloudImagingError
-from stanzas.groups import JobStatus, JobTicket
 
 ENV_KEYS = {
     "jid": "CIRRUS_JID",
@@ -56,88 +58,6 @@ def load_settings(config: Path | None) -> ClientSettings:
     return ClientSettings(**values)  # type: ignore[arg-type]
 
 
-def describe(job: JobStatus) -> str:
-    reasons = ", ".join(job.job_state_reasons)
-    text = f"job {job.job_id}: {job.job_state.value} ({reasons})"
-    if job.job_state_message:
-        text += f" — {job.job_state_message}"
-    return text
-
-
-# --- commands ------------------------------------------------------------------------------
-
-
-async def cmd_print(client: CirrusClient, args: argparse.Namespace) -> int:
-    paths = [Path(p) for p in args.files]
-    for path in paths:
-        if not path.is_file():
-            raise SystemExit(f"cirrus: {path}: no such file")
-    ticket = JobTicket(
-        copies=args.copies,
-        media=args.media,
-        sides=args.sides,
-        print_color_mode=args.color_mode,
-        job_hold_until="indefinite" if args.hold else None,
-    )
-    job = await client.create_job(args.queue, job_name=args.name or paths[0].name, ticket=ticket)
-    say = _printer(args)
-    say(f"job {job.job_id} created on queue {args.queue}", job)
-    for index, path in enumerate(paths):
-        uploaded = await client.send_document(
-            job.job_id, path, last_document=index == len(paths) - 1
-        )
-        say(
-            f"sent {path.name}: {uploaded.size} octets, sha256 {uploaded.digest[:16]}…",
-            None,
-        )
-    if args.no_wait:
-        say(describe(job), await client.get_job(job.job_id))
-        return 0
-    final = job
-    async for status in client.job_updates(job.job_id, timeout=args.timeout):
-        say(describe(status), status)
-        final = status
-    return 0 if final.job_state.value == "completed" else 1
-
-
-async def cmd_job(client: CirrusClient, args: argparse.Namespace) -> int:
-    job = await client.get_job(args.job_id)
-    if args.json:
-        print(job.model_dump_json(by_alias=True, exclude_none=True))
-    else:
-        print(describe(job))
-        for key in (
-            "job_name",
-            "printer_name",
-            "job_originating_user_name",
-            "number_of_documents",
-            "output_device_uuid",
-            "job_impressions_completed",
-        ):
-            value = getattr(job, key)
-            if value is not None:
-                print(f"  {key.replace('_', '-')}: {value}")
-    return 0
-
-
-async def cmd_cancel(client: CirrusClient, args: argparse.Namespace) -> int:
-    for job_id in args.job_ids:
-        job = await client.cancel_job(job_id)
-        print(describe(job))
-    return 0
-
-
-def _printer(args: argparse.Namespace) -> Callable[[str, JobStatus | None], None]:
-    def say(text: str, job: JobStatus | None) -> None:
-        if args.json:
-            if job is not None:
-                print(job.model_dump_json(by_alias=True, exclude_none=True), flush=True)
-        else:
-            print(f"{time.strftime('%H:%M:%S')}  {text}", flush=True)
-
-    return say
-
-
 async def with_client(
     args: argparse.Namespace, command: Callable[[CirrusClient, argparse.Namespace], Awaitable[int]]
 ) -> int:
@@ -147,7 +67,7 @@ async def with_client(
         await client.start()
         return await command(client, args)
     except CloudImagingError as exc:
-        print(f"cirrus: {exc.status}: {exc.message}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return 2
     except PermissionError as exc:
         print(f"cirrus: {exc}", file=sys.stderr)
@@ -198,20 +118,10 @@ async def cmd_demo(args: argparse.Namespace) -> int:
         client = CirrusClient(stack.user)
         await client.start()
         try:
-            ns = argparse.Namespace(
-                files=[str(sample)],
-                queue=stack.queue,
-                name=None,
-                copies=None,
-                media=None,
-                sides=None,
-                color_mode=None,
-                hold=False,
-                no_wait=False,
-                json=False,
-                timeout=120.0,
+            ns = build_parser().parse_args(
+                ["print", str(sample), "--queue", stack.queue, "--timeout", "120"]
             )
-            code = await cmd_print(client, ns)
+            code = await commands.cmd_print(client, ns)
         finally:
             await client.stop()
         outputs = sorted(p for p in (stack.output_dir or state_dir).rglob("*") if p.is_file())
@@ -240,23 +150,48 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("print", help="print files as one job and follow it")
-    p.add_argument("files", nargs="+")
+    p = sub.add_parser("print", help="print files (one job) and follow it live")
+    p.add_argument("files", nargs="*")
     p.add_argument("--queue", "-q", required=True)
+    p.add_argument("--uri", action="append", default=[], help="a document the service fetches")
     p.add_argument("--name", help="job-name (default: the first file's name)")
-    p.add_argument("--copies", type=int)
-    p.add_argument("--media", help="e.g. iso_a4_210x297mm, na_letter_8.5x11in")
-    p.add_argument("--sides", choices=["one-sided", "two-sided-long-edge", "two-sided-short-edge"])
-    p.add_argument("--color-mode", help="print-color-mode: auto, color, monochrome …")
+    add_ticket_options(p)
     p.add_argument("--hold", action="store_true", help="hold the job (job-hold-until=indefinite)")
     p.add_argument("--no-wait", action="store_true", help="return once the job is submitted")
     p.add_argument("--timeout", type=float, default=None, help="give up waiting after seconds")
 
-    p = sub.add_parser("job", help="show one job")
+    p = sub.add_parser("jobs", help="active jobs (or --history)")
+    p.add_argument("--queue", "-q")
+    p.add_argument("--history", action="store_true", help="ended jobs, newest first")
+    p.add_argument("--all", action="store_true", help="everyone's jobs, not only mine")
+    p.add_argument("--limit", type=int)
+
+    p = sub.add_parser("job", help="one job and its documents")
     p.add_argument("job_id", type=int)
 
-    p = sub.add_parser("cancel", help="cancel jobs")
+    p = sub.add_parser("cancel", help="cancel jobs, or all of mine with --mine")
+    p.add_argument("job_ids", type=int, nargs="*")
+    p.add_argument("--mine", action="store_true", help="CancelMyJobs: all or nothing")
+    p.add_argument("--queue", "-q")
+
+    p = sub.add_parser("hold", help="hold jobs (job-hold-until)")
     p.add_argument("job_ids", type=int, nargs="+")
+    p.add_argument("--until", default="indefinite")
+
+    p = sub.add_parser("release", help="release held jobs")
+    p.add_argument("job_ids", type=int, nargs="+")
+
+    p = sub.add_parser("resubmit", help="print a retained job again, with changes")
+    p.add_argument("job_id", type=int)
+    add_ticket_options(p)
+
+    sub.add_parser("queues", help="the queues you can print to")
+    p = sub.add_parser("queue", help="one queue: capabilities, configuration, state")
+    p.add_argument("queue")
+
+    p = sub.add_parser("validate", help="would a queue take this ticket?")
+    p.add_argument("--queue", "-q", required=True)
+    add_ticket_options(p)
 
     p = sub.add_parser("up", help="run Prosody, the service, a printer and a manager here")
     p.add_argument("--state-dir", help="where to keep state (default: a new temp folder)")
@@ -267,9 +202,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS: dict[str, Callable[[CirrusClient, argparse.Namespace], Awaitable[int]]] = {
-    "print": cmd_print,
-    "job": cmd_job,
-    "cancel": cmd_cancel,
+    "print": commands.cmd_print,
+    "jobs": commands.cmd_jobs,
+    "job": commands.cmd_job,
+    "cancel": commands.cmd_cancel,
+    "hold": commands.cmd_hold,
+    "release": commands.cmd_release,
+    "resubmit": commands.cmd_resubmit,
+    "queues": commands.cmd_queues,
+    "queue": commands.cmd_queue,
+    "validate": commands.cmd_validate,
 }
 
 

@@ -141,7 +141,7 @@ class Gateway:
         stub = IppMessage(version=(2, 0), code=0, request_id=request_id & 0x7FFFFFFF)
         status = (
             S.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE
-            if "limit" in exc.message
+            if "-octet limit" in exc.message
             else S.CLIENT_ERROR_BAD_REQUEST
         )
         return make_response(stub, status, status_message=f"malformed request: {exc}"[:255])

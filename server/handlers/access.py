@@ -57,4 +57,5 @@ async def job_for(
     )
     if not allowed:
         raise NotAuthorized(f"job {job_id} belongs to another user")
+    await svc.service_states.require_up(job.printer_name)  # down: only RestartService
     return job

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server import intake, job_actions, tickets
+from server import intake, job_actions, schedule, tickets
 from server.handlers.access import client, job_for
 from server.handlers.registry import operation
 from server.service import Caller, CloudImagingService
@@ -22,6 +22,7 @@ async def queue_for(svc: CloudImagingService, name: str, service_type: ServiceTy
     queue = await svc.queues.get(name)
     if queue is None or queue.service_type != service_type.value:
         raise NotFound(f"no {service_type.value} queue named {name!r}")
+    await svc.service_states.require_up(queue.printer_name)  # down: only RestartService
     return queue
 
 
@@ -62,7 +63,7 @@ async def insert_job(
 ) -> Job:
     held = is_held(ticket)
     now = svc.now()
-    return await svc.jobs.insert(
+    job = await svc.jobs.insert(
         job_uuid=svc.new_job_uuid(),
         printer_name=queue.printer_name,
         service_type=queue.service_type,
@@ -80,6 +81,7 @@ async def insert_job(
         resubmitted_from=resubmitted_from,
         unsupported_elements=tuple(dropped),
     )
+    return await svc.service_states.hold_if_held_new(job)  # HoldNew<Service>Jobs
 
 
 @operation(ops.CloseJob)
@@ -107,7 +109,9 @@ async def get_job_elements(
     unknown = groups - set(GROUPS)
     if unknown:
         raise NotPossible(f"unknown element groups: {', '.join(sorted(unknown))}")
-    status = job.to_status(with_ticket="job-ticket" in groups)
+    status = await svc.service_states.lazy_status(
+        job, job.to_status(with_ticket="job-ticket" in groups)
+    )
     receipt = None
     if "job-receipt" in groups:
         queue = await svc.queues.get(job.printer_name)
@@ -136,8 +140,11 @@ async def job_list(
         owner=caller.bare if my_jobs else None,
         limit=limit or 1000,
     )
+    if active:  # in the order the queues hand them out (server/schedule.py)
+        jobs = await schedule.in_order(svc, jobs)
     operator = svc.is_operator(caller)
-    return ops.JobList(job=[j.to_summary(full=operator or j.owner == caller.bare) for j in jobs])
+    summaries = [j.to_summary(full=operator or j.owner == caller.bare) for j in jobs]
+    return ops.JobList(job=await svc.service_states.lazy_statuses(jobs, summaries))
 
 
 @operation(ops.GetActiveJobs)

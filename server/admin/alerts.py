@@ -1,0 +1,67 @@
+"""Alerts as chat messages to the operators and administrators who subscribed
+(SetAlertSubscription; `alerts on` in chat): a device went offline, a job was aborted,
+a queue stopped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from server.service import CloudImagingService
+from server.stores.admin import AlertStore
+from server.stores.devices import Device
+from server.stores.jobs import Job
+from server.stores.service_states import QueueState
+from stanzas.admin_ops import AlertEvent, ServiceState
+from stanzas.states import JobState
+
+Send = Callable[[str, str], None]  # (bare JID, text)
+
+
+class Alerts:
+    def __init__(self, svc: CloudImagingService, send: Send) -> None:
+        self.svc = svc
+        self.send = send
+        self.store = AlertStore(svc.db)
+
+    def attach(self) -> None:
+        self.svc.job_listeners.append(self.job_changed)
+        self.svc.service_states.listeners.append(self.queue_changed)
+
+    def detach(self) -> None:
+        if self.job_changed in self.svc.job_listeners:
+            self.svc.job_listeners.remove(self.job_changed)
+        if self.queue_changed in self.svc.service_states.listeners:
+            self.svc.service_states.listeners.remove(self.queue_changed)
+
+    def job_changed(self, before: Job, after: Job) -> None:
+        if after.job_state == JobState.ABORTED and before.job_state != JobState.ABORTED:
+            why = after.job_state_message or ", ".join(after.job_state_reasons)
+            self.raise_alert(
+                AlertEvent.JOB_ABORTED,
+                f"⚠ job {after.job_id} ({after.job_name}) of {after.owner} on "
+                f"{after.printer_name} was aborted: {why}",
+            )
+
+    def queue_changed(self, before: QueueState, after: QueueState) -> None:
+        stopped = (ServiceState.STOPPED, ServiceState.DOWN)
+        if after.service_state in stopped and after.service_state != before.service_state:
+            why = ", ".join(r for r in after.service_state_reasons if r != "none") or "-"
+            message = f" — {after.service_state_message}" if after.service_state_message else ""
+            self.raise_alert(
+                AlertEvent.QUEUE_STOPPED,
+                f"⚠ queue {after.printer_name} is {after.service_state.value} ({why}){message}",
+            )
+
+    def device_offline(self, device: Device) -> None:
+        self.raise_alert(
+            AlertEvent.DEVICE_OFFLINE,
+            f"⚠ device {device.output_device_uuid} (queue {device.printer_name}, account "
+            f"{device.jid}) went offline",
+        )
+
+    def raise_alert(self, event: AlertEvent, text: str) -> None:
+        self.svc.spawn(self._deliver(event, text))
+
+    async def _deliver(self, event: AlertEvent, text: str) -> None:
+        for jid in await self.store.subscribers(event.value):
+            self.send(jid, text)

@@ -1,0 +1,276 @@
+"""How each administrative answer reads: lines of text and, for lists, a table.
+
+Front ends decide the form: the chat bot and the CLI align the table in monospace, the
+ad-hoc commands turn it into an XEP-0004 <reported/> table. Wire payloads in, text out;
+no I/O.
+"""
+
+from __future__ import annotations
+
+import time
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from stanzas import admin_ops as a
+from stanzas import client_ops as c
+from stanzas.groups import JobStatus
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+
+    def aligned(self) -> str:
+        """Columns padded to their widest cell, a rule under the header."""
+        cells = [self.columns, *self.rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(self.columns))]
+        lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(line.rstrip() for line in lines)
+
+
+@dataclass
+class Rendered:
+    lines: list[str] = field(default_factory=list)
+    table: Table | None = None
+
+    def text(self) -> str:
+        """Plain text; the table aligned for a monospace font."""
+        parts = list(self.lines)
+        if self.table is not None:
+            parts.append(self.table.aligned() if self.table.rows else "(none)")
+        return "\n".join(parts)
+
+
+def scalar_kind(annotation: Any) -> type:
+    """bool, int, list or str, for an Optional[...] field annotation."""
+    args = typing.get_args(annotation) if typing.get_origin(annotation) in (
+        typing.Union,
+        types.UnionType,
+    ) else (annotation,)
+    inner = next(x for x in args if x is not type(None))
+    origin = typing.get_origin(inner)
+    if origin is typing.Annotated:
+        inner = typing.get_args(inner)[0]
+        origin = typing.get_origin(inner)
+    if origin is list:
+        return list
+    return inner if inner in (bool, int) else str
+
+
+def when(epoch: int | None, now: float | None = None) -> str:
+    if epoch is None:
+        return "-"
+    ago = int((time.time() if now is None else now) - epoch)
+    stamp = datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+    if 0 <= ago < 120:
+        return f"{stamp} ({ago} s ago)"
+    return stamp
+
+
+def reasons(values: list[str] | None) -> str:
+    shown = [r for r in values or [] if r != "none"]
+    return ", ".join(shown) or "-"
+
+
+def yes(value: bool | None) -> str:
+    return "-" if value is None else ("yes" if value else "no")
+
+
+# --- services ----------------------------------------------------------------------------
+
+
+def _state(s: a.ServiceSummary) -> str:
+    text = s.service_state.value
+    shown = reasons(s.service_state_reasons)
+    return text if shown == "-" else f"{text} ({shown})"
+
+
+def services(response: a.ServicesResponse) -> Rendered:
+    table = Table(["QUEUE", "TYPE", "STATE", "ACCEPTING", "JOBS", "DEVICE", "PRINTER"])
+    for s in response.service:
+        if not s.service_type.is_job_service:
+            continue
+        device = "-" if s.output_device_uuid is None else ("online" if s.device_online else "offline")
+        printer = "-" if s.printer_state is None else s.printer_state.value
+        if reasons(s.printer_state_reasons) != "-":
+            printer += f" ({reasons(s.printer_state_reasons)})"
+        table.rows.append(
+            [
+                s.printer_name or "",
+                s.service_type.value,
+                _state(s),
+                yes(s.is_accepting_jobs),
+                str(s.queued_job_count or 0),
+                device,
+                printer,
+            ]
+        )
+    return Rendered(table=table)
+
+
+def service(response: a.ServiceResponse) -> Rendered:
+    s = response.service
+    if not s.service_type.is_job_service:
+        return Rendered([f"System Control Service: {_state(s)}"])
+    lines = [f"{s.printer_name}: {_state(s)}"]
+    if s.service_state_message:
+        lines.append(f"  message: {s.service_state_message}")
+    lines.append(f"  accepting jobs: {yes(s.is_accepting_jobs)}; jobs: {s.queued_job_count or 0}")
+    if s.hold_new_jobs_until or s.hold_new_jobs_until_time:
+        until = s.hold_new_jobs_until or when(s.hold_new_jobs_until_time)
+        lines.append(f"  holding new jobs until: {until}")
+    if s.output_device_uuid:
+        lines.append(
+            f"  device: {s.output_device_uuid} ({'online' if s.device_online else 'offline'})"
+        )
+    if s.printer_info or s.printer_location:
+        lines.append(f"  info: {s.printer_info or '-'}; location: {s.printer_location or '-'}")
+    if response.device_policy is not None:
+        lines.append(f"  auto-approve-devices: {yes(response.device_policy.auto_approve_devices)}")
+    if response.configuration is not None:
+        for name, value in response.configuration.model_dump(
+            exclude_none=True, by_alias=True
+        ).items():
+            lines.append(f"  {name}: {value}")
+    return Rendered(lines)
+
+
+def deleted(response: a.DeleteServiceResponse) -> Rendered:
+    return Rendered(
+        [f"deleted queue {response.printer_name} and its {response.deleted_job_count} jobs"]
+    )
+
+
+def system_elements(response: a.SystemElementsResponse) -> Rendered:
+    lines: list[str] = []
+    for title, group in (
+        ("status", response.system_status),
+        ("description", response.system_description),
+        ("configuration", response.system_configuration),
+    ):
+        if group is None:
+            continue
+        lines.append(f"{title}:")
+        for name, value in group.model_dump(exclude_none=True, by_alias=True).items():
+            if name in ("system-current-time",):
+                value = when(value)
+            elif isinstance(value, list):
+                value = ", ".join(map(str, value)) or "-"
+            lines.append(f"  {name}: {value}")
+    return Rendered(lines)
+
+
+# --- jobs --------------------------------------------------------------------------------
+
+
+def describe(job: JobStatus) -> str:
+    text = f"job {job.job_id}: {job.job_state.value} ({reasons(job.job_state_reasons)})"
+    if job.job_state_message:
+        text += f" — {job.job_state_message}"
+    return text
+
+
+def job_list(response: c.JobList) -> Rendered:
+    table = Table(["ID", "NAME", "OWNER", "STATE", "REASONS"])
+    for job in response.job:
+        table.rows.append(
+            [
+                str(job.job_id),
+                (job.job_name or "-")[:40],
+                job.job_originating_user_name or "-",
+                job.job_state.value,
+                reasons(job.job_state_reasons),
+            ]
+        )
+    return Rendered(table=table)
+
+
+def job_elements(response: c.GetJobElementsResponse) -> Rendered:
+    job = response.job
+    lines = [describe(job)]
+    for name in (
+        "job_name",
+        "printer_name",
+        "job_originating_user_name",
+        "number_of_documents",
+        "job_impressions_completed",
+        "output_device_uuid",
+        "output_device_job_id",
+    ):
+        value = getattr(job, name)
+        if value is not None:
+            lines.append(f"  {name.replace('_', '-')}: {value}")
+    for name in ("time_at_creation", "time_at_processing", "time_at_completed"):
+        value = getattr(job, name)
+        if value is not None:
+            lines.append(f"  {name.replace('_', '-')}: {when(value)}")
+    return Rendered(lines)
+
+
+def job_response(response: c.JobResponse | c.CancelJobResponse) -> Rendered:
+    return Rendered([describe(response.job)])
+
+
+def cancel_jobs(response: a.CancelJobsResponse) -> Rendered:
+    if not response.job_ids:
+        return Rendered(["no job to cancel"])
+    return Rendered([f"canceled: {', '.join(map(str, response.job_ids))}"])
+
+
+def promote(response: a.PromoteJobResponse) -> Rendered:
+    order = ", ".join(map(str, response.scheduled_job_ids))
+    return Rendered([describe(response.job), f"waiting jobs, in the order they go: {order}"])
+
+
+# --- devices and alerts ------------------------------------------------------------------
+
+
+def devices(response: a.ListDevicesResponse) -> Rendered:
+    table = Table(["QUEUE", "DEVICE", "ACCOUNT", "APPROVAL", "ONLINE", "LAST SEEN", "PRINTER"])
+    for d in response.device:
+        printer = d.printer_state.value if d.printer_state else "-"
+        if reasons(d.printer_state_reasons) != "-":
+            printer += f" ({reasons(d.printer_state_reasons)})"
+        table.rows.append(
+            [
+                d.printer_name,
+                d.output_device_uuid,
+                d.registered_by,
+                d.registration_state.value,
+                yes(d.online),
+                when(d.time_last_seen),
+                printer,
+            ]
+        )
+    return Rendered(table=table)
+
+
+def device(response: a.DeviceResponse) -> Rendered:
+    d = response.device
+    lines = [
+        f"{d.output_device_uuid} serves {d.printer_name}",
+        f"  account: {d.registered_by}; {d.registration_state.value}; "
+        f"{'online' if d.online else 'offline'}",
+        f"  registered: {when(d.time_registered)}; last seen: {when(d.time_last_seen)}",
+    ]
+    if d.printer_state is not None:
+        lines.append(f"  printer: {d.printer_state.value} ({reasons(d.printer_state_reasons)})")
+    if d.printer_state_message:
+        lines.append(f"  message: {d.printer_state_message}")
+    if d.capabilities is not None:
+        lines.append("  capabilities:")
+        for name, value in d.capabilities.model_dump(exclude_none=True, by_alias=True).items():
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+            lines.append(f"    {name}: {shown}")
+    return Rendered(lines)
+
+
+def alerts(response: a.AlertSubscriptionResponse) -> Rendered:
+    if not response.alert_events:
+        return Rendered(["alerts off"])
+    return Rendered(["alerts on: " + ", ".join(e.value for e in response.alert_events)])
