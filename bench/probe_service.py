@@ -11,8 +11,9 @@ recording a time and calling the original:
   statement and transaction takes it) and every call handed to the aiosqlite thread
   (`aiosqlite.Connection._execute`: statements, fetches, cursor closes). On SIGUSR1 the
   running totals are written to FILE as JSON: acquisitions, time waited for and time
-  holding the lock, statements by kind, hops and their time as the event loop sees it
-  (the wait for the thread and for the loop to resume included).
+  holding the lock, statements by kind and by text, hops and their time as the event
+  loop sees it (the wait for the thread and for the loop to resume included), and the
+  time the cyclic garbage collector ran, by generation (gc.callbacks).
   The throughput benchmark uses it to show where a job's time goes.
 
     python -m bench.probe_service --config service.toml
@@ -21,6 +22,7 @@ recording a time and calling the original:
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -55,6 +57,9 @@ class DbMeter:
         self.hops = 0  # every call run in the aiosqlite thread (statements, fetches, closes)
         self.hop_time = 0.0
         self.kinds: Counter[str] = Counter()
+        self.by_sql: Counter[str] = Counter()
+        self.gc_time: Counter[str] = Counter()  # by generation: collections of the cyclic GC
+        self.gc_count: Counter[str] = Counter()
         self.started = time.monotonic()
 
     def snapshot(self) -> dict[str, Any]:
@@ -67,6 +72,9 @@ class DbMeter:
             "hops": self.hops,
             "hop_s": round(self.hop_time, 6),
             "kinds": dict(self.kinds),
+            "by_sql": dict(self.by_sql),
+            "gc_s": {k: round(v, 6) for k, v in self.gc_time.items()},
+            "gc_count": dict(self.gc_count),
         }
 
 
@@ -112,8 +120,21 @@ def meter_database(path: str) -> DbMeter:
             if args and isinstance(args[0], str):  # a statement (execute)
                 meter.statements += 1
                 meter.kinds[args[0].split(None, 1)[0].upper() if args[0].strip() else "?"] += 1
+                meter.by_sql[" ".join(args[0].split())[:90]] += 1
 
     aiosqlite.Connection._execute = hop  # type: ignore[method-assign]
+
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            gc_started[0] = time.monotonic()
+        else:
+            generation = str(info.get("generation"))
+            meter.gc_time[generation] += time.monotonic() - gc_started[0]
+            meter.gc_count[generation] += 1
+
+    gc.callbacks.append(on_gc)
 
     def dump(_signum: int, _frame: Any) -> None:
         tmp = Path(path + ".tmp")

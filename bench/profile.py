@@ -72,10 +72,29 @@ def _frame(text: str) -> str:
 
 def _is_project(frame: str) -> bool:
     inside = frame.partition("(")[2]
-    return inside.startswith(PROJECT)
+    return inside.startswith(PROJECT) and not inside.startswith(("server/__main__.py",))
 
 
-def analyse(raw: Path, top: int = 3) -> dict[str, Any]:
+# Where a main-thread sample's time goes: the first rule whose markers appear on the
+# stack names it (checked in order).
+SERVICE_PATHS: list[tuple[str, tuple[str, ...]]] = [
+    ("database: stores → server/db.py → aiosqlite", ("server/db.py", "aiosqlite/", "server/stores/")),
+    ("document bytes: aiohttp, server/http.py, spool", ("aiohttp/", "server/http.py", "server/spool.py", "aiofiles/")),
+    ("XMPP: slixmpp parse/match/send, stanzas/ models", ("slixmpp/", "stanzas/", "xml/etree/")),
+    ("handlers and job states (server/)", ("server/",)),
+]
+MANAGER_PATHS: list[tuple[str, tuple[str, ...]]] = [
+    ("held-jobs file (manager/held_jobs.py: JSON + fsync)", ("manager/held_jobs.py",)),
+    ("device driver (manager/drivers/)", ("manager/drivers/",)),
+    ("document bytes: aiohttp GET, aiofiles", ("aiohttp/", "aiofiles/")),
+    ("XMPP: slixmpp parse/match/send, stanzas/ models", ("slixmpp/", "stanzas/", "xml/etree/")),
+    ("device worker logic (manager/)", ("manager/",)),
+]
+
+
+def analyse(
+    raw: Path, top: int = 3, paths_by: list[tuple[str, tuple[str, ...]]] | None = None
+) -> dict[str, Any]:
     """Hot paths from py-spy's collapsed stacks (recorded with --threads).
 
     The event loop runs on the main thread; the other threads are aiosqlite's
@@ -88,6 +107,7 @@ def analyse(raw: Path, top: int = 3) -> dict[str, Any]:
     anywhere on main-thread stacks (inclusive) and at the leaf (self).
     """
     paths: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
     operations: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     leaf: Counter[str] = Counter()
@@ -110,9 +130,19 @@ def analyse(raw: Path, top: int = 3) -> dict[str, Any]:
         if thread != "MainThread":
             continue
         frames = [_frame(f) for f in parts if f]
+        if not frames:
+            frames = ["(no Python frame)"]
         for name in set(frames):
             inclusive[name] += count
         leaf[frames[-1]] += count
+        text = ";".join(f for f in frames if not _is_runner(f))
+        kind = next(
+            (name for name, marks in (paths_by or SERVICE_PATHS) if any(m in text for m in marks)),
+            "event loop itself: uvloop C code (I/O, callbacks, TLS), asyncio"
+            if all(not _is_project(f) for f in frames) and "server/" not in text
+            else "other",
+        )
+        kinds[kind] += count
         own = [f for f in frames if _is_project(f)]
         tail = frames[-1] if not own or frames[-1] != own[-1] else ""
         if not own and tail.startswith(("Runner.run", "run (uvloop")):
@@ -130,15 +160,28 @@ def analyse(raw: Path, top: int = 3) -> dict[str, Any]:
     inclusive_named = Counter(
         {k: v for k, v in inclusive.items() if not k.startswith(runner) and "(uvloop" not in k}
     )
+    main = threads["MainThread"] or 1
     return {
         "samples": total,
         "threads": share(threads, 10),
+        "main_thread_paths": [
+            {"path": k, "samples": c, "percent_of_main_thread": round(100 * c / main, 1)}
+            for k, c in kinds.most_common()
+        ],
         "hottest_paths": share(paths, top),
         "top_paths": share(paths, 20),
         "by_operation": share(operations, 15),
         "top_inclusive": share(inclusive_named, 30),
         "top_self": share(leaf, 15),
     }
+
+
+def _is_runner(frame: str) -> bool:
+    """The frames every stack starts with: `python -m`, main(), the event loop's run."""
+    inside = frame.partition("(")[2]
+    return inside.startswith(
+        ("<frozen runpy>", "server/__main__.py", "bench/probe_service.py", "manager/__main__.py", "asyncio/runners.py", "uvloop/__init__.py")
+    )
 
 
 def _thread_kind(frames: list[str]) -> str:

@@ -164,12 +164,16 @@ async def profile_run(jobs: int, clients: int, managers: int, in_flight: int) ->
         warm = await load_run(load, timeout, jobs=max(100, jobs // 5), **common)
         warm_jps, _, _ = job_rate(warm["records"])
         out = stack.state / "service-profile.txt"
+        out_manager = stack.state / "manager-profile.txt"
         before = await stack.db_meter()
         load.send({"command": "run", "jobs": jobs, **common})
-        spy = await pyspy.record(stack.service.pid, max(2.0, 0.9 * jobs / warm_jps), out)
+        duration = max(2.0, 0.9 * jobs / warm_jps)
+        spies = [await pyspy.record(stack.service.pid, duration, out)]
+        if stack.managers and stack.managers[0].pid:
+            spies.append(await pyspy.record(stack.managers[0].pid, duration, out_manager))
         done = await load.expect("done", timeout)
         after = await stack.db_meter()
-        await asyncio.wait_for(spy.wait(), 60)
+        await asyncio.wait_for(asyncio.gather(*(s.wait() for s in spies)), 60)
         jps, seconds, _ = job_rate(done["records"])
         result: dict[str, Any] = {"jobs_per_second_while_sampled": round(jps, 1)}
         wall = after["at"] - before["at"]
@@ -193,6 +197,34 @@ async def profile_run(jobs: int, clients: int, managers: int, in_flight: int) ->
             "statement_kinds_per_job": {
                 k: round((v - before["kinds"].get(k, 0)) / jobs, 2)
                 for k, v in after["kinds"].items()
+                if v > before["kinds"].get(k, 0)
+            },
+            "statements_per_job": dict(
+                sorted(
+                    (
+                        (k, round((v - before["by_sql"].get(k, 0)) / jobs, 2))
+                        for k, v in after["by_sql"].items()
+                        if v > before["by_sql"].get(k, 0)
+                    ),
+                    key=lambda kv: -kv[1],
+                )
+            ),
+        }
+        result["gc"] = {
+            "share_of_wall": round(
+                sum(after["gc_s"].values()) - sum(before["gc_s"].values()), 6
+            )
+            / wall,
+            "ms_per_job": round(
+                1000 * (sum(after["gc_s"].values()) - sum(before["gc_s"].values())) / jobs, 3
+            ),
+            "collections_per_job": {
+                g: round((n - before["gc_count"].get(g, 0)) / jobs, 3)
+                for g, n in after["gc_count"].items()
+            },
+            "ms_by_generation_per_job": {
+                g: round(1000 * (t - before["gc_s"].get(g, 0.0)) / jobs, 3)
+                for g, t in after["gc_s"].items()
             },
         }
         if not out.exists():
@@ -203,6 +235,11 @@ async def profile_run(jobs: int, clients: int, managers: int, in_flight: int) ->
         keep.write_text(out.read_text())
         result.update(pyspy.analyse(out))
         result["raw_stacks"] = str(keep)
+        if out_manager.exists():
+            keep = keep.with_name("manager-profile.txt")
+            keep.write_text(out_manager.read_text())
+            result["manager0"] = pyspy.analyse(out_manager, paths_by=pyspy.MANAGER_PATHS)
+            result["manager0"]["raw_stacks"] = str(keep)
         return result
     finally:
         await stack.stop()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import uvloop
 
-from cirrus import commands
+from cirrus import admin_cli, commands
 from cirrus.client import CirrusClient, ClientSettings
 from cirrus.commands import add_ticket_options
 from cirrus.output import error_line
@@ -198,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["ippeveprinter", "file", "sim"], default="ippeveprinter")
 
     sub.add_parser("demo", help="start everything, print a sample PDF, stop everything")
+    admin_cli.add_parser(sub)  # cirrus admin …: operators' and administrators' commands
     return parser
 
 
@@ -212,10 +213,16 @@ COMMANDS: dict[str, Callable[[CirrusClient, argparse.Namespace], Awaitable[int]]
     "queues": commands.cmd_queues,
     "queue": commands.cmd_queue,
     "validate": commands.cmd_validate,
+    "admin": admin_cli.cmd_admin,
 }
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["gateway"]:  # `cirrus gateway --config gateway.toml`: the IPP gateway
+        from gateway.__main__ import main as gateway_main
+
+        return gateway_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "up":
         code = uvloop.run(cmd_up(args))

@@ -13,6 +13,7 @@ from slixmpp.componentxmpp import ComponentXMPP
 from slixmpp.xmlstream import StanzaBase
 from slixmpp.xmlstream.handler import CoroutineCallback
 
+from server.admin.frontends import AdminFrontEnds
 from server.handlers import OPERATIONS
 from server.service import Caller, CloudImagingService
 from server.stores.devices import Device
@@ -42,6 +43,7 @@ class ServiceComponent(ComponentXMPP):
         )
         self.add_event_handler("session_start", self._on_session_start)
         self.add_event_handler("disconnected", self._on_disconnected)
+        self.admin = AdminFrontEnds(self, svc)  # chat bot, ad-hoc commands, presence, alerts
         svc.push = self
 
     async def _on_session_start(self, _event: object) -> None:

@@ -87,10 +87,10 @@ def settle(
     mandatory: list[str] | None = None,
 ) -> tuple[JobTicket, list[str]]:
     """The ticket with unsupported elements dropped, and their names; raises when one
-    of them is mandatory ('*' makes every element mandatory)."""
+    of them is mandatory."""
     problems = unsupported(ticket, caps)
     required = set(mandatory or ()) | set(config.job_mandatory_elements or ())
-    fatal = [why for name, why in problems.items() if name in required or "*" in required]
+    fatal = [why for name, why in problems.items() if name in required]
     if fatal:
         raise AttributesNotSupported("unsupported: " + "; ".join(fatal))
     if not problems:

@@ -184,9 +184,10 @@ class ServiceRequest(Payload):
 
 
 class TargetRequest(Payload):
-    """Table 3's form: a job service by name, or the System Control Service."""
+    """Table 3's form (Id, ServiceType): a job service by its type and name, or the
+    System Control Service by the type 'system' alone."""
 
-    service_type: AnyServiceType = AnyServiceType.PRINT
+    service_type: AnyServiceType
     printer_name: QueueName | None = None
 
     @model_validator(mode="after")
@@ -234,13 +235,7 @@ class HoldNewJobs(ServiceRequest):
 
     ELEMENT = "HoldNewJobs"
     job_hold_until: Keyword | None = None  # only 'indefinite' is supported
-    job_hold_until_time: EpochSeconds | None = None
-
-    @model_validator(mode="after")
-    def _one_hold(self) -> Self:
-        if self.job_hold_until is not None and self.job_hold_until_time is not None:
-            raise ValueError("job-hold-until and job-hold-until-time exclude each other")
-        return self
+    job_hold_until_time: EpochSeconds | None = None  # not with job-hold-until (seed: "|")
 
 
 class ReleaseNewJobs(ServiceRequest):
@@ -443,16 +438,10 @@ class SetSystemElements(Payload):
 
 
 class DeviceTarget(Payload):
-    """A device by its output-device-uuid, or by the queue it serves (one device each)."""
+    """A device, named by the queue it serves: a queue has at most one device (seed 001:
+    "A Cloud Imaging Service can interface with no more than one Device Manager")."""
 
-    output_device_uuid: UuidUrn | None = None
-    printer_name: QueueName | None = None
-
-    @model_validator(mode="after")
-    def _names_one_device(self) -> Self:
-        if (self.output_device_uuid is None) == (self.printer_name is None):
-            raise ValueError("name the device by output-device-uuid or by printer-name")
-        return self
+    printer_name: QueueName
 
 
 class ListDevices(Payload):

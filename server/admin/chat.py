@@ -66,7 +66,8 @@ def command_help(command: Command) -> str:
     lines.append(f"  for: {who}")
     for arg in command.args:
         optional = "" if arg.required and arg.kind != Kind.FLAG else " (optional)"
-        lines.append(f"  {arg.keyword + ' ' if arg.keyword else ''}{arg.name}: {arg.help}{optional}")
+        word = f"{arg.keyword} {arg.name}" if arg.keyword else arg.name
+        lines.append(f"  {word}: {arg.help}{optional}")
     if command.aliases:
         lines.append(f"  also: {', '.join(command.aliases)}")
     if command.example:

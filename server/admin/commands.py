@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from pydantic import ValidationError
+
 from server.admin import render
 from stanzas import admin_ops as a
 from stanzas import client_ops as c
@@ -41,7 +43,7 @@ class Kind(StrEnum):
     QUEUE = "queue"  # a queue (printer-name)
     JOB = "job"  # a job id
     JOBS = "jobs"  # job ids
-    DEVICE = "device"  # an output-device-uuid, or the queue the device serves
+    DEVICE = "device"  # a device, by the queue it serves
     TIME = "time"  # HH:MM, +30m, +2h, an ISO date and time, or epoch seconds
     FLAG = "flag"  # a word that is present or not (paused, not-accepting)
     SETTINGS = "settings"  # name=value pairs; name= alone removes the element
@@ -122,10 +124,6 @@ def parse_time(text: str, now: float | None = None) -> int:
         raise UsageError(f"{text!r} is not a time (HH:MM, +30m, 2025-01-31T18:00)") from None
 
 
-def device_target(text: str) -> dict[str, str]:
-    return {"output_device_uuid": text} if text.startswith("urn:uuid:") else {"printer_name": text}
-
-
 def events(words: list[str]) -> list[a.AlertEvent]:
     if words == ["on"]:
         return list(a.AlertEvent)
@@ -141,7 +139,9 @@ def events(words: list[str]) -> list[a.AlertEvent]:
 # --- Set<Service>ServiceElements and SetSystemElements from name=value ---------------------
 
 _DESCRIPTION = ("printer-info", "printer-location")
-_CONFIGURATION = tuple(ipp_name(n) for n in QueueConfiguration.model_fields)
+_CONFIGURATION = tuple(  # the scalar ones: a default job ticket is not typed as NAME=VALUE
+    ipp_name(n) for n in QueueConfiguration.model_fields if n != "default_job_ticket"
+)
 SERVICE_SETTINGS = (*_DESCRIPTION, "auto-approve-devices", *_CONFIGURATION)
 SYSTEM_SETTINGS = ("system-name", "system-info", "system-location", "auto-approve-devices")
 
@@ -173,13 +173,12 @@ def _value(name: str, text: str, model: type[Any]) -> Any:
 def set_service(values: Values) -> a.SetServiceElements:
     given, deleted = _split(values.get("settings") or {}, SERVICE_SETTINGS)
     description = {n: v for n, v in given.items() if n in _DESCRIPTION}
-    config = {
-        n: _value(n, v, QueueConfiguration) for n, v in given.items() if n in _CONFIGURATION
-    }
+    config = {n: _value(n, v, QueueConfiguration) for n, v in given.items() if n in _CONFIGURATION}
     policy = (
         a.DevicePolicy(
-            auto_approve_devices=_value("auto-approve-devices", given["auto-approve-devices"],
-                                        a.DevicePolicy)
+            auto_approve_devices=_value(
+                "auto-approve-devices", given["auto-approve-devices"], a.DevicePolicy
+            )
         )
         if "auto-approve-devices" in given
         else None
@@ -198,16 +197,15 @@ def set_system(values: Values) -> a.SetSystemElements:
     description = {n: v for n, v in given.items() if n.startswith("system-")}
     config = (
         a.SystemConfiguration(
-            auto_approve_devices=_value("auto-approve-devices", given["auto-approve-devices"],
-                                        a.SystemConfiguration)
+            auto_approve_devices=_value(
+                "auto-approve-devices", given["auto-approve-devices"], a.SystemConfiguration
+            )
         )
         if "auto-approve-devices" in given
         else None
     )
     return a.SetSystemElements(
-        system_description=a.SystemDescription.model_validate(description)
-        if description
-        else None,
+        system_description=a.SystemDescription.model_validate(description) if description else None,
         system_configuration=config,
         delete_elements=deleted or None,
     )
@@ -217,10 +215,10 @@ def set_system(values: Values) -> a.SetSystemElements:
 
 QUEUE = Arg("queue", Kind.QUEUE, "the queue (printer-name)")
 JOB = Arg("job", Kind.JOB, "the job id")
-DEVICE = Arg("device", Kind.DEVICE, "the device: its urn:uuid, or the queue it serves")
+DEVICE = Arg("device", Kind.DEVICE, "the device, by the queue it serves")
 PAUSED = Arg("paused", Kind.FLAG, "start paused (stopped)", required=False)
 NOT_ACCEPTING = Arg("not-accepting", Kind.FLAG, "do not accept jobs", required=False)
-O, A = Role.OPERATOR, Role.ADMIN
+OP, AD = Role.OPERATOR, Role.ADMIN
 
 
 def _queue_op(cls: type[a.ServiceRequest]) -> Callable[[Values], Payload]:
@@ -238,6 +236,7 @@ def _restart(cls: type[Any], paused_field: str = "start_service_paused") -> Any:
             paused_field: True if v.get("paused") else None,
         }
         if "queue" in v:
+            options["service_type"] = a.AnyServiceType.PRINT
             options["printer_name"] = v["queue"]
         return cls(**options)  # type: ignore[no-any-return]
 
@@ -249,7 +248,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "status",
         "the service as a whole: state, counts, settings",
-        O,
+        OP,
         lambda v: a.GetSystemElements(),
         a.SystemElementsResponse,
         render.system_elements,
@@ -257,7 +256,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "queues",
         "every queue with its state, reasons and device",
-        O,
+        OP,
         lambda v: a.ListAllServices(),
         a.ServicesResponse,
         render.services,
@@ -266,7 +265,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "jobs",
         "a queue's jobs that have not ended, in the order they will print",
-        O,
+        OP,
         lambda v: c.GetActiveJobs(printer_name=v["queue"]),
         c.JobList,
         render.job_list,
@@ -276,7 +275,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "job",
         "one job in detail",
-        O,
+        OP,
         lambda v: c.GetJobElements(job_id=v["job"]),
         c.GetJobElementsResponse,
         render.job_elements,
@@ -286,7 +285,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "devices",
         "every registered device: queue, approval, online, last seen",
-        O,
+        OP,
         lambda v: a.ListDevices(),
         a.ListDevicesResponse,
         render.devices,
@@ -294,8 +293,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "device",
         "one device with the capabilities it reported",
-        O,
-        lambda v: a.GetDevice(**device_target(v["device"])),
+        OP,
+        lambda v: a.GetDevice(printer_name=v["device"]),
         a.DeviceResponse,
         render.device,
         args=(DEVICE,),
@@ -305,7 +304,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "cancel",
         "cancel one job (job-canceled-by-operator)",
-        O,
+        OP,
         lambda v: c.CancelJob(job_id=v["job"]),
         c.CancelJobResponse,
         render.job_response,
@@ -315,7 +314,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "cancel-jobs",
         "cancel the named jobs of a queue, or all of them; all or nothing",
-        O,
+        OP,
         lambda v: a.CancelJobs(printer_name=v["queue"], job_ids=v.get("jobs") or None),
         a.CancelJobsResponse,
         render.cancel_jobs,
@@ -325,7 +324,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "promote",
         "print a pending job next, or right after another job",
-        O,
+        OP,
         lambda v: a.PromoteJob(job_id=v["job"], predecessor_job_id=v.get("after")),
         a.PromoteJobResponse,
         render.promote,
@@ -335,7 +334,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "resume-job",
         "resume a suspended job",
-        O,
+        OP,
         lambda v: c.ResumeJob(job_id=v["job"]),
         c.JobResponse,
         render.job_response,
@@ -346,7 +345,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "pause",
         "hand the device no more jobs (jobs already at it finish)",
-        O,
+        OP,
         _queue_op(a.PauseService),
         a.ServiceResponse,
         render.service,
@@ -356,7 +355,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "pause-after",
         "pause once the jobs at the device are done",
-        O,
+        OP,
         _queue_op(a.PauseServiceAfterCurrentJob),
         a.ServiceResponse,
         render.service,
@@ -365,7 +364,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "resume",
         "hand out jobs again",
-        O,
+        OP,
         _queue_op(a.ResumeService),
         a.ServiceResponse,
         render.service,
@@ -375,7 +374,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "disable",
         "stop accepting new jobs (queued jobs still print)",
-        O,
+        OP,
         _queue_op(a.DisableService),
         a.ServiceResponse,
         render.service,
@@ -384,7 +383,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "enable",
         "accept new jobs again",
-        O,
+        OP,
         _queue_op(a.EnableService),
         a.ServiceResponse,
         render.service,
@@ -393,7 +392,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "hold-new",
         "hold every new job until release-new (or until a time)",
-        O,
+        OP,
         lambda v: a.HoldNewJobs(
             printer_name=v["queue"],
             job_hold_until_time=parse_time(v["until"]) if v.get("until") else None,
@@ -406,7 +405,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "release-new",
         "release the jobs hold-new held, and stop holding",
-        O,
+        OP,
         _queue_op(a.ReleaseNewJobs),
         a.ServiceResponse,
         render.service,
@@ -415,7 +414,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "restart",
         "restart a queue (even a shut-down one): idle, accepting, jobs kept",
-        O,
+        OP,
         _restart(a.RestartService),
         a.ServiceResponse,
         render.service,
@@ -425,8 +424,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "shutdown",
         "shut a queue down: it answers nothing but restart; jobs are kept",
-        O,
-        lambda v: a.ShutdownService(printer_name=v["queue"]),
+        OP,
+        lambda v: a.ShutdownService(service_type=a.AnyServiceType.PRINT, printer_name=v["queue"]),
         a.ServiceResponse,
         render.service,
         args=(QUEUE,),
@@ -434,7 +433,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "startup",
         "create a queue (a device may register for it later), or start a shut-down one",
-        A,
+        AD,
         _restart(a.StartupService),
         a.ServiceResponse,
         render.service,
@@ -444,8 +443,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "delete",
         "delete a shut-down queue with all its jobs",
-        A,
-        lambda v: a.DeleteService(printer_name=v["queue"]),
+        AD,
+        lambda v: a.DeleteService(service_type=a.AnyServiceType.PRINT, printer_name=v["queue"]),
         a.DeleteServiceResponse,
         render.deleted,
         args=(QUEUE,),
@@ -453,7 +452,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "set",
         "set a queue's elements: " + ", ".join(SERVICE_SETTINGS[:4]) + " …; NAME= removes",
-        A,
+        AD,
         set_service,
         a.ServiceResponse,
         render.service,
@@ -464,7 +463,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "pause-all",
         "pause every queue",
-        O,
+        OP,
         _all_op(a.PauseAllServices),
         a.ServicesResponse,
         render.services,
@@ -472,7 +471,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "pause-all-after",
         "pause every queue once the jobs at its device are done",
-        O,
+        OP,
         _all_op(a.PauseAllServicesAfterCurrentJob),
         a.ServicesResponse,
         render.services,
@@ -480,7 +479,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "resume-all",
         "resume every queue",
-        O,
+        OP,
         _all_op(a.ResumeAllServices),
         a.ServicesResponse,
         render.services,
@@ -488,7 +487,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "disable-all",
         "no queue accepts new jobs",
-        O,
+        OP,
         _all_op(a.DisableAllServices),
         a.ServicesResponse,
         render.services,
@@ -496,7 +495,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "enable-all",
         "every queue accepts new jobs",
-        O,
+        OP,
         _all_op(a.EnableAllServices),
         a.ServicesResponse,
         render.services,
@@ -504,7 +503,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "restart-all",
         "restart every queue",
-        A,
+        AD,
         _restart(a.RestartAllServices),
         a.ServicesResponse,
         render.services,
@@ -513,7 +512,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "startup-all",
         "start every shut-down queue",
-        A,
+        AD,
         _restart(a.StartupAllServices, "start_system_paused"),
         a.ServicesResponse,
         render.services,
@@ -522,7 +521,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "shutdown-all",
         "shut every queue down",
-        A,
+        AD,
         _all_op(a.ShutdownAllServices),
         a.ServicesResponse,
         render.services,
@@ -530,7 +529,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "restart-system",
         "restart the System Control Service: every device resynchronises",
-        A,
+        AD,
         lambda v: a.RestartService(service_type=a.AnyServiceType.SYSTEM),
         a.ServiceResponse,
         render.service,
@@ -538,7 +537,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "set-system",
         "set the service's elements: " + ", ".join(SYSTEM_SETTINGS) + "; NAME= removes",
-        A,
+        AD,
         set_system,
         a.SystemElementsResponse,
         render.system_elements,
@@ -549,8 +548,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "approve",
         "serve a device that awaits approval",
-        A,
-        lambda v: a.ApproveDevice(**device_target(v["device"])),
+        AD,
+        lambda v: a.ApproveDevice(printer_name=v["device"]),
         a.DeviceResponse,
         render.device,
         args=(DEVICE,),
@@ -559,8 +558,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "deregister",
         "deny a pending device, or deregister one (its jobs go back to the queue)",
-        A,
-        lambda v: a.RemoveDevice(**device_target(v["device"])),
+        AD,
+        lambda v: a.RemoveDevice(printer_name=v["device"]),
         a.DeviceResponse,
         render.device,
         args=(DEVICE,),
@@ -569,7 +568,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "alerts",
         "chat alerts: device-offline, job-aborted, queue-stopped; on or off",
-        O,
+        OP,
         lambda v: a.SetAlertSubscription(alert_events=events(v["events"])),
         a.AlertSubscriptionResponse,
         render.alerts,
@@ -582,6 +581,19 @@ BY_NAME: dict[str, Command] = {
     **{alias: cmd for cmd in COMMANDS for alias in cmd.aliases},
     **{cmd.name: cmd for cmd in COMMANDS},
 }
+
+
+def build(command: Command, values: Values) -> Payload:
+    """The command's request, or UsageError when a value does not fit the protocol."""
+    try:
+        return command.build(values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors()[:3]:
+            where = "/".join(str(p).replace("_", "-") for p in err["loc"])
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{where}: {message}" if where else message)
+        raise UsageError("; ".join(problems)) from None
 
 
 def may_run(command: Command, *, operator: bool, admin: bool) -> bool:

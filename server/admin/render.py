@@ -48,10 +48,15 @@ class Rendered:
 
 def scalar_kind(annotation: Any) -> type:
     """bool, int, list or str, for an Optional[...] field annotation."""
-    args = typing.get_args(annotation) if typing.get_origin(annotation) in (
-        typing.Union,
-        types.UnionType,
-    ) else (annotation,)
+    args = (
+        typing.get_args(annotation)
+        if typing.get_origin(annotation)
+        in (
+            typing.Union,
+            types.UnionType,
+        )
+        else (annotation,)
+    )
     inner = next(x for x in args if x is not type(None))
     origin = typing.get_origin(inner)
     if origin is typing.Annotated:
@@ -95,7 +100,9 @@ def services(response: a.ServicesResponse) -> Rendered:
     for s in response.service:
         if not s.service_type.is_job_service:
             continue
-        device = "-" if s.output_device_uuid is None else ("online" if s.device_online else "offline")
+        device = (
+            "-" if s.output_device_uuid is None else ("online" if s.device_online else "offline")
+        )
         printer = "-" if s.printer_state is None else s.printer_state.value
         if reasons(s.printer_state_reasons) != "-":
             printer += f" ({reasons(s.printer_state_reasons)})"

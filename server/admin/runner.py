@@ -3,25 +3,10 @@ with the administrator's identity, so every check is the one a remote request ge
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
-from server.admin.commands import Command, UsageError, Values
+from server.admin.commands import Command, Values, build
 from server.admin.render import Rendered
 from server.handlers import OPERATIONS
 from server.service import Caller, CloudImagingService
-from stanzas.model import Payload
-
-
-def build(command: Command, values: Values) -> Payload:
-    """The request, or UsageError when a value does not fit the protocol."""
-    try:
-        return command.build(values)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors()[:3]:
-            where = "/".join(str(p).replace("_", "-") for p in err["loc"])
-            problems.append(f"{where}: {err['msg']}" if where else str(err["msg"]))
-        raise UsageError("; ".join(problems)) from None
 
 
 async def run(

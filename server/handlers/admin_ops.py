@@ -13,7 +13,7 @@ from server.handlers.registry import operation
 from server.service import Caller, CloudImagingService
 from server.stores.queues import Queue
 from stanzas import admin_ops as ops
-from stanzas.errors import AttributesNotSupported, NotFound
+from stanzas.errors import AttributesNotSupported, NotFound, NotPossible
 from stanzas.groups import QueueConfiguration
 from stanzas.model import ipp_name
 from stanzas.states import JobStateReason as R
@@ -29,9 +29,9 @@ async def _answer(svc: CloudImagingService, printer_name: str) -> ops.ServiceRes
 async def cancel_jobs(
     svc: CloudImagingService, caller: Caller, req: ops.CancelJobs
 ) -> ops.CancelJobsResponse:
-    """All or nothing: if a named job cannot be canceled, none is, and the error names
-    the ones that could not be (seed Note 1). Named jobs that had already ended are no
-    obstacle ("cancel all identified non-Terminated Jobs")."""
+    """All or nothing: if a candidate cannot be canceled (not a job of this queue, or
+    already being canceled), none is, and the error names them (seed Note 1). Named jobs
+    that had already ended are no obstacle ("cancel all identified non-Terminated Jobs")."""
     require(svc, caller, Role.OPERATOR)
     queue = await job_service(svc, req.service_type, req.printer_name)
     async with svc.db.transaction():
@@ -49,10 +49,12 @@ async def cancel_jobs(
         else:
             candidates = await svc.jobs.list_active(queue.printer_name)
         live = [j for j in candidates if not j.job_state.is_terminal]
+        stuck = [j.job_id for j in live if job_actions.cancel_refusal(j)]
+        if stuck:  # already being canceled: Cancel<Service>Job would refuse it too
+            raise NotPossible(f"cannot be canceled: {', '.join(map(str, stuck))}", job_ids=stuck)
         message = req.message or f"canceled by {caller.bare}"
         for job in live:
-            if job_actions.cancel_refusal(job) is None:  # else: already being canceled
-                await job_actions.request_cancel(svc, job, R.JOB_CANCELED_BY_OPERATOR, message)
+            await job_actions.request_cancel(svc, job, R.JOB_CANCELED_BY_OPERATOR, message)
     return ops.CancelJobsResponse(job_ids=[j.job_id for j in live])
 
 
@@ -82,6 +84,8 @@ async def hold_new_jobs(
 ) -> ops.ServiceResponse:
     require(svc, caller, Role.OPERATOR)
     queue = await job_service(svc, req.service_type, req.printer_name)
+    if req.job_hold_until is not None and req.job_hold_until_time is not None:
+        raise AttributesNotSupported("give job-hold-until or job-hold-until-time, not both")
     if req.job_hold_until not in (None, "indefinite"):
         raise AttributesNotSupported(
             f"job-hold-until={req.job_hold_until}: only 'indefinite' or a job-hold-until-time"

@@ -19,12 +19,9 @@ from stanzas.states import RegistrationState, ServiceType
 
 
 async def _device(svc: CloudImagingService, req: ops.DeviceTarget) -> Device:
-    if req.output_device_uuid is not None:
-        device = await svc.devices.get(req.output_device_uuid)
-    else:
-        device = await svc.devices.get_by_printer(req.printer_name or "")
+    device = await svc.devices.get_by_printer(req.printer_name)
     if device is None:
-        raise NotFound(f"no device {req.output_device_uuid or req.printer_name} is registered")
+        raise NotFound(f"no device is registered for queue {req.printer_name}")
     return device
 
 

@@ -207,6 +207,10 @@ async def cancel_my_jobs(
             if foreign:
                 raise NotAuthorized(f"not your jobs: {_ids(foreign)}", job_ids=foreign)
         else:
+            if req.printer_name is not None:
+                await queue_for(svc, req.printer_name, req.service_type)
+            # All my active jobs; one already being canceled is on its way to a final
+            # state, so it is left alone rather than failing the whole request.
             candidates = [
                 j
                 for j in await svc.jobs.list_jobs(
@@ -216,6 +220,7 @@ async def cancel_my_jobs(
                     owner=caller.bare,
                     limit=100_000,
                 )
+                if not job_actions.cancel_refusal(j)
             ]
         ended = [j.job_id for j in candidates if j.job_state.is_terminal]
         live = [j for j in candidates if not j.job_state.is_terminal]

@@ -312,3 +312,58 @@ async def test_jobs_per_second_with_ipptool(
         f"({count / submitted:.1f} jobs/s), all completed on the device in {finished:.2f} s "
         f"({count / finished:.1f} jobs/s)"
     )
+
+
+# ------------------------------------------------------------------------ real captures
+
+
+async def test_codec_round_trips_real_ipptool_and_ippeveprinter_traffic(
+    printer: IppEvePrinter, documents: Path
+) -> None:
+    """ipptool talks to ippeveprinter through a recording proxy; every request and
+    response captured decodes and re-encodes to the same bytes."""
+    from aiohttp import ClientSession, web
+
+    from ipp.codec import decode, encode
+
+    captured: list[tuple[str, bytes]] = []
+    upstream = printer.uri.replace("ipp://", "http://")
+
+    async def relay(request: web.Request) -> web.Response:
+        body = await request.content.read()
+        async with (
+            ClientSession() as http,
+            http.post(upstream, data=body, headers={"Content-Type": "application/ipp"}) as answer,
+        ):
+            data = await answer.read()
+        captured.append(("request", body))
+        captured.append(("response", data))
+        return web.Response(body=data, content_type="application/ipp")
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/ipp/print", relay)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        for suite in (
+            "get-printer-attributes.test",
+            "print-job.test",
+            "get-jobs.test",
+            "create-printer-subscription.test",
+        ):
+            await run_ipptool(
+                f"ipp://127.0.0.1:{port}/ipp/print",
+                str(SUITES / suite),
+                documents,
+                file=documents / "testfile.pdf",
+            )
+    finally:
+        await runner.cleanup()
+    assert len(captured) >= 8
+    for kind, data in captured:
+        message, offset = decode(data)
+        assert encode(message) == data[:offset], kind
+        assert message.groups, kind

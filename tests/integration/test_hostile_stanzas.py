@@ -27,7 +27,7 @@ def el(name: str, *children: tuple[str, str], ns: str = NS) -> ET.Element:
 
 
 def _valid_when_empty(name: str) -> bool:
-    if name.endswith("Response") or name in ("JobListResponse", "WorkNotification", "JobEvent"):
+    if name.endswith("Response") or name in ("WorkNotification", "JobEvent"):
         return False
     try:
         PAYLOADS[name].model_validate({})

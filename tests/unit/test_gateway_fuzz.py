@@ -19,7 +19,6 @@ from gateway.core import AuthRequired, Gateway, GatewaySettings
 from gateway.dispatch import Endpoint
 from gateway.sessions import NotAuthenticated, Sessions
 from ipp.codec import (
-    IppCollection,
     IppParseError,
     IppRequest,
     IppValue,
@@ -66,7 +65,9 @@ class FakeCloud:
         self.jobs[job.job_id] = job
         return job
 
-    async def send_document_stream(self, job_id: int, chunks: AsyncIterator[bytes], **_: Any) -> None:
+    async def send_document_stream(
+        self, job_id: int, chunks: AsyncIterator[bytes], **_: Any
+    ) -> None:
         self._job(job_id)
         async for _chunk in chunks:
             pass
@@ -102,7 +103,9 @@ class FakeCloud:
     async def release_job(self, job_id: int) -> JobStatus:
         return self._job(job_id)
 
-    async def set_job_elements(self, job_id: int, ticket: Any = None, delete: Any = None) -> JobStatus:
+    async def set_job_elements(
+        self, job_id: int, ticket: Any = None, delete: Any = None
+    ) -> JobStatus:
         return self._job(job_id)
 
     async def resubmit_job(self, job_id: int, overrides: Any = None) -> JobStatus:
@@ -140,9 +143,7 @@ def make_gateway() -> tuple[Gateway, FakeCloud]:
     async def directory(_client: Any, queue: str) -> QueueInfo:
         if queue != "office":
             raise NotFound(f"no queue {queue}")
-        return QueueInfo(
-            name=queue, capabilities=CAPS, status=ServiceStatus(printer_state="idle")
-        )
+        return QueueInfo(name=queue, capabilities=CAPS, status=ServiceStatus(printer_state="idle"))
 
     sessions = Sessions(login, failure_delay=0)  # type: ignore[arg-type]
     settings = GatewaySettings(plain_port=8631, notify_wait_max=0.0)
@@ -155,16 +156,32 @@ def seeds() -> list[bytes]:
     out = []
     for number, op in enumerate(
         [
-            Operation.PRINT_JOB, Operation.VALIDATE_JOB, Operation.CREATE_JOB,
-            Operation.SEND_DOCUMENT, Operation.CLOSE_JOB, Operation.CANCEL_JOB,
-            Operation.GET_JOB_ATTRIBUTES, Operation.GET_JOBS, Operation.GET_PRINTER_ATTRIBUTES,
-            Operation.HOLD_JOB, Operation.RELEASE_JOB, Operation.SET_JOB_ATTRIBUTES,
-            Operation.RESUBMIT_JOB, Operation.CANCEL_MY_JOBS, Operation.CANCEL_CURRENT_JOB,
-            Operation.PRINT_URI, Operation.SEND_URI, Operation.GET_PRINTER_SUPPORTED_VALUES,
-            Operation.CREATE_PRINTER_SUBSCRIPTIONS, Operation.CREATE_JOB_SUBSCRIPTIONS,
-            Operation.GET_NOTIFICATIONS, Operation.CANCEL_SUBSCRIPTION,
-            Operation.GET_SUBSCRIPTION_ATTRIBUTES, Operation.RENEW_SUBSCRIPTION,
-            Operation.IDENTIFY_PRINTER, Operation.PAUSE_PRINTER,
+            Operation.PRINT_JOB,
+            Operation.VALIDATE_JOB,
+            Operation.CREATE_JOB,
+            Operation.SEND_DOCUMENT,
+            Operation.CLOSE_JOB,
+            Operation.CANCEL_JOB,
+            Operation.GET_JOB_ATTRIBUTES,
+            Operation.GET_JOBS,
+            Operation.GET_PRINTER_ATTRIBUTES,
+            Operation.HOLD_JOB,
+            Operation.RELEASE_JOB,
+            Operation.SET_JOB_ATTRIBUTES,
+            Operation.RESUBMIT_JOB,
+            Operation.CANCEL_MY_JOBS,
+            Operation.CANCEL_CURRENT_JOB,
+            Operation.PRINT_URI,
+            Operation.SEND_URI,
+            Operation.GET_PRINTER_SUPPORTED_VALUES,
+            Operation.CREATE_PRINTER_SUBSCRIPTIONS,
+            Operation.CREATE_JOB_SUBSCRIPTIONS,
+            Operation.GET_NOTIFICATIONS,
+            Operation.CANCEL_SUBSCRIPTION,
+            Operation.GET_SUBSCRIPTION_ATTRIBUTES,
+            Operation.RENEW_SUBSCRIPTION,
+            Operation.IDENTIFY_PRINTER,
+            Operation.PAUSE_PRINTER,
         ],
         1,
     ):
@@ -267,7 +284,10 @@ async def test_random_and_mutated_requests_get_ipp_answers() -> None:
             continue  # HTTP 401: no IPP body
         response, _ = decode(answer)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-        assert response.status_code != StatusCode.SERVER_ERROR_INTERNAL_ERROR, (data, response.describe())
+        assert response.status_code != StatusCode.SERVER_ERROR_INTERNAL_ERROR, (
+            data,
+            response.describe(),
+        )
         try:
             decode(data)
         except IppParseError:

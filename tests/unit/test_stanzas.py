@@ -41,6 +41,7 @@ from stanzas.namespace import NS, qname
 from stanzas.registry import PAYLOADS
 from stanzas.states import DocumentState, JobState, PrinterState, RegistrationState, ServiceType
 from tests.schema_check import SCHEMA_PATH, compiled_schema, validate_payload
+from tests.unit import admin_payloads
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
 
@@ -578,6 +579,10 @@ MINIMAL: dict[str, Payload] = {
 }
 
 
+FULL |= admin_payloads.full(TICKET, CAPABILITIES, STATUS, JOB)  # administration
+MINIMAL |= admin_payloads.MINIMAL
+
+
 def over_the_wire(payload: Payload) -> ET.Element:
     """to_xml, then bytes, then a fresh element: what the peer's parser sees."""
     return ET.fromstring(ET.tostring(payload.to_xml()))
@@ -719,6 +724,7 @@ NESTED = {
         ServiceElements,
         dops.FetchableJob,
         dops.HeldJob,
+        *admin_payloads.NESTED,
     )
 }
 
