@@ -78,8 +78,14 @@ def _is_project(frame: str) -> bool:
 # Where a main-thread sample's time goes: the first rule whose markers appear on the
 # stack names it (checked in order).
 SERVICE_PATHS: list[tuple[str, tuple[str, ...]]] = [
-    ("database: stores → server/db.py → aiosqlite", ("server/db.py", "aiosqlite/", "server/stores/")),
-    ("document bytes: aiohttp, server/http.py, spool", ("aiohttp/", "server/http.py", "server/spool.py", "aiofiles/")),
+    (
+        "database: stores → server/db.py → aiosqlite",
+        ("server/db.py", "aiosqlite/", "server/stores/"),
+    ),
+    (
+        "document bytes: aiohttp, server/http.py, spool",
+        ("aiohttp/", "server/http.py", "server/spool.py", "aiofiles/"),
+    ),
     ("XMPP: slixmpp parse/match/send, stanzas/ models", ("slixmpp/", "stanzas/", "xml/etree/")),
     ("handlers and job states (server/)", ("server/",)),
 ]
@@ -180,7 +186,14 @@ def _is_runner(frame: str) -> bool:
     """The frames every stack starts with: `python -m`, main(), the event loop's run."""
     inside = frame.partition("(")[2]
     return inside.startswith(
-        ("<frozen runpy>", "server/__main__.py", "bench/probe_service.py", "manager/__main__.py", "asyncio/runners.py", "uvloop/__init__.py")
+        (
+            "<frozen runpy>",
+            "server/__main__.py",
+            "bench/probe_service.py",
+            "manager/__main__.py",
+            "asyncio/runners.py",
+            "uvloop/__init__.py",
+        )
     )
 
 

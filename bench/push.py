@@ -21,7 +21,7 @@ proxy) waits T/2 on average (uniform on [0, T]); ippsample's ippproxy holds a
 Get-Notifications that the server answers as soon as an event exists, then sleeps
 notify-get-interval (30 s) before asking again, so a job that arrives during the sleep
 waits for its end. With jobs arriving at rate λ per device (Poisson), a renewal argument
-gives E[wait] = (λS²/2) / (λS + e^(−λS)) for sleep S: ~0 when λS ≪ 1, S/2 = 15 s under
+gives E[wait] = (λS²/2) / (λS + e^(-λS)) for sleep S: ~0 when λS ≪ 1, S/2 = 15 s under
 any steady load. One short phase measures the 5 s poller (and, with --long-poll, the
 ippproxy loop) against the same service.
 
@@ -92,9 +92,7 @@ def memory(stack: BenchStack, fleet: Child) -> dict[str, int]:
     return out
 
 
-async def latencies(
-    stack: BenchStack, fleet: Child, load_done: dict[str, Any]
-) -> dict[str, Any]:
+async def latencies(stack: BenchStack, fleet: Child, load_done: dict[str, Any]) -> dict[str, Any]:
     fleet.send({"command": "records"})
     got = await fleet.expect("records", 60)
     commits = stack.commits()
@@ -123,9 +121,7 @@ async def latencies(
     }
 
 
-async def connect(
-    fleet: Child, stack: BenchStack, specs: list[list[Any]]
-) -> dict[str, Any]:
+async def connect(fleet: Child, stack: BenchStack, specs: list[list[Any]]) -> dict[str, Any]:
     fleet.send({"command": "connect", "managers": specs})
     return await fleet.expect("connected", 120 + 0.05 * len(specs))
 
@@ -194,9 +190,7 @@ async def run(
             }
             phases.append(phase)
             if poll and size == sizes[0]:
-                result["polling"] = await poll_phase(
-                    stack, fleet, load, poll_jobs, long_poll
-                )
+                result["polling"] = await poll_phase(stack, fleet, load, poll_jobs, long_poll)
         result["phases"] = phases
     finally:
         await stack.stop()
@@ -260,9 +254,13 @@ def rows(result: dict[str, Any]) -> list[Row]:
                     section,
                     f"commit → manager notified, p50/p90/p99/max ms, {size} managers, "
                     f"{result['rate']:g} jobs/s",
-                    "/".join(fmt(notified.get(k), 2) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")),
+                    "/".join(
+                        fmt(notified.get(k), 2) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")
+                    ),
                     "poll every 5 s (PAPPL proxy), computed",
-                    "/".join(fmt(poll_expected[k]) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")),
+                    "/".join(
+                        fmt(poll_expected[k]) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")
+                    ),
                     _ratio(notified.get("p50_ms"), poll_expected["p50_ms"]),
                     f"p99 ≤ {TARGET_P99_MS:g} ms (100 managers)" if size == 100 else "",
                     (notified.get("p99_ms", 1e9) <= TARGET_P99_MS) if size == 100 else None,
@@ -272,7 +270,9 @@ def rows(result: dict[str, Any]) -> list[Row]:
                 Row(
                     section,
                     f"commit → manager has the document, p50/p90/p99/max ms, {size} managers",
-                    "/".join(fmt(document.get(k), 2) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")),
+                    "/".join(
+                        fmt(document.get(k), 2) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")
+                    ),
                     "ippproxy long-poll (30 s interval), computed mean",
                     fmt(
                         result["computed"]["ippproxy_long_poll_30s_mean_ms"].get(
@@ -296,7 +296,11 @@ def rows(result: dict[str, Any]) -> list[Row]:
                     section,
                     f"{size} managers: time to connect all (login, RegisterDevice, resync)",
                     f"{phase['connect_seconds_cumulative']:.1f} s"
-                    + (f" ({phase['connect']['failed']} failed)" if phase["connect"]["failed"] else ""),
+                    + (
+                        f" ({phase['connect']['failed']} failed)"
+                        if phase["connect"]["failed"]
+                        else ""
+                    ),
                     target="1,000 served by one service process" if size == 1000 else "",
                     met=(phase["connect"]["failed"] == 0 and phase["completed"] == phase["jobs"])
                     if size == 1000

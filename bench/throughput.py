@@ -174,7 +174,7 @@ async def profile_run(jobs: int, clients: int, managers: int, in_flight: int) ->
         done = await load.expect("done", timeout)
         after = await stack.db_meter()
         await asyncio.wait_for(asyncio.gather(*(s.wait() for s in spies)), 60)
-        jps, seconds, _ = job_rate(done["records"])
+        jps, _, _ = job_rate(done["records"])
         result: dict[str, Any] = {"jobs_per_second_while_sampled": round(jps, 1)}
         wall = after["at"] - before["at"]
         result["database"] = {
@@ -185,13 +185,15 @@ async def profile_run(jobs: int, clients: int, managers: int, in_flight: int) ->
                 ),
                 "statements": round((after["statements"] - before["statements"]) / jobs, 2),
                 "thread_hops": round((after["hops"] - before["hops"]) / jobs, 2),
-                "lock_held_ms": round(1000 * (after["lock_held_s"] - before["lock_held_s"]) / jobs, 3),
-                "lock_wait_ms": round(1000 * (after["lock_wait_s"] - before["lock_wait_s"]) / jobs, 3),
+                "lock_held_ms": round(
+                    1000 * (after["lock_held_s"] - before["lock_held_s"]) / jobs, 3
+                ),
+                "lock_wait_ms": round(
+                    1000 * (after["lock_wait_s"] - before["lock_wait_s"]) / jobs, 3
+                ),
             },
             "mean_hop_ms": round(
-                1000
-                * (after["hop_s"] - before["hop_s"])
-                / max(1, after["hops"] - before["hops"]),
+                1000 * (after["hop_s"] - before["hop_s"]) / max(1, after["hops"] - before["hops"]),
                 3,
             ),
             "statement_kinds_per_job": {
@@ -212,9 +214,8 @@ async def profile_run(jobs: int, clients: int, managers: int, in_flight: int) ->
         }
         result["gc"] = {
             "share_of_wall": round(
-                sum(after["gc_s"].values()) - sum(before["gc_s"].values()), 6
-            )
-            / wall,
+                (sum(after["gc_s"].values()) - sum(before["gc_s"].values())) / wall, 4
+            ),
             "ms_per_job": round(
                 1000 * (sum(after["gc_s"].values()) - sum(before["gc_s"].values())) / jobs, 3
             ),
@@ -286,7 +287,10 @@ def rows(result: dict[str, Any]) -> list[Row]:
     c, u = result["cirrus"], result.get("cups", {})
     cups_jps = u.get("jobs_per_second")
     anchor = "CUPS raw queue → file:/dev/null, ipptool" if cups_jps else u.get("skipped", "")
-    conditions = f"jobs/s, {c['jobs']} jobs, {c['clients']} clients → {c['managers']} managers (file → tmpfs)"
+    conditions = (
+        f"jobs/s, {c['jobs']} jobs, {c['clients']} clients → {c['managers']} managers "
+        "(file → tmpfs)"
+    )
     out = [
         Row(
             SECTION,

@@ -7,6 +7,7 @@ to the one-time upload URL the service hands out; everything else is XMPP.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import mimetypes
@@ -87,7 +88,7 @@ class CirrusClient:
         self._ssl = tls_context(settings.ca_file)
         self._events: dict[int, asyncio.Queue[ops.JobEvent]] = {}
         self._http: aiohttp.ClientSession | None = None
-        self._watched: set[int] = set()
+        self._watched: collections.Counter[int] = collections.Counter()  # followers per job
         self.session.register_handler(
             CoroutineCallback("job events", InNamespace("message"), self._on_message)
         )
@@ -435,16 +436,25 @@ class CirrusClient:
         """The job's states as they change, ending with its final state. Starts with the
         current state, so nothing that happened before the call is missed."""
         events = self._queue(job_id)
-        self._watched.add(job_id)
+        self._watched[job_id] += 1
+        while not events.empty():  # superseded by the state we are about to read
+            events.get_nowait()
         current = await self.get_job(job_id)
         yield current
         last = (current.job_state, tuple(current.job_state_reasons))
-        while not current.job_state.is_terminal:
-            event = await asyncio.wait_for(events.get(), timeout)
-            current = event.job
-            if (current.job_state, tuple(current.job_state_reasons)) != last:
-                last = (current.job_state, tuple(current.job_state_reasons))
-                yield current
+        try:
+            while not current.job_state.is_terminal:
+                event = await asyncio.wait_for(events.get(), timeout)
+                current = event.job
+                if (current.job_state, tuple(current.job_state_reasons)) != last:
+                    last = (current.job_state, tuple(current.job_state_reasons))
+                    yield current
+        finally:
+            self._watched[job_id] -= 1
+            if not self._watched[job_id]:
+                del self._watched[job_id]
+                if current.job_state.is_terminal:
+                    self._events.pop(job_id, None)
 
     async def wait_for_final(self, job_id: int, timeout: float | None = None) -> JobStatus:
         final: JobStatus | None = None
@@ -459,8 +469,6 @@ class CirrusClient:
             with contextlib.suppress(CloudImagingError):
                 job = await self.get_job(job_id)
                 self._queue(job_id).put_nowait(ops.JobEvent(job=job))
-                if job.job_state.is_terminal:
-                    self._watched.discard(job_id)
 
     def _queue(self, job_id: int) -> asyncio.Queue[ops.JobEvent]:
         return self._events.setdefault(job_id, asyncio.Queue())
@@ -472,7 +480,14 @@ class CirrusClient:
             event = read(message, ops.JobEvent)
         except CloudImagingError:
             return
-        self._queue(event.job.job_id).put_nowait(event)
+        job_id = event.job.job_id
+        queue = self._events.get(job_id)
+        if queue is None:
+            return  # not a job this client created or follows
+        if event.job.job_state.is_terminal and not self._watched[job_id]:
+            del self._events[job_id]  # nobody is following it: keep nothing
+            return
+        queue.put_nowait(event)
 
     def _http_session(self) -> aiohttp.ClientSession:
         if self._http is None:

@@ -276,7 +276,7 @@ class ServiceStates:
             printer_name,
             _D,
             reasons=[SR.SHUTDOWN],
-            message=message or "shut down",
+            message=message or "",
             hold_new_jobs_until=None,
             hold_new_jobs_until_time=None,
         )

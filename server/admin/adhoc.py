@@ -154,15 +154,15 @@ class AdHocCommands:
         if not command.args:
             return await self._finish(command, {}, session)
         session["payload"] = await self._form(command, command.args)
-        session["next"] = partial(self._submitted, command, {})
+        session["next"] = partial(self._submitted, command, {}, command.args)
         session["has_next"] = False
         return session
 
     async def _submitted(
-        self, command: Command, given: Values, form: Any, session: Session
+        self, command: Command, given: Values, args: tuple[Arg, ...], form: Any, session: Session
     ) -> Session:
         try:
-            values = {**given, **self._values(command.args, form)}
+            values = {**given, **self._values(args, form)}
         except UsageError as exc:
             return _failed(session, f"usage: {exc}")
         return await self._finish(command, values, session)
@@ -230,7 +230,7 @@ class AdHocCommands:
         if not rest:
             return await self._finish(command, {"queue": queue}, session)
         session["payload"] = await self._form(command, rest, title=f"{command.name} {queue}")
-        session["next"] = partial(self._submitted, command, {"queue": queue})
+        session["next"] = partial(self._submitted, command, {"queue": queue}, rest)
         session["has_next"] = False
         return session
 

@@ -166,6 +166,8 @@ def system_elements(response: a.SystemElementsResponse) -> Rendered:
         for name, value in group.model_dump(exclude_none=True, by_alias=True).items():
             if name in ("system-current-time",):
                 value = when(value)
+            elif isinstance(value, bool):
+                value = yes(value)
             elif isinstance(value, list):
                 value = ", ".join(map(str, value)) or "-"
             lines.append(f"  {name}: {value}")

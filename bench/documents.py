@@ -1,0 +1,224 @@
+"""4. Documents: 100 MB and 1 GB from the client to the device, against curl.
+
+Cirrus: one client (bench.load) prints one document: SendDocument, HTTPS PUT to the
+service (streamed, SHA-256, fsync, rename), work notification, the real manager's
+HTTPS GET into its spool (size and SHA-256 checked) and the `file` driver copying it
+into its folder (tmpfs: the null sink). MB/s is the document size over the time from
+CreateJob to the job completed (MB = 10^6 bytes). Each process's peak resident memory
+is read from VmHWM after resetting it (/proc/PID/clear_refs) before the document.
+
+Ceiling: `curl` fetching the same file from `python3 -m http.server` on loopback (plain
+HTTP), in the same run.
+
+    python -m bench.documents [--sizes-mb 100 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+from bench.common import (
+    ChildFailed,
+    log,
+    machine_info,
+    memory_kb,
+    null_sink_dir,
+    ratio,
+    reset_peak,
+    run_tool,
+    write_results,
+)
+from bench.report import Row, fmt, table
+from bench.stack import start_stack
+from bench.throughput import start_load
+from prosody_config.launcher import free_ports
+
+SECTION = "4 documents"
+MB = 1_000_000
+MIB = 1024 * 1024
+TARGET_MBPS = 200.0
+TARGET_GROWTH_MIB = 64.0
+
+
+def make_document(path: Path, size: int) -> None:
+    """`size` bytes of incompressible data (one random MiB, repeated)."""
+    block = os.urandom(MIB)
+    with path.open("wb") as out:
+        left = size
+        while left > 0:
+            out.write(block[: min(left, MIB)])
+            left -= MIB
+
+
+async def curl_ceiling(folder: Path, names: list[str]) -> dict[str, dict[str, float]]:
+    port = free_ports(1)[0]
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "http.server",
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        str(folder),
+        str(port),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out: dict[str, dict[str, float]] = {}
+    try:
+        for _ in range(100):  # until it listens (≤ 5 s)
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        for name in names:
+            status, text = await run_tool(
+                [
+                    "curl",
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{size_download} %{time_total}",
+                    f"http://127.0.0.1:{port}/{name}",
+                ],
+                300,
+            )
+            if status != 0:
+                raise ChildFailed(f"curl failed ({status}): {text}")
+            size, seconds = text.split()
+            out[name] = {"seconds": float(seconds), "mb_per_s": float(size) / MB / float(seconds)}
+    finally:
+        server.terminate()
+        await server.wait()
+    return out
+
+
+async def run(*, sizes_mb: list[int]) -> dict[str, Any]:
+    stack = await start_stack("doc", ["u0", "m0"])
+    result: dict[str, Any] = {"documents": []}
+    try:
+        await stack.start_service()
+        sink = null_sink_dir("docsink")
+        stack.extra_dirs.append(sink)
+        await stack.start_managers([("m0", "q0", f"file:{sink}")])
+        load = await start_load(stack, ["u0"])
+        docs = stack.state / "documents"
+        docs.mkdir()
+        names = []
+        for size_mb in sizes_mb:
+            name = f"doc-{size_mb}MB.bin"
+            log(f"documents: writing a {size_mb} MB file")
+            await asyncio.to_thread(make_document, docs / name, size_mb * MB)
+            names.append(name)
+        pids = {**stack.pids(), "client": load.pid}
+        for name, size_mb in zip(names, sizes_mb, strict=True):
+            for pid in pids.values():
+                reset_peak(pid)
+            before = {k: memory_kb(p)["rss_kb"] for k, p in pids.items()}
+            log(f"documents: printing {name}")
+            load.send(
+                {
+                    "command": "run",
+                    "jobs": 1,
+                    "in_flight": 1,
+                    "queues": ["q0"],
+                    "document": str(docs / name),
+                    "timeout": 600,
+                }
+            )
+            done = await load.expect("done", 900)
+            after = {k: memory_kb(p)["hwm_kb"] for k, p in pids.items()}
+            (_job_id, _q, t0, t1, t2, t3, state) = done["records"][0]
+            for leftover in sink.iterdir():  # the null sink keeps nothing
+                if leftover.is_file():
+                    leftover.unlink(missing_ok=True)
+            result["documents"].append(
+                {
+                    "name": name,
+                    "bytes": size_mb * MB,
+                    "state": state,
+                    "seconds": round(t3 - t0, 3),
+                    "mb_per_s": round(size_mb / (t3 - t0), 1),
+                    "upload_seconds": round(t2 - t1, 3),  # SendDocument + PUT until 201
+                    "after_upload_seconds": round(t3 - t2, 3),  # notify, GET, print, report
+                    "rss_before_mib": {k: round(v / 1024, 1) for k, v in before.items()},
+                    "peak_rss_mib": {k: round(v / 1024, 1) for k, v in after.items()},
+                    "growth_mib": {k: round((after[k] - before[k]) / 1024, 1) for k in pids},
+                }
+            )
+        log("documents: curl from a plain loopback HTTP server (the ceiling)")
+        ceiling = await curl_ceiling(docs, names)
+        for doc in result["documents"]:
+            doc["curl"] = ceiling[doc["name"]]
+    finally:
+        await stack.stop()
+    result["rows"] = [r.as_dict() for r in rows(result)]
+    return result
+
+
+def rows(result: dict[str, Any]) -> list[Row]:
+    out = []
+    for doc in result["documents"]:
+        size = f"{doc['bytes'] // MB:,} MB"
+        big = doc["bytes"] >= 1000 * MB
+        out.append(
+            Row(
+                SECTION,
+                f"{size} client → device, MB/s ({doc['state']})",
+                fmt(doc["mb_per_s"]),
+                "curl ← python http.server, loopback",
+                fmt(doc["curl"]["mb_per_s"]),
+                ratio(doc["mb_per_s"], doc["curl"]["mb_per_s"]),
+                f"≥ {TARGET_MBPS:.0f} MB/s" if big else "",
+                doc["mb_per_s"] >= TARGET_MBPS if big else None,
+            )
+        )
+        growth = doc["growth_mib"]
+        worst = max(growth, key=lambda k: growth[k])
+        out.append(
+            Row(
+                SECTION,
+                f"{size}: peak RSS growth MiB (prosody/service/manager/client)",
+                "/".join(
+                    fmt(growth.get(k), 1) for k in ("prosody", "service", "manager0", "client")
+                ),
+                target=f"each ≤ {TARGET_GROWTH_MIB:.0f} MiB" if big else "",
+                met=(growth[worst] <= TARGET_GROWTH_MIB) if big else None,
+            )
+        )
+        out.append(
+            Row(
+                SECTION,
+                f"{size}: upload (PUT until 201) / notify+fetch+print seconds",
+                f"{doc['upload_seconds']:.2f} / {doc['after_upload_seconds']:.2f}",
+            )
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes-mb", type=int, nargs="+", default=[100, 1000])
+    args = parser.parse_args()
+    started = time.monotonic()
+    result = uvloop.run(run(sizes_mb=args.sizes_mb))
+    print(table([Row(**r) for r in result["rows"]]))
+    path = write_results({"machine": machine_info(), "documents": result}, "documents")
+    log(f"results in {path} ({time.monotonic() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
