@@ -47,9 +47,10 @@ def available() -> str | None:
 
 
 class Cupsd:
-    def __init__(self, folder: Path, printers: dict[str, str]) -> None:
+    def __init__(self, folder: Path, printers: dict[str, str], log_level: str = "warn") -> None:
         """printers: queue name → device URI (each a raw queue)."""
         self.folder = folder
+        self.log_level = log_level
         self.printers = printers
         self.port = free_ports(1)[0]
         self.proc: asyncio.subprocess.Process | None = None
@@ -71,7 +72,8 @@ class Cupsd:
             f"PageLog {d}/log/page_log\nFileDevice Yes\nSandboxing Relaxed\nSystemGroup root\n"
         )
         (d / "cupsd.conf").write_text(
-            f"LogLevel warn\nListen 127.0.0.1:{self.port}\nBrowsing No\nDefaultAuthType None\n"
+            f"LogLevel {self.log_level}\nListen 127.0.0.1:{self.port}\n"
+            "Browsing No\nDefaultAuthType None\n"
             "WebInterface No\nMaxJobs 0\nMaxJobsPerPrinter 0\nMaxJobsPerUser 0\n"
             "PreserveJobHistory Yes\nPreserveJobFiles No\nAutoPurgeJobs Yes\n"
             "<Location />\n  Order allow,deny\n  Allow all\n</Location>\n"
@@ -126,6 +128,14 @@ class Cupsd:
             with contextlib.suppress(OSError):
                 parts.append((self.folder / "log" / name).read_text(errors="replace")[-1500:])
         return "\n".join(parts)
+
+    def count_in_log(self, text: str) -> int:
+        """Lines of cupsd's error_log that contain `text` (backend messages at info)."""
+        try:
+            log = (self.folder / "log" / "error_log").read_text(errors="replace")
+        except OSError:
+            return 0
+        return sum(1 for line in log.splitlines() if text in line)
 
     async def print_jobs(self, name: str, count: int, document: Path, timeout: float) -> None:
         """`count` Print-Jobs over one ipptool connection; raises unless all succeeded."""

@@ -25,8 +25,10 @@ from typing import Any
 
 import uvloop
 
+from bench import profile as pyspy
 from bench.common import (
     ChildFailed,
+    Meter,
     log,
     machine_info,
     memory_kb,
@@ -104,7 +106,7 @@ async def curl_ceiling(folder: Path, names: list[str]) -> dict[str, dict[str, fl
     return out
 
 
-async def run(*, sizes_mb: list[int]) -> dict[str, Any]:
+async def run(*, sizes_mb: list[int], profile: bool = True) -> dict[str, Any]:
     stack = await start_stack("doc", ["u0", "m0"])
     result: dict[str, Any] = {"documents": []}
     try:
@@ -122,6 +124,7 @@ async def run(*, sizes_mb: list[int]) -> dict[str, Any]:
             await asyncio.to_thread(make_document, docs / name, size_mb * MB)
             names.append(name)
         pids = {**stack.pids(), "client": load.pid}
+        last_rate = 100.0  # MB/s, a first guess for how long py-spy should sample
         for name, size_mb in zip(names, sizes_mb, strict=True):
             for pid in pids.values():
                 reset_peak(pid)
@@ -137,8 +140,25 @@ async def run(*, sizes_mb: list[int]) -> dict[str, Any]:
                     "timeout": 600,
                 }
             )
+            spies = []
+            sampled = profile and size_mb == max(sizes_mb) and pyspy.find_pyspy() is not None
+            if sampled:
+                seconds = 0.9 * size_mb / last_rate
+                for who in ("service", "manager0"):
+                    pid = pids[who]
+                    assert pid is not None
+                    out = stack.state / f"{who}-documents-profile.txt"
+                    spies.append((who, out, await pyspy.record(pid, seconds, out)))
+            meter = Meter(pids, loops=frozenset({"service", "manager0", "client"}))
+            meter.start()
             done = await load.expect("done", 900)
+            cpu = meter.stop()
             after = {k: memory_kb(p)["hwm_kb"] for k, p in pids.items()}
+            profiles = {}
+            for who, out, spy in spies:
+                await asyncio.wait_for(spy.wait(), 120)
+                if out.exists():
+                    profiles[who] = pyspy.analyse(out, paths_by=[])
             (_job_id, _q, t0, t1, t2, t3, state) = done["records"][0]
             for leftover in sink.iterdir():  # the null sink keeps nothing
                 if leftover.is_file():
@@ -155,8 +175,13 @@ async def run(*, sizes_mb: list[int]) -> dict[str, Any]:
                     "rss_before_mib": {k: round(v / 1024, 1) for k, v in before.items()},
                     "peak_rss_mib": {k: round(v / 1024, 1) for k, v in after.items()},
                     "growth_mib": {k: round((after[k] - before[k]) / 1024, 1) for k in pids},
+                    "profiles": profiles,
+                    # cores used over the transfer (CPU seconds / wall seconds), per process
+                    # and for its event-loop thread
+                    "cores": {k: round(v / meter.wall, 2) for k, v in cpu.items()},
                 }
             )
+            last_rate = max(10.0, size_mb / (t3 - t0))
         log("documents: curl from a plain loopback HTTP server (the ceiling)")
         ceiling = await curl_ceiling(docs, names)
         for doc in result["documents"]:
@@ -197,6 +222,17 @@ def rows(result: dict[str, Any]) -> list[Row]:
                 met=(growth[worst] <= TARGET_GROWTH_MIB) if big else None,
             )
         )
+        cores = doc["cores"]
+        out.append(
+            Row(
+                SECTION,
+                f"{size}: cores used (event-loop thread): service / manager / client",
+                " / ".join(
+                    f"{cores.get(k, 0):.2f} ({cores.get(k + '.main_thread', 0):.2f})"
+                    for k in ("service", "manager0", "client")
+                ),
+            )
+        )
         out.append(
             Row(
                 SECTION,
@@ -204,6 +240,21 @@ def rows(result: dict[str, Any]) -> list[Row]:
                 f"{doc['upload_seconds']:.2f} / {doc['after_upload_seconds']:.2f}",
             )
         )
+        for who, data in doc.get("profiles", {}).items():
+            threads = ", ".join(f"{t['path']} {t['percent']:.0f}%" for t in data["threads"])
+            out.append(Row(SECTION, f"{size}: profile, {who} samples by thread", threads))
+            hot = [
+                p
+                for p in data.get("top_inclusive", [])
+                if not p["path"].startswith(("main (", "<module>", "DeviceWorker._run_job"))
+            ]
+            out.append(
+                Row(
+                    SECTION,
+                    f"{size}: profile, {who} hottest functions (inclusive, all samples)",
+                    "; ".join(f"{p['path'].split(' (')[0]} {p['percent']:.0f}%" for p in hot[:4]),
+                )
+            )
     return out
 
 
@@ -212,9 +263,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes-mb", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--no-profile", action="store_true", help="no py-spy on the largest")
     args = parser.parse_args()
     started = time.monotonic()
-    result = uvloop.run(run(sizes_mb=args.sizes_mb))
+    result = uvloop.run(run(sizes_mb=args.sizes_mb, profile=not args.no_profile))
     print(table([Row(**r) for r in result["rows"]]))
     path = write_results({"machine": machine_info(), "documents": result}, "documents")
     log(f"results in {path} ({time.monotonic() - started:.0f} s)")

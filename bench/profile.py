@@ -113,6 +113,7 @@ def analyse(
     anywhere on main-thread stacks (inclusive) and at the leaf (self).
     """
     paths: Counter[str] = Counter()
+    project_inclusive: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
     operations: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
@@ -150,6 +151,8 @@ def analyse(
         )
         kinds[kind] += count
         own = [f for f in frames if _is_project(f)]
+        for depth in range(1, len(own) + 1):
+            project_inclusive[" → ".join(own[:depth][-3:])] += count
         tail = frames[-1] if not own or frames[-1] != own[-1] else ""
         if not own and tail.startswith(("Runner.run", "run (uvloop")):
             tail = "uvloop (C: I/O, callbacks, TLS)"
@@ -162,7 +165,7 @@ def analyse(
             for name, c in counter.most_common(n)
         ]
 
-    runner = ("_run_module_as_main", "_run_code", "<module>", "Runner.run", "main (server", "run (")
+    runner = ("_run_module_as_main", "_run_code", "<module>", "Runner.run", "main (", "run (")
     inclusive_named = Counter(
         {k: v for k, v in inclusive.items() if not k.startswith(runner) and "(uvloop" not in k}
     )
@@ -177,6 +180,8 @@ def analyse(
         "hottest_paths": share(paths, top),
         "top_paths": share(paths, 20),
         "by_operation": share(operations, 15),
+        # chains of the project's frames (up to 3, outermost first), inclusive
+        "top_inclusive_project": share(project_inclusive, 20),
         "top_inclusive": share(inclusive_named, 30),
         "top_self": share(leaf, 15),
     }

@@ -305,24 +305,33 @@ def rows(result: dict[str, Any]) -> list[Row]:
     ]
     per = c["cpu_ms_per_job"]
     cups_cpu = u.get("cpu_ms_per_job", {})
-    pairs = [
-        ("Prosody", "prosody", "cupsd (+ backends)", cups_cpu.get("cupsd")),
-        ("service", "service", "", None),
-        ("managers (all)", "managers", "", None),
-        ("clients", "clients", "ipptool", cups_cpu.get("ipptool")),
-        ("all processes", "total", "cupsd + ipptool", cups_cpu.get("total")),
-    ]
-    for label, key, anchor_label, anchor_value in pairs:
-        out.append(
-            Row(
-                SECTION,
-                f"CPU ms per job: {label}",
-                fmt(per[key], 2),
-                anchor_label,
-                fmt(anchor_value, 2) if anchor_value is not None else "",
-                ratio(per[key], anchor_value),
-            )
+    out.append(
+        Row(
+            SECTION,
+            "CPU ms per job: Prosody / service / managers / clients",
+            " / ".join(fmt(per[k], 2) for k in ("prosody", "service", "managers", "clients")),
+            "cupsd (+ backends) / ipptool" if cups_cpu else "",
+            " / ".join(fmt(cups_cpu.get(k), 2) for k in ("cupsd", "ipptool")) if cups_cpu else "",
         )
+    )
+    out.append(
+        Row(
+            SECTION,
+            "CPU ms per job: all processes",
+            fmt(per["total"], 2),
+            "cupsd + ipptool" if cups_cpu else "",
+            fmt(cups_cpu.get("total"), 2) if cups_cpu else "",
+            ratio(per["total"], cups_cpu.get("total")),
+        )
+    )
+    busy = c.get("main_thread_busy", {})
+    out.append(
+        Row(
+            SECTION,
+            "event-loop thread busy: service / one manager / clients",
+            " / ".join(f"{100 * busy.get(k, 0):.0f}%" for k in ("service", "manager0", "clients")),
+        )
+    )
     out.append(
         Row(
             SECTION,
@@ -330,18 +339,36 @@ def rows(result: dict[str, Any]) -> list[Row]:
             f"{fmt(c['job_latency']['p50_ms'])} / {fmt(c['job_latency']['p99_ms'])} ms",
         )
     )
-    prof = result.get("profile")
-    if prof and "hottest_paths" in prof:
-        for i, path in enumerate(prof["hottest_paths"], 1):
+    prof = result.get("profile") or {}
+    if "database" in prof:
+        db = prof["database"]["per_job"]
+        out.append(
+            Row(
+                SECTION,
+                "profile: service DB lock busy; per job lock takes / statements / thread hops",
+                f"{100 * prof['database']['lock_busy_share']:.0f}%; "
+                f"{db['lock_acquisitions']:.0f} / {db['statements']:.0f} / {db['thread_hops']:.0f}",
+            )
+        )
+    if "gc" in prof:
+        out.append(
+            Row(
+                SECTION,
+                "profile: service cyclic GC, ms per job (share of wall time)",
+                f"{prof['gc']['ms_per_job']:.2f} ({100 * prof['gc']['share_of_wall']:.1f}%)",
+            )
+        )
+    for who, data in (("service", prof), ("manager", prof.get("manager0", {}))):
+        for i, path in enumerate(data.get("main_thread_paths", [])[:3], 1):
             out.append(
                 Row(
                     SECTION,
-                    f"service profile, hot path {i} ({path['percent']}% of samples)",
-                    path["path"][-110:],
+                    f"profile: {who} event-loop samples, hot path {i}",
+                    f"{path['percent_of_main_thread']:.0f}% {path['path']}",
                 )
             )
-    elif prof:
-        out.append(Row(SECTION, "service profile", prof.get("skipped", "")))
+    if "skipped" in prof:
+        out.append(Row(SECTION, "profile", prof["skipped"]))
     return out
 
 

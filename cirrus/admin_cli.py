@@ -38,7 +38,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _add_argument(
-    p: argparse.ArgumentParser, name: str, kind: Kind, text: str, required: bool, keyword: str | None
+    p: argparse.ArgumentParser,
+    name: str,
+    kind: Kind,
+    text: str,
+    required: bool,
+    keyword: str | None,
 ) -> None:
     dest = name.replace("-", "_")
     if kind == Kind.FLAG:

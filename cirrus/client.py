@@ -408,6 +408,16 @@ class CirrusClient:
         )
         return response.service
 
+    async def identify_printer(
+        self, queue: str, *, actions: list[str] | None = None, message: str | None = None
+    ) -> bool:
+        """IPP Identify-Printer, relayed to the queue's device; False if none is there."""
+        response = await self.session.request(
+            ops.IdentifyPrinter(printer_name=queue, identify_actions=actions, message=message),
+            ops.IdentifyPrinterResponse,
+        )
+        return response.device_online
+
     async def list_queues(self) -> list[ServiceElements]:
         response = await self.session.request(ops.GetServices(), ops.GetServicesResponse)
         return response.service

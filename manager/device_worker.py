@@ -212,6 +212,11 @@ class DeviceWorker:
     async def on_notification(self, note: ops.WorkNotification) -> None:
         for job_id in note.cancel_job_ids:
             await self.cancel(job_id)
+        if note.identify_actions is not None:
+            try:
+                await self.driver.identify(note.identify_actions, note.identify_message)
+            except (DeviceRejected, DeviceUnreachable) as exc:
+                log.warning("the device could not identify itself: %s", exc)
         for job_id in note.suspend_job_ids:
             await self._device_call(job_id, self.driver.suspend_job)
         for job_id in note.resume_job_ids:

@@ -92,6 +92,17 @@ class ServiceComponent(ComponentXMPP):
         message = self.make_message(mto=job.notify_jid, mtype="headline")
         attach(message, JobEvent(notify_subscribed_event=event, job=job.to_status())).send()
 
+    def identify(self, device: Device, actions: list[str], message: str | None) -> None:
+        if not self.online.is_set():
+            return
+        message_stanza = self.make_message(mto=device.jid, mtype="headline")
+        payload = WorkNotification(
+            output_device_uuid=device.output_device_uuid,
+            identify_actions=actions,
+            identify_message=message,
+        )
+        attach(message_stanza, payload).send()
+
     def work(
         self,
         device: Device,

@@ -58,6 +58,8 @@ class Push(Protocol):
         resume: list[int] | None = None,
     ) -> None: ...
 
+    def identify(self, device: Device, actions: list[str], message: str | None) -> None: ...
+
 
 class CloudImagingService:
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:

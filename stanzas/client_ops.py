@@ -343,6 +343,23 @@ class DocumentResponse(Payload):
     document: DocumentStatus
 
 
+class IdentifyPrinter(Payload):
+    """IPP Identify-Printer (PWG 5100.13), relayed to the queue's device: make it show,
+    flash, sound or speak so that a person can find it."""
+
+    ELEMENT = "IdentifyPrinter"
+    service_type: ServiceType = ServiceType.PRINT
+    printer_name: Name
+    identify_actions: list[Keyword] | None = None  # display, flash, sound, speak
+    message: Text | None = None
+
+
+class IdentifyPrinterResponse(Payload):
+    ELEMENT = "IdentifyPrinterResponse"
+    printer_name: Name
+    device_online: bool  # whether a device was there to be told
+
+
 # --- validation -------------------------------------------------------------------------
 
 

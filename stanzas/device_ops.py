@@ -288,6 +288,8 @@ class WorkNotification(Payload):
     cancel_job_ids: list[JobId] = Field(default_factory=list)
     suspend_job_ids: list[JobId] = Field(default_factory=list)  # SuspendCurrent<Service>Job
     resume_job_ids: list[JobId] = Field(default_factory=list)  # Resume<Service>Job
+    identify_actions: list[Keyword] | None = None  # IPP Identify-Printer, relayed
+    identify_message: Text | None = None
     resync: bool = False
 
 

@@ -131,6 +131,10 @@ class DeviceDriver(abc.ABC):
     async def cancel_job(self, job_id: int) -> None:
         """Ask the device to cancel; the job reaches 'canceled' as get_job later shows."""
 
+    async def identify(self, actions: list[str], message: str | None) -> None:  # noqa: B027
+        """Make the device show itself (IPP Identify-Printer); a device that cannot do
+        anything of the kind ignores it."""
+
     async def suspend_job(self, job_id: int) -> None:
         """Pause a job the device is processing (SuspendCurrent<Service>Job); devices
         that cannot say so."""

@@ -467,6 +467,16 @@ class IppDriver(DeviceDriver):
             job_id, "completed", final.job_state_reasons, final.job_state_message, impressions
         )
 
+    async def identify(self, actions: list[str], message: str | None) -> None:
+        req = self.client.new_request(Operation.IDENTIFY_PRINTER)
+        if actions:
+            req.operation_attributes(identify_actions=list(actions))  # keywords
+        if message:
+            req.operation_attributes(message=message)
+        resp = await self._send(req)
+        if not resp.is_successful:
+            raise DeviceRejected(resp.status_name, resp.status_message or resp.status_name)
+
     async def cancel_job(self, job_id: int) -> None:
         job = self._jobs.get(job_id)
         device_ids = job.device_ids if job is not None else [job_id]

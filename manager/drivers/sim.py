@@ -186,6 +186,7 @@ class SimDriver(DeviceDriver):
         self.unreachable = False
         self.jobs: dict[int, SimJob] = {}
         self.suspended: set[int] = set()  # device job ids held by suspend_job
+        self.identified: list[tuple[tuple[str, ...], str | None]] = []  # identify() calls
         self._next_id = first_job_id
         self._queue: deque[int] = deque()
         self._worker: asyncio.Task[None] | None = None
@@ -410,6 +411,11 @@ class SimDriver(DeviceDriver):
         if job is None or job.is_terminal:
             return
         self._set(job, "canceled", ("job-canceled-by-user",), "Job canceled.")
+        self._changes.notify()
+
+    async def identify(self, actions: list[str], message: str | None) -> None:
+        self._check()
+        self.identified.append((tuple(actions), message))
         self._changes.notify()
 
     async def suspend_job(self, job_id: int) -> None:

@@ -77,7 +77,7 @@ class ExpiringSessions(dict[str, Session]):
         self._touched.pop(key, None)
         super().__delitem__(key)
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         self.purge()
         if key in self._touched:
             self._touched[key] = self.clock()
@@ -121,7 +121,7 @@ class AdHocCommands:
         operator, admin = self.svc.is_operator(caller), self.svc.is_admin(caller)
         if not operator:
             return items
-        own = self.xmpp.boundjid.full
+        own = self.xmpp.boundjid
         items.add_item(own, node=QUEUE_NODE, name="queue: pick a queue, then an action")
         for command in COMMANDS:
             if may_run(command, operator=operator, admin=admin):

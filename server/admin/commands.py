@@ -231,14 +231,14 @@ def _all_op(cls: type[a.AllServicesRequest]) -> Callable[[Values], Payload]:
 
 def _restart(cls: type[Any], paused_field: str = "start_service_paused") -> Any:
     def build(v: Values) -> Payload:
-        options = {
+        options: dict[str, Any] = {
             "is_accepting_jobs": False if v.get("not-accepting") else None,
             paused_field: True if v.get("paused") else None,
         }
         if "queue" in v:
             options["service_type"] = a.AnyServiceType.PRINT
             options["printer_name"] = v["queue"]
-        return cls(**options)  # type: ignore[no-any-return]
+        return cls(**options)
 
     return build
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slixmpp import JID
 from slixmpp.componentxmpp import ComponentXMPP
 from slixmpp.stanza import Presence
 from slixmpp.xmlstream import StanzaBase
@@ -67,7 +68,7 @@ class AdminFrontEnds:
 
     def send_chat(self, jid: str, text: str) -> None:
         if self.xmpp.transport is not None:
-            self.xmpp.send_message(mto=jid, mbody=text, mtype="chat")
+            self.xmpp.send_message(mto=JID(jid), mbody=text, mtype="chat")
 
     # --- chat ---------------------------------------------------------------------------
     def _on_message(self, message: StanzaBase) -> None:

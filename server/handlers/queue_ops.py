@@ -66,3 +66,17 @@ async def get_services(
     return ops.GetServicesResponse(
         service=[await service_elements(svc, q, {"description", "status"}) for q in queues]
     )
+
+
+@operation(ops.IdentifyPrinter)
+async def identify_printer(
+    svc: CloudImagingService, caller: Caller, req: ops.IdentifyPrinter
+) -> ops.IdentifyPrinterResponse:
+    """Relayed to the queue's device with the next push (PWG 5100.13 Identify-Printer)."""
+    await client(svc, caller)
+    queue = await queue_for(svc, req.printer_name, req.service_type)
+    device = await svc.devices.get_by_printer(queue.printer_name)
+    online = device is not None and svc.push is not None and device.registration_state == "approved"
+    if online and device is not None and svc.push is not None:
+        svc.push.identify(device, req.identify_actions or ["sound"], req.message)
+    return ops.IdentifyPrinterResponse(printer_name=queue.printer_name, device_online=online)

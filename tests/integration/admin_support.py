@@ -108,4 +108,3 @@ class ChatInbox:
 
 def reasons(summary: a.ServiceSummary) -> set[str]:
     return set(summary.service_state_reasons) - {"none"}
-

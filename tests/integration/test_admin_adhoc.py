@@ -78,7 +78,15 @@ async def test_a_command_without_arguments_answers_with_a_table(
     assert result["command"]["status"] == "completed"
     form = result["command"]["form"]
     assert form["type"] == "result"
-    assert list(form["reported"]) == ["queue", "type", "state", "accepting", "jobs", "device", "printer"]
+    assert list(form["reported"]) == [
+        "queue",
+        "type",
+        "state",
+        "accepting",
+        "jobs",
+        "device",
+        "printer",
+    ]
     (row,) = form["items"]
     assert row["queue"] == "office" and row["state"] == "idle"
 

@@ -1,5 +1,5 @@
-"""Every administrative operation × {a user, a device's account, an operator, an
-administrator}: seed 001 reserves Tables 2 and 3 to operators and administrators (Note 2:
+"""Every administrative operation, asked by a user, a device's account, an operator and
+an administrator: seed 001 reserves Tables 2 and 3 to operators and administrators (Note 2:
 "If the requestor is not determined to have access, the Service MUST reject the request").
 Whoever may not is refused with client-error-not-authorized and nothing changes."""
 

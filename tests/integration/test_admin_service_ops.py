@@ -127,7 +127,9 @@ async def test_disable_negates_is_accepting_jobs_and_enable_asserts_it(
     # "The Service is still able to process operations other than Create<Service>Job."
     assert (await operator.service("office")).is_accepting_jobs is False
 
-    enabled = (await operator.call(a.EnableService(printer_name="office"), a.ServiceResponse)).service
+    enabled = (
+        await operator.call(a.EnableService(printer_name="office"), a.ServiceResponse)
+    ).service
     assert enabled.is_accepting_jobs is True
     job = await alice.print_files("office", [SAMPLE])
     assert (await alice.wait_for_final(job.job_id, timeout=WAIT)).job_state == JobState.COMPLETED
@@ -233,7 +235,9 @@ async def test_promote_job_schedules_next_or_after_a_predecessor(
     assert [j.job_id for j in await alice.get_jobs(queue="office")] == after.scheduled_job_ids
 
     # "The identified target Job must be in the 'Pending' state" …
-    held = await alice.print_files("office", [SAMPLE], ticket=JobTicket(job_hold_until="indefinite"))
+    held = await alice.print_files(
+        "office", [SAMPLE], ticket=JobTicket(job_hold_until="indefinite")
+    )
     with pytest.raises(NotPossible):
         await operator.call(a.PromoteJob(job_id=held.job_id), a.PromoteJobResponse)
     # … and a predecessor 'Pending', 'Processing' or 'ProcessingStopped'.

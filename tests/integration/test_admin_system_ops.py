@@ -71,7 +71,9 @@ async def test_all_services_operations_apply_to_every_job_service_not_the_system
     assert {down[q].service_state for q in ("office", "lobby")} == {a.ServiceState.DOWN}
     assert down[None].service_state == a.ServiceState.IDLE
     # StartupAllServices: "through the 'Down' state to 'Idle'"; with StartSystemPaused, Stopped.
-    up = by_name(await admin.call(a.StartupAllServices(start_system_paused=True), a.ServicesResponse))
+    up = by_name(
+        await admin.call(a.StartupAllServices(start_system_paused=True), a.ServicesResponse)
+    )
     assert {up[q].service_state for q in ("office", "lobby")} == {a.ServiceState.STOPPED}
     restarted = by_name(
         await admin.call(a.RestartAllServices(is_accepting_jobs=False), a.ServicesResponse)
@@ -135,11 +137,17 @@ async def test_delete_service_needs_a_shut_down_service_and_removes_its_data(
     alice = await harness.client("alice")
     job = await alice.print_files("office", [SAMPLE])
     document = (await service.service.documents.list(job.job_id))[0]
-    assert document.spool_name is not None and service.service.spool.path(document.spool_name).exists()
+    assert (
+        document.spool_name is not None and service.service.spool.path(document.spool_name).exists()
+    )
 
     with pytest.raises(NotPossible):  # "an error to specify a Service that is not shutdown"
-        await admin.call(a.DeleteService(service_type=PRINT, printer_name="office"), a.ServiceResponse)
-    await admin.call(a.ShutdownService(service_type=PRINT, printer_name="office"), a.ServiceResponse)
+        await admin.call(
+            a.DeleteService(service_type=PRINT, printer_name="office"), a.ServiceResponse
+        )
+    await admin.call(
+        a.ShutdownService(service_type=PRINT, printer_name="office"), a.ServiceResponse
+    )
     deleted = await admin.call(
         a.DeleteService(service_type=PRINT, printer_name="office"), a.DeleteServiceResponse
     )
@@ -181,7 +189,9 @@ async def test_get_and_set_system_elements(service: ServiceApp, harness: Harness
     with pytest.raises(AttributesNotSupported) as refused:
         await admin.call(
             a.SetSystemElements(
-                system_description=a.SystemDescription(system_location="Building 2", system_uuid=uuid),
+                system_description=a.SystemDescription(
+                    system_location="Building 2", system_uuid=uuid
+                ),
                 system_status=a.SystemStatus(service_count=9),
             ),
             a.SystemElementsResponse,

@@ -99,6 +99,7 @@ CASES: dict[str, Case] = {
         lambda t: c.ValidateDocumentTicket(printer_name="office", document_ticket=JobTicket()),
         USERS,
     ),
+    "IdentifyPrinter": Case(lambda t: c.IdentifyPrinter(printer_name="office"), USERS),
     # device operations (seed 001, Device Manager to Service)
     "GetFetchableJobs": Case(lambda t: d.GetFetchableJobs(output_device_uuid=t.device), {"device"}),
     "FetchJob": Case(
@@ -239,7 +240,13 @@ def test_every_operation_is_in_the_matrix() -> None:
         if cls.__module__ in ("stanzas.client_ops", "stanzas.device_ops")
         and not name.endswith("Response")
         and name
-        not in ("JobListResponse", "JobEvent", "WorkNotification", "RegisterDevice", "DeregisterDevice")
+        not in (
+            "JobListResponse",
+            "JobEvent",
+            "WorkNotification",
+            "RegisterDevice",
+            "DeregisterDevice",
+        )
     }
     assert requests <= set(CASES), sorted(requests - set(CASES))
 

@@ -591,3 +591,15 @@ async def test_timed_retention_and_job_history_are_enforced(env: Env) -> None:
 async def _quiet(svc: CloudImagingService) -> None:
     """Let the service's after-commit work (retention on job end) finish."""
     await asyncio.wait_for(svc.settled(), WAIT)
+
+
+# --- Identify-Printer (relayed to the device) ------------------------------------------------
+
+
+async def test_identify_printer_reaches_the_device(env: Env) -> None:
+    assert await env.alice.identify_printer("office", actions=["flash", "sound"], message="here")
+    for _ in range(100):  # bounded: each round waits for the sim to change
+        if env.sim.identified:
+            break
+        await env.sim.wait_for_change(1.0)
+    assert env.sim.identified == [(("flash", "sound"), "here")]

@@ -48,3 +48,12 @@ async def test_a_pdf_prints_on_ippeveprinter_end_to_end(
     assert final.output_device_job_id is not None and final.output_device_job_id >= 1
     printed = [p for p in printer.spool_dir.rglob("*") if p.is_file()]
     assert any(p.read_bytes() == SAMPLE.read_bytes() for p in printed), printed
+
+
+async def test_identify_printer_is_relayed_as_ipp(printer: IppEvePrinter) -> None:
+    driver = make_driver(f"ipp:{printer.uri}")
+    await driver.start()
+    try:
+        await driver.identify(["sound"], "find me")  # ippeveprinter answers successful-ok
+    finally:
+        await driver.close()

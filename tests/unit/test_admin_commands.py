@@ -39,7 +39,9 @@ def test_names_and_aliases_are_unique() -> None:
 def test_every_command_builds_a_protocol_request(command) -> None:  # type: ignore[no-untyped-def]
     words = shlex.split(command.example)[1:] if command.example else []
     if not command.example:
-        words = ["office" if arg.kind == Kind.QUEUE else "7" for arg in command.args if arg.required]
+        words = [
+            "office" if arg.kind == Kind.QUEUE else "7" for arg in command.args if arg.required
+        ]
     request = build(command, parse_words(command, words))
     assert request.ELEMENT in PAYLOADS
     assert command.response.ELEMENT in PAYLOADS

@@ -16,7 +16,12 @@ from stanzas.admin_ops import ServiceState
 from stanzas.errors import NotPossible, ServiceUnavailable
 from stanzas.states import JobState
 
-I, P, S, D = ServiceState.IDLE, ServiceState.PROCESSING, ServiceState.STOPPED, ServiceState.DOWN
+IDLE, BUSY, STOP, DOWN = (
+    ServiceState.IDLE,
+    ServiceState.PROCESSING,
+    ServiceState.STOPPED,
+    ServiceState.DOWN,
+)
 
 
 @pytest.fixture
@@ -36,29 +41,29 @@ async def svc(tmp_path: Path) -> AsyncIterator[CloudImagingService]:
 
 
 def test_the_table_leaves_down_only_through_idle() -> None:
-    assert SERVICE_TRANSITIONS[D] == {D, I}
-    for state in (I, P, S):
-        assert D in SERVICE_TRANSITIONS[state]  # Shutdown: "from any state"
+    assert SERVICE_TRANSITIONS[DOWN] == {DOWN, IDLE}
+    for state in (IDLE, BUSY, STOP):
+        assert DOWN in SERVICE_TRANSITIONS[state]  # Shutdown: "from any state"
         assert state in SERVICE_TRANSITIONS[state]
     assert set(SERVICE_TRANSITIONS) == set(ServiceState)
 
 
 def test_reasons_are_settled_for_the_state() -> None:
-    assert settle_reasons(S, ["none"], add=["paused"]) == ("paused",)
-    assert settle_reasons(I, ["paused", "hold-new-jobs"]) == ("hold-new-jobs",)
-    assert settle_reasons(P, [], add=["moving-to-paused"]) == ("moving-to-paused",)
-    assert settle_reasons(S, ["moving-to-paused"], add=["paused"]) == ("paused",)
-    assert settle_reasons(D, ["paused", "hold-new-jobs"], add=["shutdown"]) == (
+    assert settle_reasons(STOP, ["none"], add=["paused"]) == ("paused",)
+    assert settle_reasons(IDLE, ["paused", "hold-new-jobs"]) == ("hold-new-jobs",)
+    assert settle_reasons(BUSY, [], add=["moving-to-paused"]) == ("moving-to-paused",)
+    assert settle_reasons(STOP, ["moving-to-paused"], add=["paused"]) == ("paused",)
+    assert settle_reasons(DOWN, ["paused", "hold-new-jobs"], add=["shutdown"]) == (
         "hold-new-jobs",
         "shutdown",
     )
-    assert settle_reasons(I, ["shutdown"]) == ("none",)
+    assert settle_reasons(IDLE, ["shutdown"]) == ("none",)
 
 
 def test_only_an_idle_or_processing_queue_not_pausing_hands_out_work() -> None:
-    assert hands_out_work(I, ["none"]) and hands_out_work(P, ["hold-new-jobs"])
-    assert not hands_out_work(P, ["moving-to-paused"])
-    assert not hands_out_work(S, ["paused"]) and not hands_out_work(D, ["shutdown"])
+    assert hands_out_work(IDLE, ["none"]) and hands_out_work(BUSY, ["hold-new-jobs"])
+    assert not hands_out_work(BUSY, ["moving-to-paused"])
+    assert not hands_out_work(STOP, ["paused"]) and not hands_out_work(DOWN, ["shutdown"])
 
 
 async def test_a_queue_without_a_row_is_idle(svc: CloudImagingService) -> None:
@@ -71,15 +76,15 @@ async def test_change_checks_the_table_writes_and_tells_listeners_after_commit(
     heard: list[tuple[QueueState, QueueState]] = []
     svc.service_states.listeners.append(lambda before, after: heard.append((before, after)))
     async with svc.db.transaction():
-        down = await svc.service_states.change("office", D, reasons=["shutdown"], message="bye")
+        down = await svc.service_states.change("office", DOWN, reasons=["shutdown"], message="bye")
         assert heard == []  # not before the commit
     assert heard == [(QueueState("office"), down)]
     assert down.hands_out_work is False and down.time_state_changed == 1000
     assert await svc.service_states.get("office") == down
     with pytest.raises(NotPossible):
-        await svc.service_states.change("office", S)
+        await svc.service_states.change("office", STOP)
     with pytest.raises(ValueError):
-        await svc.service_states.change("office", I, hands_out_work=True)
+        await svc.service_states.change("office", IDLE, hands_out_work=True)
     with pytest.raises(ServiceUnavailable):
         await svc.service_states.require_up("office")
 
@@ -89,16 +94,16 @@ async def test_a_rolled_back_change_is_not_heard(svc: CloudImagingService) -> No
     svc.service_states.listeners.append(lambda before, after: heard.append(after))
     with pytest.raises(RuntimeError):
         async with svc.db.transaction():
-            await svc.service_states.change("office", S, add=["paused"])
+            await svc.service_states.change("office", STOP, add=["paused"])
             raise RuntimeError
     assert heard == []
-    assert (await svc.service_states.get("office")).service_state == I
+    assert (await svc.service_states.get("office")).service_state == IDLE
 
 
 async def test_pause_and_resume_follow_the_jobs_at_the_device(svc: CloudImagingService) -> None:
     states = svc.service_states
-    assert (await states.pause("office", None)).service_state == S  # nothing at the device
-    assert (await states.resume("office", None)).service_state == I
+    assert (await states.pause("office", None)).service_state == STOP  # nothing at the device
+    assert (await states.resume("office", None)).service_state == IDLE
     job = await svc.jobs.insert(
         job_uuid="urn:uuid:11111111-1111-4111-8111-111111111111",
         printer_name="office",
@@ -113,8 +118,8 @@ async def test_pause_and_resume_follow_the_jobs_at_the_device(svc: CloudImagingS
         time_at_creation=0,
     )
     pausing = await states.pause("office", "toner")
-    assert pausing.service_state == P and "moving-to-paused" in pausing.service_state_reasons
+    assert pausing.service_state == BUSY and "moving-to-paused" in pausing.service_state_reasons
     assert pausing.hands_out_work is False
     await svc.states.change(job, JobState.COMPLETED)
     stopped = await states.settle_activity("office")
-    assert stopped.service_state == S and stopped.service_state_reasons == ("paused",)
+    assert stopped.service_state == STOP and stopped.service_state_reasons == ("paused",)

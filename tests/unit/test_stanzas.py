@@ -322,6 +322,8 @@ FULL: dict[str, Payload] = {
         cancel_job_ids=[44],
         suspend_job_ids=[42],
         resume_job_ids=[41],
+        identify_actions=["flash", "sound"],
+        identify_message="Looking for the office printer",
         resync=True,
     ),
     "CreateJob": cops.CreateJob(
@@ -441,6 +443,15 @@ FULL: dict[str, Payload] = {
         document_ticket=TICKET,
     ),
     "ValidateResponse": cops.ValidateResponse(unsupported_elements=["finishings", "number-up"]),
+    "IdentifyPrinter": cops.IdentifyPrinter(
+        service_type=ServiceType.PRINT,
+        printer_name="office",
+        identify_actions=["display", "sound"],
+        message="Here I am",
+    ),
+    "IdentifyPrinterResponse": cops.IdentifyPrinterResponse(
+        printer_name="office", device_online=True
+    ),
     "JobEvent": cops.JobEvent(notify_subscribed_event="job-state-changed", job=JOB),
 }
 
@@ -575,6 +586,10 @@ MINIMAL: dict[str, Payload] = {
         printer_name="office", document_ticket=JobTicket()
     ),
     "ValidateResponse": cops.ValidateResponse(),
+    "IdentifyPrinter": cops.IdentifyPrinter(printer_name="office"),
+    "IdentifyPrinterResponse": cops.IdentifyPrinterResponse(
+        printer_name="office", device_online=False
+    ),
     "JobEvent": cops.JobEvent(job=JobStatus(job_id=1, job_state=JobState.ABORTED)),
 }
 
