@@ -208,9 +208,9 @@ class CancelJobs(ServiceRequest):
 
 
 class CancelJobsResponse(Payload):
-    """The jobs canceled, or whose cancel the device was asked for. When the request
-    fails, the error names the jobs that could not be canceled (seed Note 1) in its
-    <job-ids/>, and nothing was canceled."""
+    """The jobs canceled, or whose cancel the device was asked for (the first 1000, the
+    most a list holds). When the request fails, the error names the jobs that could not
+    be canceled (seed Note 1) in its <job-ids/>, and nothing was canceled."""
 
     ELEMENT = "CancelJobsResponse"
     job_ids: list[JobId] = Field(default_factory=list)
@@ -272,7 +272,8 @@ class PromoteJob(Payload):
 
 
 class PromoteJobResponse(Payload):
-    """The promoted job and the queue's jobs in the order they will be handed out."""
+    """The promoted job and the queue's waiting jobs in the order they will be handed
+    out (the first 100)."""
 
     ELEMENT = "PromoteJobResponse"
     job: JobStatus

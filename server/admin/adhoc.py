@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -329,5 +329,3 @@ def result_form(title: str, rendered: Rendered) -> Form:
             form.add_item(dict(zip(names, row, strict=True)))
     return form
 
-
-Handler = Callable[[Any, Session], Awaitable[Session]]

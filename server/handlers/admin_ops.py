@@ -15,8 +15,15 @@ from server.stores.queues import Queue
 from stanzas import admin_ops as ops
 from stanzas.errors import AttributesNotSupported, NotFound, NotPossible
 from stanzas.groups import QueueConfiguration
-from stanzas.model import ipp_name
+from stanzas.model import MAX_LIST_ITEMS, ipp_name
 from stanzas.states import JobStateReason as R
+
+SHOWN_ORDER = 100  # PromoteJob answers with the first waiting jobs in their new order
+
+
+def _ids(ids: list[int]) -> str:
+    shown = ", ".join(map(str, ids[:20]))
+    return shown + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
 
 
 async def _answer(svc: CloudImagingService, printer_name: str) -> ops.ServiceResponse:
@@ -29,9 +36,10 @@ async def _answer(svc: CloudImagingService, printer_name: str) -> ops.ServiceRes
 async def cancel_jobs(
     svc: CloudImagingService, caller: Caller, req: ops.CancelJobs
 ) -> ops.CancelJobsResponse:
-    """All or nothing: if a candidate cannot be canceled (not a job of this queue, or
+    """All or nothing: if a named job cannot be canceled (not a job of this queue, or
     already being canceled), none is, and the error names them (seed Note 1). Named jobs
-    that had already ended are no obstacle ("cancel all identified non-Terminated Jobs")."""
+    that had already ended are no obstacle ("cancel all identified non-Terminated Jobs");
+    without names, jobs already being canceled are left to finish so."""
     require(svc, caller, Role.OPERATOR)
     queue = await job_service(svc, req.service_type, req.printer_name)
     async with svc.db.transaction():
@@ -42,20 +50,26 @@ async def cancel_jobs(
             ]
             if foreign:
                 raise NotFound(
-                    f"not jobs of {queue.printer_name}: {', '.join(map(str, foreign))}",
-                    job_ids=foreign,
+                    f"not jobs of {queue.printer_name}: {_ids(foreign)}",
+                    job_ids=foreign[:MAX_LIST_ITEMS],
                 )
             candidates = [j for j in found.values() if j is not None]
         else:
-            candidates = await svc.jobs.list_active(queue.printer_name)
+            # Every active job; one already being canceled is on its way to a final
+            # state, so it is left alone rather than failing the request (as CancelMyJobs).
+            candidates = [
+                j
+                for j in await svc.jobs.list_active(queue.printer_name)
+                if not job_actions.cancel_refusal(j)
+            ]
         live = [j for j in candidates if not j.job_state.is_terminal]
         stuck = [j.job_id for j in live if job_actions.cancel_refusal(j)]
         if stuck:  # already being canceled: Cancel<Service>Job would refuse it too
-            raise NotPossible(f"cannot be canceled: {', '.join(map(str, stuck))}", job_ids=stuck)
+            raise NotPossible(f"cannot be canceled: {_ids(stuck)}", job_ids=stuck[:MAX_LIST_ITEMS])
         message = req.message or f"canceled by {caller.bare}"
         for job in live:
             await job_actions.request_cancel(svc, job, R.JOB_CANCELED_BY_OPERATOR, message)
-    return ops.CancelJobsResponse(job_ids=[j.job_id for j in live])
+    return ops.CancelJobsResponse(job_ids=[j.job_id for j in live][:MAX_LIST_ITEMS])
 
 
 @operation(ops.DisableService)
@@ -150,7 +164,7 @@ async def promote_job(
         raise NotFound(f"no job {req.job_id}")
     await svc.service_states.require_up(job.printer_name)
     job, order = await schedule.promote(svc, req.job_id, req.predecessor_job_id)
-    return ops.PromoteJobResponse(job=job.to_status(), scheduled_job_ids=order)
+    return ops.PromoteJobResponse(job=job.to_status(), scheduled_job_ids=order[:SHOWN_ORDER])
 
 
 # --- Set<Service>ServiceElements -------------------------------------------------------

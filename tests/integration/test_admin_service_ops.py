@@ -77,17 +77,16 @@ async def test_pause_stops_at_once_hands_out_nothing_and_still_accepts_jobs(
 async def test_pause_with_a_job_at_the_device_is_moving_to_paused_until_it_ends(
     service: ServiceApp, harness: Harness, operation: type[a.ServiceRequest]
 ) -> None:
-    sim = SimDriver(speed=0.2)
+    sim = SimDriver()
+    sim.stop("media-empty", "Tray 1 is empty")  # a job reaches the device and waits there
     await harness.manager(sim)
     operator = await admin_client(harness)
     alice = await harness.client("alice")
     watch = QueueWatch(service)
 
     first = await alice.print_files("office", [SAMPLE])
-    await states_until(alice, first.job_id, lambda s: s.job_state == JobState.PROCESSING)
+    await states_until(alice, first.job_id, lambda s: s.output_device_uuid is not None)
     await watch.until("office", lambda s: s.service_state == a.ServiceState.PROCESSING)
-    sim.stop("media-empty", "Tray 1 is empty")  # the job stays at the device, unfinished
-    await states_until(alice, first.job_id, lambda s: s.job_state == JobState.PROCESSING_STOPPED)
 
     pausing = (await operator.call(operation(printer_name="office"), a.ServiceResponse)).service
     # "the Service may remain in the 'Processing' state but MUST add 'MovingToPaused'"
@@ -180,7 +179,7 @@ async def test_hold_new_jobs_until_a_time_releases_them_at_that_time(
     await harness.manager(SimDriver())
     operator = await admin_client(harness)
     alice = await harness.client("alice")
-    until = service.service.now() + 2
+    until = service.service.now() + 3
     with pytest.raises(AttributesNotSupported):  # JobHoldUntil | JobHoldUntilTime
         await operator.call(
             a.HoldNewJobs(
@@ -198,8 +197,9 @@ async def test_hold_new_jobs_until_a_time_releases_them_at_that_time(
         )
     ).service
     assert summary.hold_new_jobs_until_time == until
-    job = await alice.print_files("office", [SAMPLE])
+    job = await alice.create_job("office")
     assert job.job_state == JobState.PENDING_HELD
+    await alice.send_document(job.job_id, SAMPLE)
     final = await alice.wait_for_final(job.job_id, timeout=WAIT)  # released at `until`
     assert final.job_state == JobState.COMPLETED
     assert service.service.now() >= until
@@ -448,7 +448,7 @@ async def test_resume_job_resumes_a_suspended_job_for_an_operator(
     service: ServiceApp, harness: Harness
 ) -> None:
     """Table 2's Resume<Service>Job is Table 1's ResumeJob, open to operators."""
-    sim = SimDriver(speed=0.3)
+    sim = SimDriver(speed=600.0)  # prints for ten minutes: the job stays current
     await harness.manager(sim)
     alice = await harness.client("alice")
     operator = await admin_client(harness)
@@ -458,4 +458,36 @@ async def test_resume_job_resumes_a_suspended_job_for_an_operator(
     await states_until(alice, job.job_id, lambda s: "job-suspended" in s.job_state_reasons)
     resumed = await operator.call(c.ResumeJob(job_id=job.job_id), c.JobResponse)
     assert "job-suspended" not in resumed.job.job_state_reasons
-    assert (await alice.wait_for_final(job.job_id, timeout=WAIT)).job_state == JobState.COMPLETED
+    # The device resumes it and reports it printing again.
+    await states_until(
+        alice,
+        job.job_id,
+        lambda s: s.job_state == JobState.PROCESSING and "job-suspended" not in s.job_state_reasons,
+    )
+    assert sim.jobs[1].state == "processing"
+
+
+async def test_cancel_jobs_refuses_a_named_job_already_being_canceled_and_skips_it_otherwise(
+    service: ServiceApp, harness: Harness
+) -> None:
+    sim = SimDriver()
+    sim.stop("media-empty", "Tray 1 is empty")  # the job reaches the device, then waits
+    manager = await harness.manager(sim)
+    operator = await admin_client(harness)
+    alice = await harness.client("alice")
+    bound = await alice.print_files("office", [SAMPLE])
+    await states_until(alice, bound.job_id, lambda s: s.output_device_uuid is not None)
+    await manager.stop()  # the device cannot confirm the cancel: it stays requested
+    requested = await alice.cancel_job(bound.job_id)
+    assert "processing-to-stop-point" in requested.job_state_reasons
+    other = await alice.print_files("office", [SAMPLE])
+
+    with pytest.raises(NotPossible) as refused:
+        await operator.call(
+            a.CancelJobs(printer_name="office", job_ids=[bound.job_id, other.job_id]),
+            a.CancelJobsResponse,
+        )
+    assert refused.value.job_ids == [bound.job_id]
+    assert (await alice.get_job(other.job_id)).job_state == JobState.PENDING
+    every = await operator.call(a.CancelJobs(printer_name="office"), a.CancelJobsResponse)
+    assert every.job_ids == [other.job_id]

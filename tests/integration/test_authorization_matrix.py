@@ -1,4 +1,4 @@
-"""Every operation × {owner, another user, operator, administrator, the queue's device,
+"""Every operation by each of {owner, another user, operator, administrator, the queue's device,
 another device}: allowed callers are not refused; everyone else gets
 client-error-not-authorized and nothing changes."""
 

@@ -236,8 +236,6 @@ NOT_APPLICABLE = {
     "overrides-supported": "no page overrides in the cloud job ticket",
     # ipp-everywhere: the device reports no supply levels to the service.
     "printer-supply": "devices report no supplies to the service",
-    # ipp-everywhere: Identify-Printer needs a device-side path that is not built yet.
-    'operations-supported WITH-VALUE "0x003c"': "Identify-Printer not relayed yet",
 }
 
 
