@@ -63,9 +63,12 @@ async def cirrus_run(jobs: int, in_flight: int) -> dict[str, Any]:
         cpu = meter.stop()
         records = done["records"]
         jps, seconds, completed = job_rate(records)
+        manager_log = (stack.log_dir / "manager0.log").read_text(errors="replace")
         return {
             "jobs": jobs,
             "completed": completed,
+            # the manager's retries (device busy or unreachable), with their back-off
+            "manager_retries_logged": manager_log.count(" paused ("),
             "seconds": round(seconds, 3),
             "jobs_per_second": round(jps, 2),
             "job_latency": summary_ms(r[5] - r[2] for r in records),
@@ -132,6 +135,10 @@ async def _until_printed(printer_uri: str, count: int, timeout: float) -> float:
 
 def rows(result: dict[str, Any]) -> list[Row]:
     c, u = result["cirrus"], result.get("cups", {})
+    retries = (
+        f"Cirrus manager retries {c.get('manager_retries_logged', 0)}, "
+        f"CUPS backend busy retries {u.get('busy_retries_logged', '—')}"
+    )
     return [
         Row(
             SECTION,
@@ -142,7 +149,12 @@ def rows(result: dict[str, Any]) -> list[Row]:
             else u.get("skipped", ""),
             fmt(u.get("jobs_per_second")),
             ratio(c["jobs_per_second"], u.get("jobs_per_second")),
-        )
+        ),
+        Row(
+            SECTION,
+            "job latency p50 / p99 (submit → completed); retries after a busy printer",
+            f"{fmt(c['job_latency']['p50_ms'])} / {fmt(c['job_latency']['p99_ms'])} ms; " + retries,
+        ),
     ]
 
 

@@ -295,12 +295,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
                 Row(
                     section,
                     f"{size} managers: time to connect all (login, RegisterDevice, resync)",
-                    f"{phase['connect_seconds_cumulative']:.1f} s"
-                    + (
-                        f" ({phase['connect']['failed']} failed)"
-                        if phase["connect"]["failed"]
-                        else ""
-                    ),
+                    _connect_text(phase),
                     target="1,000 served by one service process" if size == 1000 else "",
                     met=(phase["connect"]["failed"] == 0 and phase["completed"] == phase["jobs"])
                     if size == 1000
@@ -342,6 +337,15 @@ def rows(result: dict[str, Any]) -> list[Row]:
                 )
             )
     return out
+
+
+def _connect_text(phase: dict[str, Any]) -> str:
+    got = phase["connect"]
+    text = (
+        f"{phase['connect_seconds_cumulative']:.1f} s (the last {got['count']:,}: "
+        f"{got['seconds']:.1f} s, {got['count'] / max(got['seconds'], 1e-3):.0f}/s)"
+    )
+    return text + (f", {got['failed']} failed" if got["failed"] else "")
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

@@ -78,14 +78,15 @@ async def load_run(load: Child, timeout: float, **run: Any) -> dict[str, Any]:
 
 
 async def start_cirrus(
-    clients: int, managers: int, *, db_meter: bool = False
+    clients: int, managers: int, *, db_meter: bool = False, synchronous: str = ""
 ) -> tuple[BenchStack, Child, list[str]]:
     """Prosody, the service, K managers (file driver into tmpfs) and M clients."""
     users = [f"u{i}" for i in range(clients)]
     accounts = [f"m{i}" for i in range(managers)]
     stack = await start_stack("tp", users + accounts)
     try:
-        await stack.start_service(db_meter=db_meter)
+        extra = {"sqlite_synchronous": synchronous} if synchronous else {}
+        await stack.start_service(db_meter=db_meter, **extra)
         specs = []
         for i, account in enumerate(accounts):
             sink = null_sink_dir(f"sink{i}")
@@ -99,9 +100,11 @@ async def start_cirrus(
     return stack, load, [f"q{i}" for i in range(managers)]
 
 
-async def cirrus_run(jobs: int, clients: int, managers: int, in_flight: int) -> dict[str, Any]:
+async def cirrus_run(
+    jobs: int, clients: int, managers: int, in_flight: int, synchronous: str = ""
+) -> dict[str, Any]:
     log(f"throughput: service and {managers} managers")
-    stack, load, queues = await start_cirrus(clients, managers)
+    stack, load, queues = await start_cirrus(clients, managers, synchronous=synchronous)
     try:
         common = {"queues": queues, "document": str(SAMPLE), "in_flight": in_flight}
         timeout = 120 + jobs / 5
@@ -116,6 +119,7 @@ async def cirrus_run(jobs: int, clients: int, managers: int, in_flight: int) -> 
         jps, seconds, completed = job_rate(records)
         return {
             "jobs": jobs,
+            "sqlite_synchronous": synchronous or "FULL (as configured by default)",
             "clients": clients,
             "managers": managers,
             "in_flight_per_client": in_flight,
@@ -380,8 +384,11 @@ async def run(
     in_flight: int = 10,
     profile: bool = True,
     cups: bool = True,
+    synchronous: str = "",
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {"cirrus": await cirrus_run(jobs, clients, managers, in_flight)}
+    result: dict[str, Any] = {
+        "cirrus": await cirrus_run(jobs, clients, managers, in_flight, synchronous)
+    }
     if cups:
         result["cups"] = await cups_run(jobs)
     if profile:
@@ -400,6 +407,11 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=10, help="jobs each client keeps going")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-cups", action="store_true")
+    parser.add_argument(
+        "--synchronous",
+        default="",
+        help="the service's sqlite_synchronous setting (default: as shipped, FULL)",
+    )
     args = parser.parse_args()
     result = uvloop.run(
         run(
@@ -409,6 +421,7 @@ def main() -> None:
             in_flight=args.in_flight,
             profile=not args.no_profile,
             cups=not args.no_cups,
+            synchronous=args.synchronous,
         )
     )
     print(table([Row(**r) for r in result["rows"]]))

@@ -328,4 +328,3 @@ def result_form(title: str, rendered: Rendered) -> Form:
         for row in table.rows:
             form.add_item(dict(zip(names, row, strict=True)))
     return form
-
