@@ -8,8 +8,10 @@ from server.handlers.registry import operation
 from server.service import Caller, CloudImagingService
 from server.stores.queues import Queue
 from stanzas import client_ops as ops
+from stanzas.admin_ops import ServiceState
 from stanzas.errors import NotPossible
-from stanzas.groups import ServiceDescription, ServiceElements
+from stanzas.groups import ServiceDescription, ServiceElements, ServiceStatus
+from stanzas.states import PrinterState
 
 GROUPS = ("description", "capabilities", "configuration", "status", "default-job-ticket")
 
@@ -31,12 +33,33 @@ async def service_elements(
         else None,
         capabilities=queue.capabilities if "capabilities" in groups else None,
         configuration=queue.configuration if "configuration" in groups else None,
-        status=queue.to_status() if "status" in groups else None,
+        status=await combined_status(svc, queue) if "status" in groups else None,
         default_job_ticket=queue.configuration.default_job_ticket
         if "default-job-ticket" in groups
         else None,
         is_accepting_jobs=queue.is_accepting_jobs and queue.printer_is_accepting_jobs,
         queued_job_count=queued,
+    )
+
+
+async def combined_status(svc: CloudImagingService, queue: Queue) -> ServiceStatus:
+    """The device's state, overridden by the queue's own when administrators stopped
+    (paused) or shut it down: a client sees why nothing prints."""
+    status = queue.to_status()
+    admin = await svc.service_states.get(queue.printer_name)
+    if admin.service_state not in (ServiceState.STOPPED, ServiceState.DOWN):
+        return status
+    reasons = [
+        r
+        for r in (*admin.service_state_reasons, *(status.printer_state_reasons or ()))
+        if r != "none"
+    ]
+    return status.model_copy(
+        update={
+            "printer_state": PrinterState.STOPPED,
+            "printer_state_reasons": list(dict.fromkeys(reasons)) or ["none"],
+            "printer_state_message": admin.service_state_message or status.printer_state_message,
+        }
     )
 
 

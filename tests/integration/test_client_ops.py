@@ -603,3 +603,15 @@ async def test_identify_printer_reaches_the_device(env: Env) -> None:
             break
         await env.sim.wait_for_change(1.0)
     assert env.sim.identified == [(("flash", "sound"), "here")]
+
+
+async def test_a_paused_queue_shows_stopped_with_the_reason_to_users(env: Env) -> None:
+    from stanzas import admin_ops as admin
+
+    admin_client = await env.client("admin")
+    await admin_client.session.request(
+        admin.PauseService(printer_name="office"), admin.ServiceResponse
+    )
+    status = (await env.alice.get_service_elements("office", ["status"])).status
+    assert status is not None and status.printer_state == "stopped"
+    assert status.printer_state_reasons is not None and "paused" in status.printer_state_reasons
