@@ -70,6 +70,7 @@ class ManagerApp:
                 status_interval=settings.status_interval,
             )
         self.synced = asyncio.Event()
+        self._notification_order = asyncio.Lock()
         self.session.on_online.append(self._on_online)
         self.session.register_handler(
             CoroutineCallback("work notifications", InNamespace("message"), self._on_message)
@@ -116,6 +117,8 @@ class ManagerApp:
         if worker is None:
             return
         try:
-            await worker.on_notification(note)
+            # In arrival order: slixmpp runs each message's handler as its own task.
+            async with self._notification_order:
+                await worker.on_notification(note)
         except CloudImagingError as exc:
             log.warning("acting on a notification failed: %s %s", exc.status, exc.message)

@@ -57,7 +57,7 @@ def cloud_report(job: DeviceJobStatus, printer: DeviceStatus | None) -> tuple[st
         state = "processing-stopped"
     if state == "processing" and R.JOB_PRINTING not in reasons:
         reasons.append(R.JOB_PRINTING)
-    if state == "processing-stopped":
+    if state == "processing-stopped" and R.JOB_SUSPENDED not in reasons:
         if R.PRINTER_STOPPED not in reasons:
             reasons.append(R.PRINTER_STOPPED)
         if printer is not None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
@@ -34,6 +35,7 @@ class Database:
         self._depth = 0
         self._after_commit: list[Callable[[], None]] = []
         self._lock = asyncio.Lock()
+        self.caches: list[RowCache[Any, Any]] = []
         self._owner: asyncio.Task[Any] | None = None
 
     @property
@@ -114,6 +116,14 @@ class Database:
         else:
             await self.conn.execute(f"RELEASE {savepoint}")
 
+    def in_own_transaction(self) -> bool:
+        return self._owner is not None and self._owner is asyncio.current_task()
+
+    def clear_caches(self) -> None:
+        """After deletes that cascade across tables."""
+        for cache in self.caches:
+            cache.clear()
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run callback after the current transaction commits (now, if none is open)."""
         if self._owner is not asyncio.current_task():
@@ -174,3 +184,46 @@ def _migrations() -> list[tuple[int, str, str]]:
         if name.endswith(".sql") and name[:3].isdigit():
             found.append((int(name[:3]), name[4:-4], entry.read_text(encoding="utf-8")))
     return sorted(found)
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class RowCache(Generic[K, V]):
+    """Rows that only this service writes, kept in memory between reads.
+
+    Handlers read the same queue, device and queue-state rows several times per job;
+    caching them removes most statements per job. A value is cached only when read
+    outside the reading task's own transaction (so nothing that may still roll back is
+    kept), and only if no write touched the key while it was being read.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._rows: dict[K, V] = {}
+        self._generation = 0
+        db.caches.append(self)
+
+    async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        if key in self._rows:
+            return self._rows[key]
+        generation = self._generation
+        value = await load()
+        if generation == self._generation and not self.db.in_own_transaction():
+            self._rows[key] = value
+        return value
+
+    def invalidate(self, key: K) -> None:
+        """After a write: drop the key now and again once the write commits."""
+        self._generation += 1
+        self._rows.pop(key, None)
+        self.db.after_commit(functools.partial(self._forget, key))
+
+    def _forget(self, key: K) -> None:
+        self._generation += 1
+        self._rows.pop(key, None)
+
+    def clear(self) -> None:
+        self._generation += 1
+        self._rows.clear()

@@ -85,6 +85,7 @@ class CloudImagingService:
         )
         self.public_url = ""
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._push_order = asyncio.Lock()
         self._daemons: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
@@ -146,15 +147,18 @@ class CloudImagingService:
         suspend: list[int] | None = None,
         resume: list[int] | None = None,
     ) -> None:
-        device = await self.devices.get_by_printer(printer_name)
-        if device is None or self.push is None or device.registration_state != "approved":
-            return
-        fetchable = await self.service_states.dispatchable(printer_name, fetchable or [])
-        if not (fetchable or cancel or suspend or resume):
-            return  # a paused queue hands out no work
-        self.push.work(
-            device, fetchable or [], cancel or [], suspend=suspend or [], resume=resume or []
-        )
+        # One at a time, so that pushes leave in the order of the changes they announce
+        # (a suspend must not overtake the resume that follows it).
+        async with self._push_order:
+            device = await self.devices.get_by_printer(printer_name)
+            if device is None or self.push is None or device.registration_state != "approved":
+                return
+            fetchable = await self.service_states.dispatchable(printer_name, fetchable or [])
+            if not (fetchable or cancel or suspend or resume):
+                return  # a paused queue hands out no work
+            self.push.work(
+                device, fetchable or [], cancel or [], suspend=suspend or [], resume=resume or []
+            )
 
     async def discard_documents(self, job_id: int) -> None:
         """Data-retention default (seed 000): document data goes once the job has ended."""

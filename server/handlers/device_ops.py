@@ -376,8 +376,10 @@ async def apply_device_report(
         state = JobState.PENDING  # the device holds it; for the service it is still on its way
     if R.JOB_SUSPENDED in job.job_state_reasons and not state.is_terminal:
         state = JobState.PROCESSING_STOPPED  # suspended until Resume<Service>Job
+    # The service alone sets and clears its own reasons (cancel requested, suspended): a
+    # device echoing one must not bring it back after the service cleared it.
     kept = [r for r in job.job_state_reasons if r in _SERVICE_REASONS]
-    new_reasons = [*kept, *reasons]
+    new_reasons = [*kept, *(r for r in reasons if r not in _SERVICE_REASONS)]
     if state == JobState.CANCELED and not job.cancel_requested:
         new_reasons.append(R.JOB_CANCELED_AT_DEVICE)
     present: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}

@@ -7,7 +7,7 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database
+from server.db import Database, RowCache
 from stanzas.groups import Capabilities, QueueConfiguration, ServiceStatus
 from stanzas.states import PrinterState
 
@@ -65,10 +65,16 @@ def _to_column(name: str, value: Any) -> Any:
 class QueueStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: RowCache[str, Queue | None] = RowCache(db)
 
     async def get(self, printer_name: str) -> Queue | None:
-        row = await self.db.fetchone("SELECT * FROM queues WHERE printer_name = ?", (printer_name,))
-        return _from_row(row) if row else None
+        async def load() -> Queue | None:
+            row = await self.db.fetchone(
+                "SELECT * FROM queues WHERE printer_name = ?", (printer_name,)
+            )
+            return _from_row(row) if row else None
+
+        return await self._cache.get(printer_name, load)
 
     async def list_all(self) -> list[Queue]:
         rows = await self.db.fetchall("SELECT * FROM queues ORDER BY printer_name")
@@ -80,6 +86,7 @@ class QueueStore:
             " ON CONFLICT (printer_name) DO NOTHING",
             (printer_name, service_type, now),
         )
+        self._cache.invalidate(printer_name)
         queue = await self.get(printer_name)
         assert queue is not None
         return queue
@@ -92,8 +99,11 @@ class QueueStore:
         await self.db.execute(
             f"UPDATE queues SET {assignments} WHERE printer_name = ?", [*params, queue.printer_name]
         )
+        self._cache.invalidate(queue.printer_name)
         return replace(queue, **changes)
 
     async def delete(self, printer_name: str) -> None:
         """DeleteService: the queue row (its jobs and device must be gone first)."""
         await self.db.execute("DELETE FROM queues WHERE printer_name = ?", (printer_name,))
+        self.db.clear_caches()  # its queue state row went with it (ON DELETE CASCADE)
+        self.db.after_commit(self.db.clear_caches)

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database
+from server.db import Database, RowCache
 from stanzas.admin_ops import ServiceState
 
 
@@ -59,12 +59,16 @@ def _to_column(name: str, value: Any) -> Any:
 class ServiceStateStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: RowCache[str, QueueState] = RowCache(db)
 
     async def get(self, printer_name: str) -> QueueState:
-        row = await self.db.fetchone(
-            "SELECT * FROM service_states WHERE printer_name = ?", (printer_name,)
-        )
-        return _from_row(row) if row else QueueState(printer_name)
+        async def load() -> QueueState:
+            row = await self.db.fetchone(
+                "SELECT * FROM service_states WHERE printer_name = ?", (printer_name,)
+            )
+            return _from_row(row) if row else QueueState(printer_name)
+
+        return await self._cache.get(printer_name, load)
 
     async def list_all(self) -> dict[str, QueueState]:
         rows = await self.db.fetchall("SELECT * FROM service_states")
@@ -79,4 +83,5 @@ class ServiceStateStore:
             f" ON CONFLICT (printer_name) DO UPDATE SET {updates}",
             [_to_column(c, getattr(state, c)) for c in _COLUMNS],
         )
+        self._cache.invalidate(state.printer_name)
         return state
