@@ -15,20 +15,22 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-import aiofiles
 import aiohttp
 from slixmpp.xmlstream import StanzaBase
 from slixmpp.xmlstream.handler import CoroutineCallback
 
 from stanzas import client_ops as ops
-from stanzas.errors import CloudImagingError, error_for
+from stanzas.errors import CloudImagingError, DocumentAccessError, error_for
 from stanzas.groups import DocumentStatus, JobStatus, JobTicket, ServiceElements
 from stanzas.session import ServiceSession, tls_context
 from stanzas.transport import InNamespace, read
 
-CHUNK = 1024 * 1024
+READ_CHUNK = 4 * 1024 * 1024  # bytes per thread hop reading a document file
+# Up to this size send_document reads the file twice (digest first, for the service to
+# check); above it, once (hashed while streaming, compared with the service's answer).
+MEASURE_LIMIT = 64 * 1024 * 1024
 
 # Formats by file suffix, for what the mimetypes module does not know or guesses badly.
 _FORMATS = {
@@ -142,16 +144,42 @@ class CirrusClient:
         last_document: bool = True,
         progress: Callable[[int], None] | None = None,
     ) -> Uploaded:
-        size, digest = await asyncio.to_thread(_measure, path)
-        return await self.send_document_stream(
+        """Send<Service>Document from a file, checked end to end by SHA-256: up to
+        MEASURE_LIMIT bytes the digest is computed first and the service checks it;
+        a bigger file is read once, hashed while it streams, and the digest the service
+        answers is compared (on a mismatch the job is canceled so that what the service
+        got is not printed, and DocumentAccessError raised)."""
+        name = path.name[:255]
+        document_format = document_format or guess_format(path)
+        size = (await asyncio.to_thread(path.stat)).st_size
+        if size <= MEASURE_LIMIT:
+            size, digest = await asyncio.to_thread(_measure, path)
+            return await self.send_document_stream(
+                job_id,
+                _read_file(path, progress),
+                document_name=name,
+                document_format=document_format,
+                last_document=last_document,
+                size=size,
+                digest=digest,
+            )
+        streamed = hashlib.sha256()
+        uploaded = await self.send_document_stream(
             job_id,
-            _read_file(path, progress),
-            document_name=path.name[:255],
-            document_format=document_format or guess_format(path),
+            _read_file(path, progress, streamed),
+            document_name=name,
+            document_format=document_format,
             last_document=last_document,
-            size=size,
-            digest=digest,
+            size=size,  # the service checks the size; the digest is compared below
         )
+        if uploaded.digest != streamed.hexdigest() or uploaded.size != size:
+            with contextlib.suppress(CloudImagingError):
+                await self.cancel_job(job_id, "the stored document does not match the file")
+            raise DocumentAccessError(
+                f"the service stored {uploaded.size} octets with SHA-256 {uploaded.digest}, "
+                f"but {path.name} read as {size} octets with SHA-256 {streamed.hexdigest()}"
+            )
+        return uploaded
 
     async def send_document_stream(
         self,
@@ -520,15 +548,39 @@ def _measure(path: Path) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
     with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
+        while chunk := f.read(READ_CHUNK):
             size += len(chunk)
             digest.update(chunk)
     return size, digest.hexdigest()
 
 
-async def _read_file(path: Path, progress: Callable[[int], None] | None) -> AsyncIterator[bytes]:
-    async with aiofiles.open(path, "rb") as f:
-        while chunk := await f.read(CHUNK):
+def _read_hashing(f: BinaryIO, digest: Any) -> bytes:
+    chunk = f.read(READ_CHUNK)
+    if digest is not None:
+        digest.update(chunk)  # hashlib lets go of the GIL for big updates
+    return chunk
+
+
+async def _read_file(
+    path: Path, progress: Callable[[int], None] | None, digest: Any = None
+) -> AsyncIterator[bytes]:
+    """The file, READ_CHUNK bytes per thread hop (hashed there into `digest` if given),
+    the next chunk read while this one is sent."""
+    loop = asyncio.get_running_loop()
+    f = await asyncio.to_thread(path.open, "rb")
+    ahead: asyncio.Future[bytes] | None = loop.run_in_executor(None, _read_hashing, f, digest)
+    try:
+        while ahead is not None and (chunk := await ahead):
+            ahead = loop.run_in_executor(None, _read_hashing, f, digest)
             if progress is not None:
                 progress(len(chunk))
             yield chunk
+        ahead = None
+    finally:
+        if ahead is None or ahead.done():
+            if ahead is not None and not ahead.cancelled():
+                ahead.exception()
+            f.close()
+        else:  # stopped early: close once the thread is done with the file
+            ahead.add_done_callback(lambda fut: None if fut.cancelled() else fut.exception())
+            ahead.add_done_callback(lambda _: f.close())

@@ -14,9 +14,8 @@ import logging
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import IO, Any, BinaryIO, Protocol, TypeVar
 
-import aiofiles
 import aiohttp
 
 from manager.drivers.base import (
@@ -48,7 +47,9 @@ log = logging.getLogger(__name__)
 P = TypeVar("P", bound=Payload)
 # Failures that pass: the job is tried again later.
 _TRANSIENT = frozenset({ServiceUnavailable.status, Timeout.status, InternalError.status})
-CHUNK = 1024 * 1024
+IN_MEMORY = 1024 * 1024  # documents up to this size are not written to the spool
+SPOOL_BATCH = 4 * 1024 * 1024  # bytes received before one thread hop hashes and writes them
+READ_CHUNK = 4 * 1024 * 1024  # bytes per thread hop reading the spooled document back
 
 
 class Requester(Protocol):
@@ -345,12 +346,21 @@ class DeviceWorker:
                 ),
             )
         )
-        ack = await self.call(
-            ops.AcknowledgeJob(
-                output_device_uuid=self.uuid, job_id=job_id, output_device_job_id=device_job_id
-            ),
-            ops.AcknowledgeJobResponse,
-        )
+        try:
+            ack = await self.call(
+                ops.AcknowledgeJob(
+                    output_device_uuid=self.uuid, job_id=job_id, output_device_job_id=device_job_id
+                ),
+                ops.AcknowledgeJobResponse,
+            )
+        except CloudImagingError as exc:
+            if exc.status not in _TRANSIENT:
+                # Refused: the job is not bound to this device. Its device job is empty;
+                # leaving it would also keep a one-job-at-a-time printer (and the ipp
+                # driver's submission turn) waiting for it until the next resync.
+                await self._quietly_cancel(device_job_id)
+                self.held.drop(job_id)
+            raise
         if ack.job_state.is_terminal or job_id in self._cancel:
             await self._quietly_cancel(device_job_id)
             self.held.drop(job_id)
@@ -372,7 +382,7 @@ class DeviceWorker:
             )
             path = self.spool_dir / f"{held.job_id}-{number}"
             try:
-                await self._download(document, path)
+                small = await self._download(document, path)
             except DocumentFailed as exc:
                 await self.call(
                     ops.AcknowledgeDocument(
@@ -401,13 +411,14 @@ class DeviceWorker:
             try:
                 await self.driver.send_document(
                     held.device_job_id,
-                    _read_file(path),
+                    _read_file(path) if small is None else _in_memory(small),
                     document.document_format,
                     document.document_name,
                     last,
                 )
             except DeviceRejected as exc:
                 path.unlink(missing_ok=True)
+                await self._quietly_cancel(held.device_job_id)  # do not leave the printer busy
                 held = self.held.advance(held, phase=Phase.SENT)
                 await self._report(
                     held,
@@ -421,38 +432,45 @@ class DeviceWorker:
                 )
                 return None
             path.unlink(missing_ok=True)
-            held = self.held.advance(held, phase=Phase.ACKNOWLEDGED, documents_sent=index + 1)
+            # After the last document straight to SENT: one durable write, not two
+            # (ACKNOWLEDGED with every document sent would be followed the same way).
+            held = self.held.advance(
+                held,
+                phase=Phase.SENT if last else Phase.ACKNOWLEDGED,
+                documents_sent=index + 1,
+            )
             crash_point("after-send-document")
         return self.held.advance(held, phase=Phase.SENT)
 
-    async def _download(self, document: ops.FetchDocumentResponse, path: Path) -> None:
-        """GET the bytes into the manager's spool, checking size and SHA-256 before the
-        device sees any of them."""
+    async def _download(self, document: ops.FetchDocumentResponse, path: Path) -> bytes | None:
+        """GET the document, checking size and SHA-256 before the device sees any of it.
+        Up to IN_MEMORY bytes it is kept in memory and returned; a bigger one goes into
+        the manager's spool at `path` (None is returned)."""
         assert self._http is not None
-        digest = hashlib.sha256()
-        size = 0
+        expected = document.document_size
+        small: bytearray | None = None
         try:
             async with self._http.get(document.document_access_uri) as response:
                 if response.status != 200:
                     raise DocumentFailed(f"HTTP {response.status} fetching the document")
-                async with aiofiles.open(path, "wb") as out:
-                    async for chunk in response.content.iter_chunked(CHUNK):
-                        size += len(chunk)
-                        if size > document.document_size:
+                if expected <= IN_MEMORY:
+                    small = bytearray()
+                    async for chunk in response.content.iter_any():
+                        small += chunk
+                        if len(small) > expected:
                             raise DocumentFailed("more data than document-size")
-                        digest.update(chunk)
-                        await out.write(chunk)
+                    size = len(small)
+                    hexdigest = await _sha256(small)
+                else:
+                    size, hexdigest = await _spool(response, path, expected)
         except aiohttp.ClientError as exc:
-            path.unlink(missing_ok=True)
             raise DocumentFailed(f"fetching the document failed: {exc}") from None
-        except DocumentFailed:
-            path.unlink(missing_ok=True)
-            raise
-        if size != document.document_size or digest.hexdigest() != document.document_digest:
+        if size != expected or hexdigest != document.document_digest:
             path.unlink(missing_ok=True)
             raise DocumentFailed(
                 "the fetched data does not match document-size and document-digest"
             )
+        return None if small is None else bytes(small)
 
     async def _follow(self, held: HeldJob) -> None:
         """Report the device job's states until it ends and the service has heard it;
@@ -531,7 +549,85 @@ def _device_ticket(fetched: ops.FetchJobResponse) -> DeviceJobTicket:
     )
 
 
+async def _sha256(data: bytearray) -> str:
+    if len(data) <= 256 * 1024:  # about 0.2 ms: not worth a thread hop
+        return hashlib.sha256(data).hexdigest()
+    return await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+
+
+async def _spool(response: aiohttp.ClientResponse, path: Path, expected: int) -> tuple[int, str]:
+    """Write the body to `path`: the event loop only gathers what arrives; hashing and
+    writing go to a thread SPOOL_BATCH bytes at a time, one batch in flight while the
+    next arrives. (size, SHA-256); the file is removed if this fails."""
+    loop = asyncio.get_running_loop()
+    digest = hashlib.sha256()
+    size = 0
+    out = path.open("wb")
+    writing: asyncio.Future[None] | None = None
+    try:
+        batch = bytearray()
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > expected:
+                raise DocumentFailed("more data than document-size")
+            batch += chunk
+            if len(batch) >= SPOOL_BATCH:
+                if writing is not None:
+                    await writing
+                full, batch = batch, bytearray()
+                writing = loop.run_in_executor(None, _hash_and_write, digest, out, full)
+        if writing is not None:
+            await writing
+        writing = None
+        if batch:
+            await loop.run_in_executor(None, _hash_and_write, digest, out, batch)
+    except BaseException as exc:
+        if writing is not None and not isinstance(exc, asyncio.CancelledError):
+            with contextlib.suppress(Exception):
+                await writing  # so the file is gone when this returns
+        _close_after(writing, out, path)
+        raise
+    out.close()
+    return size, digest.hexdigest()
+
+
+async def _in_memory(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _hash_and_write(digest: Any, out: BinaryIO, data: bytearray) -> None:
+    digest.update(data)  # hashlib lets go of the GIL for big updates
+    out.write(data)
+
+
+def _close_after(pending: asyncio.Future[Any] | None, f: IO[bytes], path: Path | None) -> None:
+    """Close `f` (and remove `path`) once a thread no longer uses it."""
+
+    def close(_: object = None) -> None:
+        f.close()
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+    if pending is None or pending.done():
+        if pending is not None and not pending.cancelled():
+            pending.exception()  # retrieved: the caller is already failing
+        close()
+    else:
+        pending.add_done_callback(lambda fut: None if fut.cancelled() else fut.exception())
+        pending.add_done_callback(close)
+
+
 async def _read_file(path: Path) -> AsyncIterator[bytes]:
-    async with aiofiles.open(path, "rb") as f:
-        while chunk := await f.read(CHUNK):
+    """The spooled document for the driver, READ_CHUNK bytes per thread hop, the next
+    chunk read while the driver handles this one."""
+    loop = asyncio.get_running_loop()
+    f = path.open("rb")
+    ahead: asyncio.Future[bytes] | None = None
+    try:
+        ahead = loop.run_in_executor(None, f.read, READ_CHUNK)
+        while chunk := await ahead:
+            ahead = loop.run_in_executor(None, f.read, READ_CHUNK)
             yield chunk
+        ahead = None
+    finally:
+        _close_after(ahead, f, None)

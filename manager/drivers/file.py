@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +35,7 @@ __all__ = ["FileDriver"]
 
 STATE_DIR = ".cirrus-jobs"
 _WRITE_BATCH = 1 << 20  # bytes gathered before a write is handed to a thread
+_ACCESS_CHECK_INTERVAL = 1.0  # seconds a "the folder is writable" answer is kept
 _JOB_FILE_RE = re.compile(r"^(\d+)-")
 _STATE_FILE_RE = re.compile(r"^(\d+)\.json$")
 
@@ -82,6 +85,7 @@ class FileDriver(DeviceDriver):
         self._jobs: dict[int, _FileJob] = {}
         self._next_id: int | None = None
         self._changes = ChangeNotifier()
+        self._writable_at = -math.inf  # when os.access last found the folder writable
 
     # ------------------------------------------------------------------ helpers
 
@@ -183,8 +187,13 @@ class FileDriver(DeviceDriver):
     async def get_status(self) -> DeviceStatus:
         await self._ensure_ready()
         self._changes.observed()
-        if not await asyncio.to_thread(os.access, self.folder, os.W_OK):
-            raise DeviceUnreachable(f"folder {self.folder} is not writable")
+        # The manager asks after every change; the folder is looked at once a second.
+        now = time.monotonic()
+        if now - self._writable_at >= _ACCESS_CHECK_INTERVAL:
+            if not await asyncio.to_thread(os.access, self.folder, os.W_OK):
+                self._writable_at = -math.inf
+                raise DeviceUnreachable(f"folder {self.folder} is not writable")
+            self._writable_at = now
         return DeviceStatus("idle")
 
     async def create_job(self, ticket: DeviceJobTicket) -> int:
@@ -217,23 +226,25 @@ class FileDriver(DeviceDriver):
         await self._update(job, "processing", ["job-printing"])
         handle: BinaryIO | None = None
         try:
-            handle = await asyncio.to_thread(open, part, "wb")
+            # Thread hops: one per _WRITE_BATCH bytes (the first opens the file), and one
+            # that writes the rest, closes and renames: a small document takes one.
             batch = bytearray()
             async for chunk in data:
                 if job.state == "canceled":
                     break
+                if not batch and len(chunk) >= _WRITE_BATCH:
+                    handle = await asyncio.to_thread(_write, handle, part, chunk)  # no copy
+                    continue
                 batch += chunk
                 if len(batch) >= _WRITE_BATCH:
-                    await asyncio.to_thread(handle.write, bytes(batch))
-                    batch.clear()
-            if batch and job.state != "canceled":
-                await asyncio.to_thread(handle.write, bytes(batch))
-            await asyncio.to_thread(handle.close)
-            handle = None
+                    full, batch = batch, bytearray()
+                    handle = await asyncio.to_thread(_write, handle, part, full)
             if job.state == "canceled":
-                await asyncio.to_thread(part.unlink, True)
+                await asyncio.to_thread(_discard, handle, part)
+                handle = None
                 raise DeviceRejected("client-error-not-possible", f"Job {job_id} was canceled")
-            await asyncio.to_thread(os.replace, part, final)
+            await asyncio.to_thread(_finish, handle, part, batch, final)
+            handle = None
         except OSError as exc:
             if handle is not None:
                 await asyncio.to_thread(handle.close)
@@ -266,3 +277,28 @@ class FileDriver(DeviceDriver):
         """The documents written for a job (as known to this process)."""
         job = self._jobs.get(job_id)
         return [self.folder / name for name in job.files] if job else []
+
+
+def _write(handle: BinaryIO | None, part: Path, data: bytes | bytearray) -> BinaryIO:
+    """Write to the .part file, opening it first if `handle` is None."""
+    if handle is None:
+        handle = open(part, "wb")  # closed by _finish or _discard
+    try:
+        handle.write(data)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def _finish(handle: BinaryIO | None, part: Path, rest: bytearray, final: Path) -> None:
+    """Write what is left, close, and put the document in place."""
+    handle = _write(handle, part, rest)
+    handle.close()
+    os.replace(part, final)
+
+
+def _discard(handle: BinaryIO | None, part: Path) -> None:
+    if handle is not None:
+        handle.close()
+    part.unlink(missing_ok=True)

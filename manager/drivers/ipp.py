@@ -20,6 +20,15 @@ Printer behaviours handled here:
   created, sent or canceled something, then doubles up to poll_interval (0.2 s), per
   waiting task, so a follower sees a fast printer finish within milliseconds without
   polling an idle one more than five times a second.
+* One submission at a time: a job's Create-Job up to its last Send-Document happens
+  before the next job's Create-Job starts (the manager runs several jobs at once, and a
+  printer that prints one job at a time would otherwise see them all retry Create-Job
+  against server-error-busy, and take documents in whatever order they came). The turn
+  is passed on after the last document is sent, when a Create-Job or Send-Document
+  fails, when the job is canceled, or when get_job sees it ended. It orders only the
+  submission: a printer that queues jobs still prints one while the next is sent. A
+  holder that does nothing with the driver for ``submit_lease`` seconds (the manager
+  gave up on the job without canceling it) loses its turn to the next waiter.
 * A printer without multiple-document-jobs-supported (ippeveprinter) would end the job
   after its first document, so each further document goes into a new device job with
   the same ticket. get_job reports the set as one job under the first job-id (terminal
@@ -29,10 +38,12 @@ Printer behaviours handled here:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import ssl as _ssl
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +73,8 @@ from .base import (
 )
 
 __all__ = ["IppDriver"]
+
+log = logging.getLogger(__name__)
 
 _BUSY = frozenset(
     {
@@ -109,6 +122,66 @@ class _Job:
     last_sent: bool = False
     canceled: bool = False
     statuses: dict[int, DeviceJobStatus] = field(default_factory=dict)
+    turn: int | None = None  # this job's submission turn (_SubmitTurns), until given back
+
+
+class _SubmitTurns:
+    """Whose turn it is to submit a job: one holder at a time, the others wait.
+
+    A turn is a number; give_back() and the in_use() bracket ignore a number that no
+    longer holds the turn, so a late call from a job that lost it changes nothing."""
+
+    def __init__(self, lease: float) -> None:
+        self.lease = lease
+        self._holder: int | None = None
+        self._last = 0
+        self._busy = 0  # driver calls the holder has under way
+        self._since = 0.0  # when the holder last finished one
+        self._changed = asyncio.Event()
+
+    @property
+    def holder(self) -> int | None:
+        return self._holder
+
+    async def take(self) -> int:
+        loop = asyncio.get_running_loop()
+        while self._holder is not None:
+            idle_for = loop.time() - self._since
+            if self._busy == 0 and idle_for >= self.lease:
+                log.warning(
+                    "a job held the printer's submission turn %.0f s without using it; "
+                    "the next job goes ahead",
+                    idle_for,
+                )
+                break
+            self._changed.clear()
+            wait = self.lease - idle_for if self._busy == 0 else self.lease
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(wait, 0.001)):
+                    await self._changed.wait()
+        self._last += 1
+        self._holder = self._last
+        self._busy = 0
+        self._since = loop.time()
+        return self._last
+
+    def give_back(self, turn: int | None) -> None:
+        if turn is not None and turn == self._holder:
+            self._holder = None
+            self._changed.set()
+
+    @contextlib.contextmanager
+    def in_use(self, turn: int | None) -> Iterator[None]:
+        """Around a driver call of the holder: it cannot lose the turn meanwhile."""
+        mine = turn is not None and turn == self._holder
+        if mine:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            if mine and turn == self._holder:
+                self._busy -= 1
+                self._since = asyncio.get_running_loop().time()
 
 
 def _text(value: Any) -> str:
@@ -147,7 +220,10 @@ class IppDriver(DeviceDriver):
         busy_timeout: float = 60.0,
         timeout: float = 60.0,
         max_tracked_jobs: int = 4096,
+        submit_lease: float | None = None,
     ) -> None:
+        """`submit_lease`: how long a job may hold the submission turn without using the
+        driver (default: busy_timeout)."""
         self.printer_uri = printer_uri
         self.poll_interval = poll_interval
         self.min_poll_interval = min(min_poll_interval, poll_interval)
@@ -163,6 +239,7 @@ class IppDriver(DeviceDriver):
         self._client: IppClient | None = None
         self._jobs: OrderedDict[int, _Job] = OrderedDict()
         self._multi_document: bool | None = None
+        self._turns = _SubmitTurns(busy_timeout if submit_lease is None else submit_lease)
         # polling back-off per waiting task: (activity count seen, last delay)
         self._activity = 0
         self._waits: weakref.WeakKeyDictionary[asyncio.Task[object], tuple[int, float]] = (
@@ -352,10 +429,20 @@ class IppDriver(DeviceDriver):
         raise AssertionError("unreachable")
 
     async def create_job(self, ticket: DeviceJobTicket) -> int:
-        job_id = await self._create_device_job(ticket)
-        self._track(job_id, _Job(ticket, [job_id]))
+        turn = await self._turns.take()
+        try:
+            with self._turns.in_use(turn):
+                job_id = await self._create_device_job(ticket)
+        except BaseException:
+            self._turns.give_back(turn)
+            raise
+        self._track(job_id, _Job(ticket, [job_id], turn=turn))
         self._activity += 1
         return job_id
+
+    def _give_back_turn(self, job: _Job) -> None:
+        self._turns.give_back(job.turn)
+        job.turn = None
 
     async def send_document(
         self,
@@ -371,6 +458,23 @@ class IppDriver(DeviceDriver):
             self._track(job_id, job)
         if job.canceled:
             raise DeviceRejected("client-error-not-possible", f"job {job_id} was canceled")
+        try:
+            with self._turns.in_use(job.turn):
+                await self._send_document(job, data, document_format, document_name, last)
+        except BaseException:
+            self._give_back_turn(job)
+            raise
+        if last:
+            self._give_back_turn(job)
+
+    async def _send_document(
+        self,
+        job: _Job,
+        data: AsyncIterator[bytes],
+        document_format: str,
+        document_name: str,
+        last: bool,
+    ) -> None:
         multi = True
         if job.documents_sent > 0 or not last:
             multi = await self._supports_multiple_documents()
@@ -424,6 +528,12 @@ class IppDriver(DeviceDriver):
 
     async def get_job(self, job_id: int) -> DeviceJobStatus | None:
         job = self._jobs.get(job_id)
+        status = await self._get_job(job_id, job)
+        if job is not None and job.turn is not None and (status is None or status.is_terminal):
+            self._give_back_turn(job)  # ended on the printer before its last document
+        return status
+
+    async def _get_job(self, job_id: int, job: _Job | None) -> DeviceJobStatus | None:
         if job is None or (len(job.device_ids) == 1 and job.last_sent):
             return await self._get_one(job_id)
         statuses: list[DeviceJobStatus] = []
@@ -482,6 +592,7 @@ class IppDriver(DeviceDriver):
         device_ids = job.device_ids if job is not None else [job_id]
         if job is not None:
             job.canceled = True
+            self._give_back_turn(job)
         self._activity += 1
         for device_id in device_ids:
             req = self.client.new_request(Operation.CANCEL_JOB)

@@ -250,3 +250,38 @@ async def test_launcher_stop_is_idempotent_and_reports_failures(tmp_path: Path) 
             busy.bind(("127.0.0.1", 0))
             busy.listen()
             await start_ippeveprinter(tmp_path / "q", port=busy.getsockname()[1], ready_timeout=5)
+
+
+async def test_one_submission_at_a_time(printer: IppEvePrinter, driver: IppDriver) -> None:
+    first = await driver.create_job(TICKET)
+    second = asyncio.create_task(driver.create_job(TICKET))
+    await asyncio.sleep(0.3)
+    assert not second.done()  # waits for the first job's last document, not the printer
+    await driver.send_document(first, chunks(PDF, 1024), "application/pdf", "a.pdf", True)
+    async with asyncio.timeout(10):
+        second_id = await second
+    third = asyncio.create_task(driver.create_job(TICKET))
+    await asyncio.sleep(0.2)
+    assert not third.done()
+    await driver.cancel_job(second_id)  # a canceled job gives its turn back too
+    async with asyncio.timeout(10):
+        third_id = await third
+    await driver.send_document(third_id, chunks(PDF, 1024), "application/pdf", "c.pdf", True)
+    assert (await follow(driver, first)).job_state == "completed"
+    assert (await follow(driver, second_id)).job_state == "canceled"
+    assert (await follow(driver, third_id)).job_state == "completed"
+
+
+async def test_a_refused_document_gives_the_turn_back(driver: IppDriver) -> None:
+    first = await driver.create_job(TICKET)
+    first_turn = driver._turns.holder
+    second = asyncio.create_task(driver.create_job(TICKET))
+    with pytest.raises(DeviceRejected):
+        await driver.send_document(first, chunks(b"??"), "application/x-not-a-format", "x", True)
+    await asyncio.sleep(0.1)
+    assert driver._turns.holder not in (None, first_turn)  # the second job's Create-Job
+    await driver.cancel_job(first)  # ippeveprinter stays busy with the refused job until then
+    async with asyncio.timeout(10):
+        second_id = await second
+    await driver.send_document(second_id, chunks(PDF, 1024), "application/pdf", "b.pdf", True)
+    assert (await follow(driver, second_id)).job_state == "completed"
