@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 from pathlib import Path
@@ -21,6 +22,11 @@ async def run(config: Path) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await app.start()
+    # What start-up built (modules, slixmpp's and aiohttp's tables, stanza classes) lives
+    # as long as the process: move it out of the cyclic GC's reach, so its full
+    # collections scan only what came later (else ~55 ms every ~250 jobs: tail spikes).
+    gc.collect()
+    gc.freeze()
     print(f"cirrus service ready; documents at {app.service.public_url}", flush=True)
     await stop.wait()
     await app.stop()

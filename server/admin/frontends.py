@@ -109,7 +109,7 @@ class AdminFrontEnds:
 
     async def _seen(self, account: str, *, online: bool) -> None:
         was_online = account in self.svc.service_states.online
-        devices = [d for d in await self.svc.devices.list_all() if d.jid == account]
+        devices = await self.svc.devices.list_by_jid(account)
         if online:
             self.svc.service_states.online.add(account)
         else:

@@ -50,6 +50,13 @@ class DeviceStore:
         rows = await self.db.fetchall("SELECT * FROM devices ORDER BY printer_name")
         return [_from_row(r) for r in rows]
 
+    async def list_by_jid(self, jid: str) -> list[Device]:
+        """The devices one manager account registered (index devices_by_jid)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM devices WHERE jid = ? ORDER BY printer_name", (jid,)
+        )
+        return [_from_row(r) for r in rows]
+
     async def upsert(self, device: Device) -> Device:
         await self.db.execute(
             "INSERT INTO devices (output_device_uuid, jid, printer_name, registration_state,"
