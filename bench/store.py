@@ -42,14 +42,16 @@ OWNERS = 1000
 ACTIVE_SHARE = 0.001
 DOMAIN = "localhost"
 ENDED = ("completed", "completed", "completed", "completed", "canceled", "aborted")
-# What the store bench proposes for list_active (measured in the same run): only the
-# active jobs are indexed, so the query reads O(active) rows instead of the history.
+# The partial indexes of active jobs (server/migrations/004_active_job_indexes.sql),
+# measured against the same queries without them in the same run: only the active jobs
+# are indexed, so the query reads O(active) rows instead of the history.
 PROPOSED_INDEXES = (
     "CREATE INDEX jobs_active_by_queue ON jobs (printer_name, job_id)"
     " WHERE job_state NOT IN ('canceled', 'aborted', 'completed')",
     "CREATE INDEX jobs_active ON jobs (job_id)"
     " WHERE job_state NOT IN ('canceled', 'aborted', 'completed')",
 )
+PROPOSED_NAMES = {sql.split()[2] for sql in PROPOSED_INDEXES}
 REASONS = {
     "pending": "job-fetchable",
     "processing": "job-printing",
@@ -115,8 +117,9 @@ async def make_database(path: Path, jobs: int) -> dict[str, Any]:
             rows(),
         )
         loaded = time.monotonic()
-        for _name, sql in indexes:
-            conn.execute(sql)
+        for name, sql in indexes:
+            if name not in PROPOSED_NAMES:  # the first pass is the anchor, without them
+                conn.execute(sql)
         conn.execute("COMMIT")
         conn.execute("ANALYZE")
         active = conn.execute(
@@ -297,7 +300,7 @@ async def run(*, jobs: int = 1_000_000, round_trip: bool = True) -> dict[str, An
         log("store: store queries")
         result["plans"] = plans(path)
         result["queries"] = await store_queries(path, jobs)
-        log("store: the same with the proposed partial indexes of active jobs")
+        log("store: the same with the partial indexes (migration 004) of active jobs")
         result["proposed_indexes"] = PROPOSED_INDEXES
         conn = sqlite3.connect(path)
         for sql in PROPOSED_INDEXES:
@@ -340,7 +343,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
                 SECTION,
                 f"store {name}, with partial indexes of active jobs: p50/p99 ms",
                 f"{fmt(stats['p50_ms'], 2)} / {fmt(stats['p99_ms'], 2)}",
-                "the same query today",
+                "without the partial indexes",
                 f"{fmt(before['p50_ms'], 2)} / {fmt(before['p99_ms'], 2)}",
                 round(stats["p50_ms"] / before["p50_ms"], 3) if before["p50_ms"] else None,
             )
