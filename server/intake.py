@@ -1,4 +1,5 @@
-"""Documents coming into jobs: uploads, fetches by reference, closing, resubmission.
+"""Jobs and documents coming in: creation, uploads, fetches by reference, closing,
+resubmission.
 
 A job becomes fetchable only when it is closed and every document's data is in the
 spool: `job-incoming` stays among its reasons until then.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
+from server import tickets
 from server.service import Caller, CloudImagingService
 from server.spool import SpooledFile
 from server.stores.documents import Document
@@ -88,6 +90,43 @@ async def release_if_complete(svc: CloudImagingService, job: Job) -> Job:
         return job
     add = [R.JOB_FETCHABLE] if job.job_state == JobState.PENDING else []
     return await svc.states.change(job, job.job_state, remove=[R.JOB_INCOMING], add=add)
+
+
+def is_held(ticket: JobTicket) -> bool:
+    return ticket.job_hold_until not in (None, tickets.NO_HOLD)
+
+
+async def insert_job(
+    svc: CloudImagingService,
+    caller: Caller,
+    queue: Queue,
+    name: str,
+    ticket: JobTicket,
+    dropped: list[str],
+    *,
+    resubmitted_from: int | None = None,
+) -> Job:
+    held = is_held(ticket)
+    now = svc.now()
+    job = await svc.jobs.insert(
+        job_uuid=svc.new_job_uuid(),
+        printer_name=queue.printer_name,
+        service_type=queue.service_type,
+        owner=caller.bare,
+        notify_jid=caller.jid,
+        job_name=name,
+        job_ticket=ticket,
+        job_priority=ticket.job_priority or 50,
+        job_state=JobState.PENDING_HELD if held else JobState.PENDING,
+        job_state_reasons=(
+            (R.JOB_INCOMING, R.JOB_HOLD_UNTIL_SPECIFIED) if held else (R.JOB_INCOMING,)
+        ),
+        time_at_creation=now,
+        time_last_activity=now,
+        resubmitted_from=resubmitted_from,
+        unsupported_elements=tuple(dropped),
+    )
+    return await svc.service_states.hold_if_held_new(job)  # HoldNew<Service>Jobs
 
 
 # --- documents by reference (Send<Service>Uri) ---------------------------------------------
@@ -175,8 +214,6 @@ async def resubmit(
 ) -> Job:
     """A new job with the original's documents: data kept in the spool is linked, not
     copied; documents by reference are fetched again (seed 001)."""
-    from server.handlers.job_ops import insert_job
-
     linked: list[str] = []
     try:
         async with svc.db.transaction():

@@ -10,7 +10,7 @@ from server.stores.jobs import Job
 from server.stores.queues import Queue
 from stanzas import client_ops as ops
 from stanzas.errors import NotAcceptingJobs, NotAuthorized, NotFound, NotPossible
-from stanzas.groups import JobStatus, JobTicket
+from stanzas.groups import JobTicket
 from stanzas.states import JobState, ServiceType
 from stanzas.states import JobStateReason as R
 
@@ -24,10 +24,6 @@ async def queue_for(svc: CloudImagingService, name: str, service_type: ServiceTy
         raise NotFound(f"no {service_type.value} queue named {name!r}")
     await svc.service_states.require_up(queue.printer_name)  # down: only RestartService
     return queue
-
-
-def is_held(ticket: JobTicket) -> bool:
-    return ticket.job_hold_until not in (None, tickets.NO_HOLD)
 
 
 @operation(ops.CreateJob)
@@ -44,44 +40,11 @@ async def create_job(
         queue.configuration,
         req.job_mandatory_elements,
     )
-    job = await insert_job(svc, caller, queue, req.job_name or "untitled", ticket, dropped)
+    job = await intake.insert_job(svc, caller, queue, req.job_name or "untitled", ticket, dropped)
     # The insert ran in autocommit mode: the job is durable before this answer leaves.
     return ops.CreateJobResponse(
         job=job.to_status(with_ticket=True), unsupported_elements=dropped or None
     )
-
-
-async def insert_job(
-    svc: CloudImagingService,
-    caller: Caller,
-    queue: Queue,
-    name: str,
-    ticket: JobTicket,
-    dropped: list[str],
-    *,
-    resubmitted_from: int | None = None,
-) -> Job:
-    held = is_held(ticket)
-    now = svc.now()
-    job = await svc.jobs.insert(
-        job_uuid=svc.new_job_uuid(),
-        printer_name=queue.printer_name,
-        service_type=queue.service_type,
-        owner=caller.bare,
-        notify_jid=caller.jid,
-        job_name=name,
-        job_ticket=ticket,
-        job_priority=ticket.job_priority or 50,
-        job_state=JobState.PENDING_HELD if held else JobState.PENDING,
-        job_state_reasons=(
-            (R.JOB_INCOMING, R.JOB_HOLD_UNTIL_SPECIFIED) if held else (R.JOB_INCOMING,)
-        ),
-        time_at_creation=now,
-        time_last_activity=now,
-        resubmitted_from=resubmitted_from,
-        unsupported_elements=tuple(dropped),
-    )
-    return await svc.service_states.hold_if_held_new(job)  # HoldNew<Service>Jobs
 
 
 @operation(ops.CloseJob)
@@ -306,7 +269,7 @@ async def set_job_elements(
         if req.job_name is not None:
             changes["job_name"] = req.job_name
         job = await svc.jobs.update(job, **changes)
-        if is_held(ticket):
+        if intake.is_held(ticket):
             job = await job_actions.hold(svc, job, ticket.job_hold_until or "", req.message)
         else:
             job = await job_actions.release(svc, job, req.message)
@@ -393,6 +356,3 @@ def _cancel_reason(job: Job, caller: Caller) -> str:
 
 def _ids(ids: list[int]) -> str:
     return ", ".join(map(str, ids))
-
-
-__all__ = ["JobStatus", "insert_job"]
