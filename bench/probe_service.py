@@ -13,8 +13,11 @@ recording a time and calling the original:
   running totals are written to FILE as JSON: acquisitions, time waited for and time
   holding the lock, statements by kind and by text, hops and their time as the event
   loop sees it (the wait for the thread and for the loop to resume included), and the
-  time the cyclic garbage collector ran, by generation (gc.callbacks).
+  time the cyclic garbage collector ran, by generation (gc.callbacks), and by statement
+  kind the time SQLite itself took in the aiosqlite thread (`exec_s`: COMMIT there is
+  the fsync of synchronous=FULL) and the hop as the event loop saw it (`hop_s_by_kind`).
   The throughput benchmark uses it to show where a job's time goes.
+  CIRRUS_BENCH_DB_KEEP=FILE: a copy of each dump, kept after the run's folder is gone.
 
     python -m bench.probe_service --config service.toml
 """
@@ -27,7 +30,7 @@ import json
 import os
 import signal
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import IO, Any
 
@@ -57,6 +60,9 @@ class DbMeter:
         self.hops = 0  # every call run in the aiosqlite thread (statements, fetches, closes)
         self.hop_time = 0.0
         self.kinds: Counter[str] = Counter()
+        # By kind: SQLite's own time in its thread, and the whole hop as the loop sees it.
+        self.exec_time: defaultdict[str, float] = defaultdict(float)
+        self.hop_time_by_kind: defaultdict[str, float] = defaultdict(float)
         self.by_sql: Counter[str] = Counter()
         self.gc_time: Counter[str] = Counter()  # by generation: collections of the cyclic GC
         self.gc_count: Counter[str] = Counter()
@@ -72,6 +78,8 @@ class DbMeter:
             "hops": self.hops,
             "hop_s": round(self.hop_time, 6),
             "kinds": dict(self.kinds),
+            "exec_s": {k: round(v, 6) for k, v in self.exec_time.items()},
+            "hop_s_by_kind": {k: round(v, 6) for k, v in self.hop_time_by_kind.items()},
             "by_sql": dict(self.by_sql),
             "gc_s": {k: round(v, 6) for k, v in self.gc_time.items()},
             "gc_count": dict(self.gc_count),
@@ -111,15 +119,29 @@ def meter_database(path: str) -> DbMeter:
     original_hop = aiosqlite.Connection._execute
 
     async def hop(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        is_statement = bool(args) and isinstance(args[0], str)
+        kind = "(call)"
+        if is_statement:
+            kind = args[0].split(None, 1)[0].upper() if args[0].strip() else "?"
+
+        def timed(*inner: Any, **inner_kw: Any) -> Any:
+            t = time.perf_counter()  # in the aiosqlite thread; only it writes exec_time
+            try:
+                return fn(*inner, **inner_kw)
+            finally:
+                meter.exec_time[kind] += time.perf_counter() - t
+
         t0 = time.monotonic()
         try:
-            return await original_hop(self, fn, *args, **kwargs)
+            return await original_hop(self, timed, *args, **kwargs)
         finally:
-            meter.hop_time += time.monotonic() - t0
+            elapsed = time.monotonic() - t0
+            meter.hop_time += elapsed
+            meter.hop_time_by_kind[kind] += elapsed
             meter.hops += 1
-            if args and isinstance(args[0], str):  # a statement (execute)
+            if is_statement:
                 meter.statements += 1
-                meter.kinds[args[0].split(None, 1)[0].upper() if args[0].strip() else "?"] += 1
+                meter.kinds[kind] += 1
                 meter.by_sql[" ".join(args[0].split())[:90]] += 1
 
     aiosqlite.Connection._execute = hop  # type: ignore[method-assign]
@@ -136,10 +158,15 @@ def meter_database(path: str) -> DbMeter:
 
     gc.callbacks.append(on_gc)
 
+    keep = os.environ.get("CIRRUS_BENCH_DB_KEEP")
+
     def dump(_signum: int, _frame: Any) -> None:
-        tmp = Path(path + ".tmp")
-        tmp.write_text(json.dumps(meter.snapshot()))
-        os.replace(tmp, path)
+        text = json.dumps(meter.snapshot())
+        for target in (path, keep):
+            if target:
+                tmp = Path(target + ".tmp")
+                tmp.write_text(text)
+                os.replace(tmp, target)
 
     signal.signal(signal.SIGUSR1, dump)
     return meter

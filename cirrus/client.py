@@ -26,6 +26,7 @@ from stanzas.errors import CloudImagingError, DocumentAccessError, error_for
 from stanzas.groups import DocumentStatus, JobStatus, JobTicket, ServiceElements
 from stanzas.session import ServiceSession, tls_context
 from stanzas.transport import InNamespace, read
+from stanzas.types import INLINE_DOCUMENT_MAX
 
 READ_CHUNK = 4 * 1024 * 1024  # bytes per thread hop reading a document file
 # Up to this size send_document reads the file twice (digest first, for the service to
@@ -89,11 +90,15 @@ class CirrusClient:
         )
         self._ssl = tls_context(settings.ca_file)
         self._events: dict[int, asyncio.Queue[ops.JobEvent]] = {}
+        # The job's state as the service last told us on this connection (CreateJob's
+        # answer, then its pushes): following a job we created needs no GetJobElements.
+        self._known: dict[int, JobStatus] = {}
         self._http: aiohttp.ClientSession | None = None
         self._watched: collections.Counter[int] = collections.Counter()  # followers per job
         self.session.register_handler(
             CoroutineCallback("job events", InNamespace("message"), self._on_message)
         )
+        self.session.on_online.append(self._forget_known)
         self.session.on_online.append(self._refresh_watched)
 
     async def __aenter__(self) -> CirrusClient:
@@ -133,6 +138,7 @@ class CirrusClient:
             ops.CreateJobResponse,
         )
         self._queue(response.job.job_id)  # from now on no event of this job is lost
+        self._known[response.job.job_id] = response.job
         return response.job
 
     async def send_document(
@@ -152,6 +158,19 @@ class CirrusClient:
         name = path.name[:255]
         document_format = document_format or guess_format(path)
         size = (await asyncio.to_thread(path.stat)).st_size
+        if size <= INLINE_DOCUMENT_MAX:
+            data = await asyncio.to_thread(path.read_bytes)
+            if len(data) <= INLINE_DOCUMENT_MAX:  # else it grew meanwhile: stream it
+                uploaded = await self.send_document_data(
+                    job_id,
+                    data,
+                    document_name=name,
+                    document_format=document_format,
+                    last_document=last_document,
+                )
+                if progress is not None:
+                    progress(len(data))
+                return uploaded
         if size <= MEASURE_LIMIT:
             size, digest = await asyncio.to_thread(_measure, path)
             return await self.send_document_stream(
@@ -180,6 +199,39 @@ class CirrusClient:
                 f"but {path.name} read as {size} octets with SHA-256 {streamed.hexdigest()}"
             )
         return uploaded
+
+    async def send_document_data(
+        self,
+        job_id: int,
+        data: bytes,
+        *,
+        document_name: str,
+        document_format: str = "application/octet-stream",
+        last_document: bool = True,
+    ) -> Uploaded:
+        """Send<Service>Document with a small document (up to INLINE_DOCUMENT_MAX octets)
+        in the request itself: one round trip, committed when it returns."""
+        digest = hashlib.sha256(data).hexdigest()
+        response = await self.session.request(
+            ops.SendDocument(
+                job_id=job_id,
+                document_name=document_name,
+                document_format=document_format,
+                document_size=len(data),
+                document_digest=digest,
+                last_document=last_document,
+                document_data=data,
+            ),
+            ops.SendDocumentResponse,
+        )
+        assert response.document_number is not None
+        return Uploaded(
+            document_number=response.document_number,
+            size=len(data),
+            digest=digest,  # the service checked it against the bytes it stored
+            job_state=response.job_state.value,
+            job_state_reasons=list(response.job_state_reasons),
+        )
 
     async def send_document_stream(
         self,
@@ -406,6 +458,7 @@ class CirrusClient:
             ops.ResubmitJob(job_id=job_id, job_ticket=overrides), ops.JobResponse
         )
         self._queue(response.job.job_id)
+        self._known[response.job.job_id] = response.job
         return response.job
 
     async def validate_job_ticket(
@@ -475,9 +528,12 @@ class CirrusClient:
         current state, so nothing that happened before the call is missed."""
         events = self._queue(job_id)
         self._watched[job_id] += 1
-        while not events.empty():  # superseded by the state we are about to read
-            events.get_nowait()
-        current = await self.get_job(job_id)
+        known = self._known.get(job_id)
+        while not events.empty():  # superseded by the latest state
+            known = events.get_nowait().job
+        # Pushes of a job we created arrive in commit order on this connection, so the
+        # latest one is its state; otherwise (another's job, or after a reconnect) ask.
+        current = known if known is not None else await self.get_job(job_id)
         yield current
         last = (current.job_state, tuple(current.job_state_reasons))
         try:
@@ -493,6 +549,7 @@ class CirrusClient:
                 del self._watched[job_id]
                 if current.job_state.is_terminal:
                     self._events.pop(job_id, None)
+                    self._known.pop(job_id, None)
 
     async def wait_for_final(self, job_id: int, timeout: float | None = None) -> JobStatus:
         final: JobStatus | None = None
@@ -507,6 +564,9 @@ class CirrusClient:
             with contextlib.suppress(CloudImagingError):
                 job = await self.get_job(job_id)
                 self._queue(job_id).put_nowait(ops.JobEvent(job=job))
+
+    async def _forget_known(self) -> None:
+        self._known.clear()  # pushes may have been lost while we were away
 
     def _queue(self, job_id: int) -> asyncio.Queue[ops.JobEvent]:
         return self._events.setdefault(job_id, asyncio.Queue())
@@ -524,7 +584,10 @@ class CirrusClient:
             return  # not a job this client created or follows
         if event.job.job_state.is_terminal and not self._watched[job_id]:
             del self._events[job_id]  # nobody is following it: keep nothing
+            self._known.pop(job_id, None)
             return
+        if job_id in self._known:
+            self._known[job_id] = event.job
         queue.put_nowait(event)
 
     def _http_session(self) -> aiohttp.ClientSession:

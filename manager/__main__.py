@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 from pathlib import Path
@@ -22,6 +23,10 @@ async def run(config: Path) -> None:
         loop.add_signal_handler(sig, stop.set)
     await app.start()
     await app.synced.wait()
+    # As in the service: what start-up built lives as long as the process; keep it out
+    # of the cyclic GC's scans (3-8 % of a busy manager's CPU otherwise).
+    gc.collect()
+    gc.freeze()
     print("cirrus manager online", flush=True)
     await stop.wait()
     await app.stop()

@@ -50,7 +50,7 @@ class ManagerApp:
                 port=xmpp.port,
                 ca_file=xmpp.ca_file,
             )
-        held = HeldJobs(settings.state_dir / "held-jobs.json")
+        self.held = HeldJobs(settings.state_dir / "held-jobs.json")
         http_ssl = tls_context(xmpp.ca_file)
         self.workers: dict[str, DeviceWorker] = {}
         for device in settings.devices:
@@ -62,7 +62,7 @@ class ManagerApp:
                 printer_name=device.printer_name,
                 driver=driver,
                 session=self.session,
-                held=held,
+                held=self.held,
                 spool_dir=settings.state_dir / "spool",
                 http_ssl=http_ssl,
                 printer_info=device.printer_info,
@@ -85,6 +85,7 @@ class ManagerApp:
         await self.session.stop()
         for worker in self.workers.values():
             await worker.stop()
+        await self.held.close()
 
     async def _on_online(self) -> None:
         """Seed 001: after power-up and after every reconnect, register and resync."""

@@ -9,15 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
 import logging
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import aiohttp
 
+from manager.download import DocumentFailed, fetch, verified
+from manager.download import in_memory as _in_memory
+from manager.download import read_file as _read_file
 from manager.drivers.base import (
     DeviceDriver,
     DeviceJobStatus,
@@ -47,9 +50,6 @@ log = logging.getLogger(__name__)
 P = TypeVar("P", bound=Payload)
 # Failures that pass: the job is tried again later.
 _TRANSIENT = frozenset({ServiceUnavailable.status, Timeout.status, InternalError.status})
-IN_MEMORY = 1024 * 1024  # documents up to this size are not written to the spool
-SPOOL_BATCH = 4 * 1024 * 1024  # bytes received before one thread hop hashes and writes them
-READ_CHUNK = 4 * 1024 * 1024  # bytes per thread hop reading the spooled document back
 
 
 class Requester(Protocol):
@@ -58,10 +58,6 @@ class Requester(Protocol):
     async def request(
         self, payload: Payload, response_type: type[P], timeout: float = 30.0
     ) -> P: ...
-
-
-class DocumentFailed(Exception):
-    """The document could not be fetched whole (size or digest mismatch, HTTP error)."""
 
 
 class DeviceWorker:
@@ -95,6 +91,9 @@ class DeviceWorker:
         self._retries: dict[int, asyncio.TimerHandle] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._cancel: set[int] = set()
+        # The job-state-message last reported per job: a message that changes alone
+        # (a printer status read a moment too early said "unknown reason") is resent.
+        self._messages: dict[int, str] = {}
         self._resync_lock = asyncio.Lock()
         self._last_status: DeviceStatus | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -153,6 +152,9 @@ class DeviceWorker:
         """UpdateFetchableJobs, then act on what the service says (seed 001)."""
         async with self._resync_lock:
             await self._recover_interrupted()
+            # A job whose acknowledged record is still being written must be listed,
+            # or the service would take it back while the job goes on.
+            await self.held.synced()
             held = [
                 ops.HeldJob(
                     job_id=h.job_id,
@@ -189,14 +191,14 @@ class DeviceWorker:
                 # The service may or may not have bound it; not listing it in the resync
                 # makes it fetchable again, and the empty device job must not linger.
                 await self._quietly_cancel(job.device_job_id)
-                self.held.drop(job.job_id)
+                await self.held.drop(job.job_id)
             elif job.phase == Phase.SENDING:
                 status = await self._device_job(job)
                 if status is None or status.job_state in ("pending", "pending-held"):
                     # We cannot tell whether the device got the whole document: not
                     # resending it is the price of printing at most once.
                     await self._quietly_cancel(job.device_job_id)
-                    job = self.held.advance(job, phase=Phase.SENT)
+                    job = await self.held.advance(job, phase=Phase.SENT)
                     lost = DeviceJobStatus(
                         job_id=job.device_job_id,
                         job_state="aborted",
@@ -205,9 +207,9 @@ class DeviceWorker:
                         "device; it is not sent again so that nothing prints twice",
                     )
                     job = await self._report(job, lost)
-                    self.held.drop(job.job_id)
+                    await self.held.drop(job.job_id)
                 else:
-                    self.held.advance(job, phase=Phase.SENT)
+                    await self.held.advance(job, phase=Phase.SENT)
 
     # --- work notifications ------------------------------------------------------------
     async def on_notification(self, note: ops.WorkNotification) -> None:
@@ -252,6 +254,7 @@ class DeviceWorker:
 
     def _job_done(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self._jobs.pop(job_id, None)
+        self._messages.pop(job_id, None)
         if not self._jobs:
             self.idle.set()
 
@@ -332,7 +335,7 @@ class DeviceWorker:
                 ops.AcknowledgeJobResponse,
             )
             return None
-        held = self.held.put(
+        held = await self.held.put(
             HeldJob(
                 job_id=job_id,
                 output_device_uuid=self.uuid,
@@ -359,14 +362,14 @@ class DeviceWorker:
                 # leaving it would also keep a one-job-at-a-time printer (and the ipp
                 # driver's submission turn) waiting for it until the next resync.
                 await self._quietly_cancel(device_job_id)
-                self.held.drop(job_id)
+                await self.held.drop(job_id)
             raise
         if ack.job_state.is_terminal or job_id in self._cancel:
             await self._quietly_cancel(device_job_id)
-            self.held.drop(job_id)
+            await self.held.drop(job_id)
             return None
         crash_point("after-acknowledge-job")
-        return self.held.advance(held, phase=Phase.ACKNOWLEDGED)
+        return await self.held.advance(held, phase=Phase.ACKNOWLEDGED)
 
     async def _send_documents(self, held: HeldJob) -> HeldJob | None:
         numbers = held.documents or tuple(range(1, held.number_of_documents + 1))
@@ -376,7 +379,10 @@ class DeviceWorker:
                 break
             document = await self.call(
                 ops.FetchDocument(
-                    output_device_uuid=self.uuid, job_id=held.job_id, document_number=number
+                    output_device_uuid=self.uuid,
+                    job_id=held.job_id,
+                    document_number=number,
+                    document_data_accepted=True,  # a small one comes in the answer
                 ),
                 ops.FetchDocumentResponse,
             )
@@ -395,7 +401,7 @@ class DeviceWorker:
                     ops.AcknowledgeDocumentResponse,
                 )
                 await self._quietly_cancel(held.device_job_id)
-                self.held.drop(held.job_id)
+                await self.held.drop(held.job_id)
                 return None
             ack = await self.call(
                 ops.AcknowledgeDocument(
@@ -406,7 +412,7 @@ class DeviceWorker:
             if ack.job_state.is_terminal:
                 path.unlink(missing_ok=True)
                 break
-            held = self.held.advance(held, phase=Phase.SENDING)
+            held = await self.held.advance(held, phase=Phase.SENDING)
             last = index == len(numbers) - 1
             try:
                 await self.driver.send_document(
@@ -419,7 +425,7 @@ class DeviceWorker:
             except DeviceRejected as exc:
                 path.unlink(missing_ok=True)
                 await self._quietly_cancel(held.device_job_id)  # do not leave the printer busy
-                held = self.held.advance(held, phase=Phase.SENT)
+                held = await self.held.advance(held, phase=Phase.SENT)
                 await self._report(
                     held,
                     DeviceJobStatus(
@@ -431,46 +437,35 @@ class DeviceWorker:
                     ),
                 )
                 return None
-            path.unlink(missing_ok=True)
+            if small is None:  # a small one never touched the spool: no unlink syscall
+                path.unlink(missing_ok=True)
             # After the last document straight to SENT: one durable write, not two
             # (ACKNOWLEDGED with every document sent would be followed the same way).
-            held = self.held.advance(
+            held = await self.held.advance(
                 held,
                 phase=Phase.SENT if last else Phase.ACKNOWLEDGED,
                 documents_sent=index + 1,
             )
             crash_point("after-send-document")
-        return self.held.advance(held, phase=Phase.SENT)
+        return await self.held.advance(held, phase=Phase.SENT)
 
     async def _download(self, document: ops.FetchDocumentResponse, path: Path) -> bytes | None:
-        """GET the document, checking size and SHA-256 before the device sees any of it.
-        Up to IN_MEMORY bytes it is kept in memory and returned; a bigger one goes into
-        the manager's spool at `path` (None is returned)."""
-        assert self._http is not None
-        expected = document.document_size
-        small: bytearray | None = None
-        try:
-            async with self._http.get(document.document_access_uri) as response:
-                if response.status != 200:
-                    raise DocumentFailed(f"HTTP {response.status} fetching the document")
-                if expected <= IN_MEMORY:
-                    small = bytearray()
-                    async for chunk in response.content.iter_any():
-                        small += chunk
-                        if len(small) > expected:
-                            raise DocumentFailed("more data than document-size")
-                    size = len(small)
-                    hexdigest = await _sha256(small)
-                else:
-                    size, hexdigest = await _spool(response, path, expected)
-        except aiohttp.ClientError as exc:
-            raise DocumentFailed(f"fetching the document failed: {exc}") from None
-        if size != expected or hexdigest != document.document_digest:
-            path.unlink(missing_ok=True)
-            raise DocumentFailed(
-                "the fetched data does not match document-size and document-digest"
+        """GET the document, checking size and SHA-256 before the device sees any of it
+        (manager/download.py): a small one is returned, a bigger one left at `path`."""
+        if document.document_data is not None:  # a small document, in the answer itself
+            return verified(
+                document.document_data, document.document_size, document.document_digest
             )
-        return None if small is None else bytes(small)
+        if document.document_access_uri is None:
+            raise DocumentFailed("the service sent neither the data nor a URL for it")
+        assert self._http is not None
+        return await fetch(
+            self._http,
+            document.document_access_uri,
+            path,
+            document.document_size,
+            document.document_digest,
+        )
 
     async def _follow(self, held: HeldJob) -> None:
         """Report the device job's states until it ends and the service has heard it;
@@ -486,15 +481,27 @@ class DeviceWorker:
                 )
             held = await self._report(held, status)
             if JobState(held.last_state).is_terminal:
-                self.held.drop(held.job_id)
+                await self.held.drop(held.job_id)
                 self._cancel.discard(held.job_id)
                 return
             await self.driver.wait_for_change(self.status_interval)
 
     async def _report(self, held: HeldJob, status: DeviceJobStatus) -> HeldJob:
         """UpdateJobState when the rolled-up state or reasons changed."""
-        state, reasons, message = cloud_report(status, self._last_status)
-        if state == held.last_state and tuple(reasons) == held.last_reasons:
+        printer = self._last_status
+        if status.job_state == "processing-stopped" and (
+            printer is None or printer.printer_state != "stopped"
+        ):
+            # The device job stopped before our watcher saw the printer stop: read the
+            # printer now, so the report says why (and is not sent twice).
+            with contextlib.suppress(DeviceUnreachable):
+                printer = await self.driver.get_status()
+        state, reasons, message = cloud_report(status, printer)
+        if (
+            state == held.last_state
+            and tuple(reasons) == held.last_reasons
+            and message == self._messages.get(held.job_id, message)
+        ):
             return held
         await self.call(
             ops.UpdateJobState(
@@ -509,7 +516,14 @@ class DeviceWorker:
             ),
             ops.UpdateJobStateResponse,
         )
-        return self.held.advance(held, last_state=state, last_reasons=tuple(reasons))
+        self._messages[held.job_id] = message
+        reported = replace(held, last_state=state, last_reasons=tuple(reasons))
+        if JobState(state).is_terminal:
+            # The service has heard the end, so the job leaves the file (seed 001):
+            # state and drop in one sync.
+            await self.held.finish(reported)
+            return reported
+        return await self.held.put(reported)
 
     async def _device_job(self, held: HeldJob) -> DeviceJobStatus | None:
         return await self.driver.get_job(held.device_job_id)
@@ -547,87 +561,3 @@ def _device_ticket(fetched: ops.FetchJobResponse) -> DeviceJobTicket:
         print_color_mode=ticket.print_color_mode,
         print_quality=ticket.print_quality,
     )
-
-
-async def _sha256(data: bytearray) -> str:
-    if len(data) <= 256 * 1024:  # about 0.2 ms: not worth a thread hop
-        return hashlib.sha256(data).hexdigest()
-    return await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
-
-
-async def _spool(response: aiohttp.ClientResponse, path: Path, expected: int) -> tuple[int, str]:
-    """Write the body to `path`: the event loop only gathers what arrives; hashing and
-    writing go to a thread SPOOL_BATCH bytes at a time, one batch in flight while the
-    next arrives. (size, SHA-256); the file is removed if this fails."""
-    loop = asyncio.get_running_loop()
-    digest = hashlib.sha256()
-    size = 0
-    out = path.open("wb")
-    writing: asyncio.Future[None] | None = None
-    try:
-        batch = bytearray()
-        async for chunk in response.content.iter_any():
-            size += len(chunk)
-            if size > expected:
-                raise DocumentFailed("more data than document-size")
-            batch += chunk
-            if len(batch) >= SPOOL_BATCH:
-                if writing is not None:
-                    await writing
-                full, batch = batch, bytearray()
-                writing = loop.run_in_executor(None, _hash_and_write, digest, out, full)
-        if writing is not None:
-            await writing
-        writing = None
-        if batch:
-            await loop.run_in_executor(None, _hash_and_write, digest, out, batch)
-    except BaseException as exc:
-        if writing is not None and not isinstance(exc, asyncio.CancelledError):
-            with contextlib.suppress(Exception):
-                await writing  # so the file is gone when this returns
-        _close_after(writing, out, path)
-        raise
-    out.close()
-    return size, digest.hexdigest()
-
-
-async def _in_memory(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-def _hash_and_write(digest: Any, out: BinaryIO, data: bytearray) -> None:
-    digest.update(data)  # hashlib lets go of the GIL for big updates
-    out.write(data)
-
-
-def _close_after(pending: asyncio.Future[Any] | None, f: IO[bytes], path: Path | None) -> None:
-    """Close `f` (and remove `path`) once a thread no longer uses it."""
-
-    def close(_: object = None) -> None:
-        f.close()
-        if path is not None:
-            path.unlink(missing_ok=True)
-
-    if pending is None or pending.done():
-        if pending is not None and not pending.cancelled():
-            pending.exception()  # retrieved: the caller is already failing
-        close()
-    else:
-        pending.add_done_callback(lambda fut: None if fut.cancelled() else fut.exception())
-        pending.add_done_callback(close)
-
-
-async def _read_file(path: Path) -> AsyncIterator[bytes]:
-    """The spooled document for the driver, READ_CHUNK bytes per thread hop, the next
-    chunk read while the driver handles this one."""
-    loop = asyncio.get_running_loop()
-    f = path.open("rb")
-    ahead: asyncio.Future[bytes] | None = None
-    try:
-        ahead = loop.run_in_executor(None, f.read, READ_CHUNK)
-        while chunk := await ahead:
-            ahead = loop.run_in_executor(None, f.read, READ_CHUNK)
-            yield chunk
-        ahead = None
-    finally:
-        _close_after(ahead, f, None)

@@ -82,12 +82,11 @@ async def _retain(svc: CloudImagingService, job: Job, queue: Queue, now: int) ->
             await svc.discard_documents(job.job_id)
 
 
-async def on_job_end(svc: CloudImagingService, job: Job) -> None:
-    """Seed 000's default: document data goes right after processing."""
-    queue = await svc.queues.get(job.printer_name)
+def discards_at_end(queue: Queue | None) -> bool:
+    """Seed 000's default: document data goes right after processing (JobStates does
+    it in the transaction that ends the job)."""
     policy = (queue.configuration.document_retention if queue else None) or DOCUMENT_RETENTION
-    if policy == "discard":
-        await svc.discard_documents(job.job_id)
+    return policy == "discard"
 
 
 async def forget_job(svc: CloudImagingService, job: Job) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from server import tickets
 from server.service import Caller, CloudImagingService
@@ -72,24 +73,33 @@ async def close_or_count(svc: CloudImagingService, job: Job, last: bool, count: 
             message="the job was closed without any document",
             is_closed=True,
         )
-    job = await svc.jobs.update(
-        job, is_closed=True, number_of_documents=count, time_last_activity=now
-    )
-    return await release_if_complete(svc, job)
+    closing: dict[str, Any] = {
+        "is_closed": True,
+        "number_of_documents": count,
+        "time_last_activity": now,
+    }
+    if await _complete(svc, job.with_changes(**closing)):
+        return await _release(svc, job, **closing)  # closed and released in one write
+    return await svc.jobs.update(job, **closing)
 
 
 async def release_if_complete(svc: CloudImagingService, job: Job) -> Job:
     """A closed job whose documents are all in: no longer incoming, fetchable if pending."""
-    if (
-        not job.is_closed
-        or job.job_state.is_terminal
-        or R.JOB_INCOMING not in job.job_state_reasons
-    ):
-        return job
-    if await svc.documents.awaiting_data(job.job_id):
-        return job
+    return await _release(svc, job) if await _complete(svc, job) else job
+
+
+async def _complete(svc: CloudImagingService, job: Job) -> bool:
+    return (
+        job.is_closed
+        and not job.job_state.is_terminal
+        and R.JOB_INCOMING in job.job_state_reasons
+        and not await svc.documents.awaiting_data(job.job_id)
+    )
+
+
+async def _release(svc: CloudImagingService, job: Job, **fields: Any) -> Job:
     add = [R.JOB_FETCHABLE] if job.job_state == JobState.PENDING else []
-    return await svc.states.change(job, job.job_state, remove=[R.JOB_INCOMING], add=add)
+    return await svc.states.change(job, job.job_state, remove=[R.JOB_INCOMING], add=add, **fields)
 
 
 def is_held(ticket: JobTicket) -> bool:

@@ -8,6 +8,8 @@ writes job-state or document-state.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -85,9 +87,14 @@ _FINAL_REASON_SET = frozenset(
 
 
 class JobEvents(Protocol):
-    """Who hears of committed changes (the XMPP component pushes them)."""
+    """Who hears of committed changes (the XMPP component pushes them), and whose
+    data-retention policy says what happens to a job's document data when it ends."""
 
     def job_changed(self, before: Job, after: Job) -> None: ...
+
+    async def discards_at_end(self, job: Job) -> bool: ...
+
+    def discard_data(self, spool_name: str) -> None: ...
 
 
 def settle_reasons(
@@ -155,7 +162,11 @@ class JobStates:
         if state.is_terminal:
             changes["time_at_completed"] = now
             changes["cancel_requested"] = None
-        async with self.db.transaction():
+        # One UPDATE is atomic by itself: inside the caller's transaction it needs no
+        # savepoint of its own (a round trip to SQLite's thread); ending a job writes
+        # its documents too.
+        nested = state.is_terminal or not self.db.in_own_transaction()
+        async with self.db.transaction() if nested else contextlib.nullcontext():
             after = await self.jobs.update(job, **changes)
             if state.is_terminal:
                 await self._end_documents(after)
@@ -169,13 +180,15 @@ class JobStates:
         *,
         reasons: Iterable[str] | None = None,
         message: str | None = None,
+        **fields: Any,
     ) -> Document:
+        """`fields` are other document columns changed in the same write."""
         if state not in DOCUMENT_TRANSITIONS[document.document_state]:
             raise NotPossible(
                 f"document {document.document_number} of job {document.job_id} is "
                 f"{document.document_state.value}; it cannot become {state.value}"
             )
-        changes: dict[str, Any] = {"document_state": state}
+        changes: dict[str, Any] = {**fields, "document_state": state}
         if reasons is not None:
             changes["document_state_reasons"] = tuple(reasons) or (R.NONE,)
         if message is not None:
@@ -185,8 +198,18 @@ class JobStates:
         return await self.documents.update(document, **changes)
 
     async def _end_documents(self, job: Job) -> None:
-        """A finished job's unfinished documents end with it, in the same state."""
+        """A finished job's unfinished documents end with it, in the same state; under
+        the discard policy their data goes in the same write (removed after commit)."""
         final = DocumentState(job.job_state.value)
+        discard = await self.events.discards_at_end(job)
         for document in await self.documents.list(job.job_id):
+            fields: dict[str, Any] = {}
+            if discard and document.spool_name:
+                fields["spool_name"] = None
+                self.db.after_commit(
+                    functools.partial(self.events.discard_data, document.spool_name)
+                )
             if not document.document_state.is_terminal:
-                await self.change_document(document, final)
+                await self.change_document(document, final, **fields)
+            elif fields:
+                await self.documents.update(document, **fields)

@@ -72,6 +72,12 @@ def hands_out_work(state: ServiceState, reasons: Iterable[str]) -> bool:
     return state in (_I, _P) and SR.MOVING_TO_PAUSED not in reasons
 
 
+def _activity_changes(state: QueueState, busy: bool) -> bool:
+    """Whether settle_activity has something to do: idle with a current job, or
+    processing without one."""
+    return (state.service_state == _I and busy) or (state.service_state == _P and not busy)
+
+
 def is_current(job: Job) -> bool:
     """A job a device has acknowledged and that has not ended."""
     return job.output_device_uuid is not None and not job.job_state.is_terminal
@@ -218,19 +224,27 @@ class ServiceStates:
     def job_changed(self, before: Job, after: Job) -> None:
         """Called after every committed job change (CloudImagingService.job_listeners)."""
         if is_current(before) != is_current(after):
-            self.svc.spawn(self.settle_activity(after.printer_name))
+            self.svc.spawn(self.settle_activity(after.printer_name, busy=is_current(after) or None))
 
     async def current_jobs(self, printer_name: str) -> list[Job]:
         return [j for j in await self.svc.jobs.list_active(printer_name) if is_current(j)]
 
-    async def settle_activity(self, printer_name: str) -> QueueState:
+    async def settle_activity(self, printer_name: str, *, busy: bool | None = None) -> QueueState:
         """Idle ⇄ processing as jobs reach and leave the device; a pausing queue whose
-        last current job ended becomes stopped with 'paused'."""
+        last current job ended becomes stopped with 'paused'. `busy` True: a job has
+        just become current (no need to look)."""
+        # Most calls change nothing (the queue is already processing while jobs come and
+        # go): decide that from committed state, without taking a write transaction.
+        state = await self.store.get(printer_name)
+        if busy is None:
+            busy = await self.svc.jobs.has_current(printer_name)
+        if not _activity_changes(state, busy):
+            return state
         async with self.svc.db.transaction():
             state = await self.store.get(printer_name)
             if await self.svc.queues.get(printer_name) is None:
                 return state
-            busy = bool(await self.current_jobs(printer_name))
+            busy = await self.svc.jobs.has_current(printer_name)
             current = state.service_state
             if current == _I and busy:
                 return await self.change(printer_name, _P)

@@ -12,6 +12,7 @@ from stanzas.groups import DocumentStatus, JobStatus, JobTicket, ServiceElements
 from stanzas.model import Payload
 from stanzas.states import JobState, ServiceType
 from stanzas.types import (
+    DocumentData,
     DocumentNumber,
     JobId,
     Keyword,
@@ -49,8 +50,10 @@ class SendDocument(Payload):
     """Seed Send<Service>Document; IPP Send-Document.
 
     Answered with a one-time HTTPS upload URL (the bytes do not travel in XMPP);
-    the PUT's 201 answer means the document is committed. `no-data` with
-    last-document closes the job without adding a document.
+    the PUT's 201 answer means the document is committed. A small document (up to
+    INLINE_DOCUMENT_MAX octets) may come in `document-data` instead: then the answer
+    means it is committed and carries no URL. `no-data` with last-document closes
+    the job without adding a document.
     """
 
     ELEMENT = "SendDocument"
@@ -62,6 +65,7 @@ class SendDocument(Payload):
     last_document: bool = True
     no_data: bool = False
     document_ticket: JobTicket | None = None
+    document_data: DocumentData | None = None
 
 
 class SendDocumentResponse(Payload):

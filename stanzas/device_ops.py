@@ -14,6 +14,7 @@ from stanzas.model import Element, Payload
 from stanzas.states import DocumentState, JobState, RegistrationState, ServiceType
 from stanzas.types import (
     Count,
+    DocumentData,
     DocumentNumber,
     JobId,
     Keyword,
@@ -133,15 +134,19 @@ class AcknowledgeJobResponse(Payload):
 
 
 class FetchDocument(DeviceRequest):
-    """Seed Fetch<Service>Document; INFRA Fetch-Document."""
+    """Seed Fetch<Service>Document; INFRA Fetch-Document. With document-data-accepted,
+    a small document comes back in the answer itself (as INFRA's Fetch-Document
+    carries the data) instead of behind a URL."""
 
     ELEMENT = "FetchDocument"
     job_id: JobId
     document_number: DocumentNumber
+    document_data_accepted: bool = False
 
 
 class FetchDocumentResponse(Payload):
-    """Where to GET the bytes: a one-time HTTPS URL bound to the asking device."""
+    """Where to GET the bytes: a one-time HTTPS URL bound to the asking device, or,
+    for a small document the device accepts in-band, the bytes (document-data)."""
 
     ELEMENT = "FetchDocumentResponse"
     job_id: JobId
@@ -150,8 +155,9 @@ class FetchDocumentResponse(Payload):
     document_format: MimeType
     document_size: Octets
     document_digest: Sha256Hex  # SHA-256 of the bytes, lowercase hex
-    document_access_uri: Uri
+    document_access_uri: Uri | None = None
     last_document: bool
+    document_data: DocumentData | None = None
 
 
 class AcknowledgeDocument(DeviceRequest):

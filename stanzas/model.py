@@ -12,6 +12,7 @@ Mapping, so that the wire reads like IPP:
 
 from __future__ import annotations
 
+import base64
 import enum
 import types
 import typing
@@ -133,6 +134,8 @@ def _local(tag: str) -> str:
 
 
 def _scalar_text(value: object) -> str:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, enum.Enum):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 # keyword: US-ASCII lowercase, digits, '-', '_', '.' (RFC 8011 §5.1.4); media names use '_'.
 Keyword = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-zA-Z0-9._-]{0,254}$")]
@@ -33,3 +35,24 @@ UuidUrn = Annotated[
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 # Epoch seconds: the time-at-* attributes (RFC 8011 §5.3.14), in seconds since 1970.
 EpochSeconds = Annotated[int, Field(ge=0, le=2**40)]
+
+# Document bytes carried in the stanza itself (xs:base64Binary), for small documents:
+# one round trip instead of an upload or download slot plus an HTTPS request. Bigger
+# ones take the HTTPS byte path; 64 KiB is 87,384 characters of base64, well inside
+# Prosody's 256 KiB c2s stanza limit.
+INLINE_DOCUMENT_MAX = 64 * 1024
+
+
+def _from_base64(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            # base64Binary allows whitespace between characters; nothing else is skipped.
+            return base64.b64decode("".join(value.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("not base64 data") from None
+    return value
+
+
+DocumentData = Annotated[
+    bytes, BeforeValidator(_from_base64), Field(max_length=INLINE_DOCUMENT_MAX)
+]

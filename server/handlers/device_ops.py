@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from server import tickets
@@ -10,12 +11,21 @@ from server.handlers.registry import operation
 from server.job_state import JOB_TRANSITIONS
 from server.service import Caller, CloudImagingService
 from server.stores.devices import Device
+from server.stores.documents import Document
 from server.stores.jobs import Job
 from stanzas import device_ops as ops
-from stanzas.errors import NotAuthorized, NotFetchable, NotFound, NotPossible, OperationNotSupported
+from stanzas.errors import (
+    InternalError,
+    NotAuthorized,
+    NotFetchable,
+    NotFound,
+    NotPossible,
+    OperationNotSupported,
+)
 from stanzas.groups import ServiceStatus
 from stanzas.states import DocumentState, JobState, RegistrationState, ServiceType
 from stanzas.states import JobStateReason as R
+from stanzas.types import INLINE_DOCUMENT_MAX
 
 # Reasons the service itself holds on a bound job; a device's report does not erase them.
 _SERVICE_REASONS = (
@@ -182,6 +192,14 @@ async def fetch_document(
         raise NotFound(f"job {job.job_id} has no document {req.document_number}")
     if document.spool_name is None:
         raise NotFound(f"the data of document {req.document_number} was discarded")
+    if req.document_data_accepted and document.document_size <= INLINE_DOCUMENT_MAX:
+        try:
+            data = svc.spool.read_small(document.spool_name, INLINE_DOCUMENT_MAX)
+        except FileNotFoundError:
+            raise NotFound(f"the data of document {req.document_number} is gone") from None
+        if len(data) != document.document_size:
+            raise InternalError(f"the data of document {req.document_number} is damaged")
+        return _fetched(job, document, document_data=data)
     slot = svc.slots.new_download(
         job_id=job.job_id,
         document_number=document.document_number,
@@ -190,6 +208,10 @@ async def fetch_document(
         digest=document.document_digest,
         device_jid=caller.bare,
     )
+    return _fetched(job, document, document_access_uri=f"{svc.public_url}/documents/{slot.token}")
+
+
+def _fetched(job: Job, document: Document, **where: Any) -> ops.FetchDocumentResponse:
     return ops.FetchDocumentResponse(
         job_id=job.job_id,
         document_number=document.document_number,
@@ -197,8 +219,8 @@ async def fetch_document(
         document_format=document.document_format,
         document_size=document.document_size,
         document_digest=document.document_digest,
-        document_access_uri=f"{svc.public_url}/documents/{slot.token}",
         last_document=document.last_document,
+        **where,
     )
 
 
@@ -207,21 +229,23 @@ async def acknowledge_document(
     svc: CloudImagingService, caller: Caller, req: ops.AcknowledgeDocument
 ) -> ops.AcknowledgeDocumentResponse:
     device = await registered_device(svc, caller, req.output_device_uuid)
-    async with svc.db.transaction():
+    # A successful fetch changes nothing here (the device reports the document's
+    # progress): only a failed one needs a transaction.
+    failed = req.fetch_status_code != "successful-ok"
+    async with svc.db.transaction() if failed else contextlib.nullcontext():
         job = await _bound_job(svc, device, req.job_id)
         document = await svc.documents.get(job.job_id, req.document_number)
         if document is None:
             raise NotFound(f"job {job.job_id} has no document {req.document_number}")
-        if req.fetch_status_code != "successful-ok" and not job.job_state.is_terminal:
+        if failed and not job.job_state.is_terminal:
             why = req.fetch_status_message or "not fetched"
             message = f"document {document.document_number}: {why} ({req.fetch_status_code})"
-            await svc.states.change_document(
+            document = await svc.states.change_document(
                 document, DocumentState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
             )
             job = await svc.states.change(
                 job, JobState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
             )
-        document = await svc.documents.get(job.job_id, req.document_number) or document
     return ops.AcknowledgeDocumentResponse(
         job_id=job.job_id,
         document_number=document.document_number,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 from server import intake, tickets
@@ -11,6 +12,7 @@ from server.handlers.registry import operation
 from server.service import Caller, CloudImagingService
 from server.stores.documents import Document
 from server.stores.jobs import Job
+from server.transfer import UploadSlot
 from stanzas import client_ops as ops
 from stanzas.errors import NotFound, NotPossible, OperationNotSupported, UriSchemeNotSupported
 from stanzas.groups import JobTicket
@@ -62,6 +64,8 @@ async def send_document(
         expected_digest=req.document_digest,
         document_ticket=req.document_ticket,
     )
+    if req.document_data is not None:
+        return await _commit_inline(svc, slot, req.document_data)
     await svc.jobs.update(job, time_last_activity=svc.now())
     return ops.SendDocumentResponse(
         job_id=job.job_id,
@@ -70,6 +74,38 @@ async def send_document(
         job_state=job.job_state,
         job_state_reasons=list(job.job_state_reasons),
     )
+
+
+async def _commit_inline(
+    svc: CloudImagingService, slot: UploadSlot, data: bytes
+) -> ops.SendDocumentResponse:
+    """The bytes came in the request: spool and commit them as an upload would, holding
+    the slot meanwhile so that no other document of the job can take the same number."""
+    try:
+        spooled = await svc.spool.receive(
+            _single(data),
+            prefix=f"{slot.job_id}-{slot.document_number}",
+            max_size=svc.settings.http.max_document_size,
+            expected_size=slot.expected_size,
+            expected_digest=slot.expected_digest,
+        )
+        try:
+            job, document = await intake.commit_upload(svc, slot, spooled)
+        except BaseException:
+            svc.spool.discard(spooled.name)
+            raise
+    finally:
+        svc.slots.take_upload(slot.token)
+    return ops.SendDocumentResponse(
+        job_id=job.job_id,
+        document_number=document.document_number,
+        job_state=job.job_state,
+        job_state_reasons=list(job.job_state_reasons),
+    )
+
+
+async def _single(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 @operation(ops.SendUri)

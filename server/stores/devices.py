@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from server.db import Database
+from server.db import Database, RowCache
 from stanzas.states import RegistrationState
 
 
@@ -27,24 +27,22 @@ def _from_row(row: aiosqlite.Row) -> Device:
 
 
 class DeviceStore:
+    """The devices table. Lookups by device, account and queue come from a cache: every
+    handler of a manager's request, and every client request (is the sender a device
+    account?), asks. Devices change rarely, so any write clears the whole cache."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: RowCache[tuple[str, str], Device | None] = db.shared_cache("devices")
 
     async def get(self, output_device_uuid: str) -> Device | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM devices WHERE output_device_uuid = ?", (output_device_uuid,)
-        )
-        return _from_row(row) if row else None
+        return await self._one("output_device_uuid", output_device_uuid)
 
     async def get_by_printer(self, printer_name: str) -> Device | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM devices WHERE printer_name = ?", (printer_name,)
-        )
-        return _from_row(row) if row else None
+        return await self._one("printer_name", printer_name)
 
     async def get_by_jid(self, jid: str) -> Device | None:
-        row = await self.db.fetchone("SELECT * FROM devices WHERE jid = ? LIMIT 1", (jid,))
-        return _from_row(row) if row else None
+        return await self._one("jid", jid)
 
     async def list_all(self) -> list[Device]:
         rows = await self.db.fetchall("SELECT * FROM devices ORDER BY printer_name")
@@ -58,11 +56,11 @@ class DeviceStore:
         return [_from_row(r) for r in rows]
 
     async def upsert(self, device: Device) -> Device:
-        await self.db.execute(
+        row = await self.db.fetchone(
             "INSERT INTO devices (output_device_uuid, jid, printer_name, registration_state,"
             " time_registered, time_last_seen) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (output_device_uuid) DO UPDATE SET printer_name = excluded.printer_name,"
-            " time_last_seen = excluded.time_last_seen",
+            " time_last_seen = excluded.time_last_seen RETURNING *",
             (
                 device.output_device_uuid,
                 device.jid,
@@ -72,15 +70,24 @@ class DeviceStore:
                 device.time_last_seen,
             ),
         )
-        stored = await self.get(device.output_device_uuid)
-        assert stored is not None
-        return stored
+        self._cache.invalidate_all()
+        assert row is not None
+        return _from_row(row)
 
     async def touch(self, output_device_uuid: str, now: int) -> None:
-        await self.db.execute(
-            "UPDATE devices SET time_last_seen = ? WHERE output_device_uuid = ?",
+        """The manager was heard from. Frequent with many devices: only this device's
+        entries change (its uuid and queue name are unique; its account's may name
+        another of the account's devices, so that one is read again)."""
+        row = await self.db.fetchone(
+            "UPDATE devices SET time_last_seen = ? WHERE output_device_uuid = ? RETURNING *",
             (now, output_device_uuid),
         )
+        if row is None:
+            return
+        device = _from_row(row)
+        self._cache.stage(("output_device_uuid", device.output_device_uuid), device)
+        self._cache.stage(("printer_name", device.printer_name), device)
+        self._cache.invalidate(("jid", device.jid))
 
     async def set_registration_state(
         self, output_device_uuid: str, state: RegistrationState
@@ -90,8 +97,20 @@ class DeviceStore:
             "UPDATE devices SET registration_state = ? WHERE output_device_uuid = ?",
             (state.value, output_device_uuid),
         )
+        self._cache.invalidate_all()
 
     async def delete(self, output_device_uuid: str) -> None:
         await self.db.execute(
             "DELETE FROM devices WHERE output_device_uuid = ?", (output_device_uuid,)
         )
+        self._cache.invalidate_all()
+
+    async def _one(self, column: str, value: str) -> Device | None:
+        async def load() -> Device | None:
+            # LIMIT 1: an account may have registered several devices (get_by_jid).
+            row = await self.db.fetchone(
+                f"SELECT * FROM devices WHERE {column} = ? LIMIT 1", (value,)
+            )
+            return _from_row(row) if row else None
+
+        return await self._cache.get((column, value), load)

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database
+from server.db import Database, RowCache
 from stanzas.groups import DocumentStatus, JobTicket
 from stanzas.states import DocumentState
 
@@ -75,39 +75,49 @@ def _to_column(name: str, value: Any) -> Any:
     return value
 
 
+# Jobs whose documents stay in memory: comfortably more than are active at once.
+CACHED_JOBS = 4096
+
+
 class DocumentStore:
+    """The documents table; a job's documents are served from a cache of them as last
+    committed, kept by job (a job's documents are read together, and a job has few)."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: RowCache[int, tuple[Document, ...]] = db.shared_cache(
+            "documents", limit=CACHED_JOBS
+        )
 
     async def insert(self, document: Document) -> Document:
         sql = (
             f"INSERT INTO documents ({', '.join(_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
+            f"VALUES ({', '.join('?' for _ in _COLUMNS)}) RETURNING *"
         )
-        await self.db.execute(sql, [_to_column(n, getattr(document, n)) for n in _COLUMNS])
-        return document
+        row = await self.db.fetchone(sql, [_to_column(n, getattr(document, n)) for n in _COLUMNS])
+        assert row is not None
+        stored = _from_row(row)
+        self._stage(stored)
+        return stored
 
     async def get(self, job_id: int, document_number: int) -> Document | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM documents WHERE job_id = ? AND document_number = ?",
-            (job_id, document_number),
-        )
-        return _from_row(row) if row else None
+        for document in await self._of_job(job_id):
+            if document.document_number == document_number:
+                return document
+        return None
 
-    async def list(self, job_id: int) -> list[Document]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM documents WHERE job_id = ? ORDER BY document_number", (job_id,)
-        )
-        return [_from_row(r) for r in rows]
+    async def list(self, job_id: int) -> builtins.list[Document]:
+        return builtins.list(await self._of_job(job_id))
 
     async def awaiting_data(self, job_id: int) -> int:
         """Documents by reference still being fetched."""
-        row = await self.db.fetchone(
-            "SELECT COUNT(*) AS n FROM documents WHERE job_id = ? AND spool_name IS NULL"
-            " AND document_uri IS NOT NULL AND document_state = 'pending'",
-            (job_id,),
+        return sum(
+            1
+            for d in await self._of_job(job_id)
+            if d.spool_name is None
+            and d.document_uri is not None
+            and d.document_state == DocumentState.PENDING
         )
-        return int(row["n"]) if row else 0
 
     async def list_awaiting_data(self, job_id: int | None = None) -> builtins.list[Document]:
         sql = (
@@ -128,8 +138,34 @@ class DocumentStore:
             return document
         assignments = ", ".join(f"{name} = ?" for name in changes)
         params = [_to_column(n, v) for n, v in changes.items()]
-        await self.db.execute(
-            f"UPDATE documents SET {assignments} WHERE job_id = ? AND document_number = ?",
+        row = await self.db.fetchone(
+            f"UPDATE documents SET {assignments} WHERE job_id = ? AND document_number = ?"
+            " RETURNING *",
             [*params, document.job_id, document.document_number],
         )
-        return replace(document, **changes)
+        if row is None:
+            self._cache.invalidate(document.job_id)
+            return replace(document, **changes)
+        stored = _from_row(row)
+        self._stage(stored)
+        return stored
+
+    async def _of_job(self, job_id: int) -> tuple[Document, ...]:
+        async def load() -> tuple[Document, ...]:
+            rows = await self.db.fetchall(
+                "SELECT * FROM documents WHERE job_id = ? ORDER BY document_number", (job_id,)
+            )
+            return tuple(_from_row(r) for r in rows)
+
+        return await self._cache.get(job_id, load)
+
+    def _stage(self, stored: Document) -> None:
+        """After a write of one document: the job's documents with it, if they are known
+        (else they are read again)."""
+        found, known = self._cache.known(stored.job_id)
+        if not found or known is None:
+            self._cache.invalidate(stored.job_id)
+            return
+        others = [d for d in known if d.document_number != stored.document_number]
+        documents = sorted([*others, stored], key=lambda d: d.document_number)
+        self._cache.stage(stored.job_id, tuple(documents))

@@ -7,7 +7,7 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database
+from server.db import Database, RowCache
 from stanzas.groups import JobStatus, JobTicket
 from stanzas.states import JobState
 from stanzas.states import JobStateReason as R
@@ -118,21 +118,37 @@ def _to_column(name: str, value: Any) -> Any:
     return value
 
 
+# Jobs whose rows stay in memory: comfortably more than are active at once.
+CACHED_JOBS = 4096
+
+
 class JobStore:
+    """The jobs table; `get` is served from a cache of the rows as last committed."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: RowCache[int, Job | None] = db.shared_cache("jobs", limit=CACHED_JOBS)
 
     async def insert(self, **values: Any) -> Job:
         names = [n for n in _COLUMNS if n != "job_id" and n in values]
-        sql = f"INSERT INTO jobs ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
-        job_id = await self.db.execute(sql, [_to_column(n, values[n]) for n in names])
-        job = await self.get(job_id)
-        assert job is not None
+        row = await self.db.fetchone(
+            f"INSERT INTO jobs ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+            " RETURNING *",
+            [_to_column(n, values[n]) for n in names],
+        )
+        assert row is not None
+        job = _from_row(row)
+        self._cache.stage(job.job_id, job)
+        # AUTOINCREMENT never hands out an id twice: a new job has no documents yet.
+        self.db.shared_cache("documents").stage(job.job_id, ())
         return job
 
     async def get(self, job_id: int) -> Job | None:
-        row = await self.db.fetchone("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
-        return _from_row(row) if row else None
+        async def load() -> Job | None:
+            row = await self.db.fetchone("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
+            return _from_row(row) if row else None
+
+        return await self._cache.get(job_id, load)
 
     async def update(self, job: Job, **changes: Any) -> Job:
         """Write the given columns of one job; returns the job as now stored."""
@@ -143,10 +159,12 @@ class JobStore:
             raise ValueError(f"unknown job columns {sorted(unknown)}")
         assignments = ", ".join(f"{name} = ?" for name in changes)
         params = [_to_column(n, v) for n, v in changes.items()]
-        await self.db.execute(
-            f"UPDATE jobs SET {assignments} WHERE job_id = ?", [*params, job.job_id]
+        row = await self.db.fetchone(
+            f"UPDATE jobs SET {assignments} WHERE job_id = ? RETURNING *", [*params, job.job_id]
         )
-        return job.with_changes(**changes)
+        stored = _from_row(row) if row else None
+        self._cache.stage(job.job_id, stored)
+        return stored or job.with_changes(**changes)
 
     async def list_fetchable(self, printer_name: str, limit: int = 100) -> list[Job]:
         # Nothing while the queue hands out no work (paused, pausing, down); in the order
@@ -170,6 +188,15 @@ class JobStore:
             (output_device_uuid,),
         )
         return [_from_row(r) for r in rows]
+
+    async def has_current(self, printer_name: str) -> bool:
+        """Whether a device holds one of the queue's jobs that has not ended."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM jobs WHERE printer_name = ? AND output_device_uuid IS NOT NULL"
+            " AND job_state NOT IN ('canceled', 'aborted', 'completed') LIMIT 1",
+            (printer_name,),
+        )
+        return row is not None
 
     async def list_active(self, printer_name: str | None = None) -> list[Job]:
         sql = "SELECT * FROM jobs WHERE job_state NOT IN ('canceled', 'aborted', 'completed')"
@@ -224,6 +251,9 @@ class JobStore:
 
     async def delete(self, job_id: int) -> None:
         await self.db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
+        self._cache.stage(job_id, None)
+        # Its documents and schedule row went with it (ON DELETE CASCADE).
+        self.db.shared_cache("documents").invalidate(job_id)
 
     async def list_by_owner(self, owner: str, limit: int = 100) -> list[Job]:
         rows = await self.db.fetchall(

@@ -65,7 +65,7 @@ def _to_column(name: str, value: Any) -> Any:
 class QueueStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: RowCache[str, Queue | None] = RowCache(db)
+        self._cache: RowCache[str, Queue | None] = db.shared_cache("queues")
 
     async def get(self, printer_name: str) -> Queue | None:
         async def load() -> Queue | None:
@@ -81,12 +81,13 @@ class QueueStore:
         return [_from_row(r) for r in rows]
 
     async def create(self, printer_name: str, service_type: str, now: int) -> Queue:
-        await self.db.execute(
+        row = await self.db.fetchone(
             "INSERT INTO queues (printer_name, service_type, time_created) VALUES (?, ?, ?)"
-            " ON CONFLICT (printer_name) DO NOTHING",
+            " ON CONFLICT (printer_name) DO NOTHING RETURNING *",
             (printer_name, service_type, now),
         )
-        self._cache.invalidate(printer_name)
+        if row is not None:  # new (an existing queue returns no row)
+            self._cache.stage(printer_name, _from_row(row))
         queue = await self.get(printer_name)
         assert queue is not None
         return queue
@@ -96,11 +97,16 @@ class QueueStore:
             return queue
         assignments = ", ".join(f"{name} = ?" for name in changes)
         params = [_to_column(n, v) for n, v in changes.items()]
-        await self.db.execute(
-            f"UPDATE queues SET {assignments} WHERE printer_name = ?", [*params, queue.printer_name]
+        row = await self.db.fetchone(
+            f"UPDATE queues SET {assignments} WHERE printer_name = ? RETURNING *",
+            [*params, queue.printer_name],
         )
-        self._cache.invalidate(queue.printer_name)
-        return replace(queue, **changes)
+        if row is None:
+            self._cache.invalidate(queue.printer_name)
+            return replace(queue, **changes)
+        stored = _from_row(row)
+        self._cache.stage(queue.printer_name, stored)
+        return stored
 
     async def delete(self, printer_name: str) -> None:
         """DeleteService: the queue row (its jobs and device must be gone first)."""

@@ -59,7 +59,7 @@ def _to_column(name: str, value: Any) -> Any:
 class ServiceStateStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: RowCache[str, QueueState] = RowCache(db)
+        self._cache: RowCache[str, QueueState] = db.shared_cache("service_states")
 
     async def get(self, printer_name: str) -> QueueState:
         async def load() -> QueueState:
@@ -78,10 +78,11 @@ class ServiceStateStore:
         """Write the whole row (insert or replace); the queue must exist."""
         placeholders = ", ".join("?" for _ in _COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "printer_name")
-        await self.db.execute(
+        row = await self.db.fetchone(
             f"INSERT INTO service_states ({', '.join(_COLUMNS)}) VALUES ({placeholders})"
-            f" ON CONFLICT (printer_name) DO UPDATE SET {updates}",
+            f" ON CONFLICT (printer_name) DO UPDATE SET {updates} RETURNING *",
             [_to_column(c, getattr(state, c)) for c in _COLUMNS],
         )
-        self._cache.invalidate(state.printer_name)
+        assert row is not None
+        self._cache.stage(state.printer_name, _from_row(row))
         return state

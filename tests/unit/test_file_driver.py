@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from manager.drivers import file as file_driver
 from manager.drivers.base import DeviceJobTicket, DeviceRejected, DeviceUnreachable
 from manager.drivers.file import FileDriver, safe_file_name
 
@@ -165,3 +167,93 @@ async def test_wait_for_change_wakes_on_completion(tmp_path: Path) -> None:
     await asyncio.wait_for(waiter, 1)
     caps = await driver.get_capabilities()
     assert "application/pdf" in caps.document_format_supported
+
+
+class Spooled:
+    """A whole-file document source, as manager/download.py hands the driver."""
+
+    def __init__(self, path: Path) -> None:
+        self.document_file = path
+        self.read = False
+
+    def __aiter__(self) -> Spooled:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self.read:
+            raise StopAsyncIteration
+        self.read = True
+        return self.document_file.read_bytes()
+
+
+@pytest.fixture
+def spooled(tmp_path: Path) -> Spooled:
+    (tmp_path / "spool").mkdir()
+    path = tmp_path / "spool" / "7-1"
+    path.write_bytes(bytes(range(256)) * 4096)
+    return Spooled(path)
+
+
+async def test_a_whole_file_is_linked_on_the_same_file_system(
+    tmp_path: Path, spooled: Spooled
+) -> None:
+    driver = FileDriver(tmp_path / "out")
+    job_id = await driver.create_job(TICKET)
+    await driver.send_document(job_id, spooled, "application/pdf", "a.pdf", True)
+    out = tmp_path / "out" / "1-a.pdf"
+    assert out.read_bytes() == spooled.document_file.read_bytes()
+    assert out.stat().st_ino == spooled.document_file.stat().st_ino  # no copy at all
+    assert not spooled.read
+    spooled.document_file.unlink()  # the manager lets go of its name: the document stays
+    assert out.stat().st_size == 256 * 4096
+
+
+async def test_a_whole_file_is_copied_in_the_kernel_across_file_systems(
+    tmp_path: Path, spooled: Spooled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(file_driver, "_link", lambda source, part: False)  # as across mounts
+    monkeypatch.setattr(file_driver, "_COPY_STEP", 100_000)  # several steps
+    driver = FileDriver(tmp_path / "out")
+    job_id = await driver.create_job(TICKET)
+    await driver.send_document(job_id, spooled, "application/pdf", "a.pdf", True)
+    out = tmp_path / "out" / "1-a.pdf"
+    assert out.read_bytes() == spooled.document_file.read_bytes()
+    assert out.stat().st_ino != spooled.document_file.stat().st_ino
+    assert not spooled.read
+    assert (await driver.get_job(job_id)).job_state == "completed"  # type: ignore[union-attr]
+
+
+async def test_without_sendfile_a_whole_file_is_streamed(
+    tmp_path: Path, spooled: Spooled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_sendfile(*args: object) -> int:
+        raise OSError(errno.EINVAL, "not between these files")
+
+    monkeypatch.setattr(file_driver, "_link", lambda source, part: False)
+    monkeypatch.setattr(file_driver.os, "sendfile", no_sendfile)
+    driver = FileDriver(tmp_path / "out")
+    job_id = await driver.create_job(TICKET)
+    await driver.send_document(job_id, spooled, "application/pdf", "a.pdf", True)
+    assert (tmp_path / "out" / "1-a.pdf").read_bytes() == spooled.document_file.read_bytes()
+    assert spooled.read
+
+
+async def test_cancel_while_copying_a_whole_file(
+    tmp_path: Path, spooled: Spooled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(file_driver, "_link", lambda source, part: False)
+    monkeypatch.setattr(file_driver, "_COPY_STEP", 4096)
+    driver = FileDriver(tmp_path / "out")
+    job_id = await driver.create_job(TICKET)
+    real_step = file_driver._Copy.step
+
+    def step(copy: file_driver._Copy) -> bool:
+        if copy.copied >= 8192:  # the job is canceled after the second step
+            driver._jobs[job_id].state = "canceled"
+        return real_step(copy)
+
+    monkeypatch.setattr(file_driver._Copy, "step", step)
+    with pytest.raises(DeviceRejected):
+        await driver.send_document(job_id, spooled, "application/pdf", "a.pdf", True)
+    assert list((tmp_path / "out").iterdir()) == [tmp_path / "out" / ".cirrus-jobs"]
+    assert spooled.document_file.exists()  # the manager's file is the manager's to remove

@@ -9,12 +9,12 @@ import pytest
 
 from server.db import Database
 from server.job_state import JOB_TRANSITIONS, JobStates, settle_reasons
-from server.stores.documents import DocumentStore
+from server.stores.documents import Document, DocumentStore
 from server.stores.jobs import Job, JobStore
 from server.stores.queues import QueueStore
 from stanzas.errors import NotPossible
 from stanzas.groups import JobTicket
-from stanzas.states import JobState
+from stanzas.states import DocumentState, JobState
 
 S = JobState
 
@@ -23,8 +23,17 @@ class Recorder:
     def __init__(self) -> None:
         self.changes: list[tuple[Job, Job]] = []
 
+        self.discarded: list[str] = []
+        self.discard = True
+
     def job_changed(self, before: Job, after: Job) -> None:
         self.changes.append((before, after))
+
+    async def discards_at_end(self, job: Job) -> bool:
+        return self.discard
+
+    def discard_data(self, spool_name: str) -> None:
+        self.discarded.append(spool_name)
 
 
 @pytest.fixture
@@ -143,3 +152,67 @@ async def test_a_rolled_back_change_is_never_announced(
 async def test_state_cannot_be_set_as_a_plain_field(db: Database, states: JobStates) -> None:
     with pytest.raises(ValueError):
         await states.change(await new_job(db), S.PENDING, job_state=S.COMPLETED)
+
+
+async def _with_documents(db: Database, job: Job, states: list[DocumentState]) -> None:
+    for number, state in enumerate(states, 1):
+        await DocumentStore(db).insert(
+            Document(
+                job_id=job.job_id,
+                document_number=number,
+                document_name=f"d{number}",
+                document_format="application/pdf",
+                document_state=state,
+                document_state_reasons=("none",),
+                document_state_message="",
+                document_size=1,
+                document_digest="0" * 64,
+                spool_name=f"spool-{number}",
+                last_document=number == len(states),
+                time_at_creation=0,
+            )
+        )
+
+
+async def test_ending_a_job_discards_its_document_data_in_the_same_commit(
+    db: Database, states: JobStates, recorder: Recorder
+) -> None:
+    job = await new_job(db)
+    await _with_documents(db, job, [DocumentState.CANCELED, DocumentState.PENDING])
+    async with db.transaction():
+        await states.change(job, S.COMPLETED)
+        assert recorder.discarded == []  # the files go only once the commit is done
+    documents = await DocumentStore(db).list(job.job_id)
+    assert [d.spool_name for d in documents] == [None, None]
+    assert [d.document_state for d in documents] == [
+        DocumentState.CANCELED,
+        DocumentState.COMPLETED,
+    ]
+    assert sorted(recorder.discarded) == ["spool-1", "spool-2"]
+
+
+async def test_a_rolled_back_end_keeps_the_document_data(
+    db: Database, states: JobStates, recorder: Recorder
+) -> None:
+    job = await new_job(db)
+    await _with_documents(db, job, [DocumentState.PENDING])
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            await states.change(job, S.ABORTED)
+            raise RuntimeError("boom")
+    documents = await DocumentStore(db).list(job.job_id)
+    assert [d.spool_name for d in documents] == ["spool-1"]
+    assert recorder.discarded == []
+
+
+async def test_a_queue_that_keeps_documents_keeps_the_data_at_the_end(
+    db: Database, states: JobStates, recorder: Recorder
+) -> None:
+    recorder.discard = False
+    job = await new_job(db)
+    await _with_documents(db, job, [DocumentState.PENDING])
+    await states.change(job, S.COMPLETED)
+    documents = await DocumentStore(db).list(job.job_id)
+    assert [d.spool_name for d in documents] == ["spool-1"]
+    assert documents[0].document_state == DocumentState.COMPLETED
+    assert recorder.discarded == []

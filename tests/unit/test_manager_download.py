@@ -1,9 +1,11 @@
-"""DeviceWorker without a service: the document fetch (size and SHA-256 checked before the
-device gets a byte, small documents kept in memory, big ones spooled in batches and read
-back whole) and a refused AcknowledgeJob."""
+"""DeviceWorker without a service: the document fetch (manager/download.py: size and
+SHA-256 checked before the device gets a byte, small documents kept in memory, big ones
+spooled in batches and handed over as a file or read back whole) and a refused
+AcknowledgeJob."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -14,8 +16,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from manager import device_worker
+from manager import download
 from manager.device_worker import DeviceWorker, DocumentFailed, _read_file
+from manager.download import SpooledDocument
 from manager.drivers.sim import SimDriver
 from manager.held_jobs import HeldJobs, Phase
 from stanzas import device_ops as ops
@@ -91,17 +94,19 @@ async def test_a_whole_document_is_fetched(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     base, bodies = served
-    monkeypatch.setattr(device_worker, "SPOOL_BATCH", 1024 * 1024)  # several batches
+    monkeypatch.setattr(download, "SPOOL_BATCH", 1024 * 1024)  # several batches
     bodies["doc"] = body = os.urandom(size)
     path = tmp_path / "spool" / "1-1"
     small = await worker._download(
         _document(base + "doc", size, hashlib.sha256(body).hexdigest()), path
     )
-    if size <= device_worker.IN_MEMORY:
+    if size <= download.IN_MEMORY:
         assert small == body and not path.exists()
     else:
         assert small is None and path.read_bytes() == body
-        chunks = [c async for c in _read_file(path)]
+        spooled = _read_file(path)
+        assert isinstance(spooled, SpooledDocument) and spooled.document_file == path
+        chunks = [c async for c in spooled]
         assert b"".join(chunks) == body and len(chunks) == 3  # READ_CHUNK at a time
 
 
@@ -180,3 +185,80 @@ async def test_a_refused_acknowledgement_cancels_the_empty_device_job(
             assert w.held.get(5) is None and device_job.state == "canceled"
     finally:
         await w.stop()
+
+
+async def test_a_batch_of_more_pieces_than_one_writev_takes(
+    worker: DeviceWorker,
+    served: tuple[str, dict[str, bytes]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base, bodies = served
+    monkeypatch.setattr(download, "_IOV_MAX", 3)  # the 100 kB pieces in groups of three
+    bodies["doc"] = body = os.urandom(2 * 1024 * 1024 + 5)
+    path = tmp_path / "spool" / "1-1"
+    document = _document(base + "doc", len(body), hashlib.sha256(body).hexdigest())
+    assert await worker._download(document, path) is None
+    assert path.read_bytes() == body
+
+
+async def test_a_short_writev_is_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.writev
+    monkeypatch.setattr(download.os, "writev", lambda fd, bufs: real(fd, [bufs[0][:7]]))
+    fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT)
+    download._write_all(fd, [b"first piece", b"second"])
+    os.close(fd)
+    assert (tmp_path / "f").read_bytes() == b"first piecesecond"
+
+
+async def test_an_in_band_document_is_checked(worker: DeviceWorker, tmp_path: Path) -> None:
+    body = b"%PDF-1.7 small"
+    document = _document("https://unused.invalid/", len(body), hashlib.sha256(body).hexdigest())
+    inline = document.model_copy(update={"document_data": body, "document_access_uri": None})
+    assert await worker._download(inline, tmp_path / "x") == body
+    wrong = inline.model_copy(update={"document_data": b"%PDF-1.7 smalL"})
+    with pytest.raises(DocumentFailed):
+        await worker._download(wrong, tmp_path / "x")
+
+
+async def test_a_cancelled_fetch_leaves_no_file(
+    worker: DeviceWorker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = asyncio.Event()
+
+    async def get(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.content_length = 64 * 1024 * 1024
+        await response.prepare(request)
+        await response.write(os.urandom(3 * 1024 * 1024))
+        started.set()
+        await asyncio.sleep(30)  # and then nothing more
+        return response
+
+    app = web.Application()
+    app.router.add_get("/slow", get)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    monkeypatch.setattr(download, "SPOOL_BATCH", 1024 * 1024)  # a batch is in a thread
+    path = tmp_path / "spool" / "1-1"
+    try:
+        document = _document(str(server.make_url("/slow")), 64 * 1024 * 1024, "0" * 64)
+        fetching = asyncio.create_task(worker._download(document, path))
+        await asyncio.wait_for(started.wait(), 5)
+        await asyncio.sleep(0.1)
+        fetching.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await fetching
+    finally:
+        await server.close()
+    await asyncio.sleep(0.1)  # the writer thread lets go of the file
+    assert not path.exists()
+
+
+async def test_a_spooled_document_closed_early_lets_go_of_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "doc"
+    path.write_bytes(os.urandom(3 * download.READ_CHUNK))
+    spooled = SpooledDocument(path)
+    assert len(await spooled.__anext__()) == download.READ_CHUNK
+    await spooled.aclose()
+    await SpooledDocument(path).aclose()  # never read: nothing to close

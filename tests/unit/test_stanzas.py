@@ -223,7 +223,11 @@ FULL: dict[str, Payload] = {
         job_id=42, job_state=JobState.PENDING, job_state_reasons=["job-queued"]
     ),
     "FetchDocument": dops.FetchDocument(
-        output_device_uuid=DEVICE, service_type=ServiceType.PRINT, job_id=42, document_number=1
+        output_device_uuid=DEVICE,
+        service_type=ServiceType.PRINT,
+        job_id=42,
+        document_number=1,
+        document_data_accepted=True,
     ),
     "FetchDocumentResponse": dops.FetchDocumentResponse(
         job_id=42,
@@ -234,6 +238,7 @@ FULL: dict[str, Payload] = {
         document_digest=DIGEST,
         document_access_uri=f"{BASE}/documents/Vt3xq0c9Qd2mJ8kR1nZ5bYwL4sA7eH6uG0pT9fK2iXo",
         last_document=True,
+        document_data=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n",
     ),
     "AcknowledgeDocument": dops.AcknowledgeDocument(
         output_device_uuid=DEVICE,
@@ -343,6 +348,7 @@ FULL: dict[str, Payload] = {
         last_document=True,
         no_data=False,
         document_ticket=TICKET,
+        document_data=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n",
     ),
     "SendDocumentResponse": cops.SendDocumentResponse(
         job_id=42,
@@ -489,7 +495,6 @@ MINIMAL: dict[str, Payload] = {
         document_format="application/octet-stream",
         document_size=0,
         document_digest=hashlib.sha256(b"").hexdigest(),
-        document_access_uri="https://127.0.0.1:8443/documents/x",
         last_document=False,
     ),
     "AcknowledgeDocument": dops.AcknowledgeDocument(

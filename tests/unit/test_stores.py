@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
 
 from server.db import Database, _migrations
 from server.stores.devices import Device, DeviceStore
-from server.stores.jobs import JobStore
+from server.stores.documents import Document, DocumentStore
+from server.stores.jobs import Job, JobStore
 from server.stores.queues import QueueStore
+from server.stores.service_states import QueueState, ServiceStateStore
+from stanzas.admin_ops import ServiceState
 from stanzas.groups import Capabilities, JobTicket
-from stanzas.states import JobState, PrinterState, RegistrationState
+from stanzas.states import DocumentState, JobState, PrinterState, RegistrationState
 
 
 async def test_migrations_run_once_and_survive_reopening(tmp_path: Path) -> None:
@@ -107,3 +118,441 @@ async def test_devices_keep_their_first_account(tmp_path: Path) -> None:
     assert stored.jid == "mgr@x" and stored.registration_state == RegistrationState.PENDING
     assert stored.time_last_seen == 2
     await db.close()
+
+
+# --- one hop per statement, and the caches ------------------------------------------
+
+
+class Hops:
+    """Every call handed to the aiosqlite thread, with the statement if it was one."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sql: list[str] = []
+        original = aiosqlite.Connection._execute
+
+        async def hop(conn: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            self.sql.append(args[0] if args and isinstance(args[0], str) else "(call)")
+            return await original(conn, fn, *args, **kwargs)
+
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", hop)
+
+    def take(self) -> list[str]:
+        taken, self.sql = self.sql, []
+        return taken
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(tmp_path / "c.db")
+    await database.open()
+    await QueueStore(database).create("office", "print", 1)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def hops(monkeypatch: pytest.MonkeyPatch) -> Hops:
+    return Hops(monkeypatch)
+
+
+async def _job(jobs: JobStore, n: int = 0) -> Job:
+    return await jobs.insert(
+        job_uuid=f"urn:uuid:00000000-0000-4000-8000-{n:012d}",
+        printer_name="office",
+        service_type="print",
+        owner="a@b",
+        notify_jid=None,
+        job_name=str(n),
+        job_ticket=JobTicket(),
+        job_priority=50,
+        job_state=JobState.PENDING,
+        job_state_reasons=("job-incoming",),
+        time_at_creation=n,
+    )
+
+
+def _document(job_id: int, number: int) -> Document:
+    return Document(
+        job_id=job_id,
+        document_number=number,
+        document_name=f"d{number}",
+        document_format="application/pdf",
+        document_state=DocumentState.PENDING,
+        document_state_reasons=("none",),
+        document_state_message="",
+        document_size=1,
+        document_digest="00",
+        spool_name=f"s{number}",
+        last_document=False,
+        time_at_creation=1,
+    )
+
+
+async def test_each_statement_is_one_hop(db: Database, hops: Hops) -> None:
+    jobs = JobStore(db)
+    job = await _job(jobs)
+    assert hops.take() == [ANY_INSERT]
+    async with db.transaction():
+        await jobs.update(job, job_name="renamed")
+        await db.fetchall("SELECT job_id FROM jobs")
+    taken = hops.take()
+    assert taken[0] == "BEGIN IMMEDIATE" and taken[-1] == "COMMIT" and len(taken) == 4
+    assert await db.execute("UPDATE jobs SET job_priority = 1") == 1
+    assert len(hops.take()) == 1
+
+
+class _AnyInsert(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and other.startswith("INSERT")
+
+    __hash__ = str.__hash__
+
+
+ANY_INSERT = _AnyInsert("INSERT …")
+
+
+async def test_rowcount_leaves_out_cascaded_rows(db: Database) -> None:
+    jobs, documents = JobStore(db), DocumentStore(db)
+    job = await _job(jobs)
+    await documents.insert(_document(job.job_id, 1))
+    await documents.insert(_document(job.job_id, 2))
+    # total_changes would say 3 here: the two documents went with the job.
+    assert await db.execute("DELETE FROM jobs WHERE job_id = ?", (job.job_id,)) == 1
+    db.clear_caches()
+
+
+async def test_a_transaction_served_from_the_caches_sends_nothing(db: Database, hops: Hops) -> None:
+    jobs = JobStore(db)
+    job = await _job(jobs)
+    hops.take()
+    told: list[str] = []
+    async with db.transaction():
+        assert await jobs.get(job.job_id) == job
+        async with db.transaction():
+            assert await QueueStore(db).get("office") is not None
+        db.after_commit(lambda: told.append("committed"))
+    assert hops.take() == [] and told == ["committed"]
+
+
+async def test_jobs_are_read_once_and_follow_every_write(db: Database, hops: Hops) -> None:
+    jobs = JobStore(db)
+    job = await _job(jobs)
+    hops.take()
+    assert await jobs.get(job.job_id) == job  # staged by the insert: no read
+    assert hops.take() == []
+    async with db.transaction():
+        updated = await jobs.update(job, job_state_message="m", is_closed=True)
+        assert (await jobs.get(job.job_id)) == updated  # the transaction sees its write
+    assert hops.take() == ["BEGIN IMMEDIATE", ANY_UPDATE, "COMMIT"]
+    stored = await JobStore(db).get(job.job_id)  # another instance, the same cache
+    assert stored is not None and stored.job_state_message == "m" and stored.is_closed
+    assert hops.take() == []
+    await jobs.delete(job.job_id)
+    assert await jobs.get(job.job_id) is None
+    assert hops.take() == ["DELETE FROM jobs WHERE job_id = ?"]
+
+
+class _AnyUpdate(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and other.startswith("UPDATE")
+
+    __hash__ = str.__hash__
+
+
+ANY_UPDATE = _AnyUpdate("UPDATE …")
+
+
+async def test_no_stale_job_after_a_rollback(db: Database) -> None:
+    jobs = JobStore(db)
+    job = await _job(jobs)
+    with pytest.raises(KeyError):
+        async with db.transaction():
+            await jobs.update(job, job_name="rolled back")
+            raise KeyError("boom")
+    assert (await jobs.get(job.job_id)) == job
+    assert (await _read_job(db, job.job_id))["job_name"] == job.job_name
+
+
+async def test_no_stale_job_after_a_savepoint_rollback(db: Database) -> None:
+    jobs = JobStore(db)
+    job = await _job(jobs)
+    told: list[str] = []
+    async with db.transaction():
+        job = await jobs.update(job, job_name="kept")
+        with pytest.raises(KeyError):
+            async with db.transaction():
+                await jobs.update(job, job_name="rolled back")
+                db.after_commit(lambda: told.append("rolled back"))
+                raise KeyError("inner")
+        assert (await jobs.get(job.job_id)) == job
+        async with db.transaction():  # a later block of the same level rolls back alone
+            await jobs.update(job, job_priority=7)
+    stored = await jobs.get(job.job_id)
+    assert stored is not None and stored.job_name == "kept" and stored.job_priority == 7
+    assert (await _read_job(db, job.job_id))["job_name"] == "kept"
+    assert told == []  # what a rolled-back block announced is never heard of
+
+
+async def test_other_tasks_never_see_uncommitted_rows(db: Database) -> None:
+    jobs = JobStore(db)
+    job = await _job(jobs)
+    written = asyncio.Event()
+    finish = asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction():
+            await jobs.update(job, job_name="new")
+            written.set()
+            await finish.wait()
+
+    task = asyncio.create_task(writer())
+    await written.wait()
+    reader = asyncio.create_task(jobs.get(job.job_id))  # waits for the connection
+    await asyncio.sleep(0.01)
+    assert not reader.done()
+    finish.set()
+    await task
+    seen = await reader
+    assert seen is not None and seen.job_name == "new"
+    cached = await jobs.get(job.job_id)
+    assert cached is not None and cached.job_name == "new"
+
+
+async def test_job_cache_is_bounded(db: Database) -> None:
+    jobs = JobStore(db)
+    cache = db.shared_cache("jobs")
+    cache.limit = 3
+    made = [await _job(jobs, n) for n in range(5)]
+    assert len(cache._rows) == 3
+    assert [await jobs.get(j.job_id) for j in made] == made
+
+
+async def test_devices_follow_every_write(db: Database, hops: Hops) -> None:
+    devices = DeviceStore(db)
+    assert await devices.get_by_jid("mgr@x") is None
+    assert await devices.get_by_printer("office") is None
+    hops.take()
+    assert await devices.get_by_jid("mgr@x") is None  # cached, also when absent
+    assert hops.take() == []
+    device = Device("urn:uuid:d", "mgr@x", "office", RegistrationState.PENDING, 1, 1)
+    await devices.upsert(device)
+    assert await devices.get_by_jid("mgr@x") == device
+    assert await devices.get_by_printer("office") == device
+    await devices.touch("urn:uuid:d", 9)
+    for found in (
+        await devices.get("urn:uuid:d"),
+        await devices.get_by_jid("mgr@x"),
+        await devices.get_by_printer("office"),
+    ):
+        assert found is not None and found.time_last_seen == 9
+    await devices.set_registration_state("urn:uuid:d", RegistrationState.APPROVED)
+    approved = await DeviceStore(db).get("urn:uuid:d")
+    assert approved is not None and approved.registration_state == RegistrationState.APPROVED
+    hops.take()
+    assert await devices.get("urn:uuid:d") == approved
+    assert hops.take() == []
+    await devices.delete("urn:uuid:d")
+    assert await devices.get("urn:uuid:d") is None
+    assert await devices.get_by_jid("mgr@x") is None
+    assert await devices.get_by_printer("office") is None
+
+
+async def test_no_stale_device_after_a_rollback(db: Database) -> None:
+    devices = DeviceStore(db)
+    await devices.upsert(Device("urn:uuid:d", "mgr@x", "office", RegistrationState.PENDING, 1, 1))
+    with pytest.raises(KeyError):
+        async with db.transaction():
+            await devices.touch("urn:uuid:d", 5)
+            assert (await devices.get("urn:uuid:d")).time_last_seen == 5  # type: ignore[union-attr]
+            raise KeyError("boom")
+    found = await devices.get("urn:uuid:d")
+    assert found is not None and found.time_last_seen == 1
+
+
+async def test_documents_follow_every_write(db: Database, hops: Hops) -> None:
+    jobs, documents = JobStore(db), DocumentStore(db)
+    job = await _job(jobs)
+    hops.take()
+    assert await documents.list(job.job_id) == []  # a new job has none: no read
+    async with db.transaction():
+        first = await documents.insert(_document(job.job_id, 1))
+        assert await documents.awaiting_data(job.job_id) == 0
+        second = await documents.insert(_document(job.job_id, 2))
+    assert await documents.list(job.job_id) == [first, second]
+    assert all(not s.startswith("SELECT") for s in hops.take())
+    second = await documents.update(second, spool_name=None, document_uri="http://x/")
+    assert await documents.get(job.job_id, 2) == second
+    assert await documents.awaiting_data(job.job_id) == 1
+    with pytest.raises(KeyError):
+        async with db.transaction():
+            await documents.update(first, document_name="rolled back")
+            raise KeyError("boom")
+    assert await documents.get(job.job_id, 1) == first
+    await jobs.delete(job.job_id)  # the documents go with it (ON DELETE CASCADE)
+    assert await documents.list(job.job_id) == []
+
+
+async def test_documents_read_back_inside_a_transaction_are_fresh(db: Database) -> None:
+    jobs, documents = JobStore(db), DocumentStore(db)
+    job = await _job(jobs)
+    db.clear_caches()  # nothing known about the job's documents
+    async with db.transaction():
+        inserted = await documents.insert(_document(job.job_id, 1))
+        assert await documents.list(job.job_id) == [inserted]
+    assert await documents.list(job.job_id) == [inserted]
+
+
+async def test_service_state_rows_follow_writes(db: Database) -> None:
+    store = ServiceStateStore(db)
+    assert (await store.get("office")).service_state == ServiceState.IDLE
+    with pytest.raises(KeyError):
+        async with db.transaction():
+            await store.put(QueueState("office", service_state=ServiceState.STOPPED))
+            raise KeyError("boom")
+    assert (await store.get("office")).service_state == ServiceState.IDLE
+    await store.put(QueueState("office", service_state=ServiceState.STOPPED))
+    assert (await ServiceStateStore(db).get("office")).service_state == ServiceState.STOPPED
+
+
+async def _read_job(db: Database, job_id: int) -> aiosqlite.Row:
+    row = await db.fetchone("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
+    assert row is not None
+    return row
+
+
+# --- group commit -----------------------------------------------------------------------
+
+
+def _committed_names(path: Path) -> set[str]:
+    """What another connection sees: only committed rows."""
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        return {row[0] for row in other.execute("SELECT job_name FROM jobs")}
+
+
+async def test_concurrent_transactions_share_a_commit_and_return_only_once_durable(
+    db: Database, hops: Hops
+) -> None:
+    jobs = JobStore(db)
+    made = [await _job(jobs, n) for n in range(6)]
+    hops.take()
+    told: list[str] = []
+    seen_at_return: dict[str, set[str]] = {}
+
+    async def rename(job: Job, name: str) -> None:
+        async with db.transaction():
+            await jobs.update(job, job_name=name)
+            db.after_commit(lambda: told.append(name))
+        seen_at_return[name] = _committed_names(db.path)
+
+    names = [f"renamed-{n}" for n in range(6)]
+    await asyncio.gather(*(rename(j, n) for j, n in zip(made, names, strict=True)))
+    assert told == names  # announced after the COMMIT, in the order of the work
+    for name in names:
+        assert name in seen_at_return[name]  # durable before its task went on
+    sent = hops.take()
+    assert sent.count("BEGIN IMMEDIATE") == 1 and sent.count("COMMIT") == 1
+    assert sent.count("SAVEPOINT sp0") == 5
+
+
+async def test_a_failing_member_rolls_back_alone(db: Database) -> None:
+    jobs = JobStore(db)
+    first, second, third = [await _job(jobs, n) for n in range(3)]
+    told: list[str] = []
+
+    async def rename(job: Job, name: str, fail: bool = False) -> None:
+        async with db.transaction():
+            await jobs.update(job, job_name=name)
+            db.after_commit(lambda: told.append(name))
+            if fail:
+                raise KeyError(name)
+
+    results = await asyncio.gather(
+        rename(first, "a"),
+        rename(second, "b", fail=True),
+        rename(third, "c"),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], KeyError) and results[0] is None and results[2] is None
+    assert told == ["a", "c"]
+    assert _committed_names(db.path) == {"a", second.job_name, "c"}
+    assert [(await jobs.get(j.job_id)).job_name for j in (first, second, third)] == [  # type: ignore[union-attr]
+        "a",
+        second.job_name,
+        "c",
+    ]
+
+
+async def test_a_reader_in_a_group_returns_only_committed_rows(db: Database) -> None:
+    jobs = JobStore(db)
+    job = await _job(jobs)
+    db.clear_caches()
+    release = asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction():
+            await jobs.update(job, job_name="new")
+            await release.wait()
+
+    task = asyncio.create_task(writer())
+    await asyncio.sleep(0.01)
+    reader = asyncio.create_task(db.fetchone("SELECT job_name FROM jobs"))
+    await asyncio.sleep(0.01)
+    release.set()
+    row = await reader
+    assert row is not None and row["job_name"] == "new"
+    assert "new" in _committed_names(db.path)  # the reader saw it only once committed
+    await task
+
+
+async def test_a_failed_group_commit_fails_every_member_and_announces_nothing(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs = JobStore(db)
+    made = [await _job(jobs, n) for n in range(3)]
+    original = Database._hop
+
+    async def hop(self: Database, sql: str) -> None:
+        if sql == "COMMIT":
+            await original(self, "ROLLBACK")  # as if the disk had refused it
+            raise aiosqlite.OperationalError("disk I/O error")
+        await original(self, sql)
+
+    monkeypatch.setattr(Database, "_hop", hop)
+    told: list[str] = []
+
+    async def rename(job: Job) -> None:
+        async with db.transaction():
+            await jobs.update(job, job_name="lost")
+            db.after_commit(lambda: told.append("lost"))
+
+    results = await asyncio.gather(*(rename(j) for j in made), return_exceptions=True)
+    assert all(isinstance(r, aiosqlite.OperationalError) for r in results)
+    assert told == []
+    monkeypatch.setattr(Database, "_hop", original)
+    assert [(await jobs.get(j.job_id)) for j in made] == made
+    assert "lost" not in _committed_names(db.path)
+
+
+async def test_a_group_whose_next_member_gave_up_still_commits(db: Database) -> None:
+    jobs = JobStore(db)
+    job = await _job(jobs)
+    release = asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction():
+            await jobs.update(job, job_name="kept")
+            await release.wait()
+
+    async def waiter() -> None:
+        async with db.transaction():
+            pass
+
+    first = asyncio.create_task(writer())
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(waiter())  # the writer hands the connection to it …
+    await asyncio.sleep(0.01)
+    release.set()
+    await asyncio.sleep(0)
+    second.cancel()  # … and it goes away before taking it
+    await asyncio.wait_for(first, 5)
+    assert "kept" in _committed_names(db.path)
