@@ -162,11 +162,12 @@ class JobStates:
         if state.is_terminal:
             changes["time_at_completed"] = now
             changes["cancel_requested"] = None
-        # One UPDATE is atomic by itself: inside the caller's transaction it needs no
-        # savepoint of its own (a round trip to SQLite's thread); ending a job writes
-        # its documents too.
-        nested = state.is_terminal or not self.db.in_own_transaction()
-        async with self.db.transaction() if nested else contextlib.nullcontext():
+        # Inside the caller's transaction no savepoint of its own (each is a round trip
+        # to SQLite's thread): a failure here propagates and rolls the caller's
+        # transaction back; no caller catches it and commits (handlers, housekeeping
+        # and the admin front ends all let it end the transaction).
+        own = not self.db.in_own_transaction()
+        async with self.db.transaction() if own else contextlib.nullcontext():
             after = await self.jobs.update(job, **changes)
             if state.is_terminal:
                 await self._end_documents(after)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import json
 import math
 import os
 import re
 import time
-from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
@@ -158,10 +159,11 @@ class FileDriver(DeviceDriver):
         return job
 
     async def _update(
-        self, job: _FileJob, state: str, reasons: list[str], message: str = ""
+        self, job: _FileJob, state: str, reasons: list[str], message: str = "", *, save: bool = True
     ) -> None:
         job.state, job.reasons, job.message = state, reasons, message
-        await self._save(job)
+        if save:
+            await self._save(job)
         self._changes.notify()
 
     def _final_path(self, job_id: int, document_name: str) -> Path:
@@ -238,7 +240,10 @@ class FileDriver(DeviceDriver):
             raise DeviceRejected("client-error-not-possible", f"Job {job_id} is {job.state}")
         final = self._final_path(job_id, document_name)
         part = final.with_name(f".{final.name}.part")
-        await self._update(job, "processing", ["job-printing"])
+        # In memory only: the state file gets the outcome in the hop that puts the
+        # document in place (a restart in between finds the job pending without its
+        # document, which the manager aborts rather than risk printing it twice).
+        await self._update(job, "processing", ["job-printing"], save=False)
         handle: BinaryIO | None = None
         try:
             taken = isinstance(data, WholeFile) and await self._take_whole(
@@ -263,24 +268,27 @@ class FileDriver(DeviceDriver):
                 await asyncio.to_thread(_discard, handle, part)
                 handle = None
                 raise DeviceRejected("client-error-not-possible", f"Job {job_id} was canceled")
-            if taken:
-                await asyncio.to_thread(os.replace, part, final)
+            outcome = replace(job, files=[*job.files, final.name])
+            if last:
+                outcome.impressions = len(outcome.files) * job.copies
+                outcome.state, outcome.reasons = "completed", ["job-completed-successfully"]
+                outcome.message = f"Written to {self.folder}"
             else:
-                await asyncio.to_thread(_finish, handle, part, batch, final)
+                outcome.state, outcome.reasons, outcome.message = "pending", ["job-incoming"], ""
+            state_file = functools.partial(self._save_sync, outcome)
+            # One hop: the document in place, then the job's new state on disk.
+            if taken:
+                await asyncio.to_thread(_finish_taken, part, final, state_file)
+            else:
+                await asyncio.to_thread(_finish, handle, part, batch, final, state_file)
             handle = None
         except OSError as exc:
             if handle is not None:
                 await asyncio.to_thread(handle.close)
             await self._update(job, "aborted", ["aborted-by-system"], f"Write failed: {exc}")
             raise DeviceUnreachable(f"cannot write {final}: {exc}") from exc
-        job.files.append(final.name)
-        if last:
-            job.impressions = len(job.files) * job.copies
-            await self._update(
-                job, "completed", ["job-completed-successfully"], f"Written to {self.folder}"
-            )
-        else:
-            await self._update(job, "pending", ["job-incoming"])
+        job.files, job.impressions = outcome.files, outcome.impressions
+        await self._update(job, outcome.state, outcome.reasons, outcome.message, save=False)
 
     async def _take_whole(self, job: _FileJob, source: Path, part: Path) -> bool:
         """Put `source` at `part` without its bytes passing through Python: a hard link
@@ -375,11 +383,23 @@ def _write(handle: BinaryIO | None, part: Path, data: bytes | bytearray) -> Bina
     return handle
 
 
-def _finish(handle: BinaryIO | None, part: Path, rest: bytearray, final: Path) -> None:
-    """Write what is left, close, and put the document in place."""
+def _finish(
+    handle: BinaryIO | None,
+    part: Path,
+    rest: bytearray,
+    final: Path,
+    then: Callable[[], None],
+) -> None:
+    """Write what is left, close, put the document in place, then `then` (the job's
+    state file)."""
     handle = _write(handle, part, rest)
     handle.close()
+    _finish_taken(part, final, then)
+
+
+def _finish_taken(part: Path, final: Path, then: Callable[[], None]) -> None:
     os.replace(part, final)
+    then()
 
 
 def _discard(handle: BinaryIO | None, part: Path) -> None:
