@@ -141,6 +141,36 @@ class CirrusClient:
         self._known[response.job.job_id] = response.job
         return response.job
 
+    async def print_document(
+        self,
+        queue: str,
+        data: bytes,
+        *,
+        document_name: str,
+        document_format: str = "application/octet-stream",
+        job_name: str | None = None,
+        ticket: JobTicket | None = None,
+        mandatory: list[str] | None = None,
+    ) -> JobStatus:
+        """IPP Print-Job: a job with one small document (up to INLINE_DOCUMENT_MAX
+        octets) in one request; returns the job committed and closed."""
+        response = await self.session.request(
+            ops.PrintJob(
+                printer_name=queue,
+                job_name=job_name,
+                job_ticket=ticket,
+                job_mandatory_elements=mandatory,
+                document_name=document_name,
+                document_format=document_format,
+                document_digest=hashlib.sha256(data).hexdigest(),
+                document_data=data,
+            ),
+            ops.PrintJobResponse,
+        )
+        self._queue(response.job.job_id)  # from now on no event of this job is lost
+        self._known[response.job.job_id] = response.job
+        return response.job
+
     async def send_document(
         self,
         job_id: int,
@@ -159,8 +189,8 @@ class CirrusClient:
         document_format = document_format or guess_format(path)
         size = (await asyncio.to_thread(path.stat)).st_size
         if size <= INLINE_DOCUMENT_MAX:
-            data = await asyncio.to_thread(path.read_bytes)
-            if len(data) <= INLINE_DOCUMENT_MAX:  # else it grew meanwhile: stream it
+            data = await _small_file(path)
+            if data is not None:  # else it grew meanwhile: stream it
                 uploaded = await self.send_document_data(
                     job_id,
                     data,
@@ -512,7 +542,20 @@ class CirrusClient:
         ticket: JobTicket | None = None,
         mandatory: list[str] | None = None,
     ) -> JobStatus:
-        """Create one job holding every file, in order; returns the job once closed."""
+        """Create one job holding every file, in order; returns the job once closed.
+        One small file goes as Print-Job: one request."""
+        if len(paths) == 1:
+            data = await _small_file(paths[0])
+            if data is not None:
+                return await self.print_document(
+                    queue,
+                    data,
+                    document_name=paths[0].name[:255],
+                    document_format=guess_format(paths[0]),
+                    job_name=job_name or paths[0].name[:255],
+                    ticket=ticket,
+                    mandatory=mandatory,
+                )
         job = await self.create_job(
             queue, job_name=job_name or paths[0].name, ticket=ticket, mandatory=mandatory
         )
@@ -597,6 +640,17 @@ class CirrusClient:
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=15, sock_read=120),
             )
         return self._http
+
+
+async def _small_file(path: Path) -> bytes | None:
+    """The file's bytes if it is small enough to travel in-band, else None."""
+
+    def read() -> bytes | None:
+        with path.open("rb") as f:
+            data = f.read(INLINE_DOCUMENT_MAX + 1)
+        return data if len(data) <= INLINE_DOCUMENT_MAX else None
+
+    return await asyncio.to_thread(read)
 
 
 async def _json_body(response: aiohttp.ClientResponse) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from cirrus.client import CirrusClient, guess_format
 from cirrus.output import JOB_HEADERS, describe, emit_json, job_rows, table
 from stanzas.groups import JobStatus, JobTicket
+from stanzas.types import INLINE_DOCUMENT_MAX
 
 
 def ticket_from(args: argparse.Namespace) -> JobTicket:
@@ -52,12 +53,17 @@ async def cmd_print(client: CirrusClient, args: argparse.Namespace) -> int:
     if not paths and not args.uri:
         raise SystemExit("cirrus: nothing to print: give files or --uri")
     name = args.name or (paths[0].name if paths else args.uri[0].rsplit("/", 1)[-1])
-    job = await client.create_job(args.queue, job_name=name, ticket=ticket_from(args))
-    _say(args, f"job {job.job_id} created on queue {args.queue}", job)
+    small = len(paths) == 1 and not args.uri and paths[0].stat().st_size <= INLINE_DOCUMENT_MAX
+    if small:  # one request (Print-Job)
+        job = await client.print_files(args.queue, paths, job_name=name, ticket=ticket_from(args))
+        _say(args, f"job {job.job_id} created on queue {args.queue} with {paths[0].name}", job)
+    else:
+        job = await client.create_job(args.queue, job_name=name, ticket=ticket_from(args))
+        _say(args, f"job {job.job_id} created on queue {args.queue}", job)
     if job.unsupported_elements:
         _say(args, f"the queue ignores: {', '.join(job.unsupported_elements)}")
     total = len(paths) + len(args.uri)
-    for index, path in enumerate(paths):
+    for index, path in enumerate([] if small else paths):
         uploaded = await _upload(client, job.job_id, path, index == total - 1, args)
         _say(args, f"sent {path.name}: {uploaded} octets")
     for index, uri in enumerate(args.uri, start=len(paths)):

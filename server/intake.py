@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 from server import tickets
@@ -137,6 +138,45 @@ async def insert_job(
         unsupported_elements=tuple(dropped),
     )
     return await svc.service_states.hold_if_held_new(job)  # HoldNew<Service>Jobs
+
+
+async def insert_printed_job(
+    svc: CloudImagingService,
+    caller: Caller,
+    queue: Queue,
+    name: str,
+    ticket: JobTicket,
+    dropped: list[str],
+    document_name: str,
+    document_format: str,
+    spooled: SpooledFile,
+) -> Job:
+    """Print-Job: the job, its one document (already spooled) and its closing, in one
+    transaction: committed, and fetchable unless held, when this returns."""
+    async with svc.db.transaction():
+        job = await insert_job(svc, caller, queue, name, ticket, dropped)
+        await svc.documents.insert(
+            Document(
+                job_id=job.job_id,
+                document_number=1,
+                document_name=document_name,
+                document_format=document_format,
+                document_state=DocumentState.PENDING,
+                document_state_reasons=(R.NONE,),
+                document_state_message="",
+                document_size=spooled.size,
+                document_digest=spooled.digest,
+                spool_name=spooled.name,
+                last_document=True,
+                time_at_creation=job.time_at_creation,
+            )
+        )
+        return await close_or_count(svc, job, True, 1)
+
+
+async def chunks_of(data: bytes) -> AsyncIterator[bytes]:
+    """In-band document data as the spool takes it."""
+    yield data
 
 
 # --- documents by reference (Send<Service>Uri) ---------------------------------------------

@@ -46,6 +46,23 @@ class CreateJobResponse(Payload):
     unsupported_elements: list[Keyword] | None = None
 
 
+class PrintJob(CreateJob):
+    """IPP Print-Job: Create<Service>Job and one small document (up to
+    INLINE_DOCUMENT_MAX octets, in `document-data`) in one request. The answer means
+    the job and its document are committed and the job is closed; a bigger document
+    takes CreateJob and SendDocument."""
+
+    ELEMENT = "PrintJob"
+    document_name: Name | None = None
+    document_format: MimeType = "application/octet-stream"
+    document_digest: Sha256Hex | None = None
+    document_data: DocumentData
+
+
+class PrintJobResponse(CreateJobResponse):
+    ELEMENT = "PrintJobResponse"
+
+
 class SendDocument(Payload):
     """Seed Send<Service>Document; IPP Send-Document.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 from server import intake, tickets
@@ -83,7 +82,7 @@ async def _commit_inline(
     the slot meanwhile so that no other document of the job can take the same number."""
     try:
         spooled = await svc.spool.receive(
-            _single(data),
+            intake.chunks_of(data),
             prefix=f"{slot.job_id}-{slot.document_number}",
             max_size=svc.settings.http.max_document_size,
             expected_size=slot.expected_size,
@@ -102,10 +101,6 @@ async def _commit_inline(
         job_state=job.job_state,
         job_state_reasons=list(job.job_state_reasons),
     )
-
-
-async def _single(data: bytes) -> AsyncIterator[bytes]:
-    yield data
 
 
 @operation(ops.SendUri)

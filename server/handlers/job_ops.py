@@ -41,8 +41,51 @@ async def create_job(
         req.job_mandatory_elements,
     )
     job = await intake.insert_job(svc, caller, queue, req.job_name or "untitled", ticket, dropped)
-    # The insert ran in autocommit mode: the job is durable before this answer leaves.
+    # Committed (maybe with a group of others) before this answer leaves.
     return ops.CreateJobResponse(
+        job=job.to_status(with_ticket=True), unsupported_elements=dropped or None
+    )
+
+
+@operation(ops.PrintJob)
+async def print_job(
+    svc: CloudImagingService, caller: Caller, req: ops.PrintJob
+) -> ops.PrintJobResponse:
+    await client(svc, caller)
+    queue = await queue_for(svc, req.printer_name, req.service_type)
+    if not (queue.is_accepting_jobs and queue.printer_is_accepting_jobs):
+        raise NotAcceptingJobs(f"queue {queue.printer_name} is not accepting jobs")
+    ticket, dropped = tickets.settle(
+        req.job_ticket or JobTicket(),
+        queue.capabilities,
+        queue.configuration,
+        req.job_mandatory_elements,
+    )
+    tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
+    # Spooled (and fsynced) first: nothing is inserted for data that does not check out.
+    spooled = await svc.spool.receive(
+        intake.chunks_of(req.document_data),
+        prefix="print",
+        max_size=svc.settings.http.max_document_size,
+        expected_digest=req.document_digest,
+    )
+    name = req.job_name or req.document_name or "untitled"
+    try:
+        job = await intake.insert_printed_job(
+            svc,
+            caller,
+            queue,
+            name,
+            ticket,
+            dropped,
+            req.document_name or "document-1",
+            req.document_format,
+            spooled,
+        )
+    except BaseException:
+        svc.spool.discard(spooled.name)
+        raise
+    return ops.PrintJobResponse(
         job=job.to_status(with_ticket=True), unsupported_elements=dropped or None
     )
 

@@ -54,6 +54,9 @@ class Case:
 CASES: dict[str, Case] = {
     # client operations (seed 001, Table 1)
     "CreateJob": Case(lambda t: c.CreateJob(printer_name="office"), USERS),
+    "PrintJob": Case(
+        lambda t: c.PrintJob(printer_name="office", document_data=b"%PDF-1.4 matrix"), USERS
+    ),
     "SendDocument": Case(lambda t: c.SendDocument(job_id=t.job_id), OWNER_OPERATOR_ADMIN),
     "SendUri": Case(
         lambda t: c.SendUri(job_id=t.job_id, document_uri="https://docs.example/a.pdf"),

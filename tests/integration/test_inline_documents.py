@@ -14,7 +14,7 @@ from slixmpp.exceptions import IqError
 from manager.drivers.sim import SimDriver
 from stanzas import client_ops as cops
 from stanzas import device_ops as dops
-from stanzas.errors import BadRequest, DocumentAccessError, NotAuthorized
+from stanzas.errors import BadRequest, CloudImagingError, DocumentAccessError, NotAuthorized
 from stanzas.namespace import NS
 from stanzas.states import JobState
 from stanzas.transport import error_from_iq
@@ -148,3 +148,50 @@ async def test_only_the_bound_device_gets_in_band_data(service, harness: Harness
             ),
             dops.FetchDocumentResponse,
         )
+
+
+async def test_print_job_commits_job_and_document_in_one_request_and_prints(
+    service, harness: Harness, tmp_path: Path, schema_checked_wire: list[Any]
+) -> None:
+    sim = SimDriver(keep_data=True)
+    await harness.manager(sim)
+    alice = await harness.client("alice")
+    content = b"%PDF-1.4 one request\n"
+    path = tmp_path / "memo.pdf"
+    path.write_bytes(content)
+
+    job = await alice.print_files("office", [path])
+    # Committed and closed when the one answer came.
+    assert job.job_state == JobState.PENDING and "job-fetchable" in job.job_state_reasons
+    assert job.number_of_documents == 1
+    final = await alice.wait_for_final(job.job_id, timeout=WAIT)
+    assert final.job_state == JobState.COMPLETED
+    assert sim.jobs[1].documents[0].data == content
+    assert sim.jobs[1].name == "memo.pdf"
+    sent = {e.tag.rsplit("}", 1)[-1] for e in schema_checked_wire}
+    assert "PrintJob" in sent and not {"CreateJob", "SendDocument"} & sent
+
+
+@pytest.mark.parametrize("failure", ["format", "digest", "not-accepting"])
+async def test_a_refused_print_job_creates_nothing(service, harness: Harness, failure: str) -> None:
+    await harness.manager(SimDriver(document_formats=["application/pdf"]))
+    alice = await harness.client("alice")
+    request = cops.PrintJob(
+        printer_name="office",
+        document_format="image/pwg-raster" if failure == "format" else "application/pdf",
+        document_digest=hashlib.sha256(b"other").hexdigest() if failure == "digest" else None,
+        document_data=b"%PDF-1.4 refused",
+    )
+    if failure == "not-accepting":
+        queue = await service.service.queues.get("office")
+        await service.service.queues.update(queue, is_accepting_jobs=False)
+    with pytest.raises(CloudImagingError) as refused:
+        await alice.session.request(request, cops.PrintJobResponse)
+    expected = {
+        "format": "client-error-document-format-not-supported",
+        "digest": "client-error-document-access-error",
+        "not-accepting": "server-error-not-accepting-jobs",
+    }[failure]
+    assert refused.value.status == expected
+    assert await service.service.jobs.list_active() == []
+    assert list(service.service.spool.directory.iterdir()) == []

@@ -339,6 +339,18 @@ FULL: dict[str, Payload] = {
         job_mandatory_elements=["copies", "media"],
     ),
     "CreateJobResponse": cops.CreateJobResponse(job=JOB, unsupported_elements=["finishings"]),
+    "PrintJob": cops.PrintJob(
+        service_type=ServiceType.PRINT,
+        printer_name="office",
+        job_name="Quarterly report",
+        job_ticket=TICKET,
+        job_mandatory_elements=["copies", "media"],
+        document_name="report.pdf",
+        document_format="application/pdf",
+        document_digest=DIGEST,
+        document_data=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n",
+    ),
+    "PrintJobResponse": cops.PrintJobResponse(job=JOB, unsupported_elements=["finishings"]),
     "SendDocument": cops.SendDocument(
         job_id=42,
         document_name="report.pdf",
@@ -539,6 +551,8 @@ MINIMAL: dict[str, Payload] = {
     "CreateJobResponse": cops.CreateJobResponse(
         job=JobStatus(job_id=1, job_state=JobState.PENDING)
     ),
+    "PrintJob": cops.PrintJob(printer_name="office", document_data=b""),
+    "PrintJobResponse": cops.PrintJobResponse(job=JobStatus(job_id=1, job_state=JobState.PENDING)),
     "SendDocument": cops.SendDocument(job_id=1),
     "SendDocumentResponse": cops.SendDocumentResponse(
         job_id=1, job_state=JobState.PENDING, job_state_reasons=["job-fetchable"]
