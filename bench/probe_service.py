@@ -48,6 +48,14 @@ def record_commits(path: str) -> IO[str]:
         original(self, before, after)
 
     CloudImagingService.job_changed = job_changed  # type: ignore[method-assign]
+    created = CloudImagingService.job_created
+
+    def job_created(self: CloudImagingService, job: Job) -> None:  # Print-Job: born fetchable
+        if job.is_fetchable:
+            out.write(f"{job.job_id} {time.monotonic():.6f}\n")
+        created(self, job)
+
+    CloudImagingService.job_created = job_created  # type: ignore[method-assign]
     return out
 
 

@@ -7,6 +7,7 @@ spool: `job-incoming` stays among its reasons until then.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -116,9 +117,16 @@ async def insert_job(
     dropped: list[str],
     *,
     resubmitted_from: int | None = None,
+    closed_with: int = 0,
 ) -> Job:
+    """A new job: open and incoming; or, with `closed_with` documents whose data the
+    caller inserts in the same transaction, closed and complete at birth (Print-Job)."""
     held = is_held(ticket)
     now = svc.now()
+    reasons: tuple[str, ...] = (R.JOB_HOLD_UNTIL_SPECIFIED,) if held else ()
+    reasons = reasons if closed_with else (R.JOB_INCOMING, *reasons)
+    if closed_with and not held:
+        reasons = (R.JOB_FETCHABLE,)
     job = await svc.jobs.insert(
         job_uuid=svc.new_job_uuid(),
         printer_name=queue.printer_name,
@@ -129,9 +137,9 @@ async def insert_job(
         job_ticket=ticket,
         job_priority=ticket.job_priority or 50,
         job_state=JobState.PENDING_HELD if held else JobState.PENDING,
-        job_state_reasons=(
-            (R.JOB_INCOMING, R.JOB_HOLD_UNTIL_SPECIFIED) if held else (R.JOB_INCOMING,)
-        ),
+        job_state_reasons=reasons,
+        is_closed=bool(closed_with),
+        number_of_documents=closed_with,
         time_at_creation=now,
         time_last_activity=now,
         resubmitted_from=resubmitted_from,
@@ -154,7 +162,7 @@ async def insert_printed_job(
     """Print-Job: the job, its one document (already spooled) and its closing, in one
     transaction: committed, and fetchable unless held, when this returns."""
     async with svc.db.transaction():
-        job = await insert_job(svc, caller, queue, name, ticket, dropped)
+        job = await insert_job(svc, caller, queue, name, ticket, dropped, closed_with=1)
         await svc.documents.insert(
             Document(
                 job_id=job.job_id,
@@ -171,7 +179,8 @@ async def insert_printed_job(
                 time_at_creation=job.time_at_creation,
             )
         )
-        return await close_or_count(svc, job, True, 1)
+        svc.db.after_commit(functools.partial(svc.job_created, job))
+        return job
 
 
 async def chunks_of(data: bytes) -> AsyncIterator[bytes]:

@@ -145,6 +145,12 @@ class CloudImagingService:
         # In a worker thread: an unlink took ~10 % of the event loop at full throughput.
         self.spawn(asyncio.to_thread(self.spool.discard, spool_name))
 
+    def job_created(self, job: Job) -> None:
+        """A job committed complete at birth (Print-Job): no change announces it, so
+        its device hears of it here."""
+        if job.is_fetchable and self.push is not None:
+            self.spawn(self.notify_device(job.printer_name, fetchable=[job.job_id]))
+
     async def notify_device(
         self,
         printer_name: str,
