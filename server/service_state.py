@@ -90,6 +90,7 @@ class ServiceStates:
     def __init__(self, svc: CloudImagingService) -> None:
         self.svc = svc
         self.store = ServiceStateStore(svc.db)
+        self._settle_queued: dict[str, bool | None] = {}  # queue → busy hint, not yet started
         self.schedule = JobScheduleStore(svc.db)
         self.listeners: list[Listener] = []  # told of every committed change
         self.online: set[str] = set()  # device accounts (bare JIDs) present, from presence
@@ -223,8 +224,21 @@ class ServiceStates:
     # --- idle / processing / stopped, following the jobs ------------------------------
     def job_changed(self, before: Job, after: Job) -> None:
         """Called after every committed job change (CloudImagingService.job_listeners)."""
-        if is_current(before) != is_current(after):
-            self.svc.spawn(self.settle_activity(after.printer_name, busy=is_current(after) or None))
+        if is_current(before) == is_current(after):
+            return
+        name, busy = after.printer_name, is_current(after) or None
+        # A settle of this queue that has not started yet covers this change too (a
+        # group commit announces many changes at once): one look instead of several.
+        if name in self._settle_queued:
+            if self._settle_queued[name] != busy:
+                self._settle_queued[name] = None  # mixed news: look
+            return
+        self._settle_queued[name] = busy
+        self.svc.spawn(self._settle_queued_queue(name))
+
+    async def _settle_queued_queue(self, printer_name: str) -> None:
+        busy = self._settle_queued.pop(printer_name)
+        await self.settle_activity(printer_name, busy=busy)
 
     async def current_jobs(self, printer_name: str) -> list[Job]:
         return [j for j in await self.svc.jobs.list_active(printer_name) if is_current(j)]
