@@ -3,8 +3,9 @@
 Each manager is a real `stanzas.session.ServiceSession` (c2s, STARTTLS, SCRAM, one
 account each) that registers one device through the real RegisterDevice operation,
 resyncs with UpdateFetchableJobs, and then prints every job it is told about with the
-real operations: FetchJob, AcknowledgeJob, FetchDocument + HTTPS GET (size and SHA-256
-checked), AcknowledgeDocument, UpdateJobState(completed). It keeps no held-jobs file
+real operations: FetchJob, AcknowledgeJob, FetchDocument (a small document comes in the
+answer, a bigger one by HTTPS GET; size and SHA-256 checked), AcknowledgeDocument,
+UpdateJobState(completed). It keeps no held-jobs file
 and drives no device: it measures the service's side, not the manager's.
 
 A manager learns of work in one of three ways (its `mode`):
@@ -208,7 +209,10 @@ class LightManager:
             for number in numbers:
                 document = await self.call(
                     ops.FetchDocument(
-                        output_device_uuid=uuid, job_id=job_id, document_number=number
+                        output_device_uuid=uuid,
+                        job_id=job_id,
+                        document_number=number,
+                        document_data_accepted=True,  # as the real manager does
                     ),
                     ops.FetchDocumentResponse,
                 )
@@ -253,15 +257,25 @@ class Fleet:
 
     async def download(self, document: ops.FetchDocumentResponse) -> None:
         digest = hashlib.sha256()
+        if document.document_data is not None:  # a small one came in the answer
+            digest.update(document.document_data)
+            size = len(document.document_data)
+        elif document.document_access_uri is not None:
+            size = await self._get(document.document_access_uri, digest)
+        else:
+            raise RuntimeError("neither document data nor a URL")
+        if size != document.document_size or digest.hexdigest() != document.document_digest:
+            raise RuntimeError("document size or digest mismatch")
+
+    async def _get(self, url: str, digest: Any) -> int:
         size = 0
-        async with self.http.get(document.document_access_uri) as response:
+        async with self.http.get(url) as response:
             if response.status != 200:
                 raise RuntimeError(f"HTTP {response.status} for the document")
             async for chunk in response.content.iter_chunked(1 << 20):
                 size += len(chunk)
                 digest.update(chunk)
-        if size != document.document_size or digest.hexdigest() != document.document_digest:
-            raise RuntimeError("document size or digest mismatch")
+        return size
 
     async def connect(self, specs: list[list[Any]]) -> dict[str, Any]:
         logins: list[float] = []
