@@ -386,7 +386,7 @@ class DeviceWorker:
                 ),
                 ops.FetchDocumentResponse,
             )
-            path = self.spool_dir / f"{held.job_id}-{number}"
+            path = (self.driver.staging_dir or self.spool_dir) / f"{held.job_id}-{number}"
             try:
                 small = await self._download(document, path)
             except DocumentFailed as exc:

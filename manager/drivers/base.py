@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,10 @@ class DeviceDriver(abc.ABC):
     """
 
     name: str = "driver"
+    # Where the manager may put a document while it fetches and checks it, so that the
+    # driver can then take it whole without a copy (a folder on the device's own file
+    # system that the device does not treat as output). None: the manager's spool.
+    staging_dir: Path | None = None
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Open connections or resources; called once before anything else."""

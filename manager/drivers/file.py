@@ -98,6 +98,10 @@ class FileDriver(DeviceDriver):
     def __init__(self, folder: Path | str) -> None:
         self.folder = Path(folder)
         self._state_dir = self.folder / STATE_DIR
+        # Documents being fetched land here: on the same file system as the output, so
+        # handing one over is a hard link.
+        self._incoming = self._state_dir / "incoming"
+        self.staging_dir = self._incoming
         self._jobs: dict[int, _FileJob] = {}
         self._next_id: int | None = None
         self._changes = ChangeNotifier()
@@ -121,6 +125,10 @@ class FileDriver(DeviceDriver):
     def _prepare(self) -> None:
         try:
             self._state_dir.mkdir(parents=True, exist_ok=True)
+            self._incoming.mkdir(exist_ok=True)
+            if self._next_id is None:  # started: no fetch is under way, leftovers go
+                for leftover in self._incoming.iterdir():
+                    leftover.unlink(missing_ok=True)
             if self._next_id is None:
                 self._next_id = self._scan_next_id()
         except OSError as exc:

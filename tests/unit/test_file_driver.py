@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from manager.download import SpooledDocument
 from manager.drivers import file as file_driver
 from manager.drivers.base import DeviceJobTicket, DeviceRejected, DeviceUnreachable
 from manager.drivers.file import FileDriver, safe_file_name
@@ -257,3 +258,30 @@ async def test_cancel_while_copying_a_whole_file(
         await driver.send_document(job_id, spooled, "application/pdf", "a.pdf", True)
     assert list((tmp_path / "out").iterdir()) == [tmp_path / "out" / ".cirrus-jobs"]
     assert spooled.document_file.exists()  # the manager's file is the manager's to remove
+
+
+async def test_a_document_fetched_into_the_staging_folder_is_taken_without_a_copy(
+    tmp_path: Path,
+) -> None:
+    driver = FileDriver(tmp_path / "out")
+    await driver.start()
+    assert driver.staging_dir is not None
+    assert driver.staging_dir.is_relative_to(tmp_path / "out" / ".cirrus-jobs")
+    fetched = driver.staging_dir / "7-1"
+    fetched.write_bytes(b"%PDF-1.7 big enough to spool")
+    job_id = await driver.create_job(TICKET)
+    await driver.send_document(job_id, SpooledDocument(fetched), "application/pdf", "a.pdf", True)
+    (output,) = driver.output_files(job_id)
+    assert output.read_bytes() == b"%PDF-1.7 big enough to spool"
+    assert output.stat().st_ino == fetched.stat().st_ino  # a hard link: no byte copied
+    assert visible(tmp_path / "out") == [output.name]  # staging is not output
+
+
+async def test_leftovers_in_the_staging_folder_go_at_start(tmp_path: Path) -> None:
+    first = FileDriver(tmp_path / "out")
+    await first.start()
+    assert first.staging_dir is not None
+    (first.staging_dir / "3-1").write_bytes(b"cut off by a crash")
+    again = FileDriver(tmp_path / "out")
+    await again.start()
+    assert again.staging_dir is not None and list(again.staging_dir.iterdir()) == []
