@@ -106,6 +106,7 @@ class FileDriver(DeviceDriver):
         self._next_id: int | None = None
         self._changes = ChangeNotifier()
         self._writable_at = -math.inf  # when os.access last found the folder writable
+        self._ready = asyncio.Lock()
 
     # ------------------------------------------------------------------ helpers
 
@@ -122,11 +123,11 @@ class FileDriver(DeviceDriver):
                     highest = max(highest, int(match.group(1)))
         return highest + 1
 
-    def _prepare(self) -> None:
+    def _prepare(self, *, starting: bool = False) -> None:
         try:
             self._state_dir.mkdir(parents=True, exist_ok=True)
             self._incoming.mkdir(exist_ok=True)
-            if self._next_id is None:  # started: no fetch is under way, leftovers go
+            if starting:  # no fetch is under way yet: what is left was cut off
                 for leftover in self._incoming.iterdir():
                     leftover.unlink(missing_ok=True)
             if self._next_id is None:
@@ -135,8 +136,11 @@ class FileDriver(DeviceDriver):
             raise DeviceUnreachable(f"cannot use folder {self.folder}: {exc}") from exc
 
     async def _ensure_ready(self) -> None:
-        if self._next_id is None:
-            await asyncio.to_thread(self._prepare)
+        # One preparation at a time: two would each scan for the next job id, and the
+        # later one could hand out again an id taken in between.
+        async with self._ready:
+            if self._next_id is None:
+                await asyncio.to_thread(self._prepare)
 
     def _save_sync(self, job: _FileJob) -> None:
         path = self._state_dir / f"{job.job_id}.json"
@@ -189,7 +193,8 @@ class FileDriver(DeviceDriver):
     # ------------------------------------------------------------------ driver API
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._prepare)
+        async with self._ready:
+            await asyncio.to_thread(functools.partial(self._prepare, starting=True))
 
     async def get_capabilities(self) -> DeviceCapabilities:
         return DeviceCapabilities(
