@@ -137,9 +137,7 @@ class CirrusClient:
             ),
             ops.CreateJobResponse,
         )
-        self._queue(response.job.job_id)  # from now on no event of this job is lost
-        self._known[response.job.job_id] = response.job
-        return response.job
+        return self._follow_new(response.job)
 
     async def print_document(
         self,
@@ -167,9 +165,7 @@ class CirrusClient:
             ),
             ops.PrintJobResponse,
         )
-        self._queue(response.job.job_id)  # from now on no event of this job is lost
-        self._known[response.job.job_id] = response.job
-        return response.job
+        return self._follow_new(response.job)
 
     async def send_document(
         self,
@@ -487,9 +483,7 @@ class CirrusClient:
         response = await self.session.request(
             ops.ResubmitJob(job_id=job_id, job_ticket=overrides), ops.JobResponse
         )
-        self._queue(response.job.job_id)
-        self._known[response.job.job_id] = response.job
-        return response.job
+        return self._follow_new(response.job)
 
     async def validate_job_ticket(
         self, queue: str, ticket: JobTicket, mandatory: list[str] | None = None
@@ -607,6 +601,13 @@ class CirrusClient:
             with contextlib.suppress(CloudImagingError):
                 job = await self.get_job(job_id)
                 self._queue(job_id).put_nowait(ops.JobEvent(job=job))
+
+    def _follow_new(self, job: JobStatus) -> JobStatus:
+        """A job this client just created: from now on no event of it is lost, and its
+        state as the answer gave it is the latest known."""
+        self._queue(job.job_id)
+        self._known[job.job_id] = job
+        return job
 
     async def _forget_known(self) -> None:
         self._known.clear()  # pushes may have been lost while we were away

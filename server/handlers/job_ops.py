@@ -26,10 +26,11 @@ async def queue_for(svc: CloudImagingService, name: str, service_type: ServiceTy
     return queue
 
 
-@operation(ops.CreateJob)
-async def create_job(
+async def _new_job_terms(
     svc: CloudImagingService, caller: Caller, req: ops.CreateJob
-) -> ops.CreateJobResponse:
+) -> tuple[Queue, JobTicket, list[str]]:
+    """What CreateJob and PrintJob check first: a client, an accepting queue, and the
+    ticket settled against it (with the elements it dropped)."""
     await client(svc, caller)
     queue = await queue_for(svc, req.printer_name, req.service_type)
     if not (queue.is_accepting_jobs and queue.printer_is_accepting_jobs):
@@ -40,6 +41,14 @@ async def create_job(
         queue.configuration,
         req.job_mandatory_elements,
     )
+    return queue, ticket, dropped
+
+
+@operation(ops.CreateJob)
+async def create_job(
+    svc: CloudImagingService, caller: Caller, req: ops.CreateJob
+) -> ops.CreateJobResponse:
+    queue, ticket, dropped = await _new_job_terms(svc, caller, req)
     job = await intake.insert_job(svc, caller, queue, req.job_name or "untitled", ticket, dropped)
     # Committed (maybe with a group of others) before this answer leaves.
     return ops.CreateJobResponse(
@@ -51,16 +60,7 @@ async def create_job(
 async def print_job(
     svc: CloudImagingService, caller: Caller, req: ops.PrintJob
 ) -> ops.PrintJobResponse:
-    await client(svc, caller)
-    queue = await queue_for(svc, req.printer_name, req.service_type)
-    if not (queue.is_accepting_jobs and queue.printer_is_accepting_jobs):
-        raise NotAcceptingJobs(f"queue {queue.printer_name} is not accepting jobs")
-    ticket, dropped = tickets.settle(
-        req.job_ticket or JobTicket(),
-        queue.capabilities,
-        queue.configuration,
-        req.job_mandatory_elements,
-    )
+    queue, ticket, dropped = await _new_job_terms(svc, caller, req)
     tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
     # Spooled (and fsynced) first: nothing is inserted for data that does not check out.
     spooled = await svc.spool.receive(
