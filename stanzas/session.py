@@ -14,19 +14,21 @@ import logging
 import os
 import ssl
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from slixmpp import ClientXMPP
+from slixmpp import JID, ClientXMPP
 from slixmpp.componentxmpp import ComponentXMPP
+from slixmpp.jid import InvalidJID
 from slixmpp.util import bytes as slixmpp_bytes
 from slixmpp.util.sasl.mechanisms import SCRAM
 
-from stanzas.errors import ServiceUnavailable
+from stanzas.errors import ServiceUnavailable, Timeout
 from stanzas.model import Payload
 from stanzas.registry import register_stanzas
-from stanzas.transport import call, iq_type_for
+from stanzas.transport import attach, error_from_xml, iq_type_for, read_xml
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=Payload)
@@ -81,9 +83,17 @@ class _Session:
     online: asyncio.Event
     auth_failed: asyncio.Event
     on_online: list[Callable[[], Awaitable[None]]]
+    # Our requests waiting for their answer, by IQ id. Answers are matched here, not by
+    # one slixmpp handler per request: slixmpp makes stanza objects and tries every
+    # registered handler on every incoming stanza. A manager went from 4.4 to 3.9 ms
+    # of CPU per job (bench.throughput).
+    _answers: dict[str, asyncio.Future[ET.Element]]
+    _iq_tag: str
 
     def _setup(self: Any, service_jid: str, host: str, port: int) -> None:
         self.service_jid = service_jid
+        self._answers = {}
+        self._iq_tag = f"{{{self.default_ns}}}iq"
         self.server_address = (host, port)
         self.stopping = False
         self.online = asyncio.Event()
@@ -121,10 +131,53 @@ class _Session:
     async def request(
         self: Any, payload: Payload, response_type: type[P], timeout: float = 30.0
     ) -> P:
+        """Send `payload` to the service and return its typed answer. Raises the
+        service's CloudImagingError, Timeout, or ServiceUnavailable when the stream is
+        down (at once, or when it drops while the answer is awaited)."""
         if not self.online.is_set():
             raise ServiceUnavailable("not connected to the XMPP server")
         iq = self.make_iq(ito=self.service_jid, itype=iq_type_for(payload))
-        return await call(iq, payload, response_type, timeout)
+        attach(iq, payload)
+        key = iq["id"]
+        answer: asyncio.Future[ET.Element] = self.loop.create_future()
+        self._answers[key] = answer
+        expiry = self.loop.call_later(timeout, _expire, answer, payload.ELEMENT, timeout)
+        try:
+            self.send(iq)
+            xml = await answer
+        finally:
+            expiry.cancel()
+            self._answers.pop(key, None)
+        if xml.get("type") == "error":
+            raise error_from_xml(xml)
+        return read_xml(xml, response_type)
+
+    def _spawn_event(self: Any, xml: ET.Element) -> None:
+        """An answer to one of our requests goes straight to its waiter; everything
+        else takes slixmpp's way (stanza objects, handlers)."""
+        if xml.tag == self._iq_tag and xml.get("type") in ("result", "error"):
+            answer = self._answers.get(xml.get("id", ""))
+            if answer is not None and self._from_service(xml.get("from")):
+                del self._answers[xml.get("id", "")]
+                if not answer.done():
+                    answer.set_result(xml)
+                return
+        super()._spawn_event(xml)  # type: ignore[misc]  # the slixmpp stream mixed in
+
+    def _from_service(self: Any, sender: str | None) -> bool:
+        # Only the service may answer: an answer with our id from anyone else is not one.
+        if sender == self.service_jid:
+            return True
+        try:
+            return sender is not None and JID(sender) == JID(self.service_jid)
+        except InvalidJID:
+            return False
+
+    def _fail_answers(self: Any, why: str) -> None:
+        answers, self._answers = self._answers, {}
+        for answer in answers.values():
+            if not answer.done():
+                answer.set_exception(ServiceUnavailable(why))
 
     async def _on_session_start(self: Any, _event: object) -> None:
         self.announce()
@@ -134,9 +187,16 @@ class _Session:
 
     def _on_disconnected(self: Any, _event: object) -> None:
         self.online.clear()
+        # Their answers, if any come, come on a stream that no longer exists.
+        self._fail_answers("the connection to the XMPP server was lost")
         if not self.stopping:
             log.warning("%s lost its XMPP connection; reconnecting", self.boundjid)
             self.connect(*self.server_address)
+
+
+def _expire(answer: asyncio.Future[ET.Element], request: str, timeout: float) -> None:
+    if not answer.done():
+        answer.set_exception(Timeout(f"no answer to {request} within {timeout:g} s"))
 
 
 class ServiceSession(_Session, ClientXMPP):

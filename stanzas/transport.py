@@ -6,13 +6,11 @@ IPP status as an application-specific condition) and back.
 
 from __future__ import annotations
 
-import asyncio
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import TypeVar
 
 from slixmpp import Iq
-from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream import StanzaBase
 from slixmpp.xmlstream.matcher.base import MatcherBase
 
@@ -20,8 +18,6 @@ from stanzas.errors import (
     STATUS_BY_CONDITION,
     BadRequest,
     CloudImagingError,
-    ServiceUnavailable,
-    Timeout,
     error_for,
     xmpp_condition,
 )
@@ -33,12 +29,20 @@ IPP_STATUS = "ipp-status"
 JOB_IDS = "job-ids"  # in an error: the jobs an all-or-nothing operation refused
 
 
-def payload_element(stanza: StanzaBase) -> ET.Element | None:
-    """The first child element in our namespace, if any."""
-    for child in stanza.xml:
-        if isinstance(child.tag, str) and child.tag.startswith("{" + NS + "}"):
+_OURS = "{" + NS + "}"
+_STANZA_ERRORS = "{urn:ietf:params:xml:ns:xmpp-stanzas}"
+
+
+def payload_child(xml: ET.Element) -> ET.Element | None:
+    """The first child element of a stanza's XML in our namespace, if any."""
+    for child in xml:
+        if isinstance(child.tag, str) and child.tag.startswith(_OURS):
             return child
     return None
+
+
+def payload_element(stanza: StanzaBase) -> ET.Element | None:
+    return payload_child(stanza.xml)
 
 
 class InNamespace(MatcherBase):
@@ -53,67 +57,88 @@ class InNamespace(MatcherBase):
 EMIT_OBSERVERS: list[Callable[[ET.Element], None]] = []
 
 
-def attach(stanza: StanzaBase, payload: Payload) -> StanzaBase:
+def payload_xml(payload: Payload) -> ET.Element:
+    """The payload as it goes on the wire."""
     element = payload.to_xml()
     for observer in EMIT_OBSERVERS:
         observer(element)
-    stanza.xml.append(element)
+    return element
+
+
+def attach(stanza: StanzaBase, payload: Payload) -> StanzaBase:
+    stanza.xml.append(payload_xml(payload))
     return stanza
 
 
+def stanza_xml(tag: str, attributes: dict[str, str], payload: Payload) -> ET.Element:
+    """A stanza as raw XML (`tag` in the stream's namespace) carrying one payload:
+    what the service sends most, built without slixmpp's stanza objects."""
+    stanza = ET.Element(tag, attributes)
+    stanza.append(payload_xml(payload))
+    return stanza
+
+
+def answer_xml(request: ET.Element, payload: Payload) -> ET.Element:
+    """The result IQ answering `request` (raw XML) with `payload`."""
+    return stanza_xml(request.tag, _answer_attributes(request, "result"), payload)
+
+
 def read(stanza: StanzaBase, payload_type: type[P]) -> P:
-    element = payload_element(stanza)
+    return read_xml(stanza.xml, payload_type)
+
+
+def read_xml(xml: ET.Element, payload_type: type[P]) -> P:
+    element = payload_child(xml)
     if element is None:
         raise BadRequest(f"no <{payload_type.ELEMENT} xmlns='{NS}'> in the stanza")
     return payload_type.from_xml(element)
 
 
-def error_reply(iq: StanzaBase, error: CloudImagingError) -> StanzaBase:
-    """An error reply carrying both the XMPP condition and the IPP status."""
+def error_xml(request: ET.Element, error: CloudImagingError) -> ET.Element:
+    """The error IQ answering `request` (raw XML): the XMPP condition and, beside it,
+    the IPP status (and the refused job ids) the client turns back into `error`."""
     condition, error_type = xmpp_condition(error.status)
-    reply = iq.reply(clear=True)
-    reply["type"] = "error"
-    reply["error"]["condition"] = condition
-    reply["error"]["type"] = error_type
-    reply["error"]["text"] = error.message[:1000]
-    status = ET.SubElement(reply["error"].xml, qname(IPP_STATUS))
-    status.text = error.status
+    reply = ET.Element(request.tag, _answer_attributes(request, "error"))
+    ns = request.tag[: request.tag.index("}") + 1] if request.tag.startswith("{") else ""
+    details = ET.SubElement(reply, ns + "error", {"type": error_type})
+    ET.SubElement(details, _STANZA_ERRORS + condition)
+    ET.SubElement(details, _STANZA_ERRORS + "text").text = error.message[:1000]
+    ET.SubElement(details, qname(IPP_STATUS)).text = error.status
     if error.job_ids:
-        ET.SubElement(reply["error"].xml, qname(JOB_IDS)).text = " ".join(map(str, error.job_ids))
+        ET.SubElement(details, qname(JOB_IDS)).text = " ".join(map(str, error.job_ids))
     return reply
 
 
+def _answer_attributes(request: ET.Element, kind: str) -> dict[str, str]:
+    attributes = {"type": kind, "id": request.get("id", "")}
+    if (sender := request.get("from")) is not None:
+        attributes["to"] = sender
+    if (receiver := request.get("to")) is not None:
+        attributes["from"] = receiver
+    return attributes
+
+
 def error_from_iq(iq: Iq) -> CloudImagingError:
-    """The domain error an error reply stands for."""
-    error = iq["error"]
-    status_el = error.xml.find(qname(IPP_STATUS))
-    condition = error["condition"] or "undefined-condition"
-    text = error["text"] or condition
-    ids_el = error.xml.find(qname(JOB_IDS))
-    job_ids = (
-        [int(v) for v in (ids_el.text or "").split() if v.isdigit()] if ids_el is not None else []
-    )
-    if status_el is not None and status_el.text:
-        return error_for(status_el.text.strip(), text, job_ids)
+    return error_from_xml(iq.xml)
+
+
+def error_from_xml(xml: ET.Element) -> CloudImagingError:
+    """The domain error an error reply (its raw XML) stands for."""
+    error = next((c for c in xml if isinstance(c.tag, str) and c.tag.endswith("}error")), None)
+    condition, text, status, job_ids = "undefined-condition", "", "", []
+    for child in error if error is not None else ():
+        if child.tag == _STANZA_ERRORS + "text":
+            text = child.text or ""
+        elif isinstance(child.tag, str) and child.tag.startswith(_STANZA_ERRORS):
+            condition = child.tag[len(_STANZA_ERRORS) :]
+        elif child.tag == qname(IPP_STATUS):
+            status = (child.text or "").strip()
+        elif child.tag == qname(JOB_IDS):
+            job_ids = [int(v) for v in (child.text or "").split() if v.isdigit()]
+    text = text or condition
+    if status:
+        return error_for(status, text, job_ids)
     return error_for(STATUS_BY_CONDITION.get(condition, "server-error-internal-error"), text)
-
-
-async def call(iq: Iq, request: Payload, response_type: type[P], timeout: float = 30.0) -> P:
-    """Send a request in `iq` (already addressed) and return the typed response.
-    Raises the peer's CloudImagingError, Timeout, or ServiceUnavailable when the
-    connection is gone."""
-    attach(iq, request)
-    try:
-        result = await iq.send(timeout=timeout)
-    except IqError as exc:
-        raise error_from_iq(exc.iq) from None
-    except IqTimeout:
-        raise Timeout(f"no answer to {request.ELEMENT} within {timeout:g} s") from None
-    except (ConnectionError, asyncio.CancelledError) as exc:
-        if isinstance(exc, asyncio.CancelledError):
-            raise
-        raise ServiceUnavailable(str(exc)) from None
-    return read(result, response_type)
 
 
 def iq_type_for(request: Payload) -> str:
