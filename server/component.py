@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
 
+from slixmpp import JID
 from slixmpp.componentxmpp import ComponentXMPP
-from slixmpp.xmlstream import StanzaBase
-from slixmpp.xmlstream.handler import CoroutineCallback
+from slixmpp.jid import InvalidJID
+from slixmpp.xmlstream.tostring import tostring
 
 from server.admin.frontends import AdminFrontEnds
 from server.handlers import OPERATIONS
@@ -21,8 +24,9 @@ from server.stores.jobs import Job
 from stanzas.client_ops import JobEvent
 from stanzas.device_ops import WorkNotification
 from stanzas.errors import BadRequest, CloudImagingError, InternalError, OperationNotSupported
+from stanzas.model import Payload
 from stanzas.registry import register_stanzas
-from stanzas.transport import InNamespace, attach, error_reply, payload_element
+from stanzas.transport import answer_xml, error_xml, payload_child, stanza_xml
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +42,11 @@ class ServiceComponent(ComponentXMPP):
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0199")
         self.plugin["xep_0030"].add_feature("urn:cirrus:cloud-imaging:1")
-        self.register_handler(
-            CoroutineCallback("cloud-imaging operations", InNamespace("iq"), self.dispatch)
-        )
+        self._iq_tag = f"{{{self.default_ns}}}iq"
+        self._message_tag = f"{{{self.default_ns}}}message"
+        # Told of every request before it is answered (who is active: admin front ends).
+        self.request_observers: list[Callable[[JID, str], None]] = []
+        self._answering: set[asyncio.Task[None]] = set()
         self.add_event_handler("session_start", self._on_session_start)
         self.add_event_handler("disconnected", self._on_disconnected)
         self.admin = AdminFrontEnds(self, svc)  # chat bot, ad-hoc commands, presence, alerts
@@ -58,50 +64,72 @@ class ServiceComponent(ComponentXMPP):
             # slixmpp does not reconnect after a live stream drops; connect() retries with backoff.
             self.connect()
 
-    async def dispatch(self, iq: StanzaBase) -> None:
-        if iq["type"] not in ("get", "set"):
-            return  # results and errors answer our own requests; nothing to do
-        element = payload_element(iq)
-        assert element is not None
+    def _spawn_event(self, xml: ET.Element) -> None:
+        """A request in our namespace goes straight to its operation; everything else
+        (disco, ping, ad-hoc commands, chat, presence) takes slixmpp's way. Making no
+        stanza objects and trying none of slixmpp's handlers took the service from 3.0
+        to 2.4 ms of CPU per job (bench.throughput)."""
+        if xml.tag == self._iq_tag and xml.get("type") in ("get", "set"):
+            element = payload_child(xml)
+            if element is not None:
+                task = self.loop.create_task(self.dispatch(xml, element))
+                self._answering.add(task)
+                task.add_done_callback(self._answering.discard)
+                return
+        super()._spawn_event(xml)
+
+    async def dispatch(self, request: ET.Element, element: ET.Element) -> None:
         name = element.tag.rsplit("}", 1)[-1]
+        sender = request.get("from", "")
         try:
+            try:
+                jid = JID(sender)
+            except InvalidJID:
+                raise BadRequest("the request's sender is not a JID") from None
+            caller = Caller(jid.full)
+            if not caller.bare:
+                raise BadRequest("the request has no sender")
+            for observer in self.request_observers:
+                observer(jid, name)
             operation = OPERATIONS.get(name)
             if operation is None:
                 raise OperationNotSupported(f"no operation {name}")
-            request = operation.request.from_xml(element)
-            caller = Caller(iq["from"].full)
-            if not caller.bare:
-                raise BadRequest("the request has no sender")
-            response = await operation.handler(self.svc, caller, request)
+            payload = operation.request.from_xml(element)
+            response = await operation.handler(self.svc, caller, payload)
         except CloudImagingError as error:
-            log.info("%s from %s: %s %s", name, iq["from"], error.status, error.message)
-            error_reply(iq, error).send()
+            log.info("%s from %s: %s %s", name, sender, error.status, error.message)
+            self._send(error_xml(request, error))
             return
         except Exception:
-            log.exception("%s from %s failed", name, iq["from"])
-            error_reply(iq, InternalError(f"{name} failed inside the service")).send()
+            log.exception("%s from %s failed", name, sender)
+            self._send(error_xml(request, InternalError(f"{name} failed inside the service")))
             return
-        reply = iq.reply(clear=True)
-        attach(reply, response).send()
+        self._send(answer_xml(request, response))
+
+    def _send(self, xml: ET.Element) -> None:
+        # Through slixmpp's send queue, in order with everything else it sends.
+        self.send(tostring(xml, xmlns=self.default_ns, stream=self, top_level=True))
+
+    def _push(self, to: str, payload: Payload) -> None:
+        attributes = {"to": to, "from": self.boundjid.full, "type": "headline"}
+        self._send(stanza_xml(self._message_tag, attributes, payload))
 
     # --- Push ------------------------------------------------------------------------
     def job_event(self, job: Job) -> None:
         if not job.notify_jid or not self.online.is_set():
             return
         event = "job-completed" if job.job_state.is_terminal else "job-state-changed"
-        message = self.make_message(mto=job.notify_jid, mtype="headline")
-        attach(message, JobEvent(notify_subscribed_event=event, job=job.to_status())).send()
+        self._push(job.notify_jid, JobEvent(notify_subscribed_event=event, job=job.to_status()))
 
     def identify(self, device: Device, actions: list[str], message: str | None) -> None:
         if not self.online.is_set():
             return
-        message_stanza = self.make_message(mto=device.jid, mtype="headline")
         payload = WorkNotification(
             output_device_uuid=device.output_device_uuid,
             identify_actions=actions,
             identify_message=message,
         )
-        attach(message_stanza, payload).send()
+        self._push(device.jid, payload)
 
     def work(
         self,
@@ -115,7 +143,6 @@ class ServiceComponent(ComponentXMPP):
     ) -> None:
         if not self.online.is_set():
             return  # the manager resyncs when either side comes back
-        message = self.make_message(mto=device.jid, mtype="headline")
         payload = WorkNotification(
             output_device_uuid=device.output_device_uuid,
             fetchable_job_ids=fetchable,
@@ -124,4 +151,4 @@ class ServiceComponent(ComponentXMPP):
             resume_job_ids=resume or [],
             resync=resync,
         )
-        attach(message, payload).send()
+        self._push(device.jid, payload)

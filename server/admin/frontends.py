@@ -10,13 +10,11 @@ account also counts as being online.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slixmpp import JID
-from slixmpp.componentxmpp import ComponentXMPP
 from slixmpp.stanza import Presence
 from slixmpp.xmlstream import StanzaBase
-from slixmpp.xmlstream.handler import Callback
 
 from server.admin.adhoc import AdHocCommands
 from server.admin.alerts import Alerts
@@ -24,7 +22,9 @@ from server.admin.chat import ChatBot
 from server.service import CloudImagingService
 from stanzas import device_ops
 from stanzas.registry import PAYLOADS
-from stanzas.transport import InNamespace, payload_element
+
+if TYPE_CHECKING:
+    from server.component import ServiceComponent
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ AVAILABLE = frozenset({"available", *Presence.showtypes})
 class AdminFrontEnds:
     """Registered on the component at construction; removed when it stops for good."""
 
-    def __init__(self, xmpp: ComponentXMPP, svc: CloudImagingService) -> None:
+    def __init__(self, xmpp: ServiceComponent, svc: CloudImagingService) -> None:
         self.xmpp = xmpp
         self.svc = svc
         xmpp.register_plugin("xep_0004")
@@ -54,14 +54,14 @@ class AdminFrontEnds:
         xmpp.add_event_handler("presence", self._on_presence)
         xmpp.add_event_handler("session_start", self._on_session_start)
         xmpp.add_event_handler("disconnected", self._on_disconnected)
-        xmpp.register_handler(Callback("device activity", InNamespace("iq"), self._on_iq))
+        xmpp.request_observers.append(self._on_request)
 
     def close(self) -> None:
         self.xmpp.del_event_handler("message", self._on_message)
         self.xmpp.del_event_handler("presence", self._on_presence)
         self.xmpp.del_event_handler("session_start", self._on_session_start)
         self.xmpp.del_event_handler("disconnected", self._on_disconnected)
-        self.xmpp.remove_handler("device activity")
+        self.xmpp.request_observers.remove(self._on_request)
         self.alerts.detach()
         self.adhoc.close()
         self.svc.service_states.stop()
@@ -98,12 +98,8 @@ class AdminFrontEnds:
             if not present:
                 self.svc.spawn(self._seen(sender.bare, online=False))
 
-    def _on_iq(self, iq: StanzaBase) -> None:
-        element = payload_element(iq)
-        if element is None or iq["type"] not in ("get", "set"):
-            return
-        if element.tag.rsplit("}", 1)[-1] in DEVICE_REQUESTS:
-            sender = iq["from"]
+    def _on_request(self, sender: JID, operation: str) -> None:
+        if operation in DEVICE_REQUESTS:
             self.resources.setdefault(sender.bare, set()).add(sender.resource)
             self.svc.service_states.online.add(sender.bare)
 
