@@ -42,13 +42,12 @@ import random
 import sys
 import time
 import traceback
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import uvloop
-from slixmpp.xmlstream import StanzaBase
-from slixmpp.xmlstream.handler import CoroutineCallback
 
 from bench.common import commands, emit, fast_scram, no_throwaway_ssl_contexts, summary_ms
 from manager.drivers.base import DeviceCapabilities, DeviceStatus
@@ -57,7 +56,6 @@ from stanzas import device_ops as ops
 from stanzas.errors import CloudImagingError
 from stanzas.session import ServiceSession, tls_context
 from stanzas.states import JobState
-from stanzas.transport import InNamespace, read
 
 log = logging.getLogger("bench.fleet")
 
@@ -100,9 +98,7 @@ class LightManager:
             port=xmpp["port"],
             ssl_context=fleet.ssl,
         )
-        self.session.register_handler(
-            CoroutineCallback("work", InNamespace("message"), self.on_message)
-        )
+        self.session.service_messages.append(self.on_message)
         self.seen: set[int] = set()
         self.held_open = True  # longpoll: a Get-Notifications is parked at the server
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -135,9 +131,9 @@ class LightManager:
         task.add_done_callback(self.tasks.discard)
 
     # --- learning of work -------------------------------------------------------------
-    async def on_message(self, message: StanzaBase) -> None:
+    def on_message(self, element: ET.Element) -> None:
         try:
-            note = read(message, ops.WorkNotification)
+            note = ops.WorkNotification.from_xml(element)
         except CloudImagingError:
             return
         now = time.monotonic()

@@ -12,20 +12,18 @@ import contextlib
 import hashlib
 import mimetypes
 import secrets
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import aiohttp
-from slixmpp.xmlstream import StanzaBase
-from slixmpp.xmlstream.handler import CoroutineCallback
 
 from stanzas import client_ops as ops
 from stanzas.errors import CloudImagingError, DocumentAccessError, error_for
 from stanzas.groups import DocumentStatus, JobStatus, JobTicket, ServiceElements
 from stanzas.session import ServiceSession, tls_context
-from stanzas.transport import InNamespace, read
 from stanzas.types import INLINE_DOCUMENT_MAX
 
 READ_CHUNK = 4 * 1024 * 1024  # bytes per thread hop reading a document file
@@ -95,9 +93,7 @@ class CirrusClient:
         self._known: dict[int, JobStatus] = {}
         self._http: aiohttp.ClientSession | None = None
         self._watched: collections.Counter[int] = collections.Counter()  # followers per job
-        self.session.register_handler(
-            CoroutineCallback("job events", InNamespace("message"), self._on_message)
-        )
+        self.session.service_messages.append(self._on_message)
         self.session.on_online.append(self._forget_known)
         self.session.on_online.append(self._refresh_watched)
 
@@ -615,11 +611,9 @@ class CirrusClient:
     def _queue(self, job_id: int) -> asyncio.Queue[ops.JobEvent]:
         return self._events.setdefault(job_id, asyncio.Queue())
 
-    async def _on_message(self, message: StanzaBase) -> None:
-        if message["from"].bare != self.settings.service_jid:
-            return
+    def _on_message(self, element: ET.Element) -> None:
         try:
-            event = read(message, ops.JobEvent)
+            event = ops.JobEvent.from_xml(element)
         except CloudImagingError:
             return
         job_id = event.job.job_id

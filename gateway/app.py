@@ -15,17 +15,15 @@ import logging
 import secrets
 import ssl
 import tomllib
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from slixmpp.xmlstream import StanzaBase
-from slixmpp.xmlstream.handler import CoroutineCallback
 
 from cirrus.client import CirrusClient, ClientSettings
 from stanzas.client_ops import JobEvent
 from stanzas.errors import CloudImagingError
-from stanzas.transport import InNamespace, read
 
 from .cloud import CloudClient, Directory, service_elements_directory
 from .core import Gateway, GatewaySettings
@@ -121,20 +119,16 @@ class GatewayApp:
         await client.start()  # PermissionError when Prosody refuses the credentials
         owner = jid.split("/", 1)[0]
 
-        async def on_event(message: StanzaBase) -> None:
-            if message["from"].bare != xmpp.service_jid:
-                return
+        def on_event(element: ET.Element) -> None:
             try:
-                event = read(message, JobEvent)
+                event = JobEvent.from_xml(element)
             except CloudImagingError:
                 return
             self.gateway.subscriptions.publish_job(
                 event.notify_subscribed_event, owner, event.job, event.job.job_state_message or ""
             )
 
-        client.session.register_handler(
-            CoroutineCallback("gateway job events", InNamespace("message"), on_event)
-        )
+        client.session.service_messages.append(on_event)
         return client
 
     async def start(self) -> list[tuple[str, int, bool]]:

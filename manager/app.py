@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-
-from slixmpp.xmlstream import StanzaBase
-from slixmpp.xmlstream.handler import CoroutineCallback
+import xml.etree.ElementTree as ET
 
 import manager.drivers as drivers_pkg
 from manager.config import ManagerSettings
@@ -16,7 +14,6 @@ from manager.held_jobs import HeldJobs
 from stanzas.device_ops import WorkNotification
 from stanzas.errors import CloudImagingError
 from stanzas.session import ComponentSession, ServiceSession, tls_context
-from stanzas.transport import InNamespace, read
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +69,8 @@ class ManagerApp:
         self.synced = asyncio.Event()
         self._notification_order = asyncio.Lock()
         self.session.on_online.append(self._on_online)
-        self.session.register_handler(
-            CoroutineCallback("work notifications", InNamespace("message"), self._on_message)
-        )
+        self.session.service_messages.append(self._on_message)
+        self._acting: set[asyncio.Task[None]] = set()
 
     async def start(self, timeout: float = 30.0) -> None:
         for worker in self.workers.values():
@@ -105,20 +101,22 @@ class ManagerApp:
                 log.warning("registering %s failed: %s %s", worker.uuid, exc.status, exc.message)
         self.synced.set()
 
-    async def _on_message(self, message: StanzaBase) -> None:
-        if message["from"].bare != self.session.service_jid:
-            log.warning("ignored a work notification from %s", message["from"])
-            return
+    def _on_message(self, element: ET.Element) -> None:
         try:
-            note = read(message, WorkNotification)
+            note = WorkNotification.from_xml(element)
         except CloudImagingError as exc:
             log.warning("ignored a malformed work notification: %s", exc.message)
             return
         worker = self.workers.get(note.output_device_uuid)
         if worker is None:
             return
+        task = asyncio.create_task(self._act_on(worker, note))
+        self._acting.add(task)
+        task.add_done_callback(self._acting.discard)
+
+    async def _act_on(self, worker: DeviceWorker, note: WorkNotification) -> None:
         try:
-            # In arrival order: slixmpp runs each message's handler as its own task.
+            # In arrival order: the tasks start, and so queue for the lock, in that order.
             async with self._notification_order:
                 await worker.on_notification(note)
         except CloudImagingError as exc:

@@ -24,11 +24,12 @@ from slixmpp.componentxmpp import ComponentXMPP
 from slixmpp.jid import InvalidJID
 from slixmpp.util import bytes as slixmpp_bytes
 from slixmpp.util.sasl.mechanisms import SCRAM
+from slixmpp.xmlstream.tostring import tostring
 
 from stanzas.errors import ServiceUnavailable, Timeout
 from stanzas.model import Payload
 from stanzas.registry import register_stanzas
-from stanzas.transport import attach, error_from_xml, iq_type_for, read_xml
+from stanzas.transport import error_from_xml, iq_type_for, payload_child, read_xml, stanza_xml
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=Payload)
@@ -89,11 +90,16 @@ class _Session:
     # of CPU per job (bench.throughput).
     _answers: dict[str, asyncio.Future[ET.Element]]
     _iq_tag: str
+    _message_tag: str
+    # Told of the payload of each message from the service (pushes), in arrival order.
+    service_messages: list[Callable[[ET.Element], None]]
 
     def _setup(self: Any, service_jid: str, host: str, port: int) -> None:
         self.service_jid = service_jid
         self._answers = {}
         self._iq_tag = f"{{{self.default_ns}}}iq"
+        self._message_tag = f"{{{self.default_ns}}}message"
+        self.service_messages = []
         self.server_address = (host, port)
         self.stopping = False
         self.online = asyncio.Event()
@@ -136,14 +142,15 @@ class _Session:
         down (at once, or when it drops while the answer is awaited)."""
         if not self.online.is_set():
             raise ServiceUnavailable("not connected to the XMPP server")
-        iq = self.make_iq(ito=self.service_jid, itype=iq_type_for(payload))
-        attach(iq, payload)
-        key = iq["id"]
+        key = self.new_id()
+        attributes = {"to": self.service_jid, "type": iq_type_for(payload), "id": key}
+        if self.is_component:
+            attributes["from"] = self.boundjid.full
         answer: asyncio.Future[ET.Element] = self.loop.create_future()
         self._answers[key] = answer
         expiry = self.loop.call_later(timeout, _expire, answer, payload.ELEMENT, timeout)
         try:
-            self.send(iq)
+            self._send(stanza_xml(self._iq_tag, attributes, payload))
             xml = await answer
         finally:
             expiry.cancel()
@@ -153,8 +160,9 @@ class _Session:
         return read_xml(xml, response_type)
 
     def _spawn_event(self: Any, xml: ET.Element) -> None:
-        """An answer to one of our requests goes straight to its waiter; everything
-        else takes slixmpp's way (stanza objects, handlers)."""
+        """Answers to our requests go straight to their waiters and the service's pushes
+        to `service_messages`; everything else takes slixmpp's way (stanza objects,
+        handlers)."""
         if xml.tag == self._iq_tag and xml.get("type") in ("result", "error"):
             answer = self._answers.get(xml.get("id", ""))
             if answer is not None and self._from_service(xml.get("from")):
@@ -162,14 +170,35 @@ class _Session:
                 if not answer.done():
                     answer.set_result(xml)
                 return
+        elif xml.tag == self._message_tag and xml.get("type") != "error":
+            element = payload_child(xml)
+            if element is not None:
+                self._service_message(xml.get("from"), element)
+                return
         super()._spawn_event(xml)  # type: ignore[misc]  # the slixmpp stream mixed in
 
-    def _from_service(self: Any, sender: str | None) -> bool:
-        # Only the service may answer: an answer with our id from anyone else is not one.
+    def _service_message(self: Any, sender: str | None, element: ET.Element) -> None:
+        if not self._from_service(sender, bare=True):
+            log.warning("ignored a %s from %s", element.tag.rsplit("}", 1)[-1], sender)
+            return
+        for handler in self.service_messages:
+            try:
+                handler(element)
+            except Exception:
+                log.exception("a handler of the service's messages failed")
+
+    def _send(self: Any, xml: ET.Element) -> None:
+        # Through slixmpp's send queue, in order with everything else it sends.
+        self.send(tostring(xml, xmlns=self.default_ns, stream=self, top_level=True))
+
+    def _from_service(self: Any, sender: str | None, *, bare: bool = False) -> bool:
+        # Only the service may answer or push: anything else with our id or payload from
+        # anyone else is not one.
         if sender == self.service_jid:
             return True
         try:
-            return sender is not None and JID(sender) == JID(self.service_jid)
+            jid = JID(sender)
+            return sender is not None and (jid.bare if bare else jid.full) == self.service_jid
         except InvalidJID:
             return False
 

@@ -1,4 +1,4 @@
-"""Payloads in and out of slixmpp stanzas, and errors in and out of <error/>.
+"""Payloads in and out of stanzas (as raw XML), and errors in and out of <error/>.
 
 This is the one boundary where domain errors become XMPP stanza errors (with the
 IPP status as an application-specific condition) and back.
@@ -9,10 +9,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import TypeVar
-
-from slixmpp import Iq
-from slixmpp.xmlstream import StanzaBase
-from slixmpp.xmlstream.matcher.base import MatcherBase
 
 from stanzas.errors import (
     STATUS_BY_CONDITION,
@@ -41,17 +37,6 @@ def payload_child(xml: ET.Element) -> ET.Element | None:
     return None
 
 
-def payload_element(stanza: StanzaBase) -> ET.Element | None:
-    return payload_child(stanza.xml)
-
-
-class InNamespace(MatcherBase):
-    """Matches stanzas of one kind (iq, message) that carry one of our payloads."""
-
-    def match(self, xml: StanzaBase) -> bool:
-        return bool(xml.name == self._criteria and payload_element(xml) is not None)
-
-
 # Called with every payload element this process puts on the wire (the test suite
 # validates each against docs/cirrus-cloud-imaging.xsd).
 EMIT_OBSERVERS: list[Callable[[ET.Element], None]] = []
@@ -65,11 +50,6 @@ def payload_xml(payload: Payload) -> ET.Element:
     return element
 
 
-def attach(stanza: StanzaBase, payload: Payload) -> StanzaBase:
-    stanza.xml.append(payload_xml(payload))
-    return stanza
-
-
 def stanza_xml(tag: str, attributes: dict[str, str], payload: Payload) -> ET.Element:
     """A stanza as raw XML (`tag` in the stream's namespace) carrying one payload:
     what the service sends most, built without slixmpp's stanza objects."""
@@ -81,10 +61,6 @@ def stanza_xml(tag: str, attributes: dict[str, str], payload: Payload) -> ET.Ele
 def answer_xml(request: ET.Element, payload: Payload) -> ET.Element:
     """The result IQ answering `request` (raw XML) with `payload`."""
     return stanza_xml(request.tag, _answer_attributes(request, "result"), payload)
-
-
-def read(stanza: StanzaBase, payload_type: type[P]) -> P:
-    return read_xml(stanza.xml, payload_type)
 
 
 def read_xml(xml: ET.Element, payload_type: type[P]) -> P:
@@ -116,10 +92,6 @@ def _answer_attributes(request: ET.Element, kind: str) -> dict[str, str]:
     if (receiver := request.get("to")) is not None:
         attributes["from"] = receiver
     return attributes
-
-
-def error_from_iq(iq: Iq) -> CloudImagingError:
-    return error_from_xml(iq.xml)
 
 
 def error_from_xml(xml: ET.Element) -> CloudImagingError:

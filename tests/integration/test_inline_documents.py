@@ -17,7 +17,7 @@ from stanzas import device_ops as dops
 from stanzas.errors import BadRequest, CloudImagingError, DocumentAccessError, NotAuthorized
 from stanzas.namespace import NS
 from stanzas.states import JobState
-from stanzas.transport import error_from_iq
+from stanzas.transport import error_from_xml
 from stanzas.types import INLINE_DOCUMENT_MAX
 from tests.conftest import Harness
 from tests.integration.test_print_flow import WAIT
@@ -123,7 +123,7 @@ async def test_malformed_or_oversized_in_band_data_gets_bad_request(
     iq.xml.append(element)
     with pytest.raises(IqError) as refused:
         await iq.send(timeout=WAIT)
-    assert isinstance(error_from_iq(refused.value.iq), BadRequest)
+    assert isinstance(error_from_xml(refused.value.iq.xml), BadRequest)
     assert await service.service.documents.list(job.job_id) == []
     assert (await alice.get_job(job.job_id)).job_state == JobState.PENDING
 
