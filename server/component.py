@@ -14,7 +14,6 @@ from collections.abc import Callable
 from slixmpp import JID
 from slixmpp.componentxmpp import ComponentXMPP
 from slixmpp.jid import InvalidJID
-from slixmpp.xmlstream.tostring import tostring
 
 from server.admin.frontends import AdminFrontEnds
 from server.handlers import OPERATIONS
@@ -26,7 +25,7 @@ from stanzas.device_ops import WorkNotification
 from stanzas.errors import BadRequest, CloudImagingError, InternalError, OperationNotSupported
 from stanzas.model import Payload
 from stanzas.registry import register_stanzas
-from stanzas.transport import answer_xml, error_xml, payload_child, stanza_xml
+from stanzas.transport import answer_xml, error_xml, payload_child, send_xml, stanza_xml
 
 log = logging.getLogger(__name__)
 
@@ -98,21 +97,17 @@ class ServiceComponent(ComponentXMPP):
             response = await operation.handler(self.svc, caller, payload)
         except CloudImagingError as error:
             log.info("%s from %s: %s %s", name, sender, error.status, error.message)
-            self._send(error_xml(request, error))
+            send_xml(self, error_xml(request, error))
             return
         except Exception:
             log.exception("%s from %s failed", name, sender)
-            self._send(error_xml(request, InternalError(f"{name} failed inside the service")))
+            send_xml(self, error_xml(request, InternalError(f"{name} failed inside the service")))
             return
-        self._send(answer_xml(request, response))
-
-    def _send(self, xml: ET.Element) -> None:
-        # Through slixmpp's send queue, in order with everything else it sends.
-        self.send(tostring(xml, xmlns=self.default_ns, stream=self, top_level=True))
+        send_xml(self, answer_xml(request, response))
 
     def _push(self, to: str, payload: Payload) -> None:
         attributes = {"to": to, "from": self.boundjid.full, "type": "headline"}
-        self._send(stanza_xml(self._message_tag, attributes, payload))
+        send_xml(self, stanza_xml(self._message_tag, attributes, payload))
 
     # --- Push ------------------------------------------------------------------------
     def job_event(self, job: Job) -> None:

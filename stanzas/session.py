@@ -24,12 +24,18 @@ from slixmpp.componentxmpp import ComponentXMPP
 from slixmpp.jid import InvalidJID
 from slixmpp.util import bytes as slixmpp_bytes
 from slixmpp.util.sasl.mechanisms import SCRAM
-from slixmpp.xmlstream.tostring import tostring
 
 from stanzas.errors import ServiceUnavailable, Timeout
 from stanzas.model import Payload
 from stanzas.registry import register_stanzas
-from stanzas.transport import error_from_xml, iq_type_for, payload_child, read_xml, stanza_xml
+from stanzas.transport import (
+    error_from_xml,
+    iq_type_for,
+    payload_child,
+    read_xml,
+    send_xml,
+    stanza_xml,
+)
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=Payload)
@@ -150,7 +156,7 @@ class _Session:
         self._answers[key] = answer
         expiry = self.loop.call_later(timeout, _expire, answer, payload.ELEMENT, timeout)
         try:
-            self._send(stanza_xml(self._iq_tag, attributes, payload))
+            send_xml(self, stanza_xml(self._iq_tag, attributes, payload))
             xml = await answer
         finally:
             expiry.cancel()
@@ -186,10 +192,6 @@ class _Session:
                 handler(element)
             except Exception:
                 log.exception("a handler of the service's messages failed")
-
-    def _send(self: Any, xml: ET.Element) -> None:
-        # Through slixmpp's send queue, in order with everything else it sends.
-        self.send(tostring(xml, xmlns=self.default_ns, stream=self, top_level=True))
 
     def _from_service(self: Any, sender: str | None, *, bare: bool = False) -> bool:
         # Only the service may answer or push: anything else with our id or payload from

@@ -10,6 +10,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import TypeVar
 
+from slixmpp.xmlstream import XMLStream
+from slixmpp.xmlstream.tostring import tostring
+
 from stanzas.errors import (
     STATUS_BY_CONDITION,
     BadRequest,
@@ -56,6 +59,12 @@ def stanza_xml(tag: str, attributes: dict[str, str], payload: Payload) -> ET.Ele
     stanza = ET.Element(tag, attributes)
     stanza.append(payload_xml(payload))
     return stanza
+
+
+def send_xml(stream: XMLStream, xml: ET.Element) -> None:
+    """Send a stanza built as raw XML through slixmpp's send queue, in order with
+    everything else the stream sends."""
+    stream.send(tostring(xml, xmlns=stream.default_ns, stream=stream, top_level=True))
 
 
 def answer_xml(request: ET.Element, payload: Payload) -> ET.Element:
