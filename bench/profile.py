@@ -20,6 +20,8 @@ from bench.common import ROOT
 
 PROJECT = ("server/", "stanzas/", "manager/", "cirrus/", "ipp/", "prosody-config/")
 _LINE = re.compile(r":\d+\)$")
+_NATIVE = re.compile(r"\.so(\.\d+)*\)$")  # a C frame: "epoll_pwait (libc.so.6)"
+_WAITING = ("epoll_wait", "epoll_pwait", "epoll_pwait2")  # the loop with nothing to do
 
 
 def find_pyspy() -> str | None:
@@ -35,11 +37,16 @@ def find_pyspy() -> str | None:
 
 
 async def record(
-    pid: int, seconds: float, out: Path, rate: int = 200
+    pid: int, seconds: float, out: Path, rate: int = 200, *, native: bool = False
 ) -> asyncio.subprocess.Process:
-    """Start sampling `pid` for `seconds` into `out` (collapsed stacks); await .wait()."""
+    """Start sampling `pid` for `seconds` into `out` (collapsed stacks); await .wait().
+
+    With `native`, the C frames too (py-spy then pauses the process for each sample):
+    only then can a sample of the event loop waiting in epoll be told from one of
+    uvloop working in C, since both show the runner as their only Python frame."""
     pyspy = find_pyspy()
     assert pyspy is not None
+    how = ["--native"] if native else ["--nonblocking"]
     return await asyncio.create_subprocess_exec(
         pyspy,
         "record",
@@ -51,7 +58,7 @@ async def record(
         str(rate),
         "--format",
         "raw",
-        "--nonblocking",
+        *how,
         "--threads",
         "--output",
         str(out),
@@ -108,10 +115,14 @@ def analyse(
     *path* is the chain of the project's own frames on a main-thread stack, from the
     outermost in (asyncio/uvloop frames left out), followed by the leaf frame where the
     sample landed when that is library code; the hottest paths are those with the most
-    samples. Samples whose only frame is the runner are uvloop's own C code (I/O,
-    callbacks, TLS). Also: samples per thread, and the functions with the most samples
-    anywhere on main-thread stacks (inclusive) and at the leaf (self).
+    samples. Samples whose only Python frame is the runner are uvloop's own C code (I/O,
+    callbacks, TLS); recorded with --native, those waiting in epoll are idle and left
+    out, and the C function where the others were is counted. Also: samples per
+    thread, and the functions with the most samples anywhere on main-thread stacks
+    (inclusive) and at the leaf (self).
     """
+    idle = 0
+    native_self: Counter[str] = Counter()
     paths: Counter[str] = Counter()
     project_inclusive: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
@@ -125,7 +136,6 @@ def analyse(
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        total += count
         parts = stack.split(";")
         thread = "MainThread"
         if parts[0].startswith("thread ("):
@@ -133,6 +143,12 @@ def analyse(
             thread = head.split(": ", 1)[1] if ": " in head else head
             if thread != "MainThread":
                 thread = _thread_kind(parts)
+        c_leaf = parts[-1].partition(" (")[0] if parts and _NATIVE.search(parts[-1]) else ""
+        parts = [p for p in parts if p and not _NATIVE.search(p)]
+        if thread == "MainThread" and c_leaf in _WAITING:
+            idle += count  # waiting for work, not doing any: left out of every share
+            continue
+        total += count
         threads[thread] += count
         if thread != "MainThread":
             continue
@@ -142,13 +158,16 @@ def analyse(
         for name in set(frames):
             inclusive[name] += count
         leaf[frames[-1]] += count
-        text = ";".join(f for f in frames if not _is_runner(f))
+        beyond_runner = [f for f in frames if not _is_runner(f)]
+        text = ";".join(beyond_runner)
         kind = next(
             (name for name, marks in (paths_by or SERVICE_PATHS) if any(m in text for m in marks)),
             "event loop itself: uvloop C code (I/O, callbacks, TLS), asyncio"
-            if all(not _is_project(f) for f in frames) and "server/" not in text
+            if all(not _is_project(f) for f in beyond_runner) and "server/" not in text
             else "other",
         )
+        if c_leaf and kind.startswith("event loop itself"):
+            native_self[c_leaf] += count
         kinds[kind] += count
         own = [f for f in frames if _is_project(f)]
         for depth in range(1, len(own) + 1):
@@ -172,6 +191,13 @@ def analyse(
     main = threads["MainThread"] or 1
     return {
         "samples": total,
+        # main-thread samples waiting in epoll (known only from a --native record)
+        "idle_samples": idle,
+        # where the C code of the "event loop itself" samples was (with --native)
+        "event_loop_c_self": [
+            {"function": k, "samples": c, "percent_of_main_thread": round(100 * c / main, 1)}
+            for k, c in native_self.most_common(10)
+        ],
         "threads": share(threads, 10),
         "main_thread_paths": [
             {"path": k, "samples": c, "percent_of_main_thread": round(100 * c / main, 1)}

@@ -172,9 +172,10 @@ async def profile_run(jobs: int, clients: int, managers: int, in_flight: int) ->
         before = await stack.db_meter()
         load.send({"command": "run", "jobs": jobs, **common})
         duration = max(2.0, 0.9 * jobs / warm_jps)
-        spies = [await pyspy.record(stack.service.pid, duration, out)]
+        spies = [await pyspy.record(stack.service.pid, duration, out, native=True)]
         if stack.managers and stack.managers[0].pid:
-            spies.append(await pyspy.record(stack.managers[0].pid, duration, out_manager))
+            manager_pid = stack.managers[0].pid
+            spies.append(await pyspy.record(manager_pid, duration, out_manager, native=True))
         done = await load.expect("done", timeout)
         after = await stack.db_meter()
         await asyncio.wait_for(asyncio.gather(*(s.wait() for s in spies)), 60)
@@ -367,7 +368,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
             out.append(
                 Row(
                     SECTION,
-                    f"profile: {who} event-loop samples, hot path {i}",
+                    f"profile: {who} event-loop samples (idle left out), hot path {i}",
                     f"{path['percent_of_main_thread']:.0f}% {path['path']}",
                 )
             )
