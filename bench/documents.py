@@ -7,7 +7,7 @@ into its folder (tmpfs: the null sink). MB/s is the document size over the time 
 CreateJob to the job completed (MB = 10^6 bytes). Each process's peak resident memory
 is read from VmHWM after resetting it (/proc/PID/clear_refs) before the document.
 The largest document goes once first, unmeasured but for its own row (the first
-transfer after start): memory touched for the first time costs more on this VM.
+transfer after start): on this VM it is slower than the same transfer again.
 
 Ceiling: `curl` fetching the same file from `python3 -m http.server` on loopback (plain
 HTTP), in the same run.
@@ -133,10 +133,11 @@ async def run(*, sizes_mb: list[int], profile: bool = True) -> dict[str, Any]:
             names.append(name)
         pids = {**stack.pids(), "client": load.pid}
         last_rate = 100.0  # MB/s, a first guess for how long py-spy should sample
-        # First the largest once as the first transfer after start: on this VM the memory
-        # a process or tmpfs touches for the first time costs more (its first 1 GB ran at
-        # 176-196 MB/s, the same transfer again at 220-268, with or without the disk), so
-        # that pass is its own row and the sizes are measured after it, in steady state.
+        # First the largest once as the first transfer after start: on this VM it ran at
+        # 176-209 MB/s, the same transfer again at 220-268, with the spool on disk or on
+        # tmpfs (most likely memory used for the first time: perf shows the kernel
+        # clearing and filling new pages), so that pass is its own row and the sizes are
+        # measured after it, in steady state.
         # Then each size without py-spy; then, for the profile rows only, the largest once
         # more with py-spy attached (sampling slows the processes it samples).
         largest = sizes_mb.index(max(sizes_mb))
