@@ -32,6 +32,14 @@ _OURS = "{" + NS + "}"
 _STANZA_ERRORS = "{urn:ietf:params:xml:ns:xmpp-stanzas}"
 
 
+def request_payload(xml: ET.Element, iq_tag: str) -> ET.Element | None:
+    """The payload of an IQ get/set (`iq_tag`: iq in the stream's namespace) in our
+    namespace: a request for the service; None for anything else."""
+    if xml.tag != iq_tag or xml.get("type") not in ("get", "set"):
+        return None
+    return payload_child(xml)
+
+
 def payload_child(xml: ET.Element) -> ET.Element | None:
     """The first child element of a stanza's XML in our namespace, if any."""
     for child in xml:
