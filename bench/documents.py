@@ -134,7 +134,7 @@ async def run(*, sizes_mb: list[int], profile: bool = True) -> dict[str, Any]:
         pids = {**stack.pids(), "client": load.pid}
         last_rate = 100.0  # MB/s, a first guess for how long py-spy should sample
         # First the largest once as the first transfer after start: on this VM it ran at
-        # 176-209 MB/s, the same transfer again at 220-268, with the spool on disk or on
+        # 175-209 MB/s, the same transfer again at 220-268, with the spool on disk or on
         # tmpfs (most likely memory used for the first time: perf shows the kernel
         # clearing and filling new pages), so that pass is its own row and the sizes are
         # measured after it, in steady state.
