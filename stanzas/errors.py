@@ -130,6 +130,7 @@ STATUS_BY_CONDITION: dict[str, str] = {
     "remote-server-not-found": ServiceUnavailable.status,
     "internal-server-error": InternalError.status,
     "remote-server-timeout": Timeout.status,
+    "policy-violation": BadRequest.status,
 }
 
 

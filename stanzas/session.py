@@ -26,6 +26,7 @@ from slixmpp.util import bytes as slixmpp_bytes
 from slixmpp.util.sasl.mechanisms import SCRAM
 
 from stanzas.errors import ServiceUnavailable, Timeout
+from stanzas.guard import admit
 from stanzas.model import Payload
 from stanzas.registry import register_stanzas
 from stanzas.transport import (
@@ -166,9 +167,12 @@ class _Session:
         return read_xml(xml, response_type)
 
     def _spawn_event(self: Any, xml: ET.Element) -> None:
-        """Answers to our requests go straight to their waiters and the service's pushes
-        to `service_messages`; everything else takes slixmpp's way (stanza objects,
+        """Stanzas over the guard's limits go no further (stanzas/guard.py). Answers to
+        our requests go straight to their waiters and the service's pushes to
+        `service_messages`; everything else takes slixmpp's way (stanza objects,
         handlers)."""
+        if not admit(self, xml):
+            return
         if xml.tag == self._iq_tag and xml.get("type") in ("result", "error"):
             answer = self._answers.get(xml.get("id", ""))
             if answer is not None and self._from_service(xml.get("from")):
