@@ -153,6 +153,40 @@ def error_from_xml(xml: ET.Element) -> CloudImagingError:
     return error_for(STATUS_BY_CONDITION.get(condition, "server-error-internal-error"), text)
 
 
+# The conditions an XMPP server answers with when it cannot deliver to the addressee:
+# Prosody 0.12 bounces an IQ to a component that is not connected with
+# remote-server-timeout ("Component unavailable", from the component's JID, with
+# <not-connected xmlns='xmpp:prosody.im/protocol/component'/>); other servers and
+# federation use the others.
+_UNDELIVERABLE = frozenset(
+    {
+        "service-unavailable",
+        "recipient-unavailable",
+        "remote-server-not-found",
+        "remote-server-timeout",
+    }
+)
+
+
+def xmpp_bounce(xml: ET.Element) -> str | None:
+    """If an error answer to one of our requests is the XMPP server's (it could not
+    deliver the request), its condition and text; None if it is the service's own. The
+    service answers every request in our namespace with an ipp-status, and servers never
+    add one."""
+    error = next((c for c in xml if isinstance(c.tag, str) and c.tag.endswith("}error")), None)
+    if error is None or error.find(qname(IPP_STATUS)) is not None:
+        return None
+    condition, text = "", ""
+    for child in error:
+        if child.tag == _STANZA_ERRORS + "text":
+            text = (child.text or "")[:200]
+        elif isinstance(child.tag, str) and child.tag.startswith(_STANZA_ERRORS):
+            condition = child.tag[len(_STANZA_ERRORS) :]
+    if condition not in _UNDELIVERABLE:
+        return None
+    return f"{condition}: {text}" if text else condition
+
+
 def iq_type_for(request: Payload) -> str:
     """Reads (Get…, Fetch…, List…) are IQ get; everything that changes state is IQ set."""
     return "get" if request.ELEMENT.startswith(("Get", "Fetch", "List")) else "set"
