@@ -99,11 +99,11 @@ class ServiceComponent(ComponentXMPP):
             payload = operation.request.from_xml(element)
             response = await operation.handler(self.svc, caller, payload)
         except CloudImagingError as error:
-            log.info("%s from %s: %s %s", name, sender, error.status, error.message)
+            log.info("%.80s from %.200s: %s %.300s", name, sender, error.status, error.message)
             send_xml(self, error_xml(request, error))
             return
         except Exception:
-            log.exception("%s from %s failed", name, sender)
+            log.exception("%.80s from %.200s failed", name, sender)
             send_xml(self, error_xml(request, InternalError(f"{name} failed inside the service")))
             return
         send_xml(self, answer_xml(request, response))

@@ -165,15 +165,15 @@ class Mutator:
             self.bad_id,
         ]
 
-    def stanza(self, seed: Seed) -> tuple[str, str, bool]:
-        """(label, text, whether an answer is due)."""
+    def stanza(self, seed: Seed) -> tuple[str, str]:
+        """(the mutations' labels, the stanza's text)."""
         stanza = ET.Element(seed.kind, {"to": SERVICE_JID, "id": "?"})
         if seed.type:
             stanza.set("type", seed.type)
         for child in seed.children:
             stanza.append(self._addressed(copy.deepcopy(child)))
         labels = [self.rng.choice(self.mutations)(stanza) for _ in range(self.rng.randint(1, 3))]
-        return "+".join(labels), self._text(stanza), False
+        return "+".join(labels), self._text(stanza)
 
     # --- values the service knows, so that mutations get past the first lookups -------
     def _addressed(self, payload: ET.Element) -> ET.Element:
@@ -325,6 +325,7 @@ class Report:
     iqs_expecting_answer: int = 0
     answered: int = 0
     unanswered: int = 0
+    unanswered_samples: list[str] = field(default_factory=list)  # their first 300 characters
     answers: Counter[str] = field(default_factory=Counter)  # result / error condition
     labels: Counter[str] = field(default_factory=Counter)
     component_disconnects: int = 0
@@ -404,12 +405,12 @@ async def _fuzz(peers: dict[str, RawPeer], count: int, seed: int, window: int, r
     seeds = protocol_seeds()
     slots = asyncio.Semaphore(window)
     pending: set[asyncio.Task[None]] = set()
-    for _ in range(count):
+    while r.stanzas < count:
         item = rng.choice(seeds)
         peer = peers[item.role] if rng.random() < 0.8 else peers[rng.choice(list(peers))]
-        label, text, _ = mutator.stanza(item)
+        label, text = mutator.stanza(item)
         if len(text) > MAX_STANZA:
-            continue  # Prosody would close the sender's stream, not the service's
+            continue  # Prosody would close the sender's stream, not the service's; another
         r.stanzas += 1
         r.labels.update(label.split("+"))
         await peer.session.online.wait()
@@ -421,7 +422,7 @@ async def _fuzz(peers: dict[str, RawPeer], count: int, seed: int, window: int, r
             r.iqs_expecting_answer += 1
             waiter = peer.expect(key)
             peer.send(text)
-            task = asyncio.create_task(_await_answer(waiter, r))
+            task = asyncio.create_task(_await_answer(waiter, text, r))
             task.add_done_callback(lambda _: slots.release())
             pending.add(task)
             task.add_done_callback(pending.discard)
@@ -441,11 +442,13 @@ def _expects_answer(text: str, key: str) -> bool:
     )
 
 
-async def _await_answer(waiter: asyncio.Future[ET.Element], r: Report) -> None:
+async def _await_answer(waiter: asyncio.Future[ET.Element], text: str, r: Report) -> None:
     try:
         answer = await asyncio.wait_for(waiter, ANSWER_WAIT)
     except TimeoutError:
         r.unanswered += 1
+        if len(r.unanswered_samples) < 10:
+            r.unanswered_samples.append(text[:300])
         return
     r.answered += 1
     if answer.get("type") == "result":

@@ -16,6 +16,6 @@ async def test_mutated_stanzas_never_cut_the_service_off_nor_raise(short_tmp: Pa
     assert report.component_disconnects == 0
     assert report.service_tracebacks == 0 and report.service_error_lines == 0
     assert report.unanswered == 0 and report.answered == report.iqs_expecting_answer
-    assert report.longest_log_line < 2000
+    assert report.longest_log_line < 1000  # bounded: no peer text copied whole
     assert report.attacker_reconnects == 0
     assert report.service_still_serves

@@ -333,3 +333,14 @@ async def test_deep_stanzas_to_a_manager_and_a_client_are_refused_and_both_stay_
     job = await alice.print_files("office", [SAMPLE])
     assert (await alice.wait_for_final(job.job_id, timeout=WAIT)).job_state == JobState.COMPLETED
     assert drops == {"manager": [], "client": []}
+
+
+async def test_a_huge_operation_name_is_refused_in_one_bounded_log_line(
+    service, harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    attacker = RawPeer(await raw_session(harness, "bob"))
+    caplog.set_level(logging.INFO, logger="server.component")
+    answer = await attacker.iq(SERVICE_JID, f"<{'X' * 20_000} xmlns='{NS}'/>", kind="set")
+    assert condition(answer) == "feature-not-implemented"
+    (record,) = [r for r in caplog.records if r.name == "server.component" and "XXX" in r.message]
+    assert len(record.getMessage()) < 1000

@@ -122,3 +122,14 @@ def test_stanzas_within_the_limits_pass_untouched() -> None:
     sent = sent_by(session)
     assert guard.admit(session, chain(6, type="get", id="ok")) is True
     assert sent == []
+
+
+def test_a_disco_query_set_which_slixmpp_would_leave_unanswered_is_refused() -> None:
+    session = ServiceSession("alice@localhost/x", "pw", service_jid="print.localhost")
+    sent = sent_by(session)
+    query = ET.Element(CLIENT + "iq", {"type": "set", "id": "d1", "from": "m@localhost/m"})
+    ET.SubElement(query, "{http://jabber.org/protocol/disco#info}query")
+    assert guard.admit(session, query) is False
+    assert error_from_xml(sent[0]).status == BadRequest.status
+    query.set("type", "get")  # the real thing: slixmpp answers it
+    assert guard.admit(session, query) is True
