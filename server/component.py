@@ -20,6 +20,7 @@ from server.handlers import OPERATIONS
 from server.service import Caller, CloudImagingService
 from server.stores.devices import Device
 from server.stores.jobs import Job
+from stanzas.backoff import QuickReconnect
 from stanzas.client_ops import JobEvent
 from stanzas.device_ops import WorkNotification
 from stanzas.errors import BadRequest, CloudImagingError, InternalError, OperationNotSupported
@@ -31,7 +32,7 @@ from stanzas.transport import answer_xml, error_xml, request_payload, send_xml, 
 log = logging.getLogger(__name__)
 
 
-class ServiceComponent(ComponentXMPP):
+class ServiceComponent(QuickReconnect, ComponentXMPP):
     def __init__(self, svc: CloudImagingService) -> None:
         xmpp = svc.settings.xmpp
         super().__init__(xmpp.component_jid, xmpp.secret, xmpp.host, xmpp.port)
@@ -53,6 +54,7 @@ class ServiceComponent(ComponentXMPP):
         svc.push = self
 
     async def _on_session_start(self, _event: object) -> None:
+        self.reconnected()
         self.online.set()
         log.info("component %s online", self.boundjid)
         await self.svc.announce_restart()
@@ -61,7 +63,8 @@ class ServiceComponent(ComponentXMPP):
         self.online.clear()
         if not self.stopping:
             log.warning("lost the XMPP server; reconnecting")
-            # slixmpp does not reconnect after a live stream drops; connect() retries with backoff.
+            # slixmpp does not reconnect after a live stream drops; connect() retries with
+            # QuickReconnect's back-off (stanzas/backoff.py).
             self.connect()
 
     def _spawn_event(self, xml: ET.Element) -> None:

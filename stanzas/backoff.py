@@ -9,7 +9,9 @@ together do not all knock again at the same instant.
 
 from __future__ import annotations
 
+import asyncio
 import random
+from typing import Any
 
 
 class Backoff:
@@ -27,3 +29,25 @@ class Backoff:
     def reset(self) -> None:
         """Connected: the next loss starts again from `first`."""
         self.attempts = 0
+
+
+class QuickReconnect:
+    """Mixed in before a slixmpp stream class (a session, the service's component): a
+    failed connection attempt is retried after `backoff`'s delay, not slixmpp's. The
+    stream calls reconnected() once it is logged in again."""
+
+    backoff: Backoff
+
+    def reconnected(self: Any) -> None:
+        self.__dict__.setdefault("backoff", Backoff()).reset()
+
+    def reschedule_connection_attempt(self: Any) -> asyncio.Future[Any] | None:
+        """slixmpp's hook after a failed attempt; `_connect_loop` first sleeps
+        `_connect_loop_wait`, which slixmpp grows to 3, 9, 21 … s."""
+        if self._current_connection_attempt is None or getattr(self, "stopping", False):
+            return None
+        self._connect_loop_wait = self.__dict__.setdefault("backoff", Backoff()).next_delay()
+        self._current_connection_attempt = asyncio.ensure_future(
+            self._connect_loop(), loop=self.loop
+        )
+        return self._current_connection_attempt

@@ -44,7 +44,7 @@ from slixmpp.jid import InvalidJID
 from slixmpp.util import bytes as slixmpp_bytes
 from slixmpp.util.sasl.mechanisms import SCRAM
 
-from stanzas.backoff import Backoff
+from stanzas.backoff import Backoff, QuickReconnect
 from stanzas.errors import CloudImagingError, NoAnswer, NotDelivered, OutcomeUnknown
 from stanzas.guard import admit
 from stanzas.model import Payload
@@ -135,7 +135,7 @@ def tls_context(ca_file: Path | None) -> ssl.SSLContext:
     return context
 
 
-class _Session:
+class _Session(QuickReconnect):
     """What both session kinds share; mixed into a slixmpp stream class."""
 
     service_jid: str
@@ -160,7 +160,6 @@ class _Session:
     # offline; in that order, once each.
     connection_listeners: list[Callable[[bool], None]]
     request_timeout: float
-    backoff: Backoff
     _reconnect: asyncio.TimerHandle | None
 
     def _setup(self: Any, service_jid: str, host: str, port: int) -> None:
@@ -351,7 +350,7 @@ class _Session:
                 answer.set_exception(error(why))
 
     async def _on_session_start(self: Any, _event: object) -> None:
-        self.backoff.reset()
+        self.reconnected()
         self.announce()
         self.online.set()
         self._tell_listeners(True)
@@ -375,17 +374,6 @@ class _Session:
         self._reconnect = None
         if not self.stopping:
             self.connect(*self.server_address)
-
-    def reschedule_connection_attempt(self: Any) -> asyncio.Future[Any] | None:
-        """slixmpp's hook after a failed attempt: the next one after our back-off, not
-        slixmpp's (3, 9, 21 … s). `_connect_loop` sleeps `_connect_loop_wait` first."""
-        if self._current_connection_attempt is None or self.stopping:
-            return None
-        self._connect_loop_wait = self.backoff.next_delay()
-        self._current_connection_attempt = asyncio.ensure_future(
-            self._connect_loop(), loop=self.loop
-        )
-        return self._current_connection_attempt
 
     def _tell_listeners(self: Any, online: bool) -> None:
         for listener in self.connection_listeners:
