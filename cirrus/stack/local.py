@@ -105,11 +105,11 @@ class LocalStack:
 
     def client_config(self) -> Path:
         """The ordinary user's config file for `cirrus --config FILE` (or CIRRUS_CONFIG)."""
-        return _write_client_config(self.state_dir / "client.toml", self.user)
+        return write_client_config(self.state_dir / "client.toml", self.user)
 
     def admin_config(self) -> Path:
         """The administrator's config file, for `cirrus --config FILE admin …`."""
-        return _write_client_config(self.state_dir / "admin.toml", self.admin)
+        return write_client_config(self.state_dir / "admin.toml", self.admin)
 
     def welcome(self) -> str:
         """What `cirrus up` prints once everything runs: both configs (written to the
@@ -138,18 +138,17 @@ class LocalStack:
         return "\n".join(lines)
 
 
-def _write_client_config(path: Path, settings: ClientSettings) -> Path:
-    return toml.write(
-        path,
-        {
-            "jid": settings.jid,
-            "password": settings.password,
-            "service_jid": settings.service_jid,
-            "host": settings.host,
-            "port": settings.port,
-            "ca_file": str(settings.ca_file),
-        },
-    )
+def write_client_config(path: Path, settings: ClientSettings, **changes: object) -> Path:
+    """A `cirrus --config` file for these settings (values in `changes` win)."""
+    values: dict[str, object] = {
+        "jid": settings.jid,
+        "password": settings.password,
+        "service_jid": settings.service_jid,
+        "host": settings.host,
+        "port": settings.port,
+        "ca_file": str(settings.ca_file),
+    }
+    return toml.write(path, values | changes)
 
 
 async def start_local_stack(

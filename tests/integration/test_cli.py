@@ -8,23 +8,15 @@ import socket
 import sys
 from pathlib import Path
 
-from cirrus.stack import toml
+from cirrus.stack.local import write_client_config
 from manager.drivers.sim import SimDriver
 from tests.conftest import Harness
 from tests.integration.test_print_flow import SAMPLE
 
 
 def write_config(harness: Harness, user: str, **changes: object) -> Path:
-    settings = harness.client_settings(user)
-    values: dict[str, object] = {
-        "jid": settings.jid,
-        "password": settings.password,
-        "service_jid": settings.service_jid,
-        "host": settings.host,
-        "port": settings.port,
-        "ca_file": str(settings.ca_file),
-    }
-    return toml.write(harness.tmp / f"{user}.toml", values | changes)
+    path = harness.tmp / f"{user}.toml"
+    return write_client_config(path, harness.client_settings(user), **changes)
 
 
 async def cirrus(harness: Harness, *args: str, user: str = "alice") -> tuple[int, str, str]:
