@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
     # The library's warnings (a lost connection, a retry) are not the command's output:
     # without --debug only the one line of a failure reaches stderr.
     logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.CRITICAL + 1,
+        level=logging.INFO if args.debug else logging.CRITICAL + 1,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     try:
