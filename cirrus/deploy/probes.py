@@ -282,6 +282,10 @@ def certificate_files(cert_file: Path, key_file: Path | None) -> str:
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return _reason(exc.os_error)
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
     if isinstance(exc, TimeoutError):
         return f"timed out after {TIMEOUT:.0f} s"
     if isinstance(exc, socket.gaierror):
