@@ -21,10 +21,11 @@ def make_certificate(folder: Path, name: str, *sans: str) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     cert, key = folder / f"{name}.crt", folder / f"{name}.key"
     alt = ",".join(s if ":" in s else f"DNS:{s}" for s in (name, *sans))
+    subj = f"/CN={name}"
     subprocess.run(
         [
             *("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt"),
-            *("ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", f"/CN={name}"),
+            *("ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", subj),
             *("-addext", f"subjectAltName={alt}", "-addext", "basicConstraints=critical,CA:TRUE"),
             *("-keyout", str(key), "-out", str(cert)),
         ],
@@ -33,6 +34,34 @@ def make_certificate(folder: Path, name: str, *sans: str) -> tuple[Path, Path]:
     )
     key.chmod(0o600)
     return cert, key
+
+
+def make_issued_certificate(folder: Path, name: str, *sans: str) -> tuple[Path, Path, Path]:
+    """A CA and a certificate it issued for `name` and `sans`: (ca, cert, key). Erlang's
+    ssl (ejabberd's LDAP client) refuses a self-signed CA certificate as the peer's."""
+    ca, ca_key = make_certificate(folder / "ca", f"{name} test CA")
+    cert, key, csr = folder / f"{name}.crt", folder / f"{name}.key", folder / f"{name}.csr"
+    alt = ",".join(s if ":" in s else f"DNS:{s}" for s in (name, *sans))
+    subprocess.run(
+        [
+            *("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"),
+            *("-nodes", "-subj", f"/CN={name}", "-keyout", str(key), "-out", str(csr)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    extensions = folder / f"{name}.ext"
+    extensions.write_text(f"subjectAltName={alt}\nbasicConstraints=CA:FALSE\n")
+    subprocess.run(
+        [
+            *("openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key)),
+            *("-CAcreateserial", "-days", "2", "-extfile", str(extensions), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    key.chmod(0o600)
+    return ca, cert, key
 
 
 async def run_doctor(
@@ -78,8 +107,8 @@ def guide_snippets(path: Path = GUIDE) -> list[Snippet]:
     return snippets
 
 
-def snippet(name: str, path: Path = GUIDE) -> str:
-    """The text of the one block named `name`."""
-    found = [s for s in guide_snippets(path) if s.name == name]
+def snippet(name: str, language: str | None = None, path: Path = GUIDE) -> str:
+    """The text of the one block named `name` (in `language`)."""
+    found = [s for s in guide_snippets(path) if s.name == name and language in (None, s.language)]
     assert len(found) == 1, f"{path.name}: {len(found)} blocks named {name!r}"
     return found[0].text

@@ -61,7 +61,9 @@ def manager_toml(
         {
             "state_dir": str(tmp / "doctor" / "mgr"),
             "xmpp": settings,
-            "devices": [{"output_device_uuid": "urn:uuid:0", "printer_name": "q", "driver": "sim:"}],
+            "devices": [
+                {"output_device_uuid": "urn:uuid:0", "printer_name": "q", "driver": "sim:"}
+            ],
         },
     )
 
@@ -108,8 +110,9 @@ async def test_handshake_of_a_component_nobody_holds(
     )
     url = f"https://127.0.0.1:{free_ports(1)[0]}"
     healthy, lines = await run_doctor(config, service_url=url)
-    assert lines[2].endswith(f"component {MANAGER_COMPONENT} at {prosody.host}:"
-                             f"{prosody.component_port}: secret accepted"), lines
+    assert lines[2].endswith(
+        f"component {MANAGER_COMPONENT} at {prosody.host}:{prosody.component_port}: secret accepted"
+    ), lines
     # Nothing listens at that URL: the one failure, in one line.
     assert not healthy
     assert failures(lines) == [f"FAIL  {url}: not reachable (connection refused)"]
@@ -123,7 +126,9 @@ async def test_manager_login_password_and_ca_file(
     healthy, lines = await run_doctor(right, service_url=url)
     assert healthy, lines
     text = "\n".join(lines)
-    assert f"c2s {prosody.host}:{prosody.c2s_port}: STARTTLS, certificate valid for localhost" in text
+    assert (
+        f"c2s {prosody.host}:{prosody.c2s_port}: STARTTLS, certificate valid for localhost" in text
+    )
     assert f"logged in as mgr1@localhost; the service {SERVICE_JID} answers" in text
     assert f"{url}: TLS valid, the service answers" in text
 
