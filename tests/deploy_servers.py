@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from prosody_config.launcher import free_ports
+from prosody_config.launcher import ProsodyInstance, free_ports, lua_str
 
 READY_TIMEOUT = 20.0
 BASE_DN = "dc=example,dc=com"
@@ -238,3 +238,57 @@ async def _stop_node(pid_file: Path) -> None:
                 os.kill(pid, signal.SIGKILL)
             deadline += 5
         await asyncio.sleep(0.05)
+
+
+# --------------------------------------------------------------------------- Prosody
+
+
+def prosody_base_config(state: Path, c2s: int) -> str:
+    """The global settings a test's Prosody needs before the blocks under test: where it
+    keeps its files, loopback only, the modules of an ordinary server (mod_limits on,
+    as in Debian's config). `state/data` must exist."""
+    return "\n".join(
+        [
+            f"run_as_root = {'true' if os.geteuid() == 0 else 'false'}",
+            f"pidfile = {lua_str(str(state / 'prosody.pid'))}",
+            f"data_path = {lua_str(str(state / 'data'))}",
+            f"admin_socket = {lua_str(str(state / 'data' / 'prosody.sock'))}",
+            "log = { { levels = { min = 'info' }, to = 'file', filename = "
+            f"{lua_str(str(state / 'prosody.log'))} }} }}",
+            'interfaces = { "127.0.0.1" }',
+            f"c2s_ports = {{ {c2s} }}",
+            'c2s_interfaces = { "127.0.0.1" }',
+            "s2s_ports = { }",
+            "http_ports = { }",
+            "https_ports = { }",
+            'modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "limits"; '
+            '"admin_shell" }',
+            'modules_disabled = { "s2s"; "s2s_auth_certs"; "offline" }',
+        ]
+    )
+
+
+def prosody_instance(
+    state: Path,
+    domain: str,
+    c2s: int,
+    component: int,
+    components: dict[str, str],
+    cert: Path,
+    key: Path,
+) -> ProsodyInstance:
+    """The launcher's instance around `state/prosody.cfg.lua` written by the test:
+    `await instance.restart()` starts it and waits until it serves, `stop()` stops it."""
+    return ProsodyInstance(
+        domain=domain,
+        host="127.0.0.1",
+        c2s_port=c2s,
+        component_port=component,
+        components=components,
+        state_dir=state,
+        ca_file=cert,
+        cert_file=cert,
+        key_file=key,
+        config_file=state / "prosody.cfg.lua",
+        log_file=state / "prosody.log",
+    )

@@ -300,8 +300,8 @@ def gateway_sections(names: Names, *, account: str, password: str) -> list[Secti
             Setting("host", "Listen address.", "0.0.0.0"),
             Setting(
                 "port",
-                "Clear-text ipp://, only for loopback clients (Basic "
-                "credentials are refused in clear from elsewhere). Leave out for none.",
+                "Clear-text ipp:// (8631 when left out; TOML cannot switch it off). Basic "
+                "credentials in clear are refused from anywhere but loopback.",
                 example=8631,
             ),
             Setting("tls_port", "ipps://.", 631),

@@ -119,12 +119,7 @@ def _https(url: str, ca_file: Path | None, guessed: bool) -> list[Check]:
 
 def _files(cert_file: Path, key_file: Path | None) -> Check:
     async def run() -> str:
-        try:
-            return probes.certificate_files(cert_file, key_file)
-        except ProbeFailed as exc:
-            raise ProbeFailed(
-                f"{exc} (under the systemd unit a LoadCredential= provides it)"
-            ) from None
+        return probes.certificate_files(cert_file, key_file)
 
     return Check("cert-files", run)
 

@@ -26,6 +26,10 @@ TLS_NS = "urn:ietf:params:xml:ns:xmpp-tls"
 STANZA_ERROR_NS = "urn:ietf:params:xml:ns:xmpp-streams"
 
 
+# Relative paths of a config resolve in the unit's credentials directory under systemd.
+CREDENTIAL_HINT = " (under the systemd unit, a LoadCredential= line provides the file)"
+
+
 class ProbeFailed(Exception):
     """One line: what is wrong."""
 
@@ -275,9 +279,9 @@ def certificate_files(cert_file: Path, key_file: Path | None) -> str:
     try:
         context.load_cert_chain(cert_file, key_file)
     except FileNotFoundError as exc:
-        raise ProbeFailed(f"{exc.filename}: no such file") from None
+        raise ProbeFailed(f"{exc.filename}: no such file{CREDENTIAL_HINT}") from None
     except PermissionError as exc:
-        raise ProbeFailed(f"{exc.filename}: not readable here") from None
+        raise ProbeFailed(f"{exc.filename}: not readable here{CREDENTIAL_HINT}") from None
     except ssl.SSLError as exc:
         raise ProbeFailed(f"{cert_file} / {key_file}: {_reason(exc)}") from None
     return f"{cert_file} and its key load"

@@ -23,7 +23,7 @@ from cirrus.client import CirrusClient, ClientSettings
 from gateway.app import GatewayConfig
 from manager.app import ManagerApp
 from manager.config import ManagerSettings
-from prosody_config.launcher import ProsodyInstance, free_ports, lua_str
+from prosody_config.launcher import free_ports, lua_str
 from server.app import ServiceApp
 from server.config import Settings
 from stanzas.states import JobState
@@ -136,25 +136,7 @@ LDAP_USERS = {"alice": "alice-ldap-pw", "admin": "admin-ldap-pw"}
 
 def _prosody_config(state: Path, certs: Path, c2s: int, component: int, ldap_port: int) -> str:
     """Ours (where Prosody keeps its files, loopback ports), then the guide's blocks."""
-    ours = "\n".join(
-        [
-            f"run_as_root = {'true' if os.geteuid() == 0 else 'false'}",
-            f"pidfile = {lua_str(str(state / 'prosody.pid'))}",
-            f"data_path = {lua_str(str(state / 'data'))}",
-            f"admin_socket = {lua_str(str(state / 'data' / 'prosody.sock'))}",
-            "log = { { levels = { min = 'info' }, to = 'file', filename = "
-            f"{lua_str(str(state / 'prosody.log'))} }} }}",
-            'interfaces = { "127.0.0.1" }',
-            f"c2s_ports = {{ {c2s} }}",
-            'c2s_interfaces = { "127.0.0.1" }',
-            "s2s_ports = { }",
-            "http_ports = { }",
-            "https_ports = { }",
-            'modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "limits"; '
-            '"admin_shell" }',
-            'modules_disabled = { "s2s"; "s2s_auth_certs"; "offline" }',
-        ]
-    )
+    ours = deploy_servers.prosody_base_config(state, c2s)
     guide_global = render(
         snippet("prosody-global"),
         {
@@ -211,18 +193,8 @@ async def test_prosody_ldap_nginx_service_and_manager_as_the_guide_says(
         assert check.returncode == 0, check.stdout + check.stderr
         assert "All checks passed" in check.stdout, check.stdout
 
-        prosody = ProsodyInstance(
-            domain=DOMAIN,
-            host="127.0.0.1",
-            c2s_port=c2s,
-            component_port=component,
-            components={COMPONENT: secret},
-            state_dir=state,
-            ca_file=xmpp_cert,
-            cert_file=xmpp_cert,
-            key_file=xmpp_key,
-            config_file=config,
-            log_file=state / "prosody.log",
+        prosody = deploy_servers.prosody_instance(
+            state, DOMAIN, c2s, component, {COMPONENT: secret}, xmpp_cert, xmpp_key
         )
         await prosody.restart()  # starts it with the config above, waits until it serves
         try:

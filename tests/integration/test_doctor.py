@@ -167,3 +167,41 @@ def test_exit_status(short_tmp: Path) -> None:
         f"FAIL  {bad} (manager): xmpp.port: Input should be a valid integer, unable to parse "
         "string as an integer; devices: Field required"
     )
+
+
+async def test_gateway_config(
+    short_tmp: Path, prosody: ProsodyInstance, service: ServiceApp, passwords: dict[str, str]
+) -> None:
+    def gateway_toml(password: str, key_file: Path) -> Path:
+        return toml.write(
+            short_tmp / "doctor" / "gateway.toml",
+            {
+                "account": "alice",
+                "password": password,
+                "listen": {
+                    "tls_port": 8632,
+                    "cert_file": str(prosody.cert_file),
+                    "key_file": str(key_file),
+                },
+                "xmpp": {
+                    "host": prosody.host,
+                    "port": prosody.c2s_port,
+                    "domain": prosody.domain,
+                    "service_jid": SERVICE_JID,
+                    "ca_file": str(prosody.ca_file),
+                },
+            },
+        )
+
+    url = service.service.public_url
+    healthy, lines = await run_doctor(
+        gateway_toml(passwords["alice"], prosody.key_file), service_url=url
+    )
+    assert healthy, lines
+    assert f"ok    {prosody.cert_file} and its key load" in lines
+    assert f"ok    logged in as alice@localhost; the service {SERVICE_JID} answers" in lines
+
+    _, other_key = make_certificate(short_tmp / "other", "localhost")
+    healthy, lines = await run_doctor(gateway_toml(passwords["alice"], other_key), service_url=url)
+    assert not healthy
+    assert failures(lines) == [f"FAIL  {prosody.cert_file} / {other_key}: KEY_VALUES_MISMATCH"]
