@@ -52,15 +52,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--config",
         dest="doctor_configs",
+        metavar="FILE",
         type=Path,
         action="append",
         help="a service, manager or gateway TOML (repeatable; default: those in /etc/cirrus)",
     )
     p.add_argument(
         "--service-url",
+        metavar="URL",
         help="manager, gateway: the byte endpoint's public URL (default https://SERVICE_JID)",
     )
-    p.add_argument("--ca-file", type=Path, help="extra CA bundle to trust (PEM)")
+    p.add_argument("--ca-file", type=Path, metavar="FILE", help="extra CA bundle to trust (PEM)")
 
 
 def kind_of(data: dict[str, Any]) -> str | None:

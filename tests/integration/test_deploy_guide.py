@@ -297,8 +297,9 @@ async def _alice_prints(tmp: Path, c2s: int, trust: Path, password: str) -> None
 
 
 @pytest.mark.skipif(
-    shutil.which("ejabberdctl") is None or shutil.which("slapd") is None,
-    reason="needs ejabberd and slapd (make install)",
+    shutil.which("ejabberdctl") is None or shutil.which("slapd") is None or os.geteuid() != 0,
+    reason="needs ejabberd and slapd (make install), and root: ejabberdctl starts a node "
+    "only as root or as the ejabberd user",
 )
 async def test_ejabberd_with_ldap_as_the_guide_says(short_tmp: Path) -> None:
     """A private ejabberd node from the guide's blocks, accounts from LDAPS: the doctor
