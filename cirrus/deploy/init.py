@@ -5,6 +5,7 @@ needs (Prosody's and ejabberd's variants)."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import sysconfig
 from importlib import resources
@@ -15,12 +16,23 @@ from cirrus.deploy.configfile import Section, render, write_new
 
 SHIPPED_BIN_DIR = "/opt/cirrus/bin/"  # where the shipped units expect the entry points
 SHIPPED_CONFIG_DIR = "/etc/cirrus/"
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
+
+
+def domain(value: str) -> str:
+    """An XMPP domain as DNS names it (lower case, at least two labels)."""
+    if not _DOMAIN.match(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a domain name (lower case, like example.com)"
+        )
+    return value
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("init", help="write a commented config for your domain (docs/deploy.md)")
     p.add_argument("kind", choices=configs.KINDS)
-    p.add_argument("--domain", required=True, help="the organisation's XMPP domain")
+    p.add_argument("--domain", required=True, type=domain, help="the organisation's XMPP domain")
     p.add_argument("--out", type=Path, default=Path("/etc/cirrus"), help="default /etc/cirrus")
     p.add_argument("--xmpp-host", help="the XMPP server's host (default xmpp.DOMAIN)")
     p.add_argument("--public-url", help="the byte endpoint (default https://print.DOMAIN)")

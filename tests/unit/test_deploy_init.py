@@ -143,3 +143,12 @@ def test_unit_and_containerfile_written_for_this_installation(tmp_path: Path) ->
     assert stat.S_IMODE((tmp_path / "cirrus-gateway.service").stat().st_mode) == 0o644
     recipe = (tmp_path / "Containerfile.gateway").read_text()
     assert 'ENTRYPOINT ["cirrus-gateway", "--config", "/etc/cirrus/gateway.toml"]' in recipe
+
+
+def test_a_domain_that_is_no_domain(capsys: Any) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["init", "service", "--domain", "Example Org", "--out", "x"])
+    assert exited.value.code == 2
+    assert "'Example Org' is not a domain name (lower case, like example.com)" in (
+        capsys.readouterr().err
+    )
