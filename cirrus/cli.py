@@ -24,6 +24,7 @@ import uvloop
 from cirrus import admin_cli, commands
 from cirrus.client import CirrusClient, ClientSettings
 from cirrus.commands import add_ticket_options
+from cirrus.deploy import cli as deploy_cli
 from cirrus.output import error_line, failure_line
 from stanzas.errors import CloudImagingError
 
@@ -243,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", parents=[common], help="start everything, print a sample PDF, stop everything"
     )
     admin_cli.add_parser(sub, common)  # cirrus admin …: operators' and administrators' commands
+    # cirrus init, cirrus doctor: deploying (docs/deploy.md); no --json, doctor has its own
+    # --config (repeatable)
+    deploy_cli.add_parsers(sub)
     return parser
 
 
@@ -279,6 +283,8 @@ def main(argv: list[str] | None = None) -> None:
             code = uvloop.run(cmd_up(args))
         elif args.command == "demo":
             code = uvloop.run(cmd_demo(args))
+        elif args.command in deploy_cli.COMMANDS:
+            code = deploy_cli.COMMANDS[args.command](args)
         else:
             code = uvloop.run(with_client(args, COMMANDS[args.command]))
     except KeyboardInterrupt:
