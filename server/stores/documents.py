@@ -8,7 +8,8 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database, RowCache
+from server.db import Database
+from server.stores.cache import RowCache
 from stanzas.groups import DocumentStatus, JobTicket
 from stanzas.states import DocumentState
 
@@ -85,8 +86,8 @@ class DocumentStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: RowCache[int, tuple[Document, ...]] = db.shared_cache(
-            "documents", limit=CACHED_JOBS
+        self._cache: RowCache[int, tuple[Document, ...]] = RowCache.of(
+            db, DocumentStore, limit=CACHED_JOBS
         )
 
     async def insert(self, document: Document) -> Document:
@@ -99,6 +100,15 @@ class DocumentStore:
         stored = _from_row(row)
         self._stage(stored)
         return stored
+
+    def job_inserted(self, job_id: int) -> None:
+        """A new job has no documents yet (AUTOINCREMENT never hands out an id twice):
+        known without a read."""
+        self._cache.stage(job_id, ())
+
+    def job_deleted(self, job_id: int) -> None:
+        """The job's documents went with it (ON DELETE CASCADE)."""
+        self._cache.invalidate(job_id)
 
     async def get(self, job_id: int, document_number: int) -> Document | None:
         for document in await self._of_job(job_id):

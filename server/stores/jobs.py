@@ -7,7 +7,9 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database, RowCache
+from server.db import Database
+from server.stores.cache import RowCache
+from server.stores.documents import DocumentStore
 from stanzas.groups import JobStatus, JobTicket
 from stanzas.states import JobState
 from stanzas.states import JobStateReason as R
@@ -127,7 +129,8 @@ class JobStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: RowCache[int, Job | None] = db.shared_cache("jobs", limit=CACHED_JOBS)
+        self._cache: RowCache[int, Job | None] = RowCache.of(db, JobStore, limit=CACHED_JOBS)
+        self._documents = DocumentStore(db)  # they hang off jobs (ON DELETE CASCADE)
 
     async def insert(self, **values: Any) -> Job:
         names = [n for n in _COLUMNS if n != "job_id" and n in values]
@@ -139,8 +142,7 @@ class JobStore:
         assert row is not None
         job = _from_row(row)
         self._cache.stage(job.job_id, job)
-        # AUTOINCREMENT never hands out an id twice: a new job has no documents yet.
-        self.db.shared_cache("documents").stage(job.job_id, ())
+        self._documents.job_inserted(job.job_id)
         return job
 
     async def get(self, job_id: int) -> Job | None:
@@ -252,8 +254,7 @@ class JobStore:
     async def delete(self, job_id: int) -> None:
         await self.db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
         self._cache.stage(job_id, None)
-        # Its documents and schedule row went with it (ON DELETE CASCADE).
-        self.db.shared_cache("documents").invalidate(job_id)
+        self._documents.job_deleted(job_id)  # its schedule row went too (not cached)
 
     async def list_by_owner(self, owner: str, limit: int = 100) -> list[Job]:
         rows = await self.db.fetchall(

@@ -8,7 +8,8 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database, RowCache
+from server.db import Database
+from server.stores.cache import RowCache
 from stanzas.admin_ops import ServiceState
 
 
@@ -59,7 +60,7 @@ def _to_column(name: str, value: Any) -> Any:
 class ServiceStateStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: RowCache[str, QueueState] = db.shared_cache("service_states")
+        self._cache: RowCache[str, QueueState] = RowCache.of(db, ServiceStateStore)
 
     async def get(self, printer_name: str) -> QueueState:
         async def load() -> QueueState:
@@ -86,3 +87,7 @@ class ServiceStateStore:
         assert row is not None
         self._cache.stage(state.printer_name, _from_row(row))
         return state
+
+    def queue_deleted(self, printer_name: str) -> None:
+        """The queue's row went with the queue (ON DELETE CASCADE)."""
+        self._cache.invalidate(printer_name)

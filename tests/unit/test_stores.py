@@ -218,7 +218,7 @@ async def test_rowcount_leaves_out_cascaded_rows(db: Database) -> None:
     await documents.insert(_document(job.job_id, 2))
     # total_changes would say 3 here: the two documents went with the job.
     assert await db.execute("DELETE FROM jobs WHERE job_id = ?", (job.job_id,)) == 1
-    db.clear_caches()
+    db.changed_elsewhere()
 
 
 async def test_a_transaction_served_from_the_caches_sends_nothing(db: Database, hops: Hops) -> None:
@@ -320,7 +320,7 @@ async def test_other_tasks_never_see_uncommitted_rows(db: Database) -> None:
 
 async def test_job_cache_is_bounded(db: Database) -> None:
     jobs = JobStore(db)
-    cache = db.shared_cache("jobs")
+    cache = jobs._cache
     cache.limit = 3
     made = [await _job(jobs, n) for n in range(5)]
     assert len(cache._rows) == 3
@@ -395,7 +395,7 @@ async def test_documents_follow_every_write(db: Database, hops: Hops) -> None:
 async def test_documents_read_back_inside_a_transaction_are_fresh(db: Database) -> None:
     jobs, documents = JobStore(db), DocumentStore(db)
     job = await _job(jobs)
-    db.clear_caches()  # nothing known about the job's documents
+    db.changed_elsewhere()  # nothing known about the job's documents
     async with db.transaction():
         inserted = await documents.insert(_document(job.job_id, 1))
         assert await documents.list(job.job_id) == [inserted]
@@ -485,7 +485,7 @@ async def test_a_failing_member_rolls_back_alone(db: Database) -> None:
 async def test_a_reader_in_a_group_returns_only_committed_rows(db: Database) -> None:
     jobs = JobStore(db)
     job = await _job(jobs)
-    db.clear_caches()
+    db.changed_elsewhere()
     release = asyncio.Event()
 
     async def writer() -> None:
@@ -556,3 +556,50 @@ async def test_a_group_whose_next_member_gave_up_still_commits(db: Database) -> 
     second.cancel()  # … and it goes away before taking it
     await asyncio.wait_for(first, 5)
     assert "kept" in _committed_names(db.path)
+
+
+class _Listener:
+    def __init__(self, heard: list[str]) -> None:
+        self.heard = heard
+
+    def committed(self) -> None:
+        self.heard.append("committed")
+
+    def rolled_back(self) -> None:
+        self.heard.append("rolled back")
+
+    def changed_elsewhere(self) -> None:
+        self.heard.append("changed elsewhere")
+
+
+async def test_listeners_hear_of_a_commit_before_its_after_commit_callbacks(db: Database) -> None:
+    heard: list[str] = []
+    listener = _Listener(heard)
+    db.listen(listener)
+    jobs = JobStore(db)
+    async with db.transaction():
+        await _job(jobs)
+        db.after_commit(lambda: heard.append("callback"))
+        assert heard == []
+    assert heard == ["committed", "callback"]
+    heard.clear()
+    with pytest.raises(KeyError):
+        async with db.transaction():
+            await _job(jobs, 1)
+            raise KeyError("boom")
+    assert heard == ["rolled back"]
+    heard.clear()
+    db.changed_elsewhere()
+    assert heard == ["changed elsewhere"]
+    db.unlisten(listener)
+    db.changed_elsewhere()
+    assert heard == ["changed elsewhere"]
+
+
+async def test_a_deleted_queue_takes_its_cached_state_with_it(db: Database) -> None:
+    states = ServiceStateStore(db)
+    await states.put(QueueState("office", service_state=ServiceState.STOPPED))
+    assert (await states.get("office")).service_state == ServiceState.STOPPED
+    await QueueStore(db).delete("office")
+    assert await QueueStore(db).get("office") is None
+    assert await states.get("office") == QueueState("office")  # no row: idle
