@@ -7,14 +7,14 @@ spool: `job-incoming` stays among its reasons until then.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 from server import tickets
-from server.service import Caller, CloudImagingService
+from server.context import Caller, ServiceContext
 from server.spool import SpooledFile
 from server.stores.documents import Document
 from server.stores.jobs import Job
@@ -30,16 +30,16 @@ log = logging.getLogger(__name__)
 
 
 async def commit_upload(
-    svc: CloudImagingService, slot: UploadSlot, spooled: SpooledFile
+    ctx: ServiceContext, slot: UploadSlot, spooled: SpooledFile
 ) -> tuple[Job, Document]:
     """A whole document has arrived: record it and, if it was the last (or a CloseJob
     came meanwhile), close the job. Committed before the uploader hears 201."""
-    async with svc.db.transaction():
-        job = await svc.jobs.get(slot.job_id)
+    async with ctx.db.transaction():
+        job = await ctx.jobs.get(slot.job_id)
         if job is None or job.job_state.is_terminal or job.is_closed:
             state = job.job_state.value if job else "gone"
             raise NotPossible(f"job {slot.job_id} no longer takes documents (it is {state})")
-        document = await svc.documents.insert(
+        document = await ctx.documents.insert(
             Document(
                 job_id=job.job_id,
                 document_number=slot.document_number,
@@ -52,23 +52,23 @@ async def commit_upload(
                 document_digest=spooled.digest,
                 spool_name=spooled.name,
                 last_document=slot.last_document,
-                time_at_creation=svc.now(),
+                time_at_creation=ctx.now(),
                 document_ticket=slot.document_ticket or JobTicket(),
             )
         )
-        last = slot.last_document or job.job_id in svc.close_after_upload
-        svc.close_after_upload.discard(job.job_id)
-        job = await close_or_count(svc, job, last, job.number_of_documents + 1)
+        closing = ctx.slots.take_close_request(job.job_id)  # a CloseJob came meanwhile
+        last = slot.last_document or closing
+        job = await close_or_count(ctx, job, last, job.number_of_documents + 1)
     return job, document
 
 
-async def close_or_count(svc: CloudImagingService, job: Job, last: bool, count: int) -> Job:
+async def close_or_count(ctx: ServiceContext, job: Job, last: bool, count: int) -> Job:
     """Count a new document; with `last`, close the job (fetchable once all data is in)."""
-    now = svc.now()
+    now = ctx.now()
     if not last:
-        return await svc.jobs.update(job, number_of_documents=count, time_last_activity=now)
+        return await ctx.jobs.update(job, number_of_documents=count, time_last_activity=now)
     if count == 0:
-        return await svc.states.change(
+        return await ctx.job_states.change(
             job,
             JobState.ABORTED,
             reasons=[R.ABORTED_BY_SYSTEM],
@@ -80,28 +80,30 @@ async def close_or_count(svc: CloudImagingService, job: Job, last: bool, count: 
         "number_of_documents": count,
         "time_last_activity": now,
     }
-    if await _complete(svc, job.with_changes(**closing)):
-        return await _release(svc, job, **closing)  # closed and released in one write
-    return await svc.jobs.update(job, **closing)
+    if await _complete(ctx, job.with_changes(**closing)):
+        return await _release(ctx, job, **closing)  # closed and released in one write
+    return await ctx.jobs.update(job, **closing)
 
 
-async def release_if_complete(svc: CloudImagingService, job: Job) -> Job:
+async def release_if_complete(ctx: ServiceContext, job: Job) -> Job:
     """A closed job whose documents are all in: no longer incoming, fetchable if pending."""
-    return await _release(svc, job) if await _complete(svc, job) else job
+    return await _release(ctx, job) if await _complete(ctx, job) else job
 
 
-async def _complete(svc: CloudImagingService, job: Job) -> bool:
+async def _complete(ctx: ServiceContext, job: Job) -> bool:
     return (
         job.is_closed
         and not job.job_state.is_terminal
         and R.JOB_INCOMING in job.job_state_reasons
-        and not await svc.documents.awaiting_data(job.job_id)
+        and not await ctx.documents.awaiting_data(job.job_id)
     )
 
 
-async def _release(svc: CloudImagingService, job: Job, **fields: Any) -> Job:
+async def _release(ctx: ServiceContext, job: Job, **fields: Any) -> Job:
     add = [R.JOB_FETCHABLE] if job.job_state == JobState.PENDING else []
-    return await svc.states.change(job, job.job_state, remove=[R.JOB_INCOMING], add=add, **fields)
+    return await ctx.job_states.change(
+        job, job.job_state, remove=[R.JOB_INCOMING], add=add, **fields
+    )
 
 
 def is_held(ticket: JobTicket) -> bool:
@@ -109,7 +111,7 @@ def is_held(ticket: JobTicket) -> bool:
 
 
 async def insert_job(
-    svc: CloudImagingService,
+    ctx: ServiceContext,
     caller: Caller,
     queue: Queue,
     name: str,
@@ -122,13 +124,13 @@ async def insert_job(
     """A new job: open and incoming; or, with `closed_with` documents whose data the
     caller inserts in the same transaction, closed and complete at birth (Print-Job)."""
     held = is_held(ticket)
-    now = svc.now()
+    now = ctx.now()
     reasons: tuple[str, ...] = (R.JOB_HOLD_UNTIL_SPECIFIED,) if held else ()
     reasons = reasons if closed_with else (R.JOB_INCOMING, *reasons)
     if closed_with and not held:
         reasons = (R.JOB_FETCHABLE,)
-    job = await svc.jobs.insert(
-        job_uuid=svc.new_job_uuid(),
+    job = await ctx.job_states.create(
+        job_uuid=uuid.uuid4().urn,
         printer_name=queue.printer_name,
         service_type=queue.service_type,
         owner=caller.bare,
@@ -145,11 +147,13 @@ async def insert_job(
         resubmitted_from=resubmitted_from,
         unsupported_elements=tuple(dropped),
     )
-    return await svc.service_states.hold_if_held_new(job)  # HoldNew<Service>Jobs
+    job = await ctx.queue_states.hold_if_held_new(job)  # HoldNew<Service>Jobs
+    ctx.job_states.born(job)
+    return job
 
 
 async def insert_printed_job(
-    svc: CloudImagingService,
+    ctx: ServiceContext,
     caller: Caller,
     queue: Queue,
     name: str,
@@ -161,9 +165,9 @@ async def insert_printed_job(
 ) -> Job:
     """Print-Job: the job, its one document (already spooled) and its closing, in one
     transaction: committed, and fetchable unless held, when this returns."""
-    async with svc.db.transaction():
-        job = await insert_job(svc, caller, queue, name, ticket, dropped, closed_with=1)
-        await svc.documents.insert(
+    async with ctx.db.transaction():
+        job = await insert_job(ctx, caller, queue, name, ticket, dropped, closed_with=1)
+        await ctx.documents.insert(
             Document(
                 job_id=job.job_id,
                 document_number=1,
@@ -179,7 +183,6 @@ async def insert_printed_job(
                 time_at_creation=job.time_at_creation,
             )
         )
-        svc.db.after_commit(functools.partial(svc.job_created, job))
         return job
 
 
@@ -191,79 +194,79 @@ async def chunks_of(data: bytes) -> AsyncIterator[bytes]:
 # --- documents by reference (Send<Service>Uri) ---------------------------------------------
 
 
-def fetch_policy(svc: CloudImagingService, queue: Queue | None) -> FetchPolicy:
+def fetch_policy(ctx: ServiceContext, queue: Queue | None) -> FetchPolicy:
     allow = bool(queue and queue.configuration.allow_private_document_uris)
-    return FetchPolicy(allow_private=allow, max_size=svc.settings.http.max_document_size)
+    return FetchPolicy(allow_private=allow, max_size=ctx.settings.http.max_document_size)
 
 
-def start_fetch(svc: CloudImagingService, document: Document) -> None:
-    svc.spawn(fetch_document(svc, document.job_id, document.document_number))
+def start_fetch(ctx: ServiceContext, document: Document) -> None:
+    ctx.tasks.spawn(fetch_document(ctx, document.job_id, document.document_number))
 
 
-async def fetch_document(svc: CloudImagingService, job_id: int, number: int) -> None:
+async def fetch_document(ctx: ServiceContext, job_id: int, number: int) -> None:
     """Fetch one document by reference into the spool; any failure aborts the job with
     document-access-error and a message saying what went wrong (seed 000)."""
-    document = await svc.documents.get(job_id, number)
-    job = await svc.jobs.get(job_id)
+    document = await ctx.documents.get(job_id, number)
+    job = await ctx.jobs.get(job_id)
     if document is None or job is None or document.document_uri is None or document.has_data:
         return
-    queue = await svc.queues.get(job.printer_name)
+    queue = await ctx.queues.get(job.printer_name)
     try:
         spooled, _content_type = await fetch_to_spool(
             document.document_uri,
-            svc.spool,
+            ctx.spool,
             prefix=f"{job_id}-{number}",
-            policy=fetch_policy(svc, queue),
-            ssl_context=svc.uri_ssl_context,
+            policy=fetch_policy(ctx, queue),
+            ssl_context=ctx.uri_ssl_context,
         )
     except UriFetchError as exc:
-        await _fetch_failed(svc, job_id, number, exc.message)
+        await _fetch_failed(ctx, job_id, number, exc.message)
         return
     except CloudImagingError as exc:
-        await _fetch_failed(svc, job_id, number, exc.message)
+        await _fetch_failed(ctx, job_id, number, exc.message)
         return
-    async with svc.db.transaction():
-        job = await svc.jobs.get(job_id)
-        document = await svc.documents.get(job_id, number)
+    async with ctx.db.transaction():
+        job = await ctx.jobs.get(job_id)
+        document = await ctx.documents.get(job_id, number)
         if job is None or document is None or job.job_state.is_terminal:
-            svc.spool.discard(spooled.name)
+            ctx.spool.discard(spooled.name)
             return
-        await svc.documents.update(
+        await ctx.documents.update(
             document,
             spool_name=spooled.name,
             document_size=spooled.size,
             document_digest=spooled.digest,
         )
-        await release_if_complete(svc, job)
+        await release_if_complete(ctx, job)
 
 
-async def _fetch_failed(svc: CloudImagingService, job_id: int, number: int, why: str) -> None:
+async def _fetch_failed(ctx: ServiceContext, job_id: int, number: int, why: str) -> None:
     log.info("job %s document %s: %s", job_id, number, why)
-    async with svc.db.transaction():
-        job = await svc.jobs.get(job_id)
-        document = await svc.documents.get(job_id, number)
+    async with ctx.db.transaction():
+        job = await ctx.jobs.get(job_id)
+        document = await ctx.documents.get(job_id, number)
         if job is None or document is None or job.job_state.is_terminal:
             return
         message = f"document {number} could not be fetched: {why}"
-        await svc.states.change_document(
+        await ctx.job_states.change_document(
             document, DocumentState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
         )
-        await svc.states.change(
+        await ctx.job_states.change(
             job, JobState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
         )
 
 
-async def resume_fetches(svc: CloudImagingService) -> None:
+async def resume_fetches(ctx: ServiceContext) -> None:
     """After a restart: fetches that were under way start again."""
-    for document in await svc.documents.list_awaiting_data():
-        start_fetch(svc, document)
+    for document in await ctx.documents.list_awaiting_data():
+        start_fetch(ctx, document)
 
 
 # --- Resubmit<Service>Job ------------------------------------------------------------------
 
 
 async def resubmit(
-    svc: CloudImagingService,
+    ctx: ServiceContext,
     caller: Caller,
     original: Job,
     queue: Queue,
@@ -275,9 +278,9 @@ async def resubmit(
     copied; documents by reference are fetched again (seed 001)."""
     linked: list[str] = []
     try:
-        async with svc.db.transaction():
+        async with ctx.db.transaction():
             job = await insert_job(
-                svc,
+                ctx,
                 caller,
                 queue,
                 original.job_name,
@@ -289,9 +292,9 @@ async def resubmit(
                 spool_name = None
                 if document.document_uri is None and document.spool_name is not None:
                     spool_name = f"{job.job_id}-{document.document_number}-resubmit"
-                    os.link(svc.spool.path(document.spool_name), svc.spool.path(spool_name))
+                    os.link(ctx.spool.path(document.spool_name), ctx.spool.path(spool_name))
                     linked.append(spool_name)
-                await svc.documents.insert(
+                await ctx.documents.insert(
                     Document(
                         job_id=job.job_id,
                         document_number=document.document_number,
@@ -304,16 +307,16 @@ async def resubmit(
                         document_digest=document.document_digest if spool_name else "",
                         spool_name=spool_name,
                         last_document=document.last_document,
-                        time_at_creation=svc.now(),
+                        time_at_creation=ctx.now(),
                         document_uri=document.document_uri,
                         document_ticket=document.document_ticket,
                     )
                 )
-            job = await close_or_count(svc, job, True, len(documents))
+            job = await close_or_count(ctx, job, True, len(documents))
     except BaseException:
         for name in linked:
-            svc.spool.discard(name)
+            ctx.spool.discard(name)
         raise
-    for document in await svc.documents.list_awaiting_data(job.job_id):
-        start_fetch(svc, document)
+    for document in await ctx.documents.list_awaiting_data(job.job_id):
+        start_fetch(ctx, document)
     return job

@@ -1,15 +1,17 @@
 """The one place where job and document states change.
 
-Every change goes through `JobStates.change` (or `change_document`): it checks the
-transition table, settles the reasons, stamps time-at-processing / time-at-completed,
-writes the row and, once the transaction commits, tells the event sink. No other code
-writes job-state or document-state.
+Every job is born through `JobStates.create` and every change goes through
+`JobStates.change` (or `change_document`): it checks the transition table, settles the
+reasons, stamps time-at-processing / time-at-completed, writes the row and, once the
+transaction commits, tells the listeners (the queue states, the notifier, alerts). No
+other code writes job-state or document-state.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -20,6 +22,8 @@ from server.stores.jobs import Job, JobStore
 from stanzas.errors import NotPossible
 from stanzas.states import DocumentState, JobState
 from stanzas.states import JobStateReason as R
+
+log = logging.getLogger(__name__)
 
 _P, _H, _PR, _PS = (
     JobState.PENDING,
@@ -86,15 +90,18 @@ _FINAL_REASON_SET = frozenset(
 )
 
 
-class JobEvents(Protocol):
-    """Who hears of committed changes (the XMPP component pushes them), and whose
-    data-retention policy says what happens to a job's document data when it ends."""
-
-    def job_changed(self, before: Job, after: Job) -> None: ...
+class Retention(Protocol):
+    """What the data-retention policy (server/retention.py) says of a job's document data
+    when the job ends, and how the data goes."""
 
     async def discards_at_end(self, job: Job) -> bool: ...
 
     def discard_data(self, spool_name: str) -> None: ...
+
+
+# Told of every committed change: (the job before, the job after); before is None for a
+# job just created.
+JobListener = Callable[[Job | None, Job], None]
 
 
 def settle_reasons(
@@ -122,14 +129,24 @@ class JobStates:
         db: Database,
         jobs: JobStore,
         documents: DocumentStore,
-        events: JobEvents,
+        retention: Retention,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
         self.jobs = jobs
         self.documents = documents
-        self.events = events
+        self.retention = retention
         self.clock = clock
+        self.listeners: list[JobListener] = []
+
+    async def create(self, **values: Any) -> Job:
+        """A new job in its first state. The listeners hear of it through `born`, once
+        that state is settled (HoldNewJobs may hold it first)."""
+        return await self.jobs.insert(**values)
+
+    def born(self, job: Job) -> None:
+        """After the commit, the listeners hear of the new job as it is now."""
+        self.db.after_commit(lambda: self._announce(None, job))
 
     async def change(
         self,
@@ -171,8 +188,15 @@ class JobStates:
             after = await self.jobs.update(job, **changes)
             if state.is_terminal:
                 await self._end_documents(after)
-            self.db.after_commit(lambda: self.events.job_changed(job, after))
+            self.db.after_commit(lambda: self._announce(job, after))
         return after
+
+    def _announce(self, before: Job | None, after: Job) -> None:
+        for listener in self.listeners:
+            try:
+                listener(before, after)
+            except Exception:
+                log.exception("a job listener failed")
 
     async def change_document(
         self,
@@ -202,13 +226,13 @@ class JobStates:
         """A finished job's unfinished documents end with it, in the same state; under
         the discard policy their data goes in the same write (removed after commit)."""
         final = DocumentState(job.job_state.value)
-        discard = await self.events.discards_at_end(job)
+        discard = await self.retention.discards_at_end(job)
         for document in await self.documents.list(job.job_id):
             fields: dict[str, Any] = {}
             if discard and document.spool_name:
                 fields["spool_name"] = None
                 self.db.after_commit(
-                    functools.partial(self.events.discard_data, document.spool_name)
+                    functools.partial(self.retention.discard_data, document.spool_name)
                 )
             if not document.document_state.is_terminal:
                 await self.change_document(document, final, **fields)

@@ -41,7 +41,7 @@ from server.admin.commands import (
 )
 from server.admin.render import Rendered
 from server.admin.runner import run
-from server.service import Caller, CloudImagingService
+from server.context import Caller, ServiceContext
 from stanzas.admin_ops import AlertEvent
 from stanzas.errors import CloudImagingError
 
@@ -89,9 +89,9 @@ class ExpiringSessions(dict[str, Session]):
 
 
 class AdHocCommands:
-    def __init__(self, xmpp: ComponentXMPP, svc: CloudImagingService) -> None:
+    def __init__(self, xmpp: ComponentXMPP, ctx: ServiceContext) -> None:
         self.xmpp = xmpp
-        self.svc = svc
+        self.ctx = ctx
         self.sessions = ExpiringSessions(SESSION_TIMEOUT)
         plugin = xmpp.plugin["xep_0050"]
         plugin.set_backend(self.sessions)
@@ -118,7 +118,7 @@ class AdHocCommands:
         items = DiscoItems()
         items["node"] = COMMANDS_NS
         caller = Caller(str(ifrom))
-        operator, admin = self.svc.is_operator(caller), self.svc.is_admin(caller)
+        operator, admin = self.ctx.is_operator(caller), self.ctx.is_admin(caller)
         if not operator:
             return items
         own = self.xmpp.boundjid
@@ -139,7 +139,7 @@ class AdHocCommands:
                 extension_ns=COMMANDS_NS,
             )
         caller = Caller(iq["from"].full)
-        operator, admin = self.svc.is_operator(caller), self.svc.is_admin(caller)
+        operator, admin = self.ctx.is_operator(caller), self.ctx.is_admin(caller)
         if not operator:
             raise XMPPError(
                 "forbidden", text="Sorry, these commands are for the print service's operators"
@@ -170,7 +170,7 @@ class AdHocCommands:
     async def _finish(self, command: Command, values: Values, session: Session) -> Session:
         caller: Caller = session["caller"]
         try:
-            rendered = await run(self.svc, caller, command, values)
+            rendered = await run(self.ctx, caller, command, values)
         except UsageError as exc:
             return _failed(session, f"usage: {exc}")
         except CloudImagingError as exc:
@@ -196,10 +196,10 @@ class AdHocCommands:
 
     async def _queue_picked(self, form: Any, session: Session) -> Session:
         queue = _raw(form, "queue")
-        if not queue or await self.svc.queues.get(str(queue)) is None:
+        if not queue or await self.ctx.queues.get(str(queue)) is None:
             return _failed(session, "pick one of the queues")
         caller: Caller = session["caller"]
-        operator, admin = self.svc.is_operator(caller), self.svc.is_admin(caller)
+        operator, admin = self.ctx.is_operator(caller), self.ctx.is_admin(caller)
         actions = [
             c for c in COMMANDS if c.targets_queue and may_run(c, operator=operator, admin=admin)
         ]
@@ -222,7 +222,7 @@ class AdHocCommands:
         command = BY_NAME.get(str(_raw(form, "action") or ""))
         caller: Caller = session["caller"]
         allowed = command is not None and may_run(
-            command, operator=self.svc.is_operator(caller), admin=self.svc.is_admin(caller)
+            command, operator=self.ctx.is_operator(caller), admin=self.ctx.is_admin(caller)
         )
         if command is None or not allowed or not command.targets_queue:
             return _failed(session, "pick one of the actions")
@@ -251,9 +251,9 @@ class AdHocCommands:
             "required": arg.required and arg.kind != Kind.FLAG,
         }
         if arg.kind == Kind.QUEUE:
-            states = await self.svc.service_states.store.list_all()
+            states = await self.ctx.queue_states.store.list_all()
             options = []
-            for queue in await self.svc.queues.list_all():
+            for queue in await self.ctx.queues.list_all():
                 state = states.get(queue.printer_name)
                 shown = state.service_state.value if state else "idle"
                 options.append(
@@ -266,7 +266,7 @@ class AdHocCommands:
                     "label": f"{d.printer_name} ({d.registration_state.value}, {d.jid})",
                     "value": d.printer_name,
                 }
-                for d in await self.svc.devices.list_all()
+                for d in await self.ctx.devices.list_all()
             ]
             return {**field, "ftype": "list-single", "options": options}
         if arg.kind == Kind.FLAG:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from server.admin.commands import Command, Values, build
 from server.admin.render import Rendered
+from server.context import Caller, ServiceContext
 from server.handlers import OPERATIONS
-from server.service import Caller, CloudImagingService
 
 
-async def run(
-    svc: CloudImagingService, caller: Caller, command: Command, values: Values
-) -> Rendered:
+async def run(ctx: ServiceContext, caller: Caller, command: Command, values: Values) -> Rendered:
     """Raises UsageError, or the operation's CloudImagingError."""
     request = build(command, values)
     operation = OPERATIONS[request.ELEMENT]
-    response = await operation.handler(svc, caller, request)
+    response = await operation.handler(ctx, caller, request)
     return command.render(response)

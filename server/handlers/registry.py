@@ -6,11 +6,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from server.service import Caller, CloudImagingService
+from server.context import Caller, ServiceContext
 from stanzas.model import Payload
 
 RequestT = TypeVar("RequestT", bound=Payload)
-Handler = Callable[[CloudImagingService, Caller, Any], Awaitable[Payload]]
+Handler = Callable[[ServiceContext, Caller, Any], Awaitable[Payload]]
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,12 @@ OPERATIONS: dict[str, Operation] = {}
 def operation(
     request: type[RequestT],
 ) -> Callable[
-    [Callable[[CloudImagingService, Caller, RequestT], Awaitable[Payload]]],
-    Callable[[CloudImagingService, Caller, RequestT], Awaitable[Payload]],
+    [Callable[[ServiceContext, Caller, RequestT], Awaitable[Payload]]],
+    Callable[[ServiceContext, Caller, RequestT], Awaitable[Payload]],
 ]:
     def register(
-        handler: Callable[[CloudImagingService, Caller, RequestT], Awaitable[Payload]],
-    ) -> Callable[[CloudImagingService, Caller, RequestT], Awaitable[Payload]]:
+        handler: Callable[[ServiceContext, Caller, RequestT], Awaitable[Payload]],
+    ) -> Callable[[ServiceContext, Caller, RequestT], Awaitable[Payload]]:
         if request.ELEMENT in OPERATIONS:
             raise RuntimeError(f"two handlers for {request.ELEMENT}")
         OPERATIONS[request.ELEMENT] = Operation(request, handler)

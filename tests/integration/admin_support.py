@@ -36,7 +36,7 @@ class QueueWatch:
     """Awaits a queue's service state as the service's one change function records it."""
 
     def __init__(self, service: ServiceApp) -> None:
-        self.states = service.service.service_states
+        self.states = service.service.queue_states
         self.changed = asyncio.Event()
         self.states.listeners.append(self._on_change)
 

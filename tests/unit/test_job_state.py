@@ -57,7 +57,9 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 def states(db: Database, recorder: Recorder, clock: list[float]) -> JobStates:
-    return JobStates(db, JobStore(db), DocumentStore(db), recorder, clock=lambda: clock[0])
+    states = JobStates(db, JobStore(db), DocumentStore(db), recorder, clock=lambda: clock[0])
+    states.listeners.append(recorder.job_changed)
+    return states
 
 
 async def new_job(db: Database) -> Job:
