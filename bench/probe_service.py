@@ -90,7 +90,7 @@ class DbMeter:
 def meter_database(path: str) -> DbMeter:
     import aiosqlite
 
-    from server import db as db_module
+    from server.stores import db as db_module
 
     meter = DbMeter()
 

@@ -10,13 +10,15 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from server import housekeeping, intake, notifier
+from server import notifier
 from server.admin.plugin import AdminPlugin
-from server.component import ServiceComponent
 from server.config import Settings
 from server.context import ServiceContext
-from server.http import start_http
+from server.documents import by_reference
+from server.jobs import housekeeping
 from server.notifier import Notifier
+from server.transport.component import ServiceComponent
+from server.transport.http import start_http
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ class ServiceApp:
         self._http = await start_http(ctx)
         self.component = self.connect_component()
         await asyncio.wait_for(self.component.online.wait(), wait_online)
-        await intake.resume_fetches(ctx)
+        await by_reference.resume_fetches(ctx)
         log.info("service ready; documents at %s", ctx.public_url)
 
     def connect_component(self) -> ServiceComponent:

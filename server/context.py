@@ -20,19 +20,19 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from server.config import Settings
-from server.db import Database
-from server.job_state import JobStates
-from server.retention import RetentionPolicy
-from server.service_state import QueueStates
-from server.spool import Spool
+from server.documents.slots import Slots
+from server.documents.spool import Spool
+from server.jobs.retention import RetentionPolicy
+from server.jobs.states import JobStates
+from server.queues.states import QueueStates
 from server.stores.admin import AlertStore, SystemElementStore
+from server.stores.db import Database
 from server.stores.devices import Device, DeviceStore
 from server.stores.documents import DocumentStore
 from server.stores.jobs import Job, JobStore
+from server.stores.queue_states import QueueStateStore
 from server.stores.queues import QueueStore
 from server.stores.schedule import JobScheduleStore
-from server.stores.service_states import ServiceStateStore
-from server.transfer import Slots
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class ServiceContext:
         self.job_states = JobStates(self.db, self.jobs, self.documents, self.retention, clock)
         self.queue_states = QueueStates(
             self.db,
-            ServiceStateStore(self.db),
+            QueueStateStore(self.db),
             self.queues,
             self.jobs,
             self.schedule,

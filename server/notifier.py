@@ -14,7 +14,7 @@ import asyncio
 from server.context import ServiceContext
 from server.stores.devices import Device
 from server.stores.jobs import Job
-from server.stores.service_states import QueueState
+from server.stores.queue_states import QueueState
 from stanzas.states import JobStateReason as R
 from stanzas.states import RegistrationState
 

@@ -27,7 +27,7 @@ from slixmpp.exceptions import XMPPError
 from slixmpp.plugins.xep_0004 import Form
 from slixmpp.plugins.xep_0030 import DiscoItems
 
-from server.admin.commands import (
+from admin_commands.declarations import (
     BY_NAME,
     COMMANDS,
     Arg,
@@ -39,7 +39,7 @@ from server.admin.commands import (
     may_run,
     to_value,
 )
-from server.admin.render import Rendered
+from admin_commands.render import Rendered
 from server.admin.runner import run
 from server.context import Caller, ServiceContext
 from stanzas.admin_ops import AlertEvent

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from server.context import ServiceContext
 from server.stores.devices import Device
 from server.stores.jobs import Job
-from server.stores.service_states import QueueState
+from server.stores.queue_states import QueueState
 from stanzas.admin_ops import AlertEvent, ServiceState
 from stanzas.states import JobState
 

@@ -16,8 +16,16 @@ import difflib
 import logging
 import shlex
 
-from server.admin.commands import BY_NAME, COMMANDS, Command, Kind, UsageError, may_run, parse_words
-from server.admin.render import Rendered, Table
+from admin_commands.declarations import (
+    BY_NAME,
+    COMMANDS,
+    Command,
+    Kind,
+    UsageError,
+    may_run,
+    parse_words,
+)
+from admin_commands.render import Rendered, Table
 from server.admin.runner import run
 from server.context import Caller, ServiceContext
 from stanzas.errors import CloudImagingError

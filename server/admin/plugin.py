@@ -21,8 +21,8 @@ from slixmpp.xmlstream import StanzaBase
 from server.admin.adhoc import AdHocCommands
 from server.admin.alerts import Alerts
 from server.admin.chat import ChatBot
-from server.component import ServiceComponent
 from server.context import ServiceContext
+from server.transport.component import ServiceComponent
 from stanzas import device_ops
 from stanzas.registry import PAYLOADS
 

@@ -3,8 +3,8 @@ with the administrator's identity, so every check is the one a remote request ge
 
 from __future__ import annotations
 
-from server.admin.commands import Command, Values, build
-from server.admin.render import Rendered
+from admin_commands.declarations import Command, Values, build
+from admin_commands.render import Rendered
 from server.context import Caller, ServiceContext
 from server.handlers import OPERATIONS
 

@@ -12,8 +12,8 @@ from enum import StrEnum
 
 from server.context import Caller, ServiceContext
 from server.stores.devices import Device
+from server.stores.queue_states import QueueState
 from server.stores.queues import Queue
-from server.stores.service_states import QueueState
 from stanzas.admin_ops import AnyServiceType, DeviceSummary, ServiceState, ServiceSummary
 from stanzas.errors import NotAuthorized, NotFound
 from stanzas.states import ServiceType
@@ -31,7 +31,7 @@ def require(ctx: ServiceContext, caller: Caller, role: Role) -> None:
         raise NotAuthorized(f"only {who} may do this; {caller.bare} is neither")
 
 
-async def job_service(
+async def named_queue(
     ctx: ServiceContext,
     service_type: ServiceType | AnyServiceType,
     printer_name: str | None,
@@ -48,7 +48,7 @@ async def job_service(
     return queue
 
 
-async def summary(
+async def queue_summary(
     ctx: ServiceContext, queue: Queue, state: QueueState | None = None
 ) -> ServiceSummary:
     state = state or await ctx.queue_states.get(queue.printer_name)

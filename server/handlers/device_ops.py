@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from server import registration, tickets
 from server.context import Caller, ServiceContext
+from server.devices import registration, reports
 from server.handlers.access import device_job, registered_device
 from server.handlers.registry import operation
-from server.job_state import JOB_TRANSITIONS
+from server.jobs import tickets
 from server.stores.devices import Device
 from server.stores.documents import Document
 from server.stores.jobs import Job
@@ -26,14 +26,6 @@ from stanzas.groups import ServiceStatus
 from stanzas.states import DocumentState, JobState, RegistrationState, ServiceType
 from stanzas.states import JobStateReason as R
 from stanzas.types import INLINE_DOCUMENT_MAX
-
-# Reasons the service itself holds on a bound job; a device's report does not erase them.
-_SERVICE_REASONS = (
-    R.PROCESSING_TO_STOP_POINT,
-    R.JOB_CANCELED_BY_USER,
-    R.JOB_CANCELED_BY_OPERATOR,
-    R.JOB_SUSPENDED,
-)
 
 
 @operation(ops.RegisterDevice)
@@ -91,7 +83,7 @@ async def deregister_device(
     device = await registered_device(ctx, caller, req.output_device_uuid, approved=False)
     async with ctx.db.transaction():
         for job in await ctx.jobs.list_bound_active(device.output_device_uuid):
-            await _return_to_fetchable(ctx, job)
+            await reports.return_to_fetchable(ctx, job)
         queue = await ctx.queues.get(device.printer_name)
         if queue is not None:
             await ctx.queues.update(queue, output_device_uuid=None)
@@ -293,7 +285,7 @@ async def update_job_state(
     device = await registered_device(ctx, caller, req.output_device_uuid)
     async with ctx.db.transaction():
         job = await _bound_job(ctx, device, req.job_id)
-        job = await apply_device_report(
+        job = await reports.apply_device_report(
             ctx,
             job,
             req.job_state,
@@ -341,7 +333,7 @@ async def update_fetchable_jobs(
     async with ctx.db.transaction():
         for job in await ctx.jobs.list_bound_active(device.output_device_uuid):
             if job.job_id not in held:
-                await _return_to_fetchable(ctx, job)
+                await reports.return_to_fetchable(ctx, job)
         for report in held.values():
             found = await ctx.jobs.get(report.job_id)
             if found is None or found.printer_name != device.printer_name:
@@ -365,7 +357,7 @@ async def update_fetchable_jobs(
                     output_device_uuid=device.output_device_uuid,
                     output_device_job_id=report.output_device_job_id,
                 )
-            job = await apply_device_report(
+            job = await reports.apply_device_report(
                 ctx,
                 job,
                 report.job_state,
@@ -377,52 +369,6 @@ async def update_fetchable_jobs(
         fetchable = [j.job_id for j in await ctx.jobs.list_fetchable(device.printer_name)]
         await ctx.devices.touch(device.output_device_uuid, ctx.now())
     return ops.UpdateFetchableJobsResponse(fetchable_job_ids=fetchable, cancel_job_ids=cancel)
-
-
-# --- shared steps ---------------------------------------------------------------------
-
-
-async def apply_device_report(
-    ctx: ServiceContext,
-    job: Job,
-    state: JobState,
-    reasons: list[str],
-    *,
-    message: str | None = None,
-    **fields: object,
-) -> Job:
-    """Roll the device's view of a job up into the service's (seed 000 asks for both)."""
-    if job.job_state.is_terminal:
-        return job
-    if state == JobState.PENDING_HELD:
-        state = JobState.PENDING  # the device holds it; for the service it is still on its way
-    if R.JOB_SUSPENDED in job.job_state_reasons and not state.is_terminal:
-        state = JobState.PROCESSING_STOPPED  # suspended until Resume<Service>Job
-    # The service alone sets and clears its own reasons (cancel requested, suspended): a
-    # device echoing one must not bring it back after the service cleared it.
-    kept = [r for r in job.job_state_reasons if r in _SERVICE_REASONS]
-    new_reasons = [*kept, *(r for r in reasons if r not in _SERVICE_REASONS)]
-    if state == JobState.CANCELED and not job.cancel_requested:
-        new_reasons.append(R.JOB_CANCELED_AT_DEVICE)
-    present: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
-    if state not in JOB_TRANSITIONS[job.job_state]:
-        return job
-    return await ctx.job_states.change(job, state, reasons=new_reasons, message=message, **present)
-
-
-async def _return_to_fetchable(ctx: ServiceContext, job: Job) -> None:
-    """The device no longer holds a job it acknowledged: make it fetchable again."""
-    unbind: dict[str, Any] = {
-        "output_device_uuid": None,
-        "output_device_job_id": None,
-        "output_device_job_state": None,
-    }
-    if job.cancel_requested:
-        await ctx.job_states.change(
-            job, JobState.CANCELED, reasons=[job.cancel_requested], **unbind
-        )
-        return
-    await ctx.job_states.change(job, JobState.PENDING, reasons=[R.JOB_FETCHABLE], **unbind)
 
 
 async def _bound_job(ctx: ServiceContext, device: Device, job_id: int) -> Job:

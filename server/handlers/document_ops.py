@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from server import intake, tickets
 from server.context import Caller, ServiceContext
+from server.documents import by_reference
+from server.documents.slots import UploadSlot
 from server.handlers.access import client, job_for
 from server.handlers.job_ops import queue_for
 from server.handlers.registry import operation
+from server.jobs import closing, intake, tickets
 from server.stores.documents import Document
 from server.stores.jobs import Job
-from server.transfer import UploadSlot
 from stanzas import client_ops as ops
 from stanzas.errors import NotFound, NotPossible, OperationNotSupported, UriSchemeNotSupported
 from stanzas.groups import JobTicket
@@ -35,7 +36,7 @@ async def send_document(
         if not req.last_document:
             raise NotPossible("no-data is only allowed with last-document")
         if not job.is_closed and not job.job_state.is_terminal:
-            job = await intake.close_or_count(ctx, job, True, job.number_of_documents)
+            job = await closing.close_or_count(ctx, job, True, job.number_of_documents)
         return ops.SendDocumentResponse(
             job_id=job.job_id,
             job_state=job.job_state,
@@ -139,8 +140,8 @@ async def send_uri(ctx: ServiceContext, caller: Caller, req: ops.SendUri) -> ops
                 document_ticket=req.document_ticket or JobTicket(),
             )
         )
-        job = await intake.close_or_count(ctx, job, req.last_document, number)
-        ctx.db.after_commit(lambda: intake.start_fetch(ctx, document))
+        job = await closing.close_or_count(ctx, job, req.last_document, number)
+        ctx.db.after_commit(lambda: by_reference.start_fetch(ctx, document))
     return ops.SendUriResponse(
         job_id=job.job_id,
         document_number=number,
@@ -212,7 +213,7 @@ async def cancel_document(
                 job, JobState.COMPLETED, message="every document of the job was canceled"
             )
         elif job.is_closed:
-            await intake.release_if_complete(ctx, job)
+            await closing.release_if_complete(ctx, job)
     return ops.DocumentResponse(document=document.to_status())
 
 

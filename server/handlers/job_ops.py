@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from server import intake, job_actions, schedule, tickets
 from server.context import Caller, ServiceContext
 from server.handlers.access import client, job_for
 from server.handlers.registry import operation
+from server.jobs import actions as job_actions
+from server.jobs import closing, intake, schedule, tickets
 from server.stores.jobs import Job
 from server.stores.queues import Queue
 from stanzas import client_ops as ops
@@ -98,7 +99,7 @@ async def close_job(ctx: ServiceContext, caller: Caller, req: ops.CloseJob) -> o
             if ctx.slots.upload_in_progress(job.job_id):
                 ctx.slots.close_after_upload(job.job_id)
             else:
-                job = await intake.close_or_count(ctx, job, True, job.number_of_documents)
+                job = await closing.close_or_count(ctx, job, True, job.number_of_documents)
     return ops.CloseJobResponse(job=job.to_status())
 
 
@@ -142,7 +143,7 @@ async def job_list(
         owner=caller.bare if my_jobs else None,
         limit=limit or 1000,
     )
-    if active:  # in the order the queues hand them out (server/schedule.py)
+    if active:  # in the order the queues hand them out (server/jobs/schedule.py)
         jobs = await schedule.in_order(ctx, jobs)
     operator = ctx.is_operator(caller)
     summaries = [j.to_summary(full=operator or j.owner == caller.bare) for j in jobs]
@@ -309,7 +310,7 @@ async def set_job_elements(
         if req.job_name is not None:
             changes["job_name"] = req.job_name
         job = await ctx.jobs.update(job, **changes)
-        if intake.is_held(ticket):
+        if tickets.is_held(ticket):
             job = await job_actions.hold(
                 ctx.job_states, job, ticket.job_hold_until or "", req.message
             )

@@ -16,7 +16,7 @@ from stanzas.states import PrinterState
 GROUPS = ("description", "capabilities", "configuration", "status", "default-job-ticket")
 
 
-async def service_elements(ctx: ServiceContext, queue: Queue, groups: set[str]) -> ServiceElements:
+async def queue_elements(ctx: ServiceContext, queue: Queue, groups: set[str]) -> ServiceElements:
     queued = len(await ctx.jobs.list_active(queue.printer_name))
     return ServiceElements(
         description=ServiceDescription(
@@ -71,7 +71,7 @@ async def get_service_elements(
     unknown = groups - set(GROUPS)
     if unknown:
         raise NotPossible(f"unknown element groups: {', '.join(sorted(unknown))}")
-    return ops.GetServiceElementsResponse(service=await service_elements(ctx, queue, groups))
+    return ops.GetServiceElementsResponse(service=await queue_elements(ctx, queue, groups))
 
 
 @operation(ops.GetServices)
@@ -85,7 +85,7 @@ async def get_services(
         if req.service_type is None or q.service_type == req.service_type.value
     ]
     return ops.GetServicesResponse(
-        service=[await service_elements(ctx, q, {"description", "status"}) for q in queues]
+        service=[await queue_elements(ctx, q, {"description", "status"}) for q in queues]
     )
 
 

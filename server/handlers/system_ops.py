@@ -20,9 +20,9 @@ from server import notifier
 from server.context import Caller, ServiceContext
 from server.handlers.admin_common import (
     Role,
-    job_service,
+    named_queue,
+    queue_summary,
     require,
-    summary,
     system_summary,
 )
 from server.handlers.registry import operation
@@ -38,11 +38,11 @@ DOWN = ops.ServiceState.DOWN
 async def _all(ctx: ServiceContext) -> ops.ServicesResponse:
     services = [system_summary()]
     for queue in await ctx.queues.list_all():
-        services.append(await summary(ctx, queue))
+        services.append(await queue_summary(ctx, queue))
     return ops.ServicesResponse(service=services)
 
 
-async def _job_services(ctx: ServiceContext, *, down: bool | None = None) -> list[Queue]:
+async def _queues(ctx: ServiceContext, *, down: bool | None = None) -> list[Queue]:
     """Every queue, or only those that are (down=True) or are not (down=False) down."""
     queues = await ctx.queues.list_all()
     if down is None:
@@ -72,7 +72,7 @@ async def restart_service(
         await notifier.announce_restart(ctx)  # soft restart: every device resynchronises
         return ops.ServiceResponse(service=system_summary())
     require(ctx, caller, Role.OPERATOR)
-    queue = await job_service(ctx, req.service_type, req.printer_name, down_ok=True)
+    queue = await named_queue(ctx, req.service_type, req.printer_name, down_ok=True)
     state = await ctx.queue_states.restart(
         queue.printer_name,
         accepting=req.is_accepting_jobs,
@@ -80,7 +80,7 @@ async def restart_service(
         message=req.message,
     )
     queue = await ctx.queues.get(queue.printer_name) or queue
-    return ops.ServiceResponse(service=await summary(ctx, queue, state))
+    return ops.ServiceResponse(service=await queue_summary(ctx, queue, state))
 
 
 @operation(ops.ShutdownService)
@@ -89,9 +89,9 @@ async def shutdown_service(
 ) -> ops.ServiceResponse:
     _not_system(req.service_type, "ShutdownService")
     require(ctx, caller, Role.OPERATOR)
-    queue = await job_service(ctx, req.service_type, req.printer_name, down_ok=True)
+    queue = await named_queue(ctx, req.service_type, req.printer_name, down_ok=True)
     state = await ctx.queue_states.shutdown(queue.printer_name, req.message)
-    return ops.ServiceResponse(service=await summary(ctx, queue, state))
+    return ops.ServiceResponse(service=await queue_summary(ctx, queue, state))
 
 
 @operation(ops.StartupService)
@@ -120,7 +120,7 @@ async def startup_service(
             message=req.message,
         )
     queue = await ctx.queues.get(queue.printer_name) or queue
-    return ops.ServiceResponse(service=await summary(ctx, queue, state))
+    return ops.ServiceResponse(service=await queue_summary(ctx, queue, state))
 
 
 @operation(ops.DeleteService)
@@ -131,7 +131,7 @@ async def delete_service(
     registration of its device (which may register again, as a new device)."""
     _not_system(req.service_type, "DeleteService")
     require(ctx, caller, Role.ADMIN)
-    queue = await job_service(ctx, req.service_type, req.printer_name, down_ok=True)
+    queue = await named_queue(ctx, req.service_type, req.printer_name, down_ok=True)
     async with ctx.db.transaction():
         state = await ctx.queue_states.get(queue.printer_name)
         if state.service_state != DOWN:
@@ -171,7 +171,7 @@ async def disable_all_services(
     ctx: ServiceContext, caller: Caller, req: ops.DisableAllServices
 ) -> ops.ServicesResponse:
     require(ctx, caller, Role.OPERATOR)
-    for queue in await _job_services(ctx, down=False):
+    for queue in await _queues(ctx, down=False):
         await ctx.queue_states.set_accepting(queue.printer_name, False, req.message)
     return await _all(ctx)
 
@@ -181,7 +181,7 @@ async def enable_all_services(
     ctx: ServiceContext, caller: Caller, req: ops.EnableAllServices
 ) -> ops.ServicesResponse:
     require(ctx, caller, Role.OPERATOR)
-    for queue in await _job_services(ctx, down=False):
+    for queue in await _queues(ctx, down=False):
         await ctx.queue_states.set_accepting(queue.printer_name, True, req.message)
     return await _all(ctx)
 
@@ -191,7 +191,7 @@ async def pause_all_services(
     ctx: ServiceContext, caller: Caller, req: ops.PauseAllServices
 ) -> ops.ServicesResponse:
     require(ctx, caller, Role.OPERATOR)
-    for queue in await _job_services(ctx, down=False):
+    for queue in await _queues(ctx, down=False):
         await ctx.queue_states.pause(queue.printer_name, req.message)
     return await _all(ctx)
 
@@ -201,7 +201,7 @@ async def pause_all_services_after_current_job(
     ctx: ServiceContext, caller: Caller, req: ops.PauseAllServicesAfterCurrentJob
 ) -> ops.ServicesResponse:
     require(ctx, caller, Role.OPERATOR)
-    for queue in await _job_services(ctx, down=False):
+    for queue in await _queues(ctx, down=False):
         await ctx.queue_states.pause(queue.printer_name, req.message)
     return await _all(ctx)
 
@@ -211,7 +211,7 @@ async def resume_all_services(
     ctx: ServiceContext, caller: Caller, req: ops.ResumeAllServices
 ) -> ops.ServicesResponse:
     require(ctx, caller, Role.OPERATOR)
-    for queue in await _job_services(ctx, down=False):
+    for queue in await _queues(ctx, down=False):
         await ctx.queue_states.resume(queue.printer_name, req.message)
     return await _all(ctx)
 
@@ -221,7 +221,7 @@ async def restart_all_services(
     ctx: ServiceContext, caller: Caller, req: ops.RestartAllServices
 ) -> ops.ServicesResponse:
     require(ctx, caller, Role.ADMIN)
-    for queue in await _job_services(ctx):
+    for queue in await _queues(ctx):
         await ctx.queue_states.restart(
             queue.printer_name,
             accepting=req.is_accepting_jobs,
@@ -237,7 +237,7 @@ async def startup_all_services(
 ) -> ops.ServicesResponse:
     """Every shut-down queue, through down to idle; the others are left as they are."""
     require(ctx, caller, Role.ADMIN)
-    for queue in await _job_services(ctx, down=True):
+    for queue in await _queues(ctx, down=True):
         await ctx.queue_states.restart(
             queue.printer_name,
             accepting=req.is_accepting_jobs,
@@ -252,7 +252,7 @@ async def shutdown_all_services(
     ctx: ServiceContext, caller: Caller, req: ops.ShutdownAllServices
 ) -> ops.ServicesResponse:
     require(ctx, caller, Role.ADMIN)
-    for queue in await _job_services(ctx):
+    for queue in await _queues(ctx):
         await ctx.queue_states.shutdown(queue.printer_name, req.message)
     return await _all(ctx)
 
@@ -281,7 +281,7 @@ async def system_values(ctx: ServiceContext) -> dict[str, object]:
 async def _elements(ctx: ServiceContext, groups: set[str]) -> ops.SystemElementsResponse:
     values = await system_values(ctx)
     queues = await ctx.queues.list_all()
-    summaries = [await summary(ctx, q) for q in queues]
+    summaries = [await queue_summary(ctx, q) for q in queues]
     states = {s.service_state for s in summaries}
     devices = await ctx.devices.list_all()
     system_state = (

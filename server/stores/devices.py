@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from server.db import Database
 from server.stores.cache import RowCache
+from server.stores.db import Database
 from stanzas.states import RegistrationState
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database
 from server.stores.cache import RowCache
+from server.stores.db import Database
 from stanzas.groups import DocumentStatus, JobTicket
 from stanzas.states import DocumentState
 

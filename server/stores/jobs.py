@@ -7,8 +7,8 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database
 from server.stores.cache import RowCache
+from server.stores.db import Database
 from server.stores.documents import DocumentStore
 from stanzas.groups import JobStatus, JobTicket
 from stanzas.states import JobState
@@ -170,7 +170,7 @@ class JobStore:
 
     async def list_fetchable(self, printer_name: str, limit: int = 100) -> list[Job]:
         # Nothing while the queue hands out no work (paused, pausing, down); in the order
-        # server/schedule.py keeps: promoted jobs by rank, then job-priority, then arrival.
+        # server/jobs/schedule.py keeps: promoted jobs by rank, then job-priority, then arrival.
         rows = await self.db.fetchall(
             "SELECT jobs.* FROM jobs LEFT JOIN job_schedule s ON s.job_id = jobs.job_id"
             " WHERE printer_name = ? AND job_state = 'pending' AND is_closed = 1"

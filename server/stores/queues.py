@@ -7,9 +7,9 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database
 from server.stores.cache import RowCache
-from server.stores.service_states import ServiceStateStore
+from server.stores.db import Database
+from server.stores.queue_states import QueueStateStore
 from stanzas.groups import Capabilities, QueueConfiguration, ServiceStatus
 from stanzas.states import PrinterState
 
@@ -68,7 +68,7 @@ class QueueStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._cache: RowCache[str, Queue | None] = RowCache.of(db, QueueStore)
-        self._states = ServiceStateStore(db)  # its rows hang off queues (ON DELETE CASCADE)
+        self._states = QueueStateStore(db)  # its rows hang off queues (ON DELETE CASCADE)
 
     async def get(self, printer_name: str) -> Queue | None:
         async def load() -> Queue | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from server.db import Database
+from server.stores.db import Database
 
 
 class JobScheduleStore:

@@ -13,9 +13,9 @@ from aiohttp import web
 
 from cirrus.client import CirrusClient
 from manager.drivers.sim import SimDriver
-from server import housekeeping
 from server.app import ServiceApp
 from server.context import ServiceContext
+from server.jobs import housekeeping
 from stanzas.errors import (
     AttributesNotSupported,
     DocumentFormatNotSupported,

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES: dict[str, str] = {
     "server": "server",
     "stanzas": "stanzas",
+    "admin_commands": "admin_commands",
     "cirrus": "cirrus",
     "ipp": "ipp",
     "prosody-config": "prosody_config",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from server.db import Database
-from server.job_state import JOB_TRANSITIONS, JobStates, settle_reasons
+from server.jobs.states import JOB_TRANSITIONS, JobStates, settle_reasons
+from server.stores.db import Database
 from server.stores.documents import Document, DocumentStore
 from server.stores.jobs import Job, JobStore
 from server.stores.queues import QueueStore

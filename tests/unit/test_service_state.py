@@ -10,8 +10,8 @@ import pytest
 
 from server.config import Settings
 from server.context import ServiceContext
-from server.service_state import SERVICE_TRANSITIONS, hands_out_work, settle_reasons
-from server.stores.service_states import QueueState
+from server.queues.states import SERVICE_TRANSITIONS, hands_out_work, settle_reasons
+from server.stores.queue_states import QueueState
 from stanzas.admin_ops import ServiceState
 from stanzas.errors import NotPossible, ServiceUnavailable
 from stanzas.states import JobState

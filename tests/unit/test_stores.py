@@ -12,12 +12,12 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from server.db import Database, _migrations
+from server.stores.db import Database, _migrations
 from server.stores.devices import Device, DeviceStore
 from server.stores.documents import Document, DocumentStore
 from server.stores.jobs import Job, JobStore
+from server.stores.queue_states import QueueState, QueueStateStore
 from server.stores.queues import QueueStore
-from server.stores.service_states import QueueState, ServiceStateStore
 from stanzas.admin_ops import ServiceState
 from stanzas.groups import Capabilities, JobTicket
 from stanzas.states import DocumentState, JobState, PrinterState, RegistrationState
@@ -403,7 +403,7 @@ async def test_documents_read_back_inside_a_transaction_are_fresh(db: Database) 
 
 
 async def test_service_state_rows_follow_writes(db: Database) -> None:
-    store = ServiceStateStore(db)
+    store = QueueStateStore(db)
     assert (await store.get("office")).service_state == ServiceState.IDLE
     with pytest.raises(KeyError):
         async with db.transaction():
@@ -411,7 +411,7 @@ async def test_service_state_rows_follow_writes(db: Database) -> None:
             raise KeyError("boom")
     assert (await store.get("office")).service_state == ServiceState.IDLE
     await store.put(QueueState("office", service_state=ServiceState.STOPPED))
-    assert (await ServiceStateStore(db).get("office")).service_state == ServiceState.STOPPED
+    assert (await QueueStateStore(db).get("office")).service_state == ServiceState.STOPPED
 
 
 async def _read_job(db: Database, job_id: int) -> aiosqlite.Row:
@@ -597,7 +597,7 @@ async def test_listeners_hear_of_a_commit_before_its_after_commit_callbacks(db: 
 
 
 async def test_a_deleted_queue_takes_its_cached_state_with_it(db: Database) -> None:
-    states = ServiceStateStore(db)
+    states = QueueStateStore(db)
     await states.put(QueueState("office", service_state=ServiceState.STOPPED))
     assert (await states.get("office")).service_state == ServiceState.STOPPED
     await QueueStore(db).delete("office")

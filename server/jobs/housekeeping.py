@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from server import intake, job_actions
 from server.context import ServiceContext
+from server.jobs import actions as job_actions
+from server.jobs import closing
 from server.stores.jobs import Job
 from server.stores.queues import Queue
 from stanzas.states import JobState
@@ -58,7 +59,7 @@ async def _time_out(ctx: ServiceContext, job: Job, queue: Queue, now: int) -> No
                 job, JobState.ABORTED, reasons=[R.ABORTED_BY_SYSTEM], message=message
             )
             return
-        job = await intake.close_or_count(ctx, job, True, job.number_of_documents)
+        job = await closing.close_or_count(ctx, job, True, job.number_of_documents)
         if action == "hold-job":
             await job_actions.hold(ctx.job_states, job, "indefinite", message)
         else:

@@ -1,16 +1,17 @@
 """Handlers of the administrative operations on one service (seed 001, Table 2).
 
-State steps are server/service_state.py's, job steps server/job_actions.py's and the
-order server/schedule.py's; these handlers check who asks and what the request names.
+State steps are server/queues/states.py's, job steps server/jobs/actions.py's and the
+order server/jobs/schedule.py's; these handlers check who asks and what the request names.
 Resume<Service>Job is Table 1's ResumeJob (server/handlers/job_ops.py), open to operators.
 """
 
 from __future__ import annotations
 
-from server import job_actions, schedule, tickets
 from server.context import Caller, ServiceContext
-from server.handlers.admin_common import Role, job_service, require, summary
+from server.handlers.admin_common import Role, named_queue, queue_summary, require
 from server.handlers.registry import operation
+from server.jobs import actions as job_actions
+from server.jobs import schedule, tickets
 from server.stores.queues import Queue
 from stanzas import admin_ops as ops
 from stanzas.errors import AttributesNotSupported, NotFound, NotPossible
@@ -29,7 +30,7 @@ def _ids(ids: list[int]) -> str:
 async def _answer(ctx: ServiceContext, printer_name: str) -> ops.ServiceResponse:
     queue = await ctx.queues.get(printer_name)
     assert queue is not None
-    return ops.ServiceResponse(service=await summary(ctx, queue))
+    return ops.ServiceResponse(service=await queue_summary(ctx, queue))
 
 
 @operation(ops.CancelJobs)
@@ -41,7 +42,7 @@ async def cancel_jobs(
     that had already ended are no obstacle ("cancel all identified non-Terminated Jobs");
     without names, jobs already being canceled are left to finish so."""
     require(ctx, caller, Role.OPERATOR)
-    queue = await job_service(ctx, req.service_type, req.printer_name)
+    queue = await named_queue(ctx, req.service_type, req.printer_name)
     async with ctx.db.transaction():
         if req.job_ids:
             found = {i: await ctx.jobs.get(i) for i in dict.fromkeys(req.job_ids)}
@@ -79,7 +80,7 @@ async def disable_service(
     ctx: ServiceContext, caller: Caller, req: ops.DisableService
 ) -> ops.ServiceResponse:
     require(ctx, caller, Role.OPERATOR)
-    queue = await job_service(ctx, req.service_type, req.printer_name)
+    queue = await named_queue(ctx, req.service_type, req.printer_name)
     await ctx.queue_states.set_accepting(queue.printer_name, False, req.message)
     return await _answer(ctx, queue.printer_name)
 
@@ -89,7 +90,7 @@ async def enable_service(
     ctx: ServiceContext, caller: Caller, req: ops.EnableService
 ) -> ops.ServiceResponse:
     require(ctx, caller, Role.OPERATOR)
-    queue = await job_service(ctx, req.service_type, req.printer_name)
+    queue = await named_queue(ctx, req.service_type, req.printer_name)
     await ctx.queue_states.set_accepting(queue.printer_name, True, req.message)
     return await _answer(ctx, queue.printer_name)
 
@@ -99,7 +100,7 @@ async def hold_new_jobs(
     ctx: ServiceContext, caller: Caller, req: ops.HoldNewJobs
 ) -> ops.ServiceResponse:
     require(ctx, caller, Role.OPERATOR)
-    queue = await job_service(ctx, req.service_type, req.printer_name)
+    queue = await named_queue(ctx, req.service_type, req.printer_name)
     if req.job_hold_until is not None and req.job_hold_until_time is not None:
         raise AttributesNotSupported("give job-hold-until or job-hold-until-time, not both")
     if req.job_hold_until not in (None, "indefinite"):
@@ -119,7 +120,7 @@ async def release_new_jobs(
     ctx: ServiceContext, caller: Caller, req: ops.ReleaseNewJobs
 ) -> ops.ServiceResponse:
     require(ctx, caller, Role.OPERATOR)
-    queue = await job_service(ctx, req.service_type, req.printer_name)
+    queue = await named_queue(ctx, req.service_type, req.printer_name)
     await ctx.queue_states.release_new(queue.printer_name, req.message)
     return await _answer(ctx, queue.printer_name)
 
@@ -129,7 +130,7 @@ async def pause_service(
     ctx: ServiceContext, caller: Caller, req: ops.PauseService
 ) -> ops.ServiceResponse:
     require(ctx, caller, Role.OPERATOR)
-    queue = await job_service(ctx, req.service_type, req.printer_name)
+    queue = await named_queue(ctx, req.service_type, req.printer_name)
     await ctx.queue_states.pause(queue.printer_name, req.message)
     return await _answer(ctx, queue.printer_name)
 
@@ -141,7 +142,7 @@ async def pause_service_after_current_job(
     """The same as PauseService: jobs at a device are never stopped from here (seed:
     then "the response to both requests is exactly the same")."""
     require(ctx, caller, Role.OPERATOR)
-    queue = await job_service(ctx, req.service_type, req.printer_name)
+    queue = await named_queue(ctx, req.service_type, req.printer_name)
     await ctx.queue_states.pause(queue.printer_name, req.message)
     return await _answer(ctx, queue.printer_name)
 
@@ -151,7 +152,7 @@ async def resume_service(
     ctx: ServiceContext, caller: Caller, req: ops.ResumeService
 ) -> ops.ServiceResponse:
     require(ctx, caller, Role.OPERATOR)
-    queue = await job_service(ctx, req.service_type, req.printer_name)
+    queue = await named_queue(ctx, req.service_type, req.printer_name)
     await ctx.queue_states.resume(queue.printer_name, req.message)
     return await _answer(ctx, queue.printer_name)
 
@@ -202,7 +203,7 @@ async def set_service_elements(
     is, and the error names each one that could not be."""
     require(ctx, caller, Role.ADMIN)
     async with ctx.db.transaction():
-        queue = await job_service(ctx, req.service_type, req.printer_name)
+        queue = await named_queue(ctx, req.service_type, req.printer_name)
         problems = _set_names("capabilities", req.capabilities) + _set_names("status", req.status)
         if req.description and req.description.printer_make_and_model is not None:
             problems.append("description.printer-make-and-model")
@@ -242,7 +243,7 @@ async def set_service_elements(
             admin_description=tuple(sorted(owned)),
         )
     return ops.ServiceResponse(
-        service=await summary(ctx, queue, state),
+        service=await queue_summary(ctx, queue, state),
         configuration=queue.configuration,
         device_policy=ops.DevicePolicy(auto_approve_devices=auto),
     )

@@ -14,8 +14,8 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from server.db import Database
-from server.spool import Spool
+from server.documents.spool import Spool
+from server.stores.db import Database
 from server.stores.documents import DocumentStore
 from server.stores.jobs import Job, JobStore
 from server.stores.queues import Queue, QueueStore

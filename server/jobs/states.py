@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from server.db import Database
+from server.stores.db import Database
 from server.stores.documents import Document, DocumentStore
 from server.stores.jobs import Job, JobStore
 from stanzas.errors import NotPossible
@@ -91,7 +91,7 @@ _FINAL_REASON_SET = frozenset(
 
 
 class Retention(Protocol):
-    """What the data-retention policy (server/retention.py) says of a job's document data
+    """What the data-retention policy (server/jobs/retention.py) says of a job's document data
     when the job ends, and how the data goes."""
 
     async def discards_at_end(self, job: Job) -> bool: ...

@@ -1,5 +1,6 @@
-"""The service_states table: each queue's ServiceState as administrators and the
-service state machine (server/service_state.py) left it."""
+"""The service_states table: each queue's ServiceState (the seeds' element; a queue is
+one of the seeds' Services) as administrators and the queue state machine
+(server/queues/states.py) left it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database
 from server.stores.cache import RowCache
+from server.stores.db import Database
 from stanzas.admin_ops import ServiceState
 
 
@@ -57,10 +58,10 @@ def _to_column(name: str, value: Any) -> Any:
     return value
 
 
-class ServiceStateStore:
+class QueueStateStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: RowCache[str, QueueState] = RowCache.of(db, ServiceStateStore)
+        self._cache: RowCache[str, QueueState] = RowCache.of(db, QueueStateStore)
 
     async def get(self, printer_name: str) -> QueueState:
         async def load() -> QueueState:

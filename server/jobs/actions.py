@@ -6,7 +6,7 @@ to the device; JobEvents to the owner) follow from the committed change.
 
 from __future__ import annotations
 
-from server.job_state import JobStates
+from server.jobs.states import JobStates
 from server.stores.jobs import Job
 from stanzas.errors import NotPossible
 from stanzas.states import JobState

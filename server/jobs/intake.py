@@ -1,9 +1,6 @@
-"""Jobs and documents coming in: creation, uploads, fetches by reference, closing,
-resubmission.
-
-A job becomes fetchable only when it is closed and every document's data is in the
-spool: `job-incoming` stays among its reasons until then.
-"""
+"""Jobs and documents coming in: creation (Create-Job, Print-Job), documents uploaded
+or sent in-band, resubmission. Closing and the step to fetchable are in closing.py,
+documents by reference in server/documents/by_reference.py."""
 
 from __future__ import annotations
 
@@ -11,17 +8,16 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
-from server import tickets
 from server.context import Caller, ServiceContext
-from server.spool import SpooledFile
+from server.documents import by_reference
+from server.documents.slots import UploadSlot
+from server.documents.spool import SpooledFile
+from server.jobs import closing, tickets
 from server.stores.documents import Document
 from server.stores.jobs import Job
 from server.stores.queues import Queue
-from server.transfer import UploadSlot
-from server.uri_fetch import FetchPolicy, UriFetchError, fetch_to_spool
-from stanzas.errors import CloudImagingError, NotPossible
+from stanzas.errors import NotPossible
 from stanzas.groups import JobTicket
 from stanzas.states import DocumentState, JobState
 from stanzas.states import JobStateReason as R
@@ -56,58 +52,10 @@ async def commit_upload(
                 document_ticket=slot.document_ticket or JobTicket(),
             )
         )
-        closing = ctx.slots.take_close_request(job.job_id)  # a CloseJob came meanwhile
-        last = slot.last_document or closing
-        job = await close_or_count(ctx, job, last, job.number_of_documents + 1)
+        close_asked = ctx.slots.take_close_request(job.job_id)  # a CloseJob came meanwhile
+        last = slot.last_document or close_asked
+        job = await closing.close_or_count(ctx, job, last, job.number_of_documents + 1)
     return job, document
-
-
-async def close_or_count(ctx: ServiceContext, job: Job, last: bool, count: int) -> Job:
-    """Count a new document; with `last`, close the job (fetchable once all data is in)."""
-    now = ctx.now()
-    if not last:
-        return await ctx.jobs.update(job, number_of_documents=count, time_last_activity=now)
-    if count == 0:
-        return await ctx.job_states.change(
-            job,
-            JobState.ABORTED,
-            reasons=[R.ABORTED_BY_SYSTEM],
-            message="the job was closed without any document",
-            is_closed=True,
-        )
-    closing: dict[str, Any] = {
-        "is_closed": True,
-        "number_of_documents": count,
-        "time_last_activity": now,
-    }
-    if await _complete(ctx, job.with_changes(**closing)):
-        return await _release(ctx, job, **closing)  # closed and released in one write
-    return await ctx.jobs.update(job, **closing)
-
-
-async def release_if_complete(ctx: ServiceContext, job: Job) -> Job:
-    """A closed job whose documents are all in: no longer incoming, fetchable if pending."""
-    return await _release(ctx, job) if await _complete(ctx, job) else job
-
-
-async def _complete(ctx: ServiceContext, job: Job) -> bool:
-    return (
-        job.is_closed
-        and not job.job_state.is_terminal
-        and R.JOB_INCOMING in job.job_state_reasons
-        and not await ctx.documents.awaiting_data(job.job_id)
-    )
-
-
-async def _release(ctx: ServiceContext, job: Job, **fields: Any) -> Job:
-    add = [R.JOB_FETCHABLE] if job.job_state == JobState.PENDING else []
-    return await ctx.job_states.change(
-        job, job.job_state, remove=[R.JOB_INCOMING], add=add, **fields
-    )
-
-
-def is_held(ticket: JobTicket) -> bool:
-    return ticket.job_hold_until not in (None, tickets.NO_HOLD)
 
 
 async def insert_job(
@@ -123,7 +71,7 @@ async def insert_job(
 ) -> Job:
     """A new job: open and incoming; or, with `closed_with` documents whose data the
     caller inserts in the same transaction, closed and complete at birth (Print-Job)."""
-    held = is_held(ticket)
+    held = tickets.is_held(ticket)
     now = ctx.now()
     reasons: tuple[str, ...] = (R.JOB_HOLD_UNTIL_SPECIFIED,) if held else ()
     reasons = reasons if closed_with else (R.JOB_INCOMING, *reasons)
@@ -191,77 +139,6 @@ async def chunks_of(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-# --- documents by reference (Send<Service>Uri) ---------------------------------------------
-
-
-def fetch_policy(ctx: ServiceContext, queue: Queue | None) -> FetchPolicy:
-    allow = bool(queue and queue.configuration.allow_private_document_uris)
-    return FetchPolicy(allow_private=allow, max_size=ctx.settings.http.max_document_size)
-
-
-def start_fetch(ctx: ServiceContext, document: Document) -> None:
-    ctx.tasks.spawn(fetch_document(ctx, document.job_id, document.document_number))
-
-
-async def fetch_document(ctx: ServiceContext, job_id: int, number: int) -> None:
-    """Fetch one document by reference into the spool; any failure aborts the job with
-    document-access-error and a message saying what went wrong (seed 000)."""
-    document = await ctx.documents.get(job_id, number)
-    job = await ctx.jobs.get(job_id)
-    if document is None or job is None or document.document_uri is None or document.has_data:
-        return
-    queue = await ctx.queues.get(job.printer_name)
-    try:
-        spooled, _content_type = await fetch_to_spool(
-            document.document_uri,
-            ctx.spool,
-            prefix=f"{job_id}-{number}",
-            policy=fetch_policy(ctx, queue),
-            ssl_context=ctx.uri_ssl_context,
-        )
-    except UriFetchError as exc:
-        await _fetch_failed(ctx, job_id, number, exc.message)
-        return
-    except CloudImagingError as exc:
-        await _fetch_failed(ctx, job_id, number, exc.message)
-        return
-    async with ctx.db.transaction():
-        job = await ctx.jobs.get(job_id)
-        document = await ctx.documents.get(job_id, number)
-        if job is None or document is None or job.job_state.is_terminal:
-            ctx.spool.discard(spooled.name)
-            return
-        await ctx.documents.update(
-            document,
-            spool_name=spooled.name,
-            document_size=spooled.size,
-            document_digest=spooled.digest,
-        )
-        await release_if_complete(ctx, job)
-
-
-async def _fetch_failed(ctx: ServiceContext, job_id: int, number: int, why: str) -> None:
-    log.info("job %s document %s: %s", job_id, number, why)
-    async with ctx.db.transaction():
-        job = await ctx.jobs.get(job_id)
-        document = await ctx.documents.get(job_id, number)
-        if job is None or document is None or job.job_state.is_terminal:
-            return
-        message = f"document {number} could not be fetched: {why}"
-        await ctx.job_states.change_document(
-            document, DocumentState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
-        )
-        await ctx.job_states.change(
-            job, JobState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
-        )
-
-
-async def resume_fetches(ctx: ServiceContext) -> None:
-    """After a restart: fetches that were under way start again."""
-    for document in await ctx.documents.list_awaiting_data():
-        start_fetch(ctx, document)
-
-
 # --- Resubmit<Service>Job ------------------------------------------------------------------
 
 
@@ -312,11 +189,11 @@ async def resubmit(
                         document_ticket=document.document_ticket,
                     )
                 )
-            job = await close_or_count(ctx, job, True, len(documents))
+            job = await closing.close_or_count(ctx, job, True, len(documents))
     except BaseException:
         for name in linked:
             ctx.spool.discard(name)
         raise
     for document in await ctx.documents.list_awaiting_data(job.job_id):
-        start_fetch(ctx, document)
+        by_reference.start_fetch(ctx, document)
     return job

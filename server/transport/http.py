@@ -12,8 +12,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from server import intake
 from server.context import ServiceContext
+from server.jobs import intake
 from stanzas.errors import CloudImagingError, NotFound
 
 log = logging.getLogger(__name__)

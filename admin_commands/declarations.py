@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from server.admin import render
+from admin_commands import render
 from stanzas import admin_ops as a
 from stanzas import client_ops as c
 from stanzas.groups import QueueConfiguration

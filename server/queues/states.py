@@ -2,7 +2,7 @@
 
 A queue is one of the seeds' Services. Its ServiceState is idle, processing, stopped or
 down, with reasons (IPP printer-state-reasons keywords). Every change goes through
-`ServiceStates.change`: it checks `SERVICE_TRANSITIONS`, settles the reasons, derives
+`QueueStates.change`: it checks `SERVICE_TRANSITIONS`, settles the reasons, derives
 whether the queue hands out work, writes the row and, once the transaction commits,
 tells the listeners (the notifier, which tells the queue's device when the queue hands
 out work again; alerts). No other code writes service_states.
@@ -22,13 +22,13 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import replace
 from typing import Any
 
-from server import job_actions
-from server.db import Database
-from server.job_state import JobStates
+from server.jobs import actions as job_actions
+from server.jobs.states import JobStates
+from server.stores.db import Database
 from server.stores.jobs import Job, JobStore
+from server.stores.queue_states import QueueState, QueueStateStore
 from server.stores.queues import QueueStore
 from server.stores.schedule import JobScheduleStore
-from server.stores.service_states import QueueState, ServiceStateStore
 from stanzas.admin_ops import ServiceState
 from stanzas.admin_ops import ServiceStateReason as SR
 from stanzas.errors import NotFetchable, NotPossible, ServiceUnavailable
@@ -92,7 +92,7 @@ class QueueStates:
     def __init__(
         self,
         db: Database,
-        store: ServiceStateStore,
+        store: QueueStateStore,
         queues: QueueStore,
         jobs: JobStore,
         schedule: JobScheduleStore,

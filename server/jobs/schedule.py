@@ -10,7 +10,7 @@ by job-priority. The same key orders the fetchable lists (server/stores/jobs.py)
 from __future__ import annotations
 
 from server.context import ServiceContext
-from server.service_state import is_current
+from server.queues.states import is_current
 from server.stores.jobs import Job
 from stanzas.errors import NotFound, NotPossible
 from stanzas.states import JobState

@@ -1,0 +1,56 @@
+"""Closing a job, and the step that makes it fetchable: a job becomes fetchable only
+when it is closed and every document's data is in the spool (`job-incoming` stays among
+its reasons until then)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.context import ServiceContext
+from server.stores.jobs import Job
+from stanzas.states import JobState
+from stanzas.states import JobStateReason as R
+
+
+async def close_or_count(ctx: ServiceContext, job: Job, last: bool, count: int) -> Job:
+    """Count a new document; with `last`, close the job (fetchable once all data is in)."""
+    now = ctx.now()
+    if not last:
+        return await ctx.jobs.update(job, number_of_documents=count, time_last_activity=now)
+    if count == 0:
+        return await ctx.job_states.change(
+            job,
+            JobState.ABORTED,
+            reasons=[R.ABORTED_BY_SYSTEM],
+            message="the job was closed without any document",
+            is_closed=True,
+        )
+    closing: dict[str, Any] = {
+        "is_closed": True,
+        "number_of_documents": count,
+        "time_last_activity": now,
+    }
+    if await _complete(ctx, job.with_changes(**closing)):
+        return await _release(ctx, job, **closing)  # closed and released in one write
+    return await ctx.jobs.update(job, **closing)
+
+
+async def release_if_complete(ctx: ServiceContext, job: Job) -> Job:
+    """A closed job whose documents are all in: no longer incoming, fetchable if pending."""
+    return await _release(ctx, job) if await _complete(ctx, job) else job
+
+
+async def _complete(ctx: ServiceContext, job: Job) -> bool:
+    return (
+        job.is_closed
+        and not job.job_state.is_terminal
+        and R.JOB_INCOMING in job.job_state_reasons
+        and not await ctx.documents.awaiting_data(job.job_id)
+    )
+
+
+async def _release(ctx: ServiceContext, job: Job, **fields: Any) -> Job:
+    add = [R.JOB_FETCHABLE] if job.job_state == JobState.PENDING else []
+    return await ctx.job_states.change(
+        job, job.job_state, remove=[R.JOB_INCOMING], add=add, **fields
+    )
