@@ -35,14 +35,19 @@ class ServiceApp:
 
     async def start(self, *, wait_online: float = 30.0) -> None:
         ctx = self.service
-        await ctx.start()
-        self.notifier.attach()
+        await self.start_core()
         ctx.tasks.spawn(housekeeping.run(ctx), daemon=True)
         self._http = await start_http(ctx)
         self.component = self.connect_component()
         await asyncio.wait_for(self.component.online.wait(), wait_online)
         await by_reference.resume_fetches(ctx)
         log.info("service ready; documents at %s", ctx.public_url)
+
+    async def start_core(self) -> None:
+        """The store and the state machines, with the notifier listening: the service
+        without its network sides (the handler tests plug in a component of their own)."""
+        await self.service.start()
+        self.notifier.attach()
 
     def connect_component(self) -> ServiceComponent:
         """The XMPP side: the component is the context's Push port, the administrators'
@@ -57,8 +62,8 @@ class ServiceApp:
         component.add_event_handler("session_start", self._on_session_start)
         return component
 
-    async def _on_session_start(self, _event: object) -> None:
-        await notifier.announce_restart(self.service)
+    def _on_session_start(self, _event: object) -> None:
+        self.service.tasks.spawn(notifier.announce_restart(self.service))
 
     def unplug_component(self, component: ServiceComponent) -> None:
         component.del_event_handler("session_start", self._on_session_start)
@@ -74,5 +79,6 @@ class ServiceApp:
         if self._http is not None:
             await self._http.cleanup()
             self._http = None
-        self.notifier.detach()
+        if self.notifier.attached:
+            self.notifier.detach()
         await self.service.stop()

@@ -23,13 +23,16 @@ class Notifier:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self._push_order = asyncio.Lock()
+        self.attached = False
 
     def attach(self) -> None:
+        self.attached = True
         self.ctx.job_states.listeners.append(self.job_changed)
         self.ctx.queue_states.listeners.append(self.queue_changed)
         self.ctx.queue_states.restarted.append(self.queue_restarted)
 
     def detach(self) -> None:
+        self.attached = False
         self.ctx.job_states.listeners.remove(self.job_changed)
         self.ctx.queue_states.listeners.remove(self.queue_changed)
         self.ctx.queue_states.restarted.remove(self.queue_restarted)

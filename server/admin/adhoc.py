@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from slixmpp import Iq
 from slixmpp.componentxmpp import ComponentXMPP
@@ -132,20 +132,21 @@ class AdHocCommands:
     def _check(self, iq: Iq, command: Command | None) -> Caller:
         if iq["command"]["sessionid"]:
             # A continuation of a session we no longer have: it timed out (XEP-0050 §4.6).
-            raise XMPPError(
+            raise _refusal(
+                iq,
                 "bad-request",
-                text="this command session has expired; start the command again",
+                "this command session has expired; start the command again",
                 extension="session-expired",
                 extension_ns=COMMANDS_NS,
             )
         caller = Caller(iq["from"].full)
         operator, admin = self.ctx.is_operator(caller), self.ctx.is_admin(caller)
         if not operator:
-            raise XMPPError(
-                "forbidden", text="Sorry, these commands are for the print service's operators"
+            raise _refusal(
+                iq, "forbidden", "Sorry, these commands are for the print service's operators"
             )
         if command is not None and not may_run(command, operator=operator, admin=admin):
-            raise XMPPError("forbidden", text=f"Sorry, '{command.name}' is for administrators")
+            raise _refusal(iq, "forbidden", f"Sorry, '{command.name}' is for administrators")
         return caller
 
     async def _start(self, command: Command, iq: Iq, session: Session) -> Session:
@@ -297,6 +298,21 @@ class AdHocCommands:
             elif arg.required:
                 raise UsageError(f"{arg.name} is required")
         return values
+
+
+def _refusal(
+    iq: Iq,
+    condition: Literal["bad-request", "forbidden"],
+    text: str,
+    extension: str | None = None,
+    extension_ns: str | None = None,
+) -> XMPPError:
+    """A refusal is an answer, not an error of the service: one line at INFO (slixmpp
+    turns the XMPPError into the error reply)."""
+    log.info(
+        "ad-hoc %s from %s refused: %s (%s)", iq["command"]["node"], iq["from"], text, condition
+    )
+    return XMPPError(condition, text=text, extension=extension, extension_ns=extension_ns)
 
 
 def _raw(form: Any, var: str) -> Any:

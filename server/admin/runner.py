@@ -13,5 +13,5 @@ async def run(ctx: ServiceContext, caller: Caller, command: Command, values: Val
     """Raises UsageError, or the operation's CloudImagingError."""
     request = build(command, values)
     operation = OPERATIONS[request.ELEMENT]
-    response = await operation.handler(ctx, caller, request)
+    response = await operation(ctx, caller, request)
     return command.render(response)

@@ -46,9 +46,9 @@ async def client(ctx: ServiceContext, caller: Caller) -> None:
 async def job_for(
     ctx: ServiceContext, caller: Caller, job_id: int, *, operators: bool = True
 ) -> Job:
-    """A job the caller may act on: its owner, an administrator, and, unless the seed
-    reserves the operation to owners and administrators, an operator."""
-    await client(ctx, caller)
+    """A job the caller (a client: the operation's role) may act on: its owner, an
+    administrator, and, unless the seed reserves the operation to owners and
+    administrators, an operator."""
     job = await ctx.jobs.get(job_id)
     if job is None:
         raise NotFound(f"no job {job_id}")

@@ -1,34 +1,15 @@
-"""What the administrative handlers share: who may ask, and how a service or a device
-looks in an answer.
-
-Seed 001 reserves Tables 2 and 3 to "Administrators or Operators". Cirrus splits them by
-consequence: operators run the queues day to day (pause, hold, cancel, promote, restart);
-administrators also change configuration and the set of services and devices.
-"""
+"""What the administrative handlers share: the queue a request names, and how a queue,
+the System Control Service or a device looks in an answer. (Who may ask: roles.py.)"""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-from server.context import Caller, ServiceContext
+from server.context import ServiceContext
 from server.stores.devices import Device
 from server.stores.queue_states import QueueState
 from server.stores.queues import Queue
 from stanzas.admin_ops import AnyServiceType, DeviceSummary, ServiceState, ServiceSummary
-from stanzas.errors import NotAuthorized, NotFound
+from stanzas.errors import NotFound
 from stanzas.states import ServiceType
-
-
-class Role(StrEnum):
-    OPERATOR = "operator"  # an operator or an administrator
-    ADMIN = "admin"  # an administrator
-
-
-def require(ctx: ServiceContext, caller: Caller, role: Role) -> None:
-    allowed = ctx.is_admin(caller) if role == Role.ADMIN else ctx.is_operator(caller)
-    if not allowed:
-        who = "administrators" if role == Role.ADMIN else "operators and administrators"
-        raise NotAuthorized(f"only {who} may do this; {caller.bare} is neither")
 
 
 async def named_queue(

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from server import notifier
 from server.context import Caller, ServiceContext
-from server.handlers.admin_common import Role, device_summary, require
+from server.handlers.admin_common import device_summary
 from server.handlers.device_ops import deregister_device
 from server.handlers.registry import operation
+from server.handlers.roles import ADMIN, OPERATOR
 from server.stores.devices import Device
 from stanzas import admin_ops as ops
 from stanzas.device_ops import DeregisterDevice
@@ -25,28 +26,25 @@ async def _device(ctx: ServiceContext, req: ops.DeviceTarget) -> Device:
     return device
 
 
-@operation(ops.ListDevices)
+@operation(ops.ListDevices, role=OPERATOR)
 async def list_devices(
     ctx: ServiceContext, caller: Caller, req: ops.ListDevices
 ) -> ops.ListDevicesResponse:
-    require(ctx, caller, Role.OPERATOR)
     devices = await ctx.devices.list_all()
     return ops.ListDevicesResponse(device=[await device_summary(ctx, d) for d in devices])
 
 
-@operation(ops.GetDevice)
+@operation(ops.GetDevice, role=OPERATOR)
 async def get_device(ctx: ServiceContext, caller: Caller, req: ops.GetDevice) -> ops.DeviceResponse:
-    require(ctx, caller, Role.OPERATOR)
     device = await _device(ctx, req)
     return ops.DeviceResponse(device=await device_summary(ctx, device, with_capabilities=True))
 
 
-@operation(ops.ApproveDevice)
+@operation(ops.ApproveDevice, role=ADMIN)
 async def approve_device(
     ctx: ServiceContext, caller: Caller, req: ops.ApproveDevice
 ) -> ops.DeviceResponse:
     """Serve the device from now on; its manager is asked to resynchronise at once."""
-    require(ctx, caller, Role.ADMIN)
     device = await _device(ctx, req)
     if device.registration_state != RegistrationState.APPROVED:
         await ctx.devices.set_registration_state(
@@ -57,30 +55,28 @@ async def approve_device(
     return ops.DeviceResponse(device=await device_summary(ctx, device))
 
 
-@operation(ops.RemoveDevice)
+@operation(ops.RemoveDevice, role=ADMIN)
 async def remove_device(
     ctx: ServiceContext, caller: Caller, req: ops.RemoveDevice
 ) -> ops.DeviceResponse:
     """Deny a pending registration or deregister a device: DeregisterDevice, done by the
     service on the manager's behalf (its jobs go back to the queue's fetchable list)."""
-    require(ctx, caller, Role.ADMIN)
     device = await _device(ctx, req)
     queue = await ctx.queues.get(device.printer_name)
     service_type = ServiceType(queue.service_type) if queue else ServiceType.PRINT
     shown = await device_summary(ctx, device)
     await deregister_device(
         ctx,
-        Caller(device.jid),
+        device,
         DeregisterDevice(output_device_uuid=device.output_device_uuid, service_type=service_type),
     )
     return ops.DeviceResponse(device=shown)
 
 
-@operation(ops.SetAlertSubscription)
+@operation(ops.SetAlertSubscription, role=OPERATOR)
 async def set_alert_subscription(
     ctx: ServiceContext, caller: Caller, req: ops.SetAlertSubscription
 ) -> ops.AlertSubscriptionResponse:
-    require(ctx, caller, Role.OPERATOR)
     events = [e.value for e in dict.fromkeys(req.alert_events)]
     await ctx.alerts.set(caller.bare, events)
     return ops.AlertSubscriptionResponse(alert_events=[ops.AlertEvent(e) for e in events])

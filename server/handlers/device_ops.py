@@ -7,8 +7,9 @@ from typing import Any
 
 from server.context import Caller, ServiceContext
 from server.devices import registration, reports
-from server.handlers.access import device_job, registered_device
+from server.handlers.access import device_job
 from server.handlers.registry import operation
+from server.handlers.roles import DEVICE, REGISTERED_DEVICE, REGISTRANT
 from server.jobs import tickets
 from server.stores.devices import Device
 from server.stores.documents import Document
@@ -28,12 +29,10 @@ from stanzas.states import JobStateReason as R
 from stanzas.types import INLINE_DOCUMENT_MAX
 
 
-@operation(ops.RegisterDevice)
+@operation(ops.RegisterDevice, role=REGISTRANT)
 async def register_device(
     ctx: ServiceContext, caller: Caller, req: ops.RegisterDevice
 ) -> ops.RegisterDeviceResponse:
-    if not (ctx.is_local_user(caller) or caller.bare in ctx.settings.manager_components):
-        raise NotAuthorized("devices register from this server's accounts or trusted components")
     async with ctx.db.transaction():
         existing = await ctx.devices.get(req.output_device_uuid)
         if existing is not None and existing.jid != caller.bare:
@@ -76,11 +75,10 @@ async def register_device(
     )
 
 
-@operation(ops.DeregisterDevice)
+@operation(ops.DeregisterDevice, role=REGISTERED_DEVICE)
 async def deregister_device(
-    ctx: ServiceContext, caller: Caller, req: ops.DeregisterDevice
+    ctx: ServiceContext, device: Device, req: ops.DeregisterDevice
 ) -> ops.DeregisterDeviceResponse:
-    device = await registered_device(ctx, caller, req.output_device_uuid, approved=False)
     async with ctx.db.transaction():
         for job in await ctx.jobs.list_bound_active(device.output_device_uuid):
             await reports.return_to_fetchable(ctx, job)
@@ -91,11 +89,10 @@ async def deregister_device(
     return ops.DeregisterDeviceResponse(output_device_uuid=device.output_device_uuid)
 
 
-@operation(ops.GetFetchableJobs)
+@operation(ops.GetFetchableJobs, role=DEVICE)
 async def get_fetchable_jobs(
-    ctx: ServiceContext, caller: Caller, req: ops.GetFetchableJobs
+    ctx: ServiceContext, device: Device, req: ops.GetFetchableJobs
 ) -> ops.GetFetchableJobsResponse:
-    device = await registered_device(ctx, caller, req.output_device_uuid)
     jobs = await ctx.jobs.list_fetchable(device.printer_name, req.limit or 100)
     return ops.GetFetchableJobsResponse(
         job=[
@@ -111,9 +108,8 @@ async def get_fetchable_jobs(
     )
 
 
-@operation(ops.FetchJob)
-async def fetch_job(ctx: ServiceContext, caller: Caller, req: ops.FetchJob) -> ops.FetchJobResponse:
-    device = await registered_device(ctx, caller, req.output_device_uuid)
+@operation(ops.FetchJob, role=DEVICE)
+async def fetch_job(ctx: ServiceContext, device: Device, req: ops.FetchJob) -> ops.FetchJobResponse:
     job = await device_job(ctx, device, req.job_id)
     # A job already bound to this device may be fetched again (a restarted manager).
     bound_here = job.output_device_uuid == device.output_device_uuid
@@ -136,11 +132,10 @@ async def fetch_job(ctx: ServiceContext, caller: Caller, req: ops.FetchJob) -> o
     )
 
 
-@operation(ops.AcknowledgeJob)
+@operation(ops.AcknowledgeJob, role=DEVICE)
 async def acknowledge_job(
-    ctx: ServiceContext, caller: Caller, req: ops.AcknowledgeJob
+    ctx: ServiceContext, device: Device, req: ops.AcknowledgeJob
 ) -> ops.AcknowledgeJobResponse:
-    device = await registered_device(ctx, caller, req.output_device_uuid)
     async with ctx.db.transaction():
         job = await device_job(ctx, device, req.job_id)
         if job.job_state.is_terminal:
@@ -169,11 +164,10 @@ async def acknowledge_job(
     return _ack_response(job)
 
 
-@operation(ops.FetchDocument)
+@operation(ops.FetchDocument, role=DEVICE)
 async def fetch_document(
-    ctx: ServiceContext, caller: Caller, req: ops.FetchDocument
+    ctx: ServiceContext, device: Device, req: ops.FetchDocument
 ) -> ops.FetchDocumentResponse:
-    device = await registered_device(ctx, caller, req.output_device_uuid)
     job = await _bound_job(ctx, device, req.job_id)
     if job.job_state.is_terminal:
         raise NotFetchable(f"job {job.job_id} has ended ({job.job_state.value})")
@@ -196,7 +190,7 @@ async def fetch_document(
         spool_name=document.spool_name,
         size=document.document_size,
         digest=document.document_digest,
-        device_jid=caller.bare,
+        device_jid=device.jid,
     )
     return _fetched(job, document, document_access_uri=f"{ctx.public_url}/documents/{slot.token}")
 
@@ -214,11 +208,10 @@ def _fetched(job: Job, document: Document, **where: Any) -> ops.FetchDocumentRes
     )
 
 
-@operation(ops.AcknowledgeDocument)
+@operation(ops.AcknowledgeDocument, role=DEVICE)
 async def acknowledge_document(
-    ctx: ServiceContext, caller: Caller, req: ops.AcknowledgeDocument
+    ctx: ServiceContext, device: Device, req: ops.AcknowledgeDocument
 ) -> ops.AcknowledgeDocumentResponse:
-    device = await registered_device(ctx, caller, req.output_device_uuid)
     # A successful fetch changes nothing here (the device reports the document's
     # progress): only a failed one needs a transaction.
     failed = req.fetch_status_code != "successful-ok"
@@ -245,21 +238,19 @@ async def acknowledge_document(
     )
 
 
-@operation(ops.PutJobDocumentData)
+@operation(ops.PutJobDocumentData, role=DEVICE)
 async def put_job_document_data(
-    ctx: ServiceContext, caller: Caller, req: ops.PutJobDocumentData
+    ctx: ServiceContext, device: Device, req: ops.PutJobDocumentData
 ) -> ops.PutJobDocumentDataResponse:
-    await registered_device(ctx, caller, req.output_device_uuid)
     if req.service_type == ServiceType.PRINT:
         raise OperationNotSupported("Print queues produce no document data for the service")
     raise OperationNotSupported(f"the {req.service_type.value} service is not offered yet")
 
 
-@operation(ops.UpdateServiceState)
+@operation(ops.UpdateServiceState, role=DEVICE)
 async def update_service_state(
-    ctx: ServiceContext, caller: Caller, req: ops.UpdateServiceState
+    ctx: ServiceContext, device: Device, req: ops.UpdateServiceState
 ) -> ops.UpdateServiceStateResponse:
-    device = await registered_device(ctx, caller, req.output_device_uuid)
     async with ctx.db.transaction():
         queue = await ctx.queues.get(device.printer_name)
         if queue is None:
@@ -278,11 +269,10 @@ async def update_service_state(
     )
 
 
-@operation(ops.UpdateJobState)
+@operation(ops.UpdateJobState, role=DEVICE)
 async def update_job_state(
-    ctx: ServiceContext, caller: Caller, req: ops.UpdateJobState
+    ctx: ServiceContext, device: Device, req: ops.UpdateJobState
 ) -> ops.UpdateJobStateResponse:
-    device = await registered_device(ctx, caller, req.output_device_uuid)
     async with ctx.db.transaction():
         job = await _bound_job(ctx, device, req.job_id)
         job = await reports.apply_device_report(
@@ -300,11 +290,10 @@ async def update_job_state(
     )
 
 
-@operation(ops.UpdateDocumentState)
+@operation(ops.UpdateDocumentState, role=DEVICE)
 async def update_document_state(
-    ctx: ServiceContext, caller: Caller, req: ops.UpdateDocumentState
+    ctx: ServiceContext, device: Device, req: ops.UpdateDocumentState
 ) -> ops.UpdateDocumentStateResponse:
-    device = await registered_device(ctx, caller, req.output_device_uuid)
     async with ctx.db.transaction():
         job = await _bound_job(ctx, device, req.job_id)
         document = await ctx.documents.get(job.job_id, req.document_number)
@@ -320,14 +309,13 @@ async def update_document_state(
     return ops.UpdateDocumentStateResponse(document=document.to_status())
 
 
-@operation(ops.UpdateFetchableJobs)
+@operation(ops.UpdateFetchableJobs, role=DEVICE)
 async def update_fetchable_jobs(
-    ctx: ServiceContext, caller: Caller, req: ops.UpdateFetchableJobs
+    ctx: ServiceContext, device: Device, req: ops.UpdateFetchableJobs
 ) -> ops.UpdateFetchableJobsResponse:
     """The resync (seed 001): jobs bound here but not listed go back to the fetchable
     list; listed jobs take the state the manager reports; jobs that ended or were
     canceled meanwhile are named back so that the manager stops them."""
-    device = await registered_device(ctx, caller, req.output_device_uuid)
     held = {h.job_id: h for h in req.job}
     cancel: list[int] = []
     async with ctx.db.transaction():

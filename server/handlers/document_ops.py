@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 from server.context import Caller, ServiceContext
 from server.documents import by_reference
 from server.documents.slots import UploadSlot
-from server.handlers.access import client, job_for
+from server.handlers.access import job_for
 from server.handlers.job_ops import queue_for
 from server.handlers.registry import operation
+from server.handlers.roles import CLIENT
 from server.jobs import closing, intake, tickets
 from server.stores.documents import Document
 from server.stores.jobs import Job
@@ -27,7 +28,7 @@ def _open_for_documents(job: Job) -> None:
         raise NotPossible(f"job {job.job_id} takes no more documents (inputs are closed)")
 
 
-@operation(ops.SendDocument)
+@operation(ops.SendDocument, role=CLIENT)
 async def send_document(
     ctx: ServiceContext, caller: Caller, req: ops.SendDocument
 ) -> ops.SendDocumentResponse:
@@ -104,7 +105,7 @@ async def _commit_inline(
     )
 
 
-@operation(ops.SendUri)
+@operation(ops.SendUri, role=CLIENT)
 async def send_uri(ctx: ServiceContext, caller: Caller, req: ops.SendUri) -> ops.SendUriResponse:
     async with ctx.db.transaction():
         job = await job_for(ctx, caller, req.job_id)
@@ -150,7 +151,7 @@ async def send_uri(ctx: ServiceContext, caller: Caller, req: ops.SendUri) -> ops
     )
 
 
-@operation(ops.AddHardcopyDocument)
+@operation(ops.AddHardcopyDocument, role=CLIENT)
 async def add_hardcopy_document(
     ctx: ServiceContext, caller: Caller, req: ops.AddHardcopyDocument
 ) -> ops.AddHardcopyDocumentResponse:
@@ -161,7 +162,7 @@ async def add_hardcopy_document(
     raise OperationNotSupported(f"{job.service_type} hardcopy input is not offered yet")
 
 
-@operation(ops.GetDocuments)
+@operation(ops.GetDocuments, role=CLIENT)
 async def get_documents(
     ctx: ServiceContext, caller: Caller, req: ops.GetDocuments
 ) -> ops.GetDocumentsResponse:
@@ -172,7 +173,7 @@ async def get_documents(
     )
 
 
-@operation(ops.GetDocumentElements)
+@operation(ops.GetDocumentElements, role=CLIENT)
 async def get_document_elements(
     ctx: ServiceContext, caller: Caller, req: ops.GetDocumentElements
 ) -> ops.GetDocumentElementsResponse:
@@ -181,7 +182,7 @@ async def get_document_elements(
     return ops.GetDocumentElementsResponse(document=document.to_status())
 
 
-@operation(ops.CancelDocument)
+@operation(ops.CancelDocument, role=CLIENT)
 async def cancel_document(
     ctx: ServiceContext, caller: Caller, req: ops.CancelDocument
 ) -> ops.DocumentResponse:
@@ -217,7 +218,7 @@ async def cancel_document(
     return ops.DocumentResponse(document=document.to_status())
 
 
-@operation(ops.SetDocumentElements)
+@operation(ops.SetDocumentElements, role=CLIENT)
 async def set_document_elements(
     ctx: ServiceContext, caller: Caller, req: ops.SetDocumentElements
 ) -> ops.DocumentResponse:
@@ -239,11 +240,10 @@ async def set_document_elements(
     return ops.DocumentResponse(document=document.to_status())
 
 
-@operation(ops.ValidateDocumentTicket)
+@operation(ops.ValidateDocumentTicket, role=CLIENT)
 async def validate_document_ticket(
     ctx: ServiceContext, caller: Caller, req: ops.ValidateDocumentTicket
 ) -> ops.ValidateResponse:
-    await client(ctx, caller)
     queue = await queue_for(ctx, req.printer_name, req.service_type)
     problems = tickets.unsupported(req.document_ticket, queue.capabilities)
     return ops.ValidateResponse(unsupported_elements=sorted(problems) or None)

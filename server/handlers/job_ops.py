@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from server.context import Caller, ServiceContext
-from server.handlers.access import client, job_for
+from server.handlers.access import job_for
 from server.handlers.registry import operation
+from server.handlers.roles import CLIENT
 from server.jobs import actions as job_actions
 from server.jobs import closing, intake, schedule, tickets
 from server.stores.jobs import Job
@@ -32,7 +33,6 @@ async def _new_job_terms(
 ) -> tuple[Queue, JobTicket, list[str]]:
     """What CreateJob and PrintJob check first: a client, an accepting queue, and the
     ticket settled against it (with the elements it dropped)."""
-    await client(ctx, caller)
     queue = await queue_for(ctx, req.printer_name, req.service_type)
     if not (queue.is_accepting_jobs and queue.printer_is_accepting_jobs):
         raise NotAcceptingJobs(f"queue {queue.printer_name} is not accepting jobs")
@@ -45,7 +45,7 @@ async def _new_job_terms(
     return queue, ticket, dropped
 
 
-@operation(ops.CreateJob)
+@operation(ops.CreateJob, role=CLIENT)
 async def create_job(
     ctx: ServiceContext, caller: Caller, req: ops.CreateJob
 ) -> ops.CreateJobResponse:
@@ -57,7 +57,7 @@ async def create_job(
     )
 
 
-@operation(ops.PrintJob)
+@operation(ops.PrintJob, role=CLIENT)
 async def print_job(ctx: ServiceContext, caller: Caller, req: ops.PrintJob) -> ops.PrintJobResponse:
     queue, ticket, dropped = await _new_job_terms(ctx, caller, req)
     tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
@@ -89,7 +89,7 @@ async def print_job(ctx: ServiceContext, caller: Caller, req: ops.PrintJob) -> o
     )
 
 
-@operation(ops.CloseJob)
+@operation(ops.CloseJob, role=CLIENT)
 async def close_job(ctx: ServiceContext, caller: Caller, req: ops.CloseJob) -> ops.CloseJobResponse:
     async with ctx.db.transaction():
         job = await job_for(ctx, caller, req.job_id, operators=False)
@@ -103,7 +103,7 @@ async def close_job(ctx: ServiceContext, caller: Caller, req: ops.CloseJob) -> o
     return ops.CloseJobResponse(job=job.to_status())
 
 
-@operation(ops.GetJobElements)
+@operation(ops.GetJobElements, role=CLIENT)
 async def get_job_elements(
     ctx: ServiceContext, caller: Caller, req: ops.GetJobElements
 ) -> ops.GetJobElementsResponse:
@@ -133,7 +133,6 @@ async def job_list(
     my_jobs: bool,
     limit: int | None,
 ) -> ops.JobList:
-    await client(ctx, caller)
     if printer_name is not None:
         await queue_for(ctx, printer_name, service_type)
     jobs = await ctx.jobs.list_jobs(
@@ -150,7 +149,7 @@ async def job_list(
     return ops.JobList(job=await ctx.queue_states.lazy_statuses(jobs, summaries))
 
 
-@operation(ops.GetActiveJobs)
+@operation(ops.GetActiveJobs, role=CLIENT)
 async def get_active_jobs(
     ctx: ServiceContext, caller: Caller, req: ops.GetActiveJobs
 ) -> ops.JobList:
@@ -165,7 +164,7 @@ async def get_active_jobs(
     )
 
 
-@operation(ops.GetJobHistory)
+@operation(ops.GetJobHistory, role=CLIENT)
 async def get_job_history(
     ctx: ServiceContext, caller: Caller, req: ops.GetJobHistory
 ) -> ops.JobList:
@@ -180,7 +179,7 @@ async def get_job_history(
     )
 
 
-@operation(ops.CancelJob)
+@operation(ops.CancelJob, role=CLIENT)
 async def cancel_job(
     ctx: ServiceContext, caller: Caller, req: ops.CancelJob
 ) -> ops.CancelJobResponse:
@@ -195,13 +194,12 @@ async def cancel_job(
     return ops.CancelJobResponse(job=job.to_status())
 
 
-@operation(ops.CancelMyJobs)
+@operation(ops.CancelMyJobs, role=CLIENT)
 async def cancel_my_jobs(
     ctx: ServiceContext, caller: Caller, req: ops.CancelMyJobs
 ) -> ops.CancelMyJobsResponse:
     """All or nothing (seed 001): first every candidate's ownership, then every
     candidate's state; only if both pass is anything canceled."""
-    await client(ctx, caller)
     async with ctx.db.transaction():
         if req.job_ids:
             found = {i: await ctx.jobs.get(i) for i in dict.fromkeys(req.job_ids)}
@@ -242,12 +240,11 @@ async def cancel_my_jobs(
     )
 
 
-@operation(ops.CancelCurrentJob)
+@operation(ops.CancelCurrentJob, role=CLIENT)
 async def cancel_current_job(
     ctx: ServiceContext, caller: Caller, req: ops.CancelCurrentJob
 ) -> ops.JobsResponse:
     """Seed 001 CancelCurrent<Service>Job rules 1-5."""
-    await client(ctx, caller)
     queue = await queue_for(ctx, req.printer_name, req.service_type)
     async with ctx.db.transaction():
         targets = await _current_targets(ctx, caller, queue, req.job_id)
@@ -262,12 +259,11 @@ async def cancel_current_job(
     return ops.JobsResponse(job=[j.to_status() for j in done])
 
 
-@operation(ops.SuspendCurrentJob)
+@operation(ops.SuspendCurrentJob, role=CLIENT)
 async def suspend_current_job(
     ctx: ServiceContext, caller: Caller, req: ops.SuspendCurrentJob
 ) -> ops.JobsResponse:
     """Seed 001 SuspendCurrent<Service>Job rules a, b and 1-5 (owner or administrator)."""
-    await client(ctx, caller)
     queue = await queue_for(ctx, req.printer_name, req.service_type)
     async with ctx.db.transaction():
         targets = await _current_targets(ctx, caller, queue, req.job_id, operators=False)
@@ -280,7 +276,7 @@ async def suspend_current_job(
     return ops.JobsResponse(job=[j.to_status() for j in done])
 
 
-@operation(ops.ResumeJob)
+@operation(ops.ResumeJob, role=CLIENT)
 async def resume_job(ctx: ServiceContext, caller: Caller, req: ops.ResumeJob) -> ops.JobResponse:
     async with ctx.db.transaction():
         job = await job_for(ctx, caller, req.job_id)
@@ -288,7 +284,7 @@ async def resume_job(ctx: ServiceContext, caller: Caller, req: ops.ResumeJob) ->
     return ops.JobResponse(job=job.to_status())
 
 
-@operation(ops.SetJobElements)
+@operation(ops.SetJobElements, role=CLIENT)
 async def set_job_elements(
     ctx: ServiceContext, caller: Caller, req: ops.SetJobElements
 ) -> ops.JobResponse:
@@ -320,7 +316,7 @@ async def set_job_elements(
     return ops.JobResponse(job=job.to_status(with_ticket=True))
 
 
-@operation(ops.ResubmitJob)
+@operation(ops.ResubmitJob, role=CLIENT)
 async def resubmit_job(
     ctx: ServiceContext, caller: Caller, req: ops.ResubmitJob
 ) -> ops.JobResponse:
@@ -347,11 +343,10 @@ async def resubmit_job(
     )
 
 
-@operation(ops.ValidateJobTicket)
+@operation(ops.ValidateJobTicket, role=CLIENT)
 async def validate_job_ticket(
     ctx: ServiceContext, caller: Caller, req: ops.ValidateJobTicket
 ) -> ops.ValidateResponse:
-    await client(ctx, caller)
     queue = await queue_for(ctx, req.printer_name, req.service_type)
     _ticket, dropped = tickets.settle(
         req.job_ticket, queue.capabilities, queue.configuration, req.job_mandatory_elements

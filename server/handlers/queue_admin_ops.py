@@ -1,15 +1,21 @@
-"""Handlers of the administrative operations on one service (seed 001, Table 2).
+"""Handlers of the administrative operations on one queue (one of the seeds' Services;
+seed 001, Table 2).
 
 State steps are server/queues/states.py's, job steps server/jobs/actions.py's and the
-order server/jobs/schedule.py's; these handlers check who asks and what the request names.
+order server/jobs/schedule.py's; these handlers check what the request names (who may ask
+is each operation's role).
 Resume<Service>Job is Table 1's ResumeJob (server/handlers/job_ops.py), open to operators.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from server.context import Caller, ServiceContext
-from server.handlers.admin_common import Role, named_queue, queue_summary, require
-from server.handlers.registry import operation
+from server.handlers.admin_common import named_queue, queue_summary
+from server.handlers.registry import Handler, operation
+from server.handlers.roles import ADMIN, OPERATOR
 from server.jobs import actions as job_actions
 from server.jobs import schedule, tickets
 from server.stores.queues import Queue
@@ -33,7 +39,7 @@ async def _answer(ctx: ServiceContext, printer_name: str) -> ops.ServiceResponse
     return ops.ServiceResponse(service=await queue_summary(ctx, queue))
 
 
-@operation(ops.CancelJobs)
+@operation(ops.CancelJobs, role=OPERATOR)
 async def cancel_jobs(
     ctx: ServiceContext, caller: Caller, req: ops.CancelJobs
 ) -> ops.CancelJobsResponse:
@@ -41,7 +47,6 @@ async def cancel_jobs(
     already being canceled), none is, and the error names them (seed Note 1). Named jobs
     that had already ended are no obstacle ("cancel all identified non-Terminated Jobs");
     without names, jobs already being canceled are left to finish so."""
-    require(ctx, caller, Role.OPERATOR)
     queue = await named_queue(ctx, req.service_type, req.printer_name)
     async with ctx.db.transaction():
         if req.job_ids:
@@ -75,32 +80,35 @@ async def cancel_jobs(
     return ops.CancelJobsResponse(job_ids=[j.job_id for j in live][:MAX_LIST_ITEMS])
 
 
-@operation(ops.DisableService)
-async def disable_service(
-    ctx: ServiceContext, caller: Caller, req: ops.DisableService
-) -> ops.ServiceResponse:
-    require(ctx, caller, Role.OPERATOR)
-    queue = await named_queue(ctx, req.service_type, req.printer_name)
-    await ctx.queue_states.set_accepting(queue.printer_name, False, req.message)
-    return await _answer(ctx, queue.printer_name)
+# --- one queue's state and acceptance -------------------------------------------------
+# The step each operation takes on the named queue; the …AllServices operations
+# (system_ops.py) take the same steps on every queue.
+Step = Callable[[ServiceContext, str, Any], Awaitable[object]]
 
 
-@operation(ops.EnableService)
-async def enable_service(
-    ctx: ServiceContext, caller: Caller, req: ops.EnableService
-) -> ops.ServiceResponse:
-    require(ctx, caller, Role.OPERATOR)
-    queue = await named_queue(ctx, req.service_type, req.printer_name)
-    await ctx.queue_states.set_accepting(queue.printer_name, True, req.message)
-    return await _answer(ctx, queue.printer_name)
+async def disable(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+    await ctx.queue_states.set_accepting(printer_name, False, req.message)
 
 
-@operation(ops.HoldNewJobs)
-async def hold_new_jobs(
-    ctx: ServiceContext, caller: Caller, req: ops.HoldNewJobs
-) -> ops.ServiceResponse:
-    require(ctx, caller, Role.OPERATOR)
-    queue = await named_queue(ctx, req.service_type, req.printer_name)
+async def enable(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+    await ctx.queue_states.set_accepting(printer_name, True, req.message)
+
+
+async def pause(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+    """Pause…AfterCurrentJob is the same as Pause: jobs at a device are never stopped from
+    here (seed: then "the response to both requests is exactly the same")."""
+    await ctx.queue_states.pause(printer_name, req.message)
+
+
+async def resume(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+    await ctx.queue_states.resume(printer_name, req.message)
+
+
+async def _release_new(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+    await ctx.queue_states.release_new(printer_name, req.message)
+
+
+async def _hold_new(ctx: ServiceContext, printer_name: str, req: ops.HoldNewJobs) -> None:
     if req.job_hold_until is not None and req.job_hold_until_time is not None:
         raise AttributesNotSupported("give job-hold-until or job-hold-until-time, not both")
     if req.job_hold_until not in (None, "indefinite"):
@@ -110,58 +118,40 @@ async def hold_new_jobs(
     if req.job_hold_until_time is not None and req.job_hold_until_time <= ctx.now():
         raise AttributesNotSupported("job-hold-until-time must be in the future")
     await ctx.queue_states.hold_new(
-        queue.printer_name, req.job_hold_until, req.job_hold_until_time, req.message
+        printer_name, req.job_hold_until, req.job_hold_until_time, req.message
     )
-    return await _answer(ctx, queue.printer_name)
 
 
-@operation(ops.ReleaseNewJobs)
-async def release_new_jobs(
-    ctx: ServiceContext, caller: Caller, req: ops.ReleaseNewJobs
-) -> ops.ServiceResponse:
-    require(ctx, caller, Role.OPERATOR)
-    queue = await named_queue(ctx, req.service_type, req.printer_name)
-    await ctx.queue_states.release_new(queue.printer_name, req.message)
-    return await _answer(ctx, queue.printer_name)
+ONE_SERVICE: dict[type[ops.ServiceRequest], Step] = {
+    ops.DisableService: disable,
+    ops.EnableService: enable,
+    ops.HoldNewJobs: _hold_new,
+    ops.ReleaseNewJobs: _release_new,
+    ops.PauseService: pause,
+    ops.PauseServiceAfterCurrentJob: pause,
+    ops.ResumeService: resume,
+}
 
 
-@operation(ops.PauseService)
-async def pause_service(
-    ctx: ServiceContext, caller: Caller, req: ops.PauseService
-) -> ops.ServiceResponse:
-    require(ctx, caller, Role.OPERATOR)
-    queue = await named_queue(ctx, req.service_type, req.printer_name)
-    await ctx.queue_states.pause(queue.printer_name, req.message)
-    return await _answer(ctx, queue.printer_name)
+def _for_the_named_queue(step: Step) -> Handler[Caller, ops.ServiceRequest]:
+    async def one_service(
+        ctx: ServiceContext, caller: Caller, req: ops.ServiceRequest
+    ) -> ops.ServiceResponse:
+        queue = await named_queue(ctx, req.service_type, req.printer_name)
+        await step(ctx, queue.printer_name, req)
+        return await _answer(ctx, queue.printer_name)
+
+    return one_service
 
 
-@operation(ops.PauseServiceAfterCurrentJob)
-async def pause_service_after_current_job(
-    ctx: ServiceContext, caller: Caller, req: ops.PauseServiceAfterCurrentJob
-) -> ops.ServiceResponse:
-    """The same as PauseService: jobs at a device are never stopped from here (seed:
-    then "the response to both requests is exactly the same")."""
-    require(ctx, caller, Role.OPERATOR)
-    queue = await named_queue(ctx, req.service_type, req.printer_name)
-    await ctx.queue_states.pause(queue.printer_name, req.message)
-    return await _answer(ctx, queue.printer_name)
+for _request, _step in ONE_SERVICE.items():
+    operation(_request, role=OPERATOR)(_for_the_named_queue(_step))
 
 
-@operation(ops.ResumeService)
-async def resume_service(
-    ctx: ServiceContext, caller: Caller, req: ops.ResumeService
-) -> ops.ServiceResponse:
-    require(ctx, caller, Role.OPERATOR)
-    queue = await named_queue(ctx, req.service_type, req.printer_name)
-    await ctx.queue_states.resume(queue.printer_name, req.message)
-    return await _answer(ctx, queue.printer_name)
-
-
-@operation(ops.PromoteJob)
+@operation(ops.PromoteJob, role=OPERATOR)
 async def promote_job(
     ctx: ServiceContext, caller: Caller, req: ops.PromoteJob
 ) -> ops.PromoteJobResponse:
-    require(ctx, caller, Role.OPERATOR)
     job = await ctx.jobs.get(req.job_id)
     if job is None:
         raise NotFound(f"no job {req.job_id}")
@@ -195,13 +185,12 @@ def _check_configuration(config: QueueConfiguration) -> list[str]:
     return problems
 
 
-@operation(ops.SetServiceElements)
+@operation(ops.SetServiceElements, role=ADMIN)
 async def set_service_elements(
     ctx: ServiceContext, caller: Caller, req: ops.SetServiceElements
 ) -> ops.ServiceResponse:
     """Atomic (seed 001): every element is checked first; if one cannot be set, nothing
     is, and the error names each one that could not be."""
-    require(ctx, caller, Role.ADMIN)
     async with ctx.db.transaction():
         queue = await named_queue(ctx, req.service_type, req.printer_name)
         problems = _set_names("capabilities", req.capabilities) + _set_names("status", req.status)

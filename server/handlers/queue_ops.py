@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from server.context import Caller, ServiceContext
-from server.handlers.access import client
 from server.handlers.job_ops import queue_for
 from server.handlers.registry import operation
+from server.handlers.roles import CLIENT
 from server.stores.queues import Queue
 from stanzas import client_ops as ops
 from stanzas.admin_ops import ServiceState
@@ -61,11 +61,10 @@ async def combined_status(ctx: ServiceContext, queue: Queue) -> ServiceStatus:
     )
 
 
-@operation(ops.GetServiceElements)
+@operation(ops.GetServiceElements, role=CLIENT)
 async def get_service_elements(
     ctx: ServiceContext, caller: Caller, req: ops.GetServiceElements
 ) -> ops.GetServiceElementsResponse:
-    await client(ctx, caller)
     queue = await queue_for(ctx, req.printer_name, req.service_type)
     groups = set(req.requested_elements or GROUPS)
     unknown = groups - set(GROUPS)
@@ -74,11 +73,10 @@ async def get_service_elements(
     return ops.GetServiceElementsResponse(service=await queue_elements(ctx, queue, groups))
 
 
-@operation(ops.GetServices)
+@operation(ops.GetServices, role=CLIENT)
 async def get_services(
     ctx: ServiceContext, caller: Caller, req: ops.GetServices
 ) -> ops.GetServicesResponse:
-    await client(ctx, caller)
     queues = [
         q
         for q in await ctx.queues.list_all()
@@ -89,12 +87,11 @@ async def get_services(
     )
 
 
-@operation(ops.IdentifyPrinter)
+@operation(ops.IdentifyPrinter, role=CLIENT)
 async def identify_printer(
     ctx: ServiceContext, caller: Caller, req: ops.IdentifyPrinter
 ) -> ops.IdentifyPrinterResponse:
     """Relayed to the queue's device with the next push (PWG 5100.13 Identify-Printer)."""
-    await client(ctx, caller)
     queue = await queue_for(ctx, req.printer_name, req.service_type)
     device = await ctx.devices.get_by_printer(queue.printer_name)
     online = device is not None and ctx.push is not None and device.registration_state == "approved"

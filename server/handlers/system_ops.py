@@ -15,17 +15,14 @@ Table 3's notes, as applied here:
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from server import notifier
 from server.context import Caller, ServiceContext
-from server.handlers.admin_common import (
-    Role,
-    named_queue,
-    queue_summary,
-    require,
-    system_summary,
-)
-from server.handlers.registry import operation
+from server.handlers.admin_common import named_queue, queue_summary, system_summary
+from server.handlers.queue_admin_ops import Step, disable, enable, pause, resume
+from server.handlers.registry import Handler, Role, operation
+from server.handlers.roles import ADMIN, OPERATOR, require_admin
 from server.stores.queues import Queue
 from stanzas import admin_ops as ops
 from stanzas.errors import AttributesNotSupported, NotPossible
@@ -63,15 +60,14 @@ def _not_system(service_type: ops.AnyServiceType, what: str) -> None:
 # --- one service by name ---------------------------------------------------------------
 
 
-@operation(ops.RestartService)
+@operation(ops.RestartService, role=OPERATOR)
 async def restart_service(
     ctx: ServiceContext, caller: Caller, req: ops.RestartService
 ) -> ops.ServiceResponse:
     if not req.service_type.is_job_service:
-        require(ctx, caller, Role.ADMIN)
+        require_admin(ctx, caller)
         await notifier.announce_restart(ctx)  # soft restart: every device resynchronises
         return ops.ServiceResponse(service=system_summary())
-    require(ctx, caller, Role.OPERATOR)
     queue = await named_queue(ctx, req.service_type, req.printer_name, down_ok=True)
     state = await ctx.queue_states.restart(
         queue.printer_name,
@@ -83,25 +79,23 @@ async def restart_service(
     return ops.ServiceResponse(service=await queue_summary(ctx, queue, state))
 
 
-@operation(ops.ShutdownService)
+@operation(ops.ShutdownService, role=OPERATOR)
 async def shutdown_service(
     ctx: ServiceContext, caller: Caller, req: ops.ShutdownService
 ) -> ops.ServiceResponse:
     _not_system(req.service_type, "ShutdownService")
-    require(ctx, caller, Role.OPERATOR)
     queue = await named_queue(ctx, req.service_type, req.printer_name, down_ok=True)
     state = await ctx.queue_states.shutdown(queue.printer_name, req.message)
     return ops.ServiceResponse(service=await queue_summary(ctx, queue, state))
 
 
-@operation(ops.StartupService)
+@operation(ops.StartupService, role=ADMIN)
 async def startup_service(
     ctx: ServiceContext, caller: Caller, req: ops.StartupService
 ) -> ops.ServiceResponse:
     """A new queue (no device yet: jobs wait until one registers for it); a shut-down
     queue of that name is started up instead."""
     _not_system(req.service_type, "StartupService")
-    require(ctx, caller, Role.ADMIN)
     assert req.printer_name is not None
     async with ctx.db.transaction():
         queue = await ctx.queues.get(req.printer_name)
@@ -123,14 +117,13 @@ async def startup_service(
     return ops.ServiceResponse(service=await queue_summary(ctx, queue, state))
 
 
-@operation(ops.DeleteService)
+@operation(ops.DeleteService, role=ADMIN)
 async def delete_service(
     ctx: ServiceContext, caller: Caller, req: ops.DeleteService
 ) -> ops.DeleteServiceResponse:
     """Removes a shut-down queue: its jobs, their documents and spool data, and the
     registration of its device (which may register again, as a new device)."""
     _not_system(req.service_type, "DeleteService")
-    require(ctx, caller, Role.ADMIN)
     queue = await named_queue(ctx, req.service_type, req.printer_name, down_ok=True)
     async with ctx.db.transaction():
         state = await ctx.queue_states.get(queue.printer_name)
@@ -158,103 +151,63 @@ async def delete_service(
 # --- all services ----------------------------------------------------------------------
 
 
-@operation(ops.ListAllServices)
+@operation(ops.ListAllServices, role=OPERATOR)
 async def list_all_services(
     ctx: ServiceContext, caller: Caller, req: ops.ListAllServices
 ) -> ops.ServicesResponse:
-    require(ctx, caller, Role.OPERATOR)
     return await _all(ctx)
 
 
-@operation(ops.DisableAllServices)
-async def disable_all_services(
-    ctx: ServiceContext, caller: Caller, req: ops.DisableAllServices
-) -> ops.ServicesResponse:
-    require(ctx, caller, Role.OPERATOR)
-    for queue in await _queues(ctx, down=False):
-        await ctx.queue_states.set_accepting(queue.printer_name, False, req.message)
-    return await _all(ctx)
+async def _restart(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+    await ctx.queue_states.restart(
+        printer_name,
+        accepting=req.is_accepting_jobs,
+        paused=req.start_service_paused,
+        message=req.message,
+    )
 
 
-@operation(ops.EnableAllServices)
-async def enable_all_services(
-    ctx: ServiceContext, caller: Caller, req: ops.EnableAllServices
-) -> ops.ServicesResponse:
-    require(ctx, caller, Role.OPERATOR)
-    for queue in await _queues(ctx, down=False):
-        await ctx.queue_states.set_accepting(queue.printer_name, True, req.message)
-    return await _all(ctx)
+async def _startup(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+    await ctx.queue_states.restart(
+        printer_name,
+        accepting=req.is_accepting_jobs,
+        paused=req.start_system_paused,
+        message=req.message,
+    )
 
 
-@operation(ops.PauseAllServices)
-async def pause_all_services(
-    ctx: ServiceContext, caller: Caller, req: ops.PauseAllServices
-) -> ops.ServicesResponse:
-    require(ctx, caller, Role.OPERATOR)
-    for queue in await _queues(ctx, down=False):
-        await ctx.queue_states.pause(queue.printer_name, req.message)
-    return await _all(ctx)
+async def _shutdown(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+    await ctx.queue_states.shutdown(printer_name, req.message)
 
 
-@operation(ops.PauseAllServicesAfterCurrentJob)
-async def pause_all_services_after_current_job(
-    ctx: ServiceContext, caller: Caller, req: ops.PauseAllServicesAfterCurrentJob
-) -> ops.ServicesResponse:
-    require(ctx, caller, Role.OPERATOR)
-    for queue in await _queues(ctx, down=False):
-        await ctx.queue_states.pause(queue.printer_name, req.message)
-    return await _all(ctx)
+# Table 3's …AllServices: who may ask, which queues each covers (False: those not shut
+# down; True: those shut down; None: every queue), and the step applied to each; the one
+# handler below serves them all. Pause…AfterCurrentJob is Pause (see PauseService).
+ALL_SERVICES: dict[type[ops.AllServicesRequest], tuple[Role[Caller], bool | None, Step]] = {
+    ops.DisableAllServices: (OPERATOR, False, disable),
+    ops.EnableAllServices: (OPERATOR, False, enable),
+    ops.PauseAllServices: (OPERATOR, False, pause),
+    ops.PauseAllServicesAfterCurrentJob: (OPERATOR, False, pause),
+    ops.ResumeAllServices: (OPERATOR, False, resume),
+    ops.RestartAllServices: (ADMIN, None, _restart),
+    ops.StartupAllServices: (ADMIN, True, _startup),  # through down to idle
+    ops.ShutdownAllServices: (ADMIN, None, _shutdown),
+}
 
 
-@operation(ops.ResumeAllServices)
-async def resume_all_services(
-    ctx: ServiceContext, caller: Caller, req: ops.ResumeAllServices
-) -> ops.ServicesResponse:
-    require(ctx, caller, Role.OPERATOR)
-    for queue in await _queues(ctx, down=False):
-        await ctx.queue_states.resume(queue.printer_name, req.message)
-    return await _all(ctx)
+def _for_every_queue(down: bool | None, step: Step) -> Handler[Caller, ops.AllServicesRequest]:
+    async def all_services(
+        ctx: ServiceContext, caller: Caller, req: ops.AllServicesRequest
+    ) -> ops.ServicesResponse:
+        for queue in await _queues(ctx, down=down):
+            await step(ctx, queue.printer_name, req)
+        return await _all(ctx)
+
+    return all_services
 
 
-@operation(ops.RestartAllServices)
-async def restart_all_services(
-    ctx: ServiceContext, caller: Caller, req: ops.RestartAllServices
-) -> ops.ServicesResponse:
-    require(ctx, caller, Role.ADMIN)
-    for queue in await _queues(ctx):
-        await ctx.queue_states.restart(
-            queue.printer_name,
-            accepting=req.is_accepting_jobs,
-            paused=req.start_service_paused,
-            message=req.message,
-        )
-    return await _all(ctx)
-
-
-@operation(ops.StartupAllServices)
-async def startup_all_services(
-    ctx: ServiceContext, caller: Caller, req: ops.StartupAllServices
-) -> ops.ServicesResponse:
-    """Every shut-down queue, through down to idle; the others are left as they are."""
-    require(ctx, caller, Role.ADMIN)
-    for queue in await _queues(ctx, down=True):
-        await ctx.queue_states.restart(
-            queue.printer_name,
-            accepting=req.is_accepting_jobs,
-            paused=req.start_system_paused,
-            message=req.message,
-        )
-    return await _all(ctx)
-
-
-@operation(ops.ShutdownAllServices)
-async def shutdown_all_services(
-    ctx: ServiceContext, caller: Caller, req: ops.ShutdownAllServices
-) -> ops.ServicesResponse:
-    require(ctx, caller, Role.ADMIN)
-    for queue in await _queues(ctx):
-        await ctx.queue_states.shutdown(queue.printer_name, req.message)
-    return await _all(ctx)
+for _request, (_role, _down, _step) in ALL_SERVICES.items():
+    operation(_request, role=_role)(_for_every_queue(_down, _step))
 
 
 # --- the System Object -----------------------------------------------------------------
@@ -327,13 +280,12 @@ def _text(value: object) -> str | None:
     return str(value) if value is not None else None
 
 
-@operation(ops.GetSystemElements)
+@operation(ops.GetSystemElements, role=OPERATOR)
 async def get_system_elements(
     ctx: ServiceContext, caller: Caller, req: ops.GetSystemElements
 ) -> ops.SystemElementsResponse:
     """Only the System Object and the System Control Service; never another service's
     elements (seed: "MUST NOT query information from any other Service")."""
-    require(ctx, caller, Role.OPERATOR)
     groups = set(req.requested_elements or GROUPS)
     unknown = groups - set(GROUPS)
     if unknown:
@@ -341,13 +293,12 @@ async def get_system_elements(
     return await _elements(ctx, groups)
 
 
-@operation(ops.SetSystemElements)
+@operation(ops.SetSystemElements, role=ADMIN)
 async def set_system_elements(
     ctx: ServiceContext, caller: Caller, req: ops.SetSystemElements
 ) -> ops.SystemElementsResponse:
     """Atomic: settable are the description's name, info and location and the
     configuration's auto-approve-devices; status never (seed)."""
-    require(ctx, caller, Role.ADMIN)
     changes: dict[str, object] = {}
     problems: list[str] = []
     for group, element in (
