@@ -61,4 +61,4 @@ async def return_to_fetchable(ctx: ServiceContext, job: Job) -> None:
             job, JobState.CANCELED, reasons=[job.cancel_requested], **unbind
         )
         return
-    await ctx.job_states.change(job, JobState.PENDING, reasons=[R.JOB_FETCHABLE], **unbind)
+    await ctx.job_states.change(job, JobState.PENDING, reasons=[], **unbind)  # fetchable again

@@ -147,7 +147,6 @@ async def acknowledge_job(
             job = await ctx.job_states.change(
                 job,
                 job.job_state,
-                remove=[R.JOB_FETCHABLE],
                 add=[R.JOB_QUEUED],
                 output_device_uuid=device.output_device_uuid,
                 output_device_job_id=req.output_device_job_id,
@@ -340,7 +339,6 @@ async def update_fetchable_jobs(
                 job = await ctx.job_states.change(
                     job,
                     job.job_state,
-                    remove=[R.JOB_FETCHABLE],
                     add=[R.JOB_QUEUED],
                     output_device_uuid=device.output_device_uuid,
                     output_device_job_id=report.output_device_job_id,

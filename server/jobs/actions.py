@@ -48,11 +48,7 @@ async def hold(states: JobStates, job: Job, until: str, message: str | None) -> 
     if job.job_state != JobState.PENDING or job.output_device_uuid is not None:
         raise NotPossible(f"job {job.job_id} is {job.job_state.value} and can no longer be held")
     return await states.change(
-        job,
-        JobState.PENDING_HELD,
-        remove=[R.JOB_FETCHABLE],
-        add=[R.JOB_HOLD_UNTIL_SPECIFIED],
-        message=message,
+        job, JobState.PENDING_HELD, add=[R.JOB_HOLD_UNTIL_SPECIFIED], message=message
     )
 
 
@@ -60,9 +56,8 @@ async def release(states: JobStates, job: Job, message: str | None) -> Job:
     """pending-held → pending (and fetchable once all its documents are in)."""
     if job.job_state != JobState.PENDING_HELD:
         return job
-    add = [] if R.JOB_INCOMING in job.job_state_reasons or not job.is_closed else [R.JOB_FETCHABLE]
     return await states.change(
-        job, JobState.PENDING, remove=[R.JOB_HOLD_UNTIL_SPECIFIED], add=add, message=message
+        job, JobState.PENDING, remove=[R.JOB_HOLD_UNTIL_SPECIFIED], message=message
     )
 
 

@@ -12,8 +12,11 @@ from stanzas.states import JobState
 from stanzas.states import JobStateReason as R
 
 
-async def close_or_count(ctx: ServiceContext, job: Job, last: bool, count: int) -> Job:
-    """Count a new document; with `last`, close the job (fetchable once all data is in)."""
+async def close_or_count(
+    ctx: ServiceContext, job: Job, last: bool, count: int, *, message: str | None = None
+) -> Job:
+    """Count a new document; with `last`, close the job (fetchable once all data is in),
+    with `message` as its job-state-message."""
     now = ctx.now()
     if not last:
         return await ctx.jobs.update(job, number_of_documents=count, time_last_activity=now)
@@ -31,8 +34,8 @@ async def close_or_count(ctx: ServiceContext, job: Job, last: bool, count: int) 
         "time_last_activity": now,
     }
     if await _complete(ctx, job.with_changes(**closing)):
-        return await _release(ctx, job, **closing)  # closed and released in one write
-    return await ctx.jobs.update(job, **closing)
+        return await _release(ctx, job, message=message, **closing)  # closed, released: one write
+    return await ctx.job_states.change(job, job.job_state, message=message, **closing)
 
 
 async def release_if_complete(ctx: ServiceContext, job: Job) -> Job:
@@ -49,8 +52,10 @@ async def _complete(ctx: ServiceContext, job: Job) -> bool:
     )
 
 
-async def _release(ctx: ServiceContext, job: Job, **fields: Any) -> Job:
-    add = [R.JOB_FETCHABLE] if job.job_state == JobState.PENDING else []
+async def _release(
+    ctx: ServiceContext, job: Job, *, message: str | None = None, **fields: Any
+) -> Job:
+    """No longer incoming: fetchable now if pending (JobStates decides)."""
     return await ctx.job_states.change(
-        job, job.job_state, remove=[R.JOB_INCOMING], add=add, **fields
+        job, job.job_state, remove=[R.JOB_INCOMING], message=message, **fields
     )

@@ -59,8 +59,8 @@ async def _time_out(ctx: ServiceContext, job: Job, queue: Queue, now: int) -> No
                 job, JobState.ABORTED, reasons=[R.ABORTED_BY_SYSTEM], message=message
             )
             return
-        job = await closing.close_or_count(ctx, job, True, job.number_of_documents)
         if action == "hold-job":
+            job = await closing.close_or_count(ctx, job, True, job.number_of_documents)
             await job_actions.hold(ctx.job_states, job, "indefinite", message)
         else:
-            await ctx.jobs.update(job, job_state_message=message)
+            await closing.close_or_count(ctx, job, True, job.number_of_documents, message=message)

@@ -75,8 +75,6 @@ async def insert_job(
     now = ctx.now()
     reasons: tuple[str, ...] = (R.JOB_HOLD_UNTIL_SPECIFIED,) if held else ()
     reasons = reasons if closed_with else (R.JOB_INCOMING, *reasons)
-    if closed_with and not held:
-        reasons = (R.JOB_FETCHABLE,)
     job = await ctx.job_states.create(
         job_uuid=uuid.uuid4().urn,
         printer_name=queue.printer_name,

@@ -10,6 +10,7 @@ import aiosqlite
 
 from server.stores.cache import RowCache
 from server.stores.db import Database
+from server.stores.sql import JOB_ACTIVE
 from stanzas.groups import DocumentStatus, JobTicket
 from stanzas.states import DocumentState
 
@@ -79,6 +80,11 @@ def _to_column(name: str, value: Any) -> Any:
 # Jobs whose documents stay in memory: comfortably more than are active at once.
 CACHED_JOBS = 4096
 
+# Written only by the job state machine (JobStates.change_document), through `transition`.
+STATE_COLUMNS = frozenset(
+    {"document_state", "document_state_reasons", "document_state_message", "time_at_completed"}
+)
+
 
 class DocumentStore:
     """The documents table; a job's documents are served from a cache of them as last
@@ -133,8 +139,7 @@ class DocumentStore:
         sql = (
             "SELECT d.* FROM documents d JOIN jobs j ON j.job_id = d.job_id"
             " WHERE d.spool_name IS NULL AND d.document_uri IS NOT NULL"
-            " AND d.document_state = 'pending'"
-            " AND j.job_state NOT IN ('canceled', 'aborted', 'completed')"
+            f" AND d.document_state = '{DocumentState.PENDING.value}' AND j.{JOB_ACTIVE}"
         )
         params: tuple[Any, ...] = ()
         if job_id is not None:
@@ -144,6 +149,17 @@ class DocumentStore:
         return [_from_row(r) for r in rows]
 
     async def update(self, document: Document, **changes: Any) -> Document:
+        """Write the given columns of one document (none of STATE_COLUMNS)."""
+        state = STATE_COLUMNS & set(changes)
+        if state:
+            raise ValueError(f"{sorted(state)} change through the job state machine")
+        return await self._write(document, changes)
+
+    async def transition(self, document: Document, **changes: Any) -> Document:
+        """Write a change of the document's state (JobStates.change_document alone)."""
+        return await self._write(document, changes)
+
+    async def _write(self, document: Document, changes: dict[str, Any]) -> Document:
         if not changes:
             return document
         assignments = ", ".join(f"{name} = ?" for name in changes)

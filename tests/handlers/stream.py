@@ -139,12 +139,19 @@ class Stream:
                 continue
             return
 
+    def mark(self) -> int:
+        return len(self.transport.written)
+
+    async def since(self, mark: int) -> list[ET.Element]:
+        """Once all is quiet: every stanza written since `mark`."""
+        await self.quiet()
+        return [parse(data) for data in self.transport.written[mark:]]
+
     async def feed(self, raw: str) -> list[ET.Element]:
         """Raw XML into the component; every stanza it wrote because of it."""
-        before = len(self.transport.written)
+        mark = self.mark()
         self.component.data_received(raw)
-        await self.quiet()
-        return [parse(data) for data in self.transport.written[before:]]
+        return await self.since(mark)
 
     async def iq(
         self, sender: str, payload: Payload | ET.Element | str, kind: str = "set"
