@@ -129,9 +129,6 @@ async def send_uri(ctx: ServiceContext, caller: Caller, req: ops.SendUri) -> ops
                 or req.document_uri.rsplit("/", 1)[-1][:255]
                 or f"document-{number}",
                 document_format=req.document_format,
-                document_state=DocumentState.PENDING,
-                document_state_reasons=(R.NONE,),
-                document_state_message="",
                 document_size=0,
                 document_digest="",
                 spool_name=None,

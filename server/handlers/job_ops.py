@@ -126,21 +126,19 @@ async def get_job_elements(
 async def job_list(
     ctx: ServiceContext,
     caller: Caller,
+    req: ops.GetActiveJobs | ops.GetJobHistory,
     *,
     active: bool,
-    service_type: ServiceType,
-    printer_name: str | None,
-    my_jobs: bool,
-    limit: int | None,
 ) -> ops.JobList:
-    if printer_name is not None:
-        await queue_for(ctx, printer_name, service_type)
+    """The active jobs (oldest first, in hand-out order) or the ended ones (newest first)."""
+    if req.printer_name is not None:
+        await queue_for(ctx, req.printer_name, req.service_type)
     jobs = await ctx.jobs.list_jobs(
         active=active,
-        service_type=service_type.value,
-        printer_name=printer_name,
-        owner=caller.bare if my_jobs else None,
-        limit=limit or 1000,
+        service_type=req.service_type.value,
+        printer_name=req.printer_name,
+        owner=caller.bare if req.my_jobs else None,
+        limit=req.limit or 1000,
     )
     if active:  # in the order the queues hand them out (server/jobs/schedule.py)
         jobs = await schedule.in_order(ctx, jobs)
@@ -153,30 +151,14 @@ async def job_list(
 async def get_active_jobs(
     ctx: ServiceContext, caller: Caller, req: ops.GetActiveJobs
 ) -> ops.JobList:
-    return await job_list(
-        ctx,
-        caller,
-        active=True,
-        service_type=req.service_type,
-        printer_name=req.printer_name,
-        my_jobs=req.my_jobs,
-        limit=req.limit,
-    )
+    return await job_list(ctx, caller, req, active=True)
 
 
 @operation(ops.GetJobHistory, role=CLIENT)
 async def get_job_history(
     ctx: ServiceContext, caller: Caller, req: ops.GetJobHistory
 ) -> ops.JobList:
-    return await job_list(
-        ctx,
-        caller,
-        active=False,
-        service_type=req.service_type,
-        printer_name=req.printer_name,
-        my_jobs=req.my_jobs,
-        limit=req.limit,
-    )
+    return await job_list(ctx, caller, req, active=False)
 
 
 @operation(ops.CancelJob, role=CLIENT)

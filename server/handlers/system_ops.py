@@ -69,6 +69,13 @@ async def restart_service(
         await notifier.announce_restart(ctx)  # soft restart: every device resynchronises
         return ops.ServiceResponse(service=system_summary())
     queue = await named_queue(ctx, req.service_type, req.printer_name, down_ok=True)
+    return await _restarted(ctx, queue, req)
+
+
+async def _restarted(
+    ctx: ServiceContext, queue: Queue, req: ops.RestartService | ops.StartupService
+) -> ops.ServiceResponse:
+    """Restart/Startup of one queue, and the queue as it now is."""
     state = await ctx.queue_states.restart(
         queue.printer_name,
         accepting=req.is_accepting_jobs,
@@ -107,14 +114,7 @@ async def startup_service(
                 raise NotPossible(f"queue {req.printer_name} is already up")
         else:
             queue = await ctx.queues.create(req.printer_name, req.service_type.value, ctx.now())
-        state = await ctx.queue_states.restart(
-            queue.printer_name,
-            accepting=req.is_accepting_jobs,
-            paused=req.start_service_paused,
-            message=req.message,
-        )
-    queue = await ctx.queues.get(queue.printer_name) or queue
-    return ops.ServiceResponse(service=await queue_summary(ctx, queue, state))
+        return await _restarted(ctx, queue, req)
 
 
 @operation(ops.DeleteService, role=ADMIN)
@@ -158,22 +158,19 @@ async def list_all_services(
     return await _all(ctx)
 
 
-async def _restart(ctx: ServiceContext, printer_name: str, req: Any) -> None:
-    await ctx.queue_states.restart(
-        printer_name,
-        accepting=req.is_accepting_jobs,
-        paused=req.start_service_paused,
-        message=req.message,
-    )
+def _restart(paused: str) -> Step:
+    """Restart (from any state, down included): `paused` names the request's flag for
+    starting stopped (Restart says start-service-paused, Startup start-system-paused)."""
 
+    async def restart(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+        await ctx.queue_states.restart(
+            printer_name,
+            accepting=req.is_accepting_jobs,
+            paused=getattr(req, paused),
+            message=req.message,
+        )
 
-async def _startup(ctx: ServiceContext, printer_name: str, req: Any) -> None:
-    await ctx.queue_states.restart(
-        printer_name,
-        accepting=req.is_accepting_jobs,
-        paused=req.start_system_paused,
-        message=req.message,
-    )
+    return restart
 
 
 async def _shutdown(ctx: ServiceContext, printer_name: str, req: Any) -> None:
@@ -189,8 +186,8 @@ ALL_SERVICES: dict[type[ops.AllServicesRequest], tuple[Role[Caller], bool | None
     ops.PauseAllServices: (OPERATOR, False, pause),
     ops.PauseAllServicesAfterCurrentJob: (OPERATOR, False, pause),
     ops.ResumeAllServices: (OPERATOR, False, resume),
-    ops.RestartAllServices: (ADMIN, None, _restart),
-    ops.StartupAllServices: (ADMIN, True, _startup),  # through down to idle
+    ops.RestartAllServices: (ADMIN, None, _restart("start_service_paused")),
+    ops.StartupAllServices: (ADMIN, True, _restart("start_system_paused")),  # from down
     ops.ShutdownAllServices: (ADMIN, None, _shutdown),
 }
 

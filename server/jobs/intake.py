@@ -19,7 +19,7 @@ from server.stores.jobs import Job
 from server.stores.queues import Queue
 from stanzas.errors import NotPossible
 from stanzas.groups import JobTicket
-from stanzas.states import DocumentState, JobState
+from stanzas.states import JobState
 from stanzas.states import JobStateReason as R
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,6 @@ async def commit_upload(
                 document_number=slot.document_number,
                 document_name=slot.document_name,
                 document_format=slot.document_format,
-                document_state=DocumentState.PENDING,
-                document_state_reasons=(R.NONE,),
-                document_state_message="",
                 document_size=spooled.size,
                 document_digest=spooled.digest,
                 spool_name=spooled.name,
@@ -119,9 +116,6 @@ async def insert_printed_job(
                 document_number=1,
                 document_name=document_name,
                 document_format=document_format,
-                document_state=DocumentState.PENDING,
-                document_state_reasons=(R.NONE,),
-                document_state_message="",
                 document_size=spooled.size,
                 document_digest=spooled.digest,
                 spool_name=spooled.name,
@@ -175,9 +169,6 @@ async def resubmit(
                         document_number=document.document_number,
                         document_name=document.document_name,
                         document_format=document.document_format,
-                        document_state=DocumentState.PENDING,
-                        document_state_reasons=(R.NONE,),
-                        document_state_message="",
                         document_size=document.document_size if spool_name else 0,
                         document_digest=document.document_digest if spool_name else "",
                         spool_name=spool_name,

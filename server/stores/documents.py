@@ -21,14 +21,14 @@ class Document:
     document_number: int
     document_name: str
     document_format: str
-    document_state: DocumentState
-    document_state_reasons: tuple[str, ...]
-    document_state_message: str
     document_size: int
     document_digest: str
     spool_name: str | None
     last_document: bool
     time_at_creation: int
+    document_state: DocumentState = DocumentState.PENDING  # a new document is pending
+    document_state_reasons: tuple[str, ...] = ("none",)
+    document_state_message: str = ""
     time_at_completed: int | None = None
     document_uri: str | None = None  # sent by reference: fetched by the service
     document_ticket: JobTicket = field(default_factory=JobTicket)
