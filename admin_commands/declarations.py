@@ -43,7 +43,7 @@ class Kind(StrEnum):
     QUEUE = "queue"  # a queue (printer-name)
     JOB = "job"  # a job id
     JOBS = "jobs"  # job ids
-    DEVICE = "device"  # a device, by the queue it serves
+    DEVICE = "device"  # a device, by its name
     TIME = "time"  # HH:MM, +30m, +2h, an ISO date and time, or epoch seconds
     FLAG = "flag"  # a word that is present or not (paused, not-accepting)
     SETTINGS = "settings"  # name=value pairs; name= alone removes the element
@@ -215,7 +215,7 @@ def set_system(values: Values) -> a.SetSystemElements:
 
 QUEUE = Arg("queue", Kind.QUEUE, "the queue (printer-name)")
 JOB = Arg("job", Kind.JOB, "the job id")
-DEVICE = Arg("device", Kind.DEVICE, "the device, by the queue it serves")
+DEVICE = Arg("device", Kind.DEVICE, "the device, by its name (cirrus admin devices)")
 PAUSED = Arg("paused", Kind.FLAG, "start paused (stopped)", required=False)
 NOT_ACCEPTING = Arg("not-accepting", Kind.FLAG, "do not accept jobs", required=False)
 OP, AD = Role.OPERATOR, Role.ADMIN

@@ -57,6 +57,7 @@ class ManagerApp:
             self.workers[device.output_device_uuid] = DeviceWorker(
                 output_device_uuid=device.output_device_uuid,
                 printer_name=device.printer_name,
+                device_name=device.device_name,
                 driver=driver,
                 session=self.session,
                 held=self.held,

@@ -27,8 +27,11 @@ class ManagerXmpp(BaseModel):
 class DeviceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     output_device_uuid: str
-    printer_name: str
+    printer_name: str  # the queue it registers for
     driver: str  # ipp:URI, file:DIR or sim:OPTIONS
+    # Its own name (`cirrus release 12 --at NAME`), asked for at its first registration;
+    # None: the service names it after the queue.
+    device_name: str | None = None
     printer_info: str | None = None
     printer_location: str | None = None
 

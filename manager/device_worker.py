@@ -67,6 +67,7 @@ class DeviceWorker:
         output_device_uuid: str,
         printer_name: str,
         driver: DeviceDriver,
+        device_name: str | None = None,
         session: Requester,
         held: HeldJobs,
         spool_dir: Path,
@@ -77,6 +78,7 @@ class DeviceWorker:
     ) -> None:
         self.uuid = output_device_uuid
         self.printer_name = printer_name
+        self.device_name = device_name
         self.driver = driver
         self.session = session
         self.held = held
@@ -142,6 +144,7 @@ class DeviceWorker:
                 printer_location=self.printer_location,
                 capabilities=capabilities_element(capabilities),
                 status=status_element(status),
+                device_name=self.device_name,
             ),
             ops.RegisterDeviceResponse,
         )

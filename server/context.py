@@ -30,6 +30,7 @@ from server.stores.db import Database
 from server.stores.devices import Device, DeviceStore
 from server.stores.documents import DocumentStore
 from server.stores.jobs import Job, JobStore
+from server.stores.queue_devices import QueueDeviceStore
 from server.stores.queue_states import QueueStateStore
 from server.stores.queues import QueueStore
 from server.stores.schedule import JobScheduleStore
@@ -110,6 +111,7 @@ class ServiceContext:
         self.documents = DocumentStore(self.db)
         self.devices = DeviceStore(self.db)
         self.queues = QueueStore(self.db)
+        self.queue_devices = QueueDeviceStore(self.db)  # which devices serve which queue
         self.schedule = JobScheduleStore(self.db)
         self.alerts = AlertStore(self.db)
         self.system = SystemElementStore(self.db)
@@ -134,6 +136,9 @@ class ServiceContext:
         self.job_states.listeners += [self.queue_states.job_changed, self.slots.job_changed]
         self.push: Push | None = None  # the XMPP component, once connected (server/app.py)
         self.online: set[str] = set()  # device accounts (bare JIDs) present, from presence
+        # Told, after the commit, of a device that may take work again: it came online,
+        # was approved, resumed, or added to a queue (the notifier offers it work).
+        self.availability: list[Callable[[Device], None]] = []
         # Trust for Send<Service>Uri over https (None: the system's CAs).
         self.uri_ssl_context: ssl.SSLContext | None = (
             ssl.create_default_context(cafile=str(settings.uri_ca_file))
@@ -151,6 +156,15 @@ class ServiceContext:
         self.queue_states.stop()
         await self.tasks.cancel_all()
         await self.db.close()
+
+    def device_available(self, device: Device) -> None:
+        """After the current transaction commits (now, outside one)."""
+
+        def tell() -> None:
+            for listener in list(self.availability):
+                listener(device)
+
+        self.db.after_commit(tell)
 
     def now(self) -> int:
         return int(self.clock())

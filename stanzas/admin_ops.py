@@ -439,8 +439,10 @@ class SetSystemElements(Payload):
 
 
 class DeviceTarget(Payload):
-    """A device, named by the queue it serves: a queue has at most one device (seed 001:
-    "A Cloud Imaging Service can interface with no more than one Device Manager")."""
+    """A device by its name (INFRA: an Output Device has a printer-name of its own, here
+    its device-name), or as the one device of the queue so named (seed 001's "no more
+    than one Device Manager" per Service; a queue served by several devices is not named
+    so, its devices are)."""
 
     printer_name: QueueName
 

@@ -8,6 +8,7 @@ from stanzas.model import Element
 from stanzas.states import DocumentState, JobState, PrinterState
 from stanzas.types import (
     Count,
+    DeviceName,
     DocumentNumber,
     EpochSeconds,
     JobId,
@@ -111,6 +112,7 @@ class JobStatus(Element):
     time_at_completed: EpochSeconds | None = None
     job_ticket: JobTicket | None = None
     unsupported_elements: list[Keyword] | None = None  # ignored from the ticket at creation
+    output_device_assigned: DeviceName | None = None  # RFC 8011: the device that took it
 
 
 class DocumentStatus(Element):

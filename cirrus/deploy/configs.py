@@ -247,7 +247,14 @@ def manager_sections(
                 "(generated; keep it when the printer is replaced by the same queue).",
                 device_uuid or uuid.uuid4().urn,
             ),
-            Setting("printer_name", "The queue's name.", queue),
+            Setting("printer_name", "The queue it registers for.", queue),
+            Setting(
+                "device_name",
+                "The device's own name, asked for at its first registration (users "
+                "release held jobs at it: cirrus release ID --at NAME); default: the "
+                "queue's name.",
+                example="lobby",
+            ),
             Setting(
                 "driver",
                 "ipp:URI (any IPP printer), file:DIR (writes each document "

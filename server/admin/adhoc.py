@@ -263,10 +263,7 @@ class AdHocCommands:
             return {**field, "ftype": "list-single", "options": options}
         if arg.kind == Kind.DEVICE:
             options = [
-                {
-                    "label": f"{d.printer_name} ({d.registration_state.value}, {d.jid})",
-                    "value": d.printer_name,
-                }
+                {"label": f"{d.name} ({d.registration_state.value}, {d.jid})", "value": d.name}
                 for d in await self.ctx.devices.list_all()
             ]
             return {**field, "ftype": "list-single", "options": options}

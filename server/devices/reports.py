@@ -53,6 +53,7 @@ async def return_to_fetchable(ctx: ServiceContext, job: Job) -> None:
     """The device no longer holds a job it acknowledged: make it fetchable again."""
     unbind: dict[str, Any] = {
         "output_device_uuid": None,
+        "output_device_assigned": None,
         "output_device_job_id": None,
         "output_device_job_state": None,
     }

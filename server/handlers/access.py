@@ -24,13 +24,15 @@ async def registered_device(
 
 
 async def device_job(ctx: ServiceContext, device: Device, job_id: int) -> Job:
-    """A job of the device's queue that is not bound to another device."""
+    """A job bound to the device (even if it no longer serves the job's queue), or of
+    one of the device's queues and bound to no device."""
     job = await ctx.jobs.get(job_id)
     if job is None:
         raise NotFound(f"no job {job_id}")
-    if job.printer_name != device.printer_name or (
-        job.output_device_uuid is not None and job.output_device_uuid != device.output_device_uuid
-    ):
+    if job.output_device_uuid == device.output_device_uuid:
+        return job
+    serves = job.printer_name in await ctx.queue_devices.queues_of(device.output_device_uuid)
+    if not serves or job.output_device_uuid is not None:
         raise NotAuthorized(f"job {job_id} is not for device {device.output_device_uuid}")
     return job
 

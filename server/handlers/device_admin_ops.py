@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from server import notifier
 from server.context import Caller, ServiceContext
+from server.devices import rollup
 from server.handlers.admin_common import device_summary
 from server.handlers.device_ops import deregister_device
 from server.handlers.registry import operation
@@ -15,14 +16,28 @@ from server.handlers.roles import ADMIN, OPERATOR
 from server.stores.devices import Device
 from stanzas import admin_ops as ops
 from stanzas.device_ops import DeregisterDevice
-from stanzas.errors import NotFound
+from stanzas.errors import NotFound, NotPossible
 from stanzas.states import RegistrationState, ServiceType
 
 
 async def _device(ctx: ServiceContext, req: ops.DeviceTarget) -> Device:
-    device = await ctx.devices.get_by_printer(req.printer_name)
+    """The device a request names: by its name, else as the one device of the queue so
+    named (a queue served by several is ambiguous; a registration that awaits approval
+    and serves no queue yet is named by the queue it asked for too)."""
+    return await named_device(ctx, req.printer_name)
+
+
+async def named_device(ctx: ServiceContext, name: str) -> Device:
+    named = await ctx.devices.get_by_name(name)
+    if named is not None:
+        return named
+    devices = await rollup.serving(ctx, name, approved=False)
+    if len(devices) > 1:
+        listed = ", ".join(d.name for d in devices)
+        raise NotPossible(f"queue {name} has {len(devices)} devices ({listed}); name one")
+    device = devices[0] if devices else await ctx.devices.get_by_printer(name)
     if device is None:
-        raise NotFound(f"no device is registered for queue {req.printer_name}")
+        raise NotFound(f"no device {name} (nor a queue of that name with a device)")
     return device
 
 
@@ -51,6 +66,8 @@ async def approve_device(
             device.output_device_uuid, RegistrationState.APPROVED
         )
         device = await ctx.devices.get(device.output_device_uuid) or device
+        for printer_name in await ctx.queue_devices.queues_of(device.output_device_uuid):
+            await rollup.refresh(ctx, printer_name)  # its capabilities count now
         await notifier.resync(ctx, device)
     return ops.DeviceResponse(device=await device_summary(ctx, device))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from server.context import Caller, ServiceContext
+from server.devices import rollup
 from server.handlers.job_ops import queue_for
 from server.handlers.registry import operation
 from server.handlers.roles import CLIENT
@@ -25,7 +26,9 @@ async def queue_elements(ctx: ServiceContext, queue: Queue, groups: set[str]) ->
             printer_info=queue.printer_info or None,
             printer_location=queue.printer_location or None,
             printer_make_and_model=queue.capabilities.printer_make_and_model,
-            output_device_uuid=queue.output_device_uuid,
+            output_device_uuid=next(
+                iter(await ctx.queue_devices.devices_of(queue.printer_name)), None
+            ),
         )
         if "description" in groups
         else None,
@@ -91,10 +94,12 @@ async def get_services(
 async def identify_printer(
     ctx: ServiceContext, caller: Caller, req: ops.IdentifyPrinter
 ) -> ops.IdentifyPrinterResponse:
-    """Relayed to the queue's device with the next push (PWG 5100.13 Identify-Printer)."""
+    """Relayed to the queue's devices with the next push (PWG 5100.13 Identify-Printer)."""
     queue = await queue_for(ctx, req.printer_name, req.service_type)
-    device = await ctx.devices.get_by_printer(queue.printer_name)
-    online = device is not None and ctx.push is not None and device.registration_state == "approved"
-    if online and device is not None and ctx.push is not None:
-        ctx.push.identify(device, req.identify_actions or ["sound"], req.message)
+    devices = await rollup.serving(ctx, queue.printer_name)
+    push = ctx.push
+    if push is not None:
+        for device in devices:
+            push.identify(device, req.identify_actions or ["sound"], req.message)
+    online = push is not None and bool(devices)
     return ops.IdentifyPrinterResponse(printer_name=queue.printer_name, device_online=online)

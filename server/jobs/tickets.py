@@ -106,9 +106,14 @@ def require_supported(ticket: JobTicket, caps: Capabilities) -> None:
         raise AttributesNotSupported("unsupported: " + "; ".join(problems.values()))
 
 
+def format_supported(document_format: str, caps: Capabilities) -> bool:
+    formats = caps.document_format_supported
+    return not formats or document_format in (*formats, GENERIC_FORMAT)
+
+
 def check_format(document_format: str, caps: Capabilities, queue: str) -> None:
     formats = caps.document_format_supported
-    if formats and document_format not in (*formats, GENERIC_FORMAT):
+    if formats and not format_supported(document_format, caps):
         raise DocumentFormatNotSupported(
             f"{document_format} is not supported by {queue} (supported: {', '.join(formats)})"
         )

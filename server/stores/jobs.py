@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -45,6 +46,7 @@ class Job:
     # INFRA job-fetchable: a device may fetch it now. Decided by the job state machine
     # (server/jobs/states.py `fetchable`) with every write of the job's state.
     is_fetchable: bool = False
+    output_device_assigned: str | None = None  # the name of the device bound (RFC 8011)
 
     def to_summary(self, *, full: bool) -> JobStatus:
         """GetActive<Service>Jobs / Get<Service>Jobs summary; `full` is False for other
@@ -71,6 +73,7 @@ class Job:
             number_of_documents=self.number_of_documents,
             job_impressions_completed=self.job_impressions_completed,
             output_device_uuid=self.output_device_uuid,
+            output_device_assigned=self.output_device_assigned,
             output_device_job_id=self.output_device_job_id,
             output_device_job_state=self.output_device_job_state,
             time_at_creation=self.time_at_creation,
@@ -129,6 +132,7 @@ STATE_COLUMNS = frozenset(
         "cancel_requested",
         "is_closed",
         "output_device_uuid",
+        "output_device_assigned",
     }
 )
 
@@ -174,6 +178,49 @@ class JobStore:
         """Write a change of the job's state (JobStates.change alone calls this)."""
         return await self._write(job, changes)
 
+    async def bind(
+        self, job: Job, output_device_uuid: str, *, window: int | None, **changes: Any
+    ) -> Job | None:
+        """Bind a fetchable job to a device (JobStates.bind alone calls this): one
+        conditional UPDATE, so of several devices acknowledging the same job only the
+        first gets it, whichever instance of the service each asked. With `window`, only
+        while the device holds fewer unfinished jobs than that. None: not bound (another
+        device was first, the job is no longer fetchable, or the device is full)."""
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        params = [_to_column(n, v) for n, v in changes.items()]
+        sql = (
+            f"UPDATE jobs SET output_device_uuid = ?, {assignments} WHERE job_id = ?"
+            " AND output_device_uuid IS NULL AND is_fetchable = 1"
+        )
+        params = [output_device_uuid, *params, job.job_id]
+        if window is not None:
+            sql += (
+                " AND (SELECT COUNT(*) FROM jobs held WHERE held.output_device_uuid = ?"
+                f" AND held.{JOB_ACTIVE}) < ?"
+            )
+            params += [output_device_uuid, window]
+        row = await self.db.fetchone(sql + " RETURNING *", params)
+        if row is None:
+            self._cache.invalidate(job.job_id)  # what we held of it is no longer true
+            return None
+        stored = _from_row(row)
+        self._cache.stage(job.job_id, stored)
+        return stored
+
+    async def count_bound_active(self, output_device_uuids: Sequence[str]) -> dict[str, int]:
+        """How many unfinished jobs each of these devices holds (index jobs_by_device)."""
+        if not output_device_uuids:
+            return {}
+        rows = await self.db.fetchall(
+            "SELECT output_device_uuid, COUNT(*) AS n FROM jobs WHERE output_device_uuid IN"
+            f" ({', '.join('?' for _ in output_device_uuids)}) AND {JOB_ACTIVE}"
+            " GROUP BY output_device_uuid",
+            list(output_device_uuids),
+        )
+        counts = dict.fromkeys(output_device_uuids, 0)
+        counts.update({row["output_device_uuid"]: row["n"] for row in rows})
+        return counts
+
     async def _write(self, job: Job, changes: dict[str, Any]) -> Job:
         if not changes:
             return job
@@ -189,17 +236,23 @@ class JobStore:
         self._cache.stage(job.job_id, stored)
         return stored or job.with_changes(**changes)
 
-    async def list_fetchable(self, printer_name: str, limit: int = 100) -> list[Job]:
-        # Nothing while the queue hands out no work (paused, pausing, down); in the order
-        # server/jobs/schedule.py keeps: promoted jobs by rank, then job-priority, then arrival.
+    async def list_fetchable(
+        self, printer_names: str | Sequence[str], limit: int = 100
+    ) -> list[Job]:
+        """The fetchable jobs of a queue, or of several (a device serving them), in the
+        order server/jobs/schedule.py keeps: promoted jobs by rank, then job-priority,
+        then arrival. Nothing of a queue that hands out no work (paused, pausing, down)."""
+        names = [printer_names] if isinstance(printer_names, str) else list(printer_names)
+        if not names:
+            return []
         rows = await self.db.fetchall(
             "SELECT jobs.* FROM jobs LEFT JOIN job_schedule s ON s.job_id = jobs.job_id"
-            " WHERE printer_name = ? AND is_fetchable = 1"
+            f" WHERE printer_name IN ({', '.join('?' for _ in names)}) AND is_fetchable = 1"
             " AND printer_name NOT IN (SELECT printer_name FROM service_states"
             " WHERE hands_out_work = 0)"
             " ORDER BY s.schedule_rank IS NULL, s.schedule_rank, job_priority DESC, jobs.job_id"
             " LIMIT ?",
-            (printer_name, limit),
+            (*names, limit),
         )
         return [_from_row(r) for r in rows]
 

@@ -120,6 +120,7 @@ JOB = JobStatus(
     time_at_completed=1_732_252_830,
     job_ticket=TICKET,
     unsupported_elements=["finishings"],
+    output_device_assigned="office",
 )
 DOCUMENT = DocumentStatus(
     job_id=42,
@@ -167,11 +168,13 @@ FULL: dict[str, Payload] = {
         printer_location="Second floor",
         capabilities=CAPABILITIES,
         status=STATUS,
+        device_name="office-lobby",
     ),
     "RegisterDeviceResponse": dops.RegisterDeviceResponse(
         output_device_uuid=DEVICE,
         printer_name="office",
         registration_state=RegistrationState.APPROVED,
+        device_name="office-lobby",
     ),
     "DeregisterDevice": dops.DeregisterDevice(
         output_device_uuid=DEVICE, service_type=ServiceType.SCAN

@@ -1,0 +1,175 @@
+"""Which device may take which job, and which devices the service offers waiting work
+(fan-out: INFRA, PWG 5100.18, one queue with several Output Devices).
+
+A device may take a job of a queue it serves when it is approved and not paused, and
+supports what the job's ticket asks and its documents' formats (`refusal`); the job
+itself must be fetchable (server/jobs/states.py `fetchable`).
+
+A queue served by several approved devices is *shared*: there each device holds at most
+FAN_OUT_WINDOW unfinished jobs (of any queue), so a job is bound only to a device that
+can start it, and never waits behind another job at a busy device while a device that
+could print it is idle. Work is offered (`offers`) in turn: each waiting job to the
+free device that can print it and is most idle (its printer idle before processing
+before stopped; then the one given work longest ago), one job each; RACE_DELAY later,
+every job offered so and still waiting is offered to every free device that can print
+it, and the first AcknowledgeJob binds it (JobStates.bind). A queue with one device offers it every
+waiting job at once, as before (its device queues them itself).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from server.context import ServiceContext
+from server.devices.rollup import serving
+from server.jobs import tickets
+from server.stores.devices import Device
+from server.stores.jobs import Job
+from stanzas.states import PrinterState
+
+FAN_OUT_WINDOW = 1  # unfinished jobs a device of a shared queue holds at once
+RACE_DELAY = 1.0  # seconds before a job offered to one device is offered to every free one
+_RANK = {PrinterState.IDLE: 0, PrinterState.PROCESSING: 1, PrinterState.STOPPED: 2}
+
+
+async def refusal(ctx: ServiceContext, device: Device, job: Job) -> str | None:
+    """Why this device may not take this job of one of its queues, or None."""
+    if device.is_paused:
+        return f"device {device.name} is paused"
+    problems = await unsupported(ctx, device, job)
+    if problems:
+        return f"device {device.name} cannot print job {job.job_id}: {'; '.join(problems)}"
+    return None
+
+
+async def unsupported(ctx: ServiceContext, device: Device, job: Job) -> list[str]:
+    """What of the job the device does not support: its ticket's elements (as the user
+    gave them; the queue's defaults are applied where the device can), and the formats
+    of its documents."""
+    caps = device.capabilities
+    problems = list(tickets.unsupported(job.job_ticket, caps).values())
+    for document in await ctx.documents.list(job.job_id):
+        if not tickets.format_supported(document.document_format, caps):
+            problems.append(f"document-format={document.document_format}")
+    return problems
+
+
+async def shared(ctx: ServiceContext, printer_name: str) -> bool:
+    """Whether several approved devices serve the queue."""
+    return len(await serving(ctx, printer_name)) > 1
+
+
+async def window(ctx: ServiceContext, job: Job) -> int | None:
+    """How many unfinished jobs a device may hold when it takes this one (None: any)."""
+    return FAN_OUT_WINDOW if await shared(ctx, job.printer_name) else None
+
+
+@dataclass
+class Offers:
+    """The work notifications a dispatch sends: job ids by device, and whether jobs
+    were left waiting that a later round (RACE_DELAY) should offer more widely."""
+
+    jobs: dict[str, list[int]]
+    devices: dict[str, Device]
+    waiting: bool = False
+
+    def add(self, device: Device, job: Job) -> None:
+        self.jobs.setdefault(device.output_device_uuid, []).append(job.job_id)
+        self.devices[device.output_device_uuid] = device
+
+
+class Dispatcher:
+    """Remembers when each device was last given work (the tie-break between equally
+    idle devices) and which waiting jobs were offered (the race round offers those
+    again), nothing else: every round reads the jobs and devices afresh."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self._given: dict[str, float] = {}  # output-device-uuid -> when
+        self._offered: dict[int, str] = {}  # job id -> its queue, offered to one device
+
+    async def offers(self, printer_name: str, *, race: bool = False) -> Offers:
+        """This round's offers for the queue (see the module's docstring)."""
+        ctx = self.ctx
+        found = Offers({}, {})
+        members = [d for d in await serving(ctx, printer_name) if not d.is_paused]
+        if not members or not (await ctx.queue_states.get(printer_name)).hands_out_work:
+            return found
+        jobs = await ctx.jobs.list_fetchable(printer_name, limit=200)
+        waiting = {j.job_id for j in jobs}
+        for job_id in [i for i, q in self._offered.items() if q == printer_name]:
+            if job_id not in waiting:
+                del self._offered[job_id]
+        if not jobs:
+            return found
+        if len(await serving(ctx, printer_name)) == 1:
+            (device,) = members
+            for job in jobs:
+                if await refusal(ctx, device, job) is None:
+                    found.add(device, job)
+            return found
+        for job, device in await self._pairs(printer_name, members, jobs, race=race):
+            found.add(device, job)
+            if not race:
+                self._offered[job.job_id] = printer_name
+        found.waiting = not race and bool(found.jobs)
+        now = time.monotonic()
+        for uuid in found.jobs:
+            self._given[uuid] = now
+        return found
+
+    async def _pairs(
+        self, printer_name: str, members: list[Device], jobs: list[Job], *, race: bool
+    ) -> list[tuple[Job, Device]]:
+        """Which job goes to which free device: in turn, each job to the most idle free
+        device that can print it; in the race round, every job offered before to every
+        free device that can print it."""
+        ctx = self.ctx
+        online = [d for d in members if d.jid in ctx.online]
+        held = await ctx.jobs.count_bound_active([d.output_device_uuid for d in online])
+        free = sorted(
+            (d for d in online if held[d.output_device_uuid] < FAN_OUT_WINDOW),
+            key=lambda d: (
+                _RANK.get(d.printer_state, 2) + (0 if d.printer_is_accepting_jobs else 3),
+                self._given.get(d.output_device_uuid, 0.0),
+                d.name,
+            ),
+        )
+        slots = {d.output_device_uuid: FAN_OUT_WINDOW - held[d.output_device_uuid] for d in free}
+        pairs: list[tuple[Job, Device]] = []
+        for job in jobs:
+            if race and job.job_id not in self._offered:
+                continue
+            for device in free:
+                if not race and slots[device.output_device_uuid] <= 0:
+                    continue
+                if await refusal(ctx, device, job) is not None:
+                    continue
+                pairs.append((job, device))
+                if not race:
+                    slots[device.output_device_uuid] -= 1
+                    break
+        return pairs
+
+
+async def fetchable_for(ctx: ServiceContext, device: Device, limit: int = 100) -> list[Job]:
+    """The waiting jobs this device may take now: of each queue it serves, those it
+    can print; of shared queues no more than its window leaves room for."""
+    if not device.approved or device.is_paused:
+        return []
+    queues = await ctx.queue_devices.queues_of(device.output_device_uuid)
+    jobs = await ctx.jobs.list_fetchable(queues, limit)
+    shares = {q: await shared(ctx, q) for q in {j.printer_name for j in jobs}}
+    room = FAN_OUT_WINDOW
+    if any(shares.values()):
+        held = await ctx.jobs.count_bound_active([device.output_device_uuid])
+        room -= held[device.output_device_uuid]
+    found = []
+    for job in jobs:
+        if shares[job.printer_name] and room <= 0:
+            continue
+        if await refusal(ctx, device, job) is None:
+            found.append(job)
+            room -= 1 if shares[job.printer_name] else 0
+    return found
