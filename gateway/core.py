@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -30,17 +29,11 @@ from stanzas.errors import CloudImagingError
 from . import job_ops, printer_ops, subscription_ops  # noqa: F401  (they register)
 from .attributes import PrinterContext, QueueInfo, printer_uuid
 from .cloud import CloudClient, Directory
-from .dispatch import (
-    OPERATIONS,
-    Body,
-    Endpoint,
-    Identity,
-    OperationSpec,
-    Request,
-    supported_operations,
-)
+from .dispatch import OPERATIONS, OperationSpec, supported_operations
 from .errors import IppStatusError, bad_request, not_found, status_for
+from .request import Body, Endpoint, Identity, Request
 from .sessions import NotAuthenticated, Sessions
+from .settings import GatewaySettings
 from .subscriptions import Event, Subscriptions
 
 log = logging.getLogger(__name__)
@@ -61,17 +54,6 @@ class Reader(Protocol):
 
 class AuthRequired(Exception):
     """The request needs credentials (answered with HTTP 401 and a Basic challenge)."""
-
-
-@dataclass
-class GatewaySettings:
-    domain: str = "localhost"  # XMPP domain of the users (alice → alice@domain)
-    plain_port: int | None = None  # ipp:// listener, if any
-    tls_port: int | None = None  # ipps:// listener, if any
-    anonymous_queues: frozenset[str] = frozenset()  # requesting-user-name printing allowed
-    operators: frozenset[str] = frozenset()  # bare JIDs that see every job's events
-    uuid_seed: str = "cirrus-gateway"
-    notify_wait_max: float = 30.0  # longest a Get-Notifications with notify-wait waits
 
 
 class Gateway:

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from aiohttp import hdrs, web
 
 from .core import AuthRequired, Gateway
-from .dispatch import Endpoint
 from .icon import printer_icon
+from .request import Endpoint
 from .sessions import NotAuthenticated
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,9 @@ from .attributes import (
     ticket_from_request,
 )
 from .cloud import method
-from .dispatch import Request, operation
+from .dispatch import operation
 from .errors import IppStatusError, bad_request, not_found
+from .request import Request
 
 S = StatusCode
 T = ValueTag

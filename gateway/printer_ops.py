@@ -8,8 +8,9 @@ from ipp.constants import GroupTag, Operation, StatusCode, ValueTag
 
 from .attributes import printer_attributes, select
 from .cloud import method
-from .dispatch import Request, operation
+from .dispatch import operation
 from .errors import IppStatusError
+from .request import Request
 
 T = ValueTag
 

@@ -6,8 +6,9 @@ from ipp.codec import IppAttribute, IppGroup, IppValue
 from ipp.constants import GroupTag, Operation, StatusCode, ValueTag
 
 from .attributes import JOB_STATES, NOTIFY_EVENTS, PRINTER_STATES
-from .dispatch import Request, operation
+from .dispatch import operation
 from .errors import IppStatusError, bad_request, not_found
+from .request import Request
 from .subscriptions import GET_INTERVAL, Event, Subscription
 
 S = StatusCode

@@ -16,7 +16,7 @@ from typing import Any
 
 from gateway.attributes import QueueInfo
 from gateway.core import AuthRequired, Gateway, GatewaySettings
-from gateway.dispatch import Endpoint
+from gateway.request import Endpoint
 from gateway.sessions import NotAuthenticated, Sessions
 from ipp.codec import (
     IppParseError,
