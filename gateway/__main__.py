@@ -19,7 +19,7 @@ async def run(config: Path) -> None:
     app = GatewayApp(GatewayConfig.load(config))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: terminal closed
         loop.add_signal_handler(sig, stop.set)
     bound = await app.start()
     print(f"{READY}: {describe(bound)}", flush=True)
