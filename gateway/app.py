@@ -7,6 +7,8 @@ Settings (TOML, see docs/gateway.md)::
     account, password the gateway's own (unprivileged) account: public printer reads and
                       anonymous printing on anonymous_queues
     anonymous_queues, operators, queues (to advertise), dnssd, idle_timeout
+    login_rate, login_burst  logins (XMPP server round trips) per second and at once that
+                      one client address may cause; beyond them requests get HTTP 429
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .cloud import CloudClient, Directory, service_elements_directory
 from .core import Gateway, GatewaySettings
 from .dnssd import Advertiser, txt_record
 from .http import IppHttp, Listener
+from .ratelimit import RateLimiter
 from .sessions import Sessions
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,8 @@ class GatewayConfig(BaseModel):
     dnssd: bool = False
     idle_timeout: float = 900.0
     notify_wait_max: float = 30.0
+    login_rate: float = Field(default=1.0, gt=0)
+    login_burst: float = Field(default=10.0, ge=1)
 
     @classmethod
     def load(cls, path: Path) -> GatewayConfig:
@@ -85,7 +90,11 @@ class GatewayApp:
     def __init__(self, config: GatewayConfig, *, directory: Directory | None = None) -> None:
         self.config = config
         self.resource = f"cirrus-gateway-{secrets.token_hex(4)}"
-        self.sessions = Sessions(self._login, idle_timeout=config.idle_timeout)
+        self.sessions = Sessions(
+            self._login,
+            idle_timeout=config.idle_timeout,
+            limiter=RateLimiter(rate=config.login_rate, burst=config.login_burst),
+        )
         account = None
         if config.account and config.password is not None:
             account = (config.account, config.password)

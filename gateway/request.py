@@ -37,6 +37,8 @@ class GatewayContext(Protocol):
 
     def forget_queue(self, queue: str) -> None: ...
 
+    async def refresh_queue(self, client: CloudClient, queue: str) -> None: ...
+
     def printer_context(self, request: Request) -> PrinterContext: ...
 
 
@@ -47,6 +49,9 @@ class Body:
         self._chunks = chunks
         self._head: bytes | None = None
         self.started = False
+        #: why the document data could not be used (its compression was broken, say),
+        #: however the failure surfaces afterwards
+        self.failure: Exception | None = None
 
     async def peek_empty(self) -> bool:
         """Whether there is no document data at all (reads the first chunk, kept)."""
@@ -107,6 +112,9 @@ class Request:
     response: IppMessage
     endpoint: Endpoint
     unsupported: list[IppAttribute] = field(default_factory=list)
+    #: operation-group attributes a handler took as something else (the job template
+    #: attributes clients send there, as CUPS' print-job-hold.test does)
+    taken: set[str] = field(default_factory=set)
 
     @property
     def client(self) -> CloudClient:
