@@ -67,6 +67,7 @@ class GatewayConfig(BaseModel):
     dnssd: bool = False
     idle_timeout: float = 900.0
     notify_wait_max: float = 30.0
+    queue_poll: float = Field(default=5.0, gt=0)  # reads of queues printer subscriptions watch
     login_rate: float = Field(default=1.0, gt=0)
     login_burst: float = Field(default=10.0, ge=1)
 
@@ -104,6 +105,7 @@ class GatewayApp:
                 anonymous_queues=frozenset(config.anonymous_queues),
                 operators=frozenset(config.operators),
                 notify_wait_max=config.notify_wait_max,
+                queue_poll=config.queue_poll,
             ),
             self.sessions,
             directory or service_elements_directory,
@@ -136,6 +138,7 @@ class GatewayApp:
             self.gateway.subscriptions.publish_job(
                 event.notify_subscribed_event, owner, event.job, event.job.job_state_message or ""
             )
+            self.gateway.watch.hint(event.job.printer_name)  # its queue's state may follow
 
         client.session.service_messages.append(on_event)
         return client
@@ -152,6 +155,7 @@ class GatewayApp:
             context.load_cert_chain(listen.cert_file, listen.key_file)
             listeners.append(Listener(listen.host, listen.tls_port, context))
         self.bound = await self.http.start(listeners)
+        self.gateway.start()
         settings = self.gateway.settings
         for _host, port, tls in self.bound:
             if tls:
@@ -177,6 +181,7 @@ class GatewayApp:
             await self.advertiser.stop()
             self.advertiser = None
         await self.http.stop()
+        await self.gateway.stop()
         await self.sessions.close()
 
 

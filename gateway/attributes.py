@@ -64,6 +64,7 @@ NOTIFY_EVENTS = (
     "job-created",
     "job-progress",
     "job-state-changed",
+    "printer-config-changed",
     "printer-state-changed",
     "printer-stopped",
 )

@@ -43,10 +43,11 @@ from .credentials import Refused, bare_jid, saslprep
 from .dispatch import OPERATIONS, OperationSpec, supported_operations
 from .errors import IppStatusError, bad_request, not_found, status_for
 from .logs import ClientErrors, clip
+from .queue_watch import QueueWatch
 from .request import Body, Endpoint, Identity, Request
 from .sessions import NotAuthenticated, Sessions, TooManyLogins
 from .settings import GatewaySettings
-from .subscriptions import Event, Subscriptions
+from .subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,9 @@ class Gateway:
         self.client_errors = ClientErrors()
         self.internal_errors = 0  # requests answered server-error-internal-error
         self._queue_cache: dict[str, tuple[float, QueueInfo]] = {}
-        self._queue_seen: dict[str, tuple[tuple[object, ...], int]] = {}
+        self.watch = QueueWatch(
+            self.subscriptions, self.now, started=self.started, poll_interval=settings.queue_poll
+        )
         #: job-id → requesting-user-name of jobs printed anonymously through this gateway
         self.anonymous_jobs: dict[int, str] = {}
 
@@ -298,7 +301,7 @@ class Gateway:
         if queue in self.settings.anonymous_queues:
             info = QueueInfo(**{**info.__dict__, "anonymous": True})
         self._queue_cache[queue] = (now, info)
-        self._observe(info)
+        self.watch.observe(info)
         return info
 
     def forget_queue(self, queue: str) -> None:
@@ -313,31 +316,27 @@ class Gateway:
         except (CloudImagingError, IppStatusError, TimeoutError):
             pass
 
-    def _observe(self, info: QueueInfo) -> None:
-        status = info.status
-        key = (
-            status.printer_state,
-            tuple(status.printer_state_reasons or ()),
-            status.printer_is_accepting_jobs,
-            info.is_accepting_jobs,
-        )
-        seen = self._queue_seen.get(info.name)
-        if seen is None:
-            self._queue_seen[info.name] = (key, self.started)
-        elif seen[0] != key:
-            self._queue_seen[info.name] = (key, self.now())
-            stopped = status.printer_state is not None and status.printer_state.value == "stopped"
-            for name in ("printer-state-changed", *(["printer-stopped"] if stopped else [])):
-                self.subscriptions.publish(
-                    Event(
-                        name=name,
-                        queue=info.name,
-                        owner="",
-                        time=self.now(),
-                        printer=status,
-                        text=f"printer {info.name} is {key[0] or 'idle'}",
-                    )
-                )
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Start following the queues that printer subscriptions watch."""
+        self.watch.start(self._read_for_watch)
+
+    async def stop(self) -> None:
+        await self.watch.stop()
+
+    async def _read_for_watch(self, queue: str) -> QueueInfo | None:
+        """The queue read afresh for its subscribers, with the gateway's own account (or
+        a subscriber's session); None if no session can read it."""
+        client = None
+        if self.service_account is not None:
+            _owner, client = await self.authenticate(self.service_account, None)
+        else:
+            owners = {s.owner for s in self.subscriptions.all() if s.queue == queue}
+            client = next(filter(None, map(self.sessions.cached, sorted(owners))), None)
+        if client is None:
+            return None
+        self.forget_queue(queue)
+        return await self.queue_info(client, queue)
 
     def printer_context(self, request: Request) -> PrinterContext:
         endpoint = request.endpoint
@@ -355,7 +354,6 @@ class Gateway:
             uris.insert(0, (request.printer_uri, security, "basic"))
         uris.sort(key=lambda u: u[0] != request.printer_uri)
         page = f"{endpoint.http_base()}/ipp/print/{queue}"
-        seen = self._queue_seen.get(queue)
         return PrinterContext(
             uris=uris,
             more_info=page,
@@ -363,8 +361,8 @@ class Gateway:
             printer_uuid=printer_uuid(self.settings.uuid_seed, queue),
             operations=supported_operations(request.client),
             up_time=self.now(),
-            config_change_time=self.started,
-            state_change_time=seen[1] if seen else self.started,
+            config_change_time=self.watch.config_change_time(queue),
+            state_change_time=self.watch.state_change_time(queue),
         )
 
 

@@ -14,3 +14,4 @@ class GatewaySettings:
     operators: frozenset[str] = frozenset()  # bare JIDs that see every job's events
     uuid_seed: str = "cirrus-gateway"
     notify_wait_max: float = 30.0  # longest a Get-Notifications with notify-wait waits
+    queue_poll: float = 5.0  # seconds between reads of queues printer subscriptions watch
