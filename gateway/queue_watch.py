@@ -170,13 +170,13 @@ class QueueWatch:
             self.observe(info)
 
     async def _follow(self, queue: str) -> None:
-        while True:
-            self._again.discard(queue)
+        while True:  # one more round for every burst of hints during a round
             await self._read(queue)
             await asyncio.sleep(self.settle)
             await self._read(queue)
             if queue not in self._again:
                 return
+            self._again.discard(queue)
 
     def _watched(self) -> set[str]:
         return {
