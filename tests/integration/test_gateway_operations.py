@@ -6,6 +6,7 @@ subscribers from the service's pushes."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import zlib
 from collections.abc import AsyncIterator
@@ -343,3 +344,21 @@ async def _events_until(
         if any(e[0] == name for e in found):
             return found
     raise AssertionError(f"no {name} event: {found}")
+
+
+async def test_identify_printer_reaches_the_device(
+    gateway_stack: GatewayStack, ipp_as: dict[str, IppClient]
+) -> None:
+    """Identify-Printer → IdentifyPrinter → the manager → IPP Identify-Printer on the
+    device (docs/gateway.md called it 'not built')."""
+    alice = ipp_as["alice"]
+    attrs = await alice.get_printer_attributes(["operations-supported"])
+    assert Operation.IDENTIFY_PRINTER in attrs.values("operations-supported")
+    req = alice.new_request(Operation.IDENTIFY_PRINTER)
+    req.operation_attributes(identify_actions=["sound"], message=IppValue(T.TEXT, "over here"))
+    await alice.request(req)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while "Identify-Printer" not in gateway_stack.printer.log_tail(200):
+        assert loop.time() < deadline, gateway_stack.printer.log_tail()
+        await asyncio.sleep(0.1)  # ippeveprinter says so only in its log
