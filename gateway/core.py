@@ -238,7 +238,8 @@ class Gateway:
             endpoint=endpoint,
         )
         await spec.handler(request)
-        request.unsupported.extend(spec.unread_attributes(request))
+        named = {a.name for a in request.unsupported}
+        request.unsupported += [a for a in spec.unread_attributes(request) if a.name not in named]
         if request.unsupported:
             if response.code == S.SUCCESSFUL_OK:
                 response.code = S.SUCCESSFUL_OK_IGNORED_OR_SUBSTITUTED_ATTRIBUTES
