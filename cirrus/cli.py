@@ -20,6 +20,7 @@ from cirrus import admin_cli, commands
 from cirrus.client import CirrusClient, ClientSettings
 from cirrus.commands import add_ticket_options
 from cirrus.output import error_line
+from cirrus.stack.xmpp import XMPP_SERVERS
 from stanzas.errors import CloudImagingError
 
 ENV_KEYS = {
@@ -83,7 +84,7 @@ async def cmd_up(args: argparse.Namespace) -> int:
     from cirrus.stack.local import start_local_stack
 
     state_dir = Path(args.state_dir or tempfile.mkdtemp(prefix="cirrus-"))
-    stack = await start_local_stack(state_dir, device=args.device, say=print)
+    stack = await start_local_stack(state_dir, device=args.device, xmpp_server=args.xmpp, say=print)
     config = stack.client_config()
     print(
         f"\nCirrus is up (state in {state_dir}). In another shell:\n"
@@ -111,7 +112,9 @@ async def cmd_demo(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     state_dir = Path(tempfile.mkdtemp(prefix="cirrus-demo-"))
-    stack = await start_local_stack(state_dir, device="ippeveprinter", say=print)
+    stack = await start_local_stack(
+        state_dir, device="ippeveprinter", xmpp_server=args.xmpp, say=print
+    )
     try:
         sample = Path(str(resources.files("cirrus") / "samples" / "sample.pdf"))
         print(f"\n$ cirrus print {sample.name} --queue {stack.queue}")
@@ -193,13 +196,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queue", "-q", required=True)
     add_ticket_options(p)
 
-    p = sub.add_parser("up", help="run Prosody, the service, a printer and a manager here")
+    p = sub.add_parser("up", help="run an XMPP server, the service, a printer and a manager here")
     p.add_argument("--state-dir", help="where to keep state (default: a new temp folder)")
     p.add_argument("--device", choices=["ippeveprinter", "file", "sim"], default="ippeveprinter")
+    add_xmpp_option(p)
 
-    sub.add_parser("demo", help="start everything, print a sample PDF, stop everything")
+    p = sub.add_parser("demo", help="start everything, print a sample PDF, stop everything")
+    add_xmpp_option(p)
     admin_cli.add_parser(sub)  # cirrus admin …: operators' and administrators' commands
     return parser
+
+
+def add_xmpp_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--xmpp",
+        choices=XMPP_SERVERS,
+        default="prosody",
+        help="the XMPP server to run (default: prosody)",
+    )
 
 
 COMMANDS: dict[str, Callable[[CirrusClient, argparse.Namespace], Awaitable[int]]] = {
