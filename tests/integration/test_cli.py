@@ -7,10 +7,14 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from cirrus.stack import toml
 from manager.drivers.sim import SimDriver
 from tests.conftest import Harness
 from tests.integration.test_print_flow import SAMPLE
+
+pytestmark = pytest.mark.every_xmpp_server
 
 
 async def cirrus(harness: Harness, *args: str, user: str = "alice") -> tuple[int, str, str]:
