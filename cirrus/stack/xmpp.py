@@ -59,6 +59,7 @@ async def start_xmpp_server(
     *,
     components: Iterable[str],
     accounts: Mapping[str, str] | None = None,
+    log_level: str = "info",
 ) -> XmppServer:
     """Start a private loopback server of `kind` with its state in `state_dir`.
 
@@ -67,11 +68,18 @@ async def start_xmpp_server(
     if kind == "prosody":
         from prosody_config.launcher import start_prosody
 
-        return await start_prosody(state_dir, components=components, accounts=accounts)
+        return await start_prosody(
+            state_dir, components=components, accounts=accounts, log_level=log_level
+        )
     if kind == "ejabberd":
         from ejabberd_config.launcher import let_node_enter, start_ejabberd
 
         state_dir.parent.mkdir(parents=True, exist_ok=True)
         let_node_enter(state_dir.parent)
-        return await start_ejabberd(state_dir, components=components, accounts=accounts)
+        return await start_ejabberd(
+            state_dir,
+            components=components,
+            accounts=accounts,
+            log_level="warning" if log_level == "warn" else log_level,  # ejabberd's word
+        )
     raise ValueError(f"unknown XMPP server {kind!r} (one of {', '.join(XMPP_SERVERS)})")
