@@ -19,6 +19,7 @@ import uvloop
 from cirrus import admin_cli, commands
 from cirrus.client import CirrusClient, ClientSettings
 from cirrus.commands import add_ticket_options
+from cirrus.deploy import cli as deploy_cli
 from cirrus.output import error_line
 from cirrus.stack.xmpp import XMPP_SERVERS
 from stanzas.errors import CloudImagingError
@@ -204,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="start everything, print a sample PDF, stop everything")
     add_xmpp_option(p)
     admin_cli.add_parser(sub)  # cirrus admin …: operators' and administrators' commands
+    deploy_cli.add_parsers(sub)  # cirrus init, cirrus doctor: deploying (docs/deploy.md)
     return parser
 
 
@@ -242,6 +244,8 @@ def main(argv: list[str] | None = None) -> None:
         code = uvloop.run(cmd_up(args))
     elif args.command == "demo":
         code = uvloop.run(cmd_demo(args))
+    elif args.command in deploy_cli.COMMANDS:
+        code = deploy_cli.COMMANDS[args.command](args)
     else:
         code = uvloop.run(with_client(args, COMMANDS[args.command]))
     sys.exit(code)
