@@ -34,7 +34,6 @@ against ~2 a second for ``ejabberdctl register``, which starts an Erlang VM per 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import contextlib
@@ -60,11 +59,14 @@ from xml.sax.saxutils import quoteattr
 
 from prosody_config.launcher import (
     DEFAULT_SCRAM_ITERATIONS,
-    check_domain,
+    check_names,
     check_user,
+    cli_names,
+    cli_parser,
     free_ports,
     log_tail,
     make_certificate,
+    serve,
     stream_header,
     stream_probe,
 )
@@ -553,15 +555,7 @@ def _prepare(
     """Validate arguments, create the state directory, pick ports, secrets and a node
     name.  Returns the (not yet started) instance and whether a certificate must be made."""
     state_dir = state_dir.resolve()
-    check_domain(domain)
-    for name in components:
-        check_domain(name)
-        if name == domain:
-            raise ValueError("a component cannot use the host's domain")
-    if len(set(components)) != len(components):
-        raise ValueError("duplicate component domain")
-    for user in accounts or {}:
-        check_user(user)
+    check_names(domain, components, accounts)
     if log_level not in ("debug", "info", "warning", "error"):
         raise ValueError(f"bad log level {log_level!r}")
 
@@ -671,30 +665,9 @@ async def start_ejabberd(
 
 
 async def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m ejabberd_config.launcher",
-        description="Run a private loopback ejabberd node until Ctrl-C.",
-    )
-    parser.add_argument("state_dir", type=Path, help="directory for configs, spool, certs, logs")
-    parser.add_argument("--domain", default="localhost")
-    parser.add_argument(
-        "--component", action="append", dest="components", help="component domain (repeatable)"
-    )
-    parser.add_argument("--c2s-port", type=int)
-    parser.add_argument(
-        "--account", action="append", default=[], metavar="USER:PASSWORD", help="repeatable"
-    )
-    parser.add_argument("--log-level", default="info")
+    parser = cli_parser("python -m ejabberd_config.launcher", "ejabberd")
     args = parser.parse_args(argv)
-
-    accounts = {}
-    for spec in args.account:
-        user, sep, password = spec.partition(":")
-        if not sep:
-            parser.error(f"--account wants USER:PASSWORD, got {spec!r}")
-        accounts[user] = password
-    components = args.components or [f"print.{args.domain}"]
-
+    components, accounts = cli_names(parser, args)
     inst = await start_ejabberd(
         args.state_dir,
         domain=args.domain,
@@ -703,25 +676,7 @@ async def _main(argv: list[str] | None = None) -> int:
         c2s_port=args.c2s_port,
         log_level=args.log_level,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        print(inst.summary(), flush=True)
-        print("Press Ctrl-C to stop.", flush=True)
-        while not stop.is_set() and inst.running:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.5)
-        if not stop.is_set():
-            print(f"ejabberd exited unexpectedly:\n{log_tail(inst.log_file)}", file=sys.stderr)
-            return 1
-        return 0
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        await inst.stop()
-        print("ejabberd stopped.", flush=True)
+    return await serve(inst, "ejabberd")
 
 
 def main(argv: list[str] | None = None) -> int:

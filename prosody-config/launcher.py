@@ -36,16 +36,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
+from typing import Protocol
 
 __all__ = [
     "PortInUseError",
     "ProsodyError",
     "ProsodyInstance",
     "check_domain",
+    "check_names",
     "check_user",
+    "cli_names",
+    "cli_parser",
     "free_ports",
     "log_tail",
     "make_certificate",
+    "serve",
     "start_prosody",
     "stream_header",
     "stream_probe",
@@ -105,6 +110,19 @@ def check_user(user: str) -> None:
 def check_domain(domain: str) -> None:
     if not _DOMAIN.match(domain):
         raise ValueError(f"unsupported domain {domain!r}")
+
+
+def check_names(domain: str, components: list[str], accounts: Mapping[str, str] | None) -> None:
+    """The server's domain, its components' and the accounts' names, or ValueError."""
+    check_domain(domain)
+    for name in components:
+        check_domain(name)
+        if name == domain:
+            raise ValueError("a component cannot use the server's own domain")
+    if len(set(components)) != len(components):
+        raise ValueError("duplicate component domain")
+    for user in accounts or {}:
+        check_user(user)
 
 
 def free_ports(count: int, host: str = HOST) -> list[int]:
@@ -503,16 +521,7 @@ def _prepare(
     Returns the (not yet started) instance and whether a certificate must be made.
     """
     state_dir = state_dir.resolve()
-    check_domain(domain)
-    for name in components:
-        check_domain(name)
-        if name == domain:
-            raise ValueError("a component cannot use the VirtualHost's domain")
-    if len(set(components)) != len(components):
-        raise ValueError("duplicate component domain")
-    if accounts:
-        for user in accounts:
-            check_user(user)
+    check_names(domain, components, accounts)
     if log_level not in ("debug", "info", "warn", "error"):
         raise ValueError(f"bad log level {log_level!r}")
     admin_socket = state_dir / "data" / "prosody.sock"
@@ -614,12 +623,23 @@ async def start_prosody(
 
 
 # ---------------------------------------------------------------------- CLI
+# Shared with ejabberd_config.launcher: the same options and the same run loop.
 
 
-async def _main(argv: list[str] | None = None) -> int:
+class Served(Protocol):
+    log_file: Path
+
+    @property
+    def running(self) -> bool: ...
+
+    def summary(self) -> str: ...
+
+    async def stop(self) -> None: ...
+
+
+def cli_parser(prog: str, server: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m prosody_config.launcher",
-        description="Run a private loopback Prosody until Ctrl-C.",
+        prog=prog, description=f"Run a private loopback {server} until Ctrl-C."
     )
     parser.add_argument("state_dir", type=Path, help="directory for config, data, certs, logs")
     parser.add_argument("--domain", default="localhost")
@@ -627,21 +647,54 @@ async def _main(argv: list[str] | None = None) -> int:
         "--component", action="append", dest="components", help="component domain (repeatable)"
     )
     parser.add_argument("--c2s-port", type=int)
-    parser.add_argument("--component-port", type=int)
     parser.add_argument(
         "--account", action="append", default=[], metavar="USER:PASSWORD", help="repeatable"
     )
     parser.add_argument("--log-level", default="info")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def cli_names(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> tuple[list[str], dict[str, str]]:
+    """The components (print.DOMAIN by default) and accounts the command line asks for."""
     accounts = {}
     for spec in args.account:
         user, sep, password = spec.partition(":")
         if not sep:
             parser.error(f"--account wants USER:PASSWORD, got {spec!r}")
         accounts[user] = password
-    components = args.components or [f"print.{args.domain}"]
+    return args.components or [f"print.{args.domain}"], accounts
 
+
+async def serve(inst: Served, server: str) -> int:
+    """Print the summary, run until Ctrl-C (or the server dies), stop the server."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        print(inst.summary(), flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
+        while not stop.is_set() and inst.running:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+        if not stop.is_set():
+            print(f"{server} exited unexpectedly:\n{log_tail(inst.log_file)}", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await inst.stop()
+        print(f"{server} stopped.", flush=True)
+
+
+async def _main(argv: list[str] | None = None) -> int:
+    parser = cli_parser("python -m prosody_config.launcher", "Prosody")
+    parser.add_argument("--component-port", type=int)
+    args = parser.parse_args(argv)
+    components, accounts = cli_names(parser, args)
     inst = await start_prosody(
         args.state_dir,
         domain=args.domain,
@@ -651,28 +704,7 @@ async def _main(argv: list[str] | None = None) -> int:
         component_port=args.component_port,
         log_level=args.log_level,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        print(inst.summary(), flush=True)
-        print("Press Ctrl-C to stop.", flush=True)
-        waiter = asyncio.ensure_future(stop.wait())
-        assert inst._proc is not None
-        died = asyncio.ensure_future(inst._proc.wait())
-        await asyncio.wait({waiter, died}, return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
-        died.cancel()
-        if not stop.is_set():
-            print(f"prosody exited unexpectedly:\n{log_tail(inst.log_file)}", file=sys.stderr)
-            return 1
-        return 0
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        await inst.stop()
-        print("Prosody stopped.", flush=True)
+    return await serve(inst, "Prosody")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,6 @@ loopback only. The shared cases reuse test_prosody_launcher's client helpers."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import shutil
 import socket
@@ -13,9 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from slixmpp import ClientXMPP, ComponentXMPP
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
+from slixmpp import ComponentXMPP
 
 from ejabberd_config.launcher import (
     EjabberdError,
@@ -26,11 +23,9 @@ from ejabberd_config.launcher import (
 )
 from tests.conftest import run_in_own_loop
 from tests.integration.test_prosody_launcher import (
-    SASL_NS,
-    STREAM_NS,
     TIMEOUT,
-    TLS_NS,
     _one_shot,
+    assert_plaintext_refused,
     close,
     login,
 )
@@ -135,43 +130,7 @@ async def test_wrong_password_is_refused(node: EjabberdInstance) -> None:
 
 async def test_plaintext_client_is_refused(node: EjabberdInstance) -> None:
     """Without TLS the node offers no SASL mechanism and rejects a forced PLAIN auth."""
-    client = ClientXMPP(node.jid("user0"), ACCOUNTS["user0"])
-    client.enable_direct_tls = False
-    client.enable_starttls = False
-    client.enable_plaintext = True
-    loop = asyncio.get_running_loop()
-    features: asyncio.Future[object] = loop.create_future()
-    failure: asyncio.Future[object] = loop.create_future()
-    session = _one_shot(client, ["session_start"])
-
-    def on_features(stanza: object) -> None:
-        if not features.done():
-            features.set_result(stanza)
-
-    def on_failure(stanza: object) -> None:
-        if not failure.done():
-            failure.set_result(stanza)
-
-    client.register_handler(
-        Callback("test features", MatchXPath(f"{{{STREAM_NS}}}features"), on_features)
-    )
-    client.remove_handler("SASL Failure")  # slixmpp's assumes it started the exchange
-    client.register_handler(
-        Callback("test failure", MatchXPath(f"{{{SASL_NS}}}failure"), on_failure)
-    )
-    client.connect(node.host, node.c2s_port)
-    try:
-        xml = (await asyncio.wait_for(features, TIMEOUT)).xml  # type: ignore[attr-defined]
-        starttls = xml.find(f"{{{TLS_NS}}}starttls")
-        assert starttls is not None and starttls.find(f"{{{TLS_NS}}}required") is not None
-        assert xml.find(f"{{{SASL_NS}}}mechanisms") is None
-        blob = base64.b64encode(f"\0user0\0{ACCOUNTS['user0']}".encode()).decode()
-        client.send_raw(f"<auth xmlns='{SASL_NS}' mechanism='PLAIN'>{blob}</auth>")
-        fail = await asyncio.wait_for(failure, TIMEOUT)
-        assert fail.xml.find(f"{{{SASL_NS}}}encryption-required") is not None  # type: ignore[attr-defined]
-        assert not session.done()
-    finally:
-        client.abort()
+    await assert_plaintext_refused(node, "user0", ACCOUNTS["user0"])  # type: ignore[arg-type]
 
 
 async def test_a_stanza_above_the_stock_limit_passes(node: EjabberdInstance) -> None:
