@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from stanzas.errors import NotAuthorized, ServiceUnavailable
-from stanzas.transport import error_from_xml, error_xml
+from stanzas.transport import error_from_xml, error_xml, xmpp_bounce
 
 SERVICE = "print.localhost"
 STANZA_ERRORS = "urn:ietf:params:xml:ns:xmpp-stanzas"
@@ -25,16 +25,18 @@ def server_error(condition: str, text: str) -> ET.Element:
 @pytest.mark.parametrize(
     ("condition", "text"),
     [
-        ("service-unavailable", "Component unavailable"),  # Prosody
-        ("forbidden", "Access denied by service policy"),  # ejabberd: no route, no s2s
+        ("remote-server-timeout", "Component unavailable"),  # Prosody 0.12
+        ("forbidden", "Access denied by service policy"),  # ejabberd 23.01: no route, no s2s
     ],
 )
-def test_a_request_the_server_could_not_deliver_is_service_unavailable(
-    condition: str, text: str
-) -> None:
-    error = error_from_xml(server_error(condition, text))
+def test_a_request_the_server_could_not_deliver_is_a_bounce(condition: str, text: str) -> None:
+    assert xmpp_bounce(server_error(condition, text)) == f"{condition}: {text}"
+
+
+def test_ejabberds_bounce_is_service_unavailable_not_not_authorized() -> None:
+    error = error_from_xml(server_error("forbidden", "Access denied by service policy"))
     assert isinstance(error, ServiceUnavailable)
-    assert error.message == text
+    assert error.message == "Access denied by service policy"
 
 
 def test_the_services_own_refusal_stays_not_authorized() -> None:
@@ -44,4 +46,5 @@ def test_the_services_own_refusal_stays_not_authorized() -> None:
     )
     reply = error_xml(request, NotAuthorized("not your job"))
     assert reply.find(f".//{{{STANZA_ERRORS}}}forbidden") is not None
+    assert xmpp_bounce(reply) is None
     assert isinstance(error_from_xml(reply), NotAuthorized)
