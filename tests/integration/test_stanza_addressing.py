@@ -13,7 +13,7 @@ from slixmpp.exceptions import IqError
 
 from manager.drivers.sim import SimDriver
 from server.app import ServiceApp
-from server.component import ServiceComponent
+from server.transport.component import ServiceComponent
 from stanzas.errors import NotFound
 from stanzas.states import JobState
 from tests.conftest import SERVICE_JID, Harness
