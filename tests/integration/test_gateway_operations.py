@@ -362,3 +362,22 @@ async def test_identify_printer_reaches_the_device(
     while "Identify-Printer" not in gateway_stack.printer.log_tail(200):
         assert loop.time() < deadline, gateway_stack.printer.log_tail()
         await asyncio.sleep(0.1)  # ippeveprinter says so only in its log
+
+
+async def test_values_the_services_protocol_cannot_carry_are_client_errors(
+    gateway_stack: GatewayStack, ipp_as: dict[str, IppClient], short_tmp: Path
+) -> None:
+    """A job-name with a control character (XML cannot carry it) and a queue name the
+    protocol does not allow used to be server-error-internal-error."""
+    alice = ipp_as["alice"]
+    req = alice.new_request(Operation.PRINT_JOB)
+    req.operation_attributes(
+        job_name=IppValue(T.NAME, "report\x01final"), document_format="application/pdf"
+    )
+    response = await alice.request(req, make_pdf(short_tmp / "v.pdf").read_bytes(), check=False)
+    assert response.status_code == S.CLIENT_ERROR_BAD_REQUEST, response.describe()
+    odd = IppClient(
+        gateway_stack.uri(None).replace("/office", "/off%20ice"), session=alice._session
+    )
+    response = await odd.request(odd.new_request(Operation.GET_PRINTER_ATTRIBUTES), check=False)
+    assert response.status_code == S.CLIENT_ERROR_NOT_FOUND, response.describe()
