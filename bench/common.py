@@ -222,8 +222,18 @@ def machine_info() -> dict[str, Any]:
             "ippeveprinter": tool_version(["dpkg-query", "-W", "cups-ipp-utils"]),
             "curl": tool_version(["curl", "--version"]),
             "openssl": tool_version(["openssl", "version"]),
+            "nginx": tool_version(["nginx", "-v"]),
+            "ippsample": _ippsample_version(),
         },
     }
+
+
+def _ippsample_version() -> str:
+    """The commit of the INFRA reference's build tree (bench.infra), if there is one."""
+    top = os.environ.get("CIRRUS_BENCH_IPPSAMPLE")
+    if not top:
+        return "not built"
+    return tool_version(["git", "-C", top, "describe", "--always", "--dirty"])
 
 
 # --- child processes that report over stdout ----------------------------------------------
