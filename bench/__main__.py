@@ -38,7 +38,12 @@ def plan(names: list[str], quick: bool) -> list[tuple[str, Callable[[], Awaitabl
         jobs = 400 if quick else 2000
         steps.append(("throughput", lambda: throughput.run(jobs=jobs)))
     if "printer" in names:
-        steps.append(("printer", lambda: printer.run(jobs=50 if quick else 200)))
+        steps.append(
+            (
+                "printer",
+                lambda: printer.run(jobs=50 if quick else 200, infra_jobs=10 if quick else 20),
+            )
+        )
     if "push" in names or "scale" in names:
         sizes = []
         if "push" in names:
