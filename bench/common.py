@@ -250,10 +250,18 @@ class Child:
     with command lines. Its stderr goes to a log file.
     """
 
-    def __init__(self, name: str, module: str, args: list[str], log_file: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        module: str,
+        args: list[str],
+        log_file: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.name = name
         self.argv = [sys.executable, "-m", module, *args]
         self.log_file = log_file
+        self.env = env or {}
         self.proc: asyncio.subprocess.Process | None = None
         self._log: Any = None
 
@@ -270,6 +278,7 @@ class Child:
             stdout=asyncio.subprocess.PIPE,
             stderr=self._log,
             cwd=ROOT,
+            env={**os.environ, **self.env},
             start_new_session=True,
             limit=64 * 1024 * 1024,
         )
