@@ -338,6 +338,23 @@ class Child:
             self._log = None
 
 
+async def stop_group(
+    proc: asyncio.subprocess.Process | None, sig: int = signal.SIGTERM, grace: float = 10.0
+) -> None:
+    """Signal a process started with start_new_session (its whole group), and kill the
+    group if it has not exited within `grace` seconds."""
+    if proc is None or proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+    try:
+        await asyncio.wait_for(proc.wait(), grace)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
+
+
 async def run_tool(argv: list[str], timeout: float) -> tuple[int, str]:
     """Run a command to the end (killed at the timeout); returns (status, output)."""
     proc = await asyncio.create_subprocess_exec(

@@ -46,12 +46,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import os
 import random
 import re
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +67,7 @@ from bench.common import (
     remove,
     run_tool,
     short_tmp,
+    stop_group,
     summary_ms,
     write_results,
 )
@@ -235,16 +234,7 @@ class InfraReference:
 
     async def stop(self) -> None:
         for proc in (self.proxy, self.server):
-            if proc is None or proc.returncode is not None:
-                continue
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 5)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                await proc.wait()
+            await stop_group(proc, grace=5)
         if self.printer is not None:
             await self.printer.stop()
         for handle in self._logs:

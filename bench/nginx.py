@@ -26,7 +26,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench.common import ChildFailed, run_tool
+from bench.common import ChildFailed, run_tool, stop_group
 from prosody_config.launcher import free_ports
 
 MB = 1_000_000
@@ -189,13 +189,4 @@ http {{
         }
 
     async def stop(self) -> None:
-        proc = self.proc
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGQUIT)  # graceful: workers finish, then exit
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                await proc.wait()
+        await stop_group(self.proc, signal.SIGQUIT)  # graceful: the workers finish first
