@@ -456,6 +456,11 @@ def write_results(results: dict[str, Any], name: str) -> Path:
     return path
 
 
+def missed_pushes(records: list[list[Any]]) -> int:
+    """Jobs of a bench.load run whose final push the client never got (it asked)."""
+    return sum(1 for r in records if len(r) > 7 and r[7])
+
+
 def ratio(a: float | None, b: float | None) -> float | None:
     if not a or not b:
         return None

@@ -207,7 +207,7 @@ async def run(*, sizes_mb: list[int], profile: bool = True) -> dict[str, Any]:
                 await asyncio.wait_for(spy.wait(), 120)
                 if out.exists():
                     profiles[who] = pyspy.analyse(out, paths_by=[])
-            (_job_id, _q, t0, t1, t2, t3, state) = done["records"][0]
+            (_job_id, _q, t0, t1, t2, t3, state, _missed) = done["records"][0]
             for leftover in sink.iterdir():  # the null sink keeps nothing
                 if leftover.is_file():
                     leftover.unlink(missing_ok=True)

@@ -41,6 +41,7 @@ from bench.common import (
     Meter,
     log,
     machine_info,
+    missed_pushes,
     ratio,
     remove,
     run_tool,
@@ -97,6 +98,7 @@ async def cirrus_run(jobs: int, in_flight: int) -> dict[str, Any]:
             "seconds": round(seconds, 3),
             "jobs_per_second": round(jps, 2),
             "job_latency": summary_ms(r[5] - r[2] for r in records),
+            "client_missed_final_push": missed_pushes(records),
             "cpu_ms_per_job": {k: round(1000 * v / jobs, 3) for k, v in cpu.items()},
         }
     finally:
@@ -266,7 +268,13 @@ def rows(result: dict[str, Any]) -> list[Row]:
         Row(
             SECTION,
             "job latency p50 / p99 (submit → completed); retries after a busy printer",
-            f"{fmt(c['job_latency']['p50_ms'])} / {fmt(c['job_latency']['p99_ms'])} ms; " + retries,
+            f"{fmt(c['job_latency']['p50_ms'])} / {fmt(c['job_latency']['p99_ms'])} ms; "
+            + retries
+            + (
+                f"; the client missed the final push of {c['client_missed_final_push']}"
+                if c.get("client_missed_final_push")
+                else ""
+            ),
         )
     )
     return out

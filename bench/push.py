@@ -50,6 +50,7 @@ from bench.common import (
     log,
     machine_info,
     memory_kb,
+    missed_pushes,
     summary_ms,
     write_results,
 )
@@ -112,6 +113,7 @@ async def latencies(stack: BenchStack, fleet: Child, load_done: dict[str, Any]) 
     return {
         "jobs": len(records),
         "completed": sum(1 for r in records if r[6] == "completed"),
+        "client_missed_final_push": missed_pushes(records),
         "manager_failures": got["failures"],
         "not_matched": missing,
         "by_mode": {
@@ -285,6 +287,7 @@ async def infra_phase(
                 "infra": reference,
                 "cirrus": measured["by_mode"].get("push", {}),
                 "cirrus_jobs": measured["jobs"],
+                "client_missed_final_push": measured["client_missed_final_push"],
             }
     finally:
         await ref.stop()
@@ -371,6 +374,21 @@ def rows(result: dict[str, Any]) -> list[Row]:
             )
         )
     out += _infra_rows(result.get("infra"))
+    missed = {
+        f"{p['managers']} managers": p.get("client_missed_final_push", 0)
+        for p in result.get("phases", [])
+    }
+    for name, regime in (result.get("infra") or {}).items():
+        if isinstance(regime, dict):
+            missed[f"beside INFRA, {name}"] = regime.get("client_missed_final_push", 0)
+    if any(missed.values()):
+        out.append(
+            Row(
+                "3 push",
+                "jobs whose final push the client missed (it asked after 10 s; see bench.load)",
+                ", ".join(f"{k}: {v}" for k, v in missed.items() if v),
+            )
+        )
     polling = result.get("polling")
     if polling:
         got = polling["by_mode"].get("poll", {}).get("notified")

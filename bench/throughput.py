@@ -52,6 +52,7 @@ from bench.common import (
     Meter,
     log,
     machine_info,
+    missed_pushes,
     null_sink_dir,
     ratio,
     remove,
@@ -173,6 +174,7 @@ async def cirrus_run(
             "seconds": round(seconds, 3),
             "jobs_per_second": round(jps, 1),
             "job_latency": summary_ms(r[5] - r[2] for r in records),
+            "client_missed_final_push": missed_pushes(records),
             "cpu_seconds": {k: round(v, 3) for k, v in cpu.items()},
             "cpu_ms_per_job": _per_job(cpu, jobs),
             # share of the wall time each process's event-loop thread was on a CPU
@@ -446,7 +448,8 @@ def rows(result: dict[str, Any]) -> list[Row]:
         Row(
             SECTION,
             "job latency p50 / p99 (submit → completed)",
-            f"{fmt(c['job_latency']['p50_ms'])} / {fmt(c['job_latency']['p99_ms'])} ms",
+            f"{fmt(c['job_latency']['p50_ms'])} / {fmt(c['job_latency']['p99_ms'])} ms"
+            + _missed_text(c),
         )
     )
     st = c.get("stanzas_per_job")
@@ -500,6 +503,11 @@ def rows(result: dict[str, Any]) -> list[Row]:
     if "skipped" in prof:
         out.append(Row(SECTION, "profile", prof["skipped"]))
     return out
+
+
+def _missed_text(run: dict[str, Any]) -> str:
+    missed = run.get("client_missed_final_push", 0)
+    return f"; the client missed the final push of {missed} (see bench.load)" if missed else ""
 
 
 def _ab_rows(result: dict[str, Any]) -> list[Row]:
