@@ -4,11 +4,12 @@ The Cirrus processes of a benchmark (the service, the managers, the clients of
 bench.load) are `python -m MODULE` children. To run another checkout's code in them,
 each gets PYTHONSAFEPATH=1 (the working directory is not put first on sys.path) and
 PYTHONPATH naming a folder of symlinks: the project's packages (cirrus, server, manager,
-stanzas, ipp, gateway, prosody_config) pointing into the other checkout, and `bench`
-into this one, so the harness that drives and measures them is the same on both sides.
-Both run with this venv's interpreter and libraries, and with the configuration this
-checkout writes (Prosody's, the service's and the managers' TOML): a checkout whose
-settings differ from this one's cannot be compared this way.
+stanzas, ipp, gateway, prosody_config, and admin_commands and ejabberd_config where the
+other checkout has them) pointing into the other checkout, and `bench` into this one,
+so the harness that drives and measures them is the same on both sides. Both run with
+this venv's interpreter and libraries, and with the configuration this checkout writes
+(Prosody's, the service's and the managers' TOML): a checkout whose settings differ
+from this one's cannot be compared this way.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ PACKAGES = {
     "gateway": "gateway",
     "prosody_config": "prosody-config",
 }
+# Newer packages: linked when the other checkout has them (an older one does not
+# import them).
+OPTIONAL = {"admin_commands": "admin_commands", "ejabberd_config": "ejabberd-config"}
 
 
 def overlay(checkout: Path) -> Path:
@@ -37,8 +41,9 @@ def overlay(checkout: Path) -> Path:
     if missing:
         raise SystemExit(f"{checkout} is not a Cirrus checkout (no {', '.join(missing)})")
     folder = short_tmp("ab")
-    for name, src in PACKAGES.items():
-        (folder / name).symlink_to(checkout / src, target_is_directory=True)
+    for name, src in {**PACKAGES, **OPTIONAL}.items():
+        if (checkout / src).is_dir():
+            (folder / name).symlink_to(checkout / src, target_is_directory=True)
     (folder / "bench").symlink_to(ROOT / "bench", target_is_directory=True)
     return folder
 

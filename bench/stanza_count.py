@@ -24,7 +24,10 @@ import shutil
 from typing import Any
 
 from bench.common import ChildFailed
+from cirrus.stack.xmpp import XmppServer
 from prosody_config.launcher import ProsodyInstance, lua_str
+
+NOT_COUNTED = "not counted (the counter is a filter in Prosody; this run's server is not)"
 
 _INSTALL = (
     ">local filters, C = require'util.filters', {}; prosody.cirrus_bench_stanzas = C; "
@@ -77,16 +80,21 @@ async def _shell(prosody: ProsodyInstance, chunk: str) -> str:
     return out.decode(errors="replace")
 
 
-async def install(prosody: ProsodyInstance, service_jid: str) -> None:
-    """Count every stanza of every c2s session opened from now on."""
-    out = await _shell(prosody, _INSTALL.replace("{service}", lua_str(service_jid)))
+async def install(server: XmppServer, service_jid: str) -> bool:
+    """Count every stanza of every c2s session opened from now on; False (nothing
+    counted) when the server is not Prosody (CIRRUS_BENCH_XMPP=ejabberd)."""
+    if not isinstance(server, ProsodyInstance):
+        return False
+    out = await _shell(server, _INSTALL.replace("{service}", lua_str(service_jid)))
     if "CIRRUS-OK" not in out:
         raise ChildFailed(f"could not install the stanza counter in Prosody: {out[-1000:]}")
+    return True
 
 
-async def snapshot(prosody: ProsodyInstance) -> dict[str, int]:
+async def snapshot(server: XmppServer) -> dict[str, int]:
     """Counts so far: "USER sent|received service|server KIND" → stanzas."""
-    out = await _shell(prosody, _READ)
+    assert isinstance(server, ProsodyInstance)
+    out = await _shell(server, _READ)
     found = re.search(r"CIRRUS-COUNTS (\{.*\}|\[\])", out)
     if found is None:
         raise ChildFailed(f"could not read the stanza counter: {out[-1000:]}")

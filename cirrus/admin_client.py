@@ -6,7 +6,7 @@ Table 3 operations and the device operations, on a CirrusClient's session.
         await admin.call(PauseService(printer_name="office"), ServiceResponse)
         response, text = await admin.run("jobs", {"queue": "office"})
 
-`run` takes a command declared in server/admin/commands.py (the same declarations the
+`run` takes a command declared in admin_commands/declarations.py (the same declarations the
 chat bot and the ad-hoc commands serve) and returns the answer and its text.
 """
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from admin_commands.declarations import BY_NAME, Command, UsageError, Values, build
+from admin_commands.render import Rendered
 from cirrus.client import CirrusClient
-from server.admin.commands import BY_NAME, Command, UsageError, Values, build
-from server.admin.render import Rendered
 from stanzas import admin_ops as ops
 from stanzas.model import Payload
 
@@ -27,8 +27,11 @@ class AdminClient:
     def __init__(self, client: CirrusClient) -> None:
         self.client = client
 
-    async def call(self, request: Payload, response_type: type[P], timeout: float = 30.0) -> P:
-        """One operation; raises the service's CloudImagingError."""
+    async def call(
+        self, request: Payload, response_type: type[P], timeout: float | None = None
+    ) -> P:
+        """One operation; raises the service's CloudImagingError. `timeout` defaults to
+        the client's request_timeout (and is cut by an enclosing time_limit())."""
         return await self.client.session.request(request, response_type, timeout)
 
     async def run(self, command: Command | str, values: Values) -> tuple[Payload, Rendered]:
