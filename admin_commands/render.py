@@ -240,20 +240,34 @@ def promote(response: a.PromoteJobResponse) -> Rendered:
 
 
 def devices(response: a.ListDevicesResponse) -> Rendered:
-    table = Table(["QUEUE", "DEVICE", "ACCOUNT", "APPROVAL", "ONLINE", "LAST SEEN", "PRINTER"])
+    table = Table(
+        [
+            "DEVICE",
+            "QUEUES",
+            "JOBS",
+            "APPROVAL",
+            "ONLINE",
+            "PAUSED",
+            "PRINTER",
+            "ACCOUNT",
+            "LAST SEEN",
+        ]
+    )
     for d in response.device:
         printer = d.printer_state.value if d.printer_state else "-"
         if reasons(d.printer_state_reasons) != "-":
             printer += f" ({reasons(d.printer_state_reasons)})"
         table.rows.append(
             [
-                d.printer_name,
-                d.output_device_uuid,
-                d.registered_by,
+                d.device_name or d.printer_name,
+                ", ".join(d.printer_names) if d.printer_names else "-",
+                ", ".join(map(str, d.job_ids)) if d.job_ids else "-",
                 d.registration_state.value,
                 yes(d.online),
-                when(d.time_last_seen),
+                yes(d.device_paused),
                 printer,
+                d.registered_by,
+                when(d.time_last_seen),
             ]
         )
     return Rendered(table=table)
@@ -261,12 +275,15 @@ def devices(response: a.ListDevicesResponse) -> Rendered:
 
 def device(response: a.DeviceResponse) -> Rendered:
     d = response.device
+    queues = ", ".join(d.printer_names) if d.printer_names else "no queue (waits for approve)"
     lines = [
-        f"{d.output_device_uuid} serves {d.printer_name}",
+        f"{d.device_name or d.printer_name} ({d.output_device_uuid}) serves {queues}",
         f"  account: {d.registered_by}; {d.registration_state.value}; "
-        f"{'online' if d.online else 'offline'}",
+        f"{'online' if d.online else 'offline'}" + ("; paused" if d.device_paused else ""),
         f"  registered: {when(d.time_registered)}; last seen: {when(d.time_last_seen)}",
     ]
+    if d.job_ids:
+        lines.append(f"  holds jobs: {', '.join(map(str, d.job_ids))}")
     if d.printer_state is not None:
         lines.append(f"  printer: {d.printer_state.value} ({reasons(d.printer_state_reasons)})")
     if d.printer_state_message:
@@ -283,3 +300,14 @@ def alerts(response: a.AlertSubscriptionResponse) -> Rendered:
     if not response.alert_events:
         return Rendered(["alerts off"])
     return Rendered(["alerts on: " + ", ".join(e.value for e in response.alert_events)])
+
+
+def enrollment_code(response: a.IssueEnrollmentCodeResponse) -> Rendered:
+    return Rendered(
+        [
+            f"enrolment code for queue {response.printer_name}: {response.enrollment_code}",
+            f"  valid until {when(response.time_expires)}, for one device, once",
+            "  in the manager's config, in that device's [[devices]] table:",
+            f'    enrollment_code = "{response.enrollment_code}"',
+        ]
+    )

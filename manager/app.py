@@ -58,6 +58,7 @@ class ManagerApp:
                 output_device_uuid=device.output_device_uuid,
                 printer_name=device.printer_name,
                 device_name=device.device_name,
+                enrollment_code=device.enrollment_code,
                 driver=driver,
                 session=self.session,
                 held=self.held,
@@ -91,10 +92,13 @@ class ManagerApp:
             try:
                 response = await worker.register()
                 log.info(
-                    "%s registered as queue %s (%s)",
+                    "%s registered as queue %s (%s)%s",
                     worker.uuid,
                     response.printer_name,
                     response.registration_state.value,
+                    f": {response.registration_state_message}"
+                    if response.registration_state_message
+                    else "",
                 )
                 if response.registration_state == "approved":
                     await worker.resync()

@@ -32,6 +32,9 @@ class DeviceSettings(BaseModel):
     # Its own name (`cirrus release 12 --at NAME`), asked for at its first registration;
     # None: the service names it after the queue.
     device_name: str | None = None
+    # The one-time code an administrator issued for the queue (cirrus admin enroll): the
+    # device joins the queue with it at its first registration; unused afterwards.
+    enrollment_code: str | None = None
     printer_info: str | None = None
     printer_location: str | None = None
 

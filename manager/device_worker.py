@@ -68,6 +68,7 @@ class DeviceWorker:
         printer_name: str,
         driver: DeviceDriver,
         device_name: str | None = None,
+        enrollment_code: str | None = None,
         session: Requester,
         held: HeldJobs,
         spool_dir: Path,
@@ -79,6 +80,7 @@ class DeviceWorker:
         self.uuid = output_device_uuid
         self.printer_name = printer_name
         self.device_name = device_name
+        self.enrollment_code = enrollment_code
         self.driver = driver
         self.session = session
         self.held = held
@@ -145,6 +147,7 @@ class DeviceWorker:
                 capabilities=capabilities_element(capabilities),
                 status=status_element(status),
                 device_name=self.device_name,
+                enrollment_code=self.enrollment_code,
             ),
             ops.RegisterDeviceResponse,
         )

@@ -29,6 +29,7 @@ from server.stores.admin import AlertStore, SystemElementStore
 from server.stores.db import Database
 from server.stores.devices import Device, DeviceStore
 from server.stores.documents import DocumentStore
+from server.stores.enrollment import EnrollmentCodeStore
 from server.stores.jobs import Job, JobStore
 from server.stores.queue_devices import QueueDeviceStore
 from server.stores.queue_states import QueueStateStore
@@ -112,6 +113,7 @@ class ServiceContext:
         self.devices = DeviceStore(self.db)
         self.queues = QueueStore(self.db)
         self.queue_devices = QueueDeviceStore(self.db)  # which devices serve which queue
+        self.enrollment = EnrollmentCodeStore(self.db)  # one-time codes that enrol devices
         self.schedule = JobScheduleStore(self.db)
         self.alerts = AlertStore(self.db)
         self.system = SystemElementStore(self.db)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 
 from server.context import ServiceContext
-from server.devices.dispatch import RACE_DELAY, Dispatcher, fetchable_for, refusal
+from server.devices import dispatch
+from server.devices.dispatch import Dispatcher, fetchable_for, refusal
 from server.devices.rollup import serving
 from server.stores.devices import Device
 from server.stores.jobs import Job
@@ -153,7 +154,9 @@ class Notifier:
                 push.work(offers.devices[uuid], job_ids, [])
         if offers.waiting and printer_name not in self._races:
             loop = asyncio.get_running_loop()
-            self._races[printer_name] = loop.call_later(RACE_DELAY, self._race, printer_name)
+            self._races[printer_name] = loop.call_later(
+                dispatch.RACE_DELAY, self._race, printer_name
+            )
 
     def _race(self, printer_name: str) -> None:
         self._races.pop(printer_name, None)

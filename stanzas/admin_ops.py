@@ -30,6 +30,8 @@ from stanzas.model import Element, Payload
 from stanzas.states import PrinterState, RegistrationState, ServiceType
 from stanzas.types import (
     Count,
+    DeviceName,
+    EnrollmentCode,
     EpochSeconds,
     JobId,
     Keyword,
@@ -170,6 +172,10 @@ class DeviceSummary(Element):
     printer_state_reasons: list[Keyword] | None = None
     printer_state_message: Text | None = None
     capabilities: Capabilities | None = None  # GetDevice only
+    device_name: DeviceName | None = None  # its own name (output-device-assigned)
+    printer_names: list[QueueName] | None = None  # every queue it serves
+    device_paused: bool | None = None  # PauseDevice: handed no new work
+    job_ids: list[JobId] | None = None  # the unfinished jobs it holds
 
 
 # --- requests that target one service (Table 2, and Table 3's by-name operations) ----------
@@ -448,7 +454,10 @@ class DeviceTarget(Payload):
 
 
 class ListDevices(Payload):
+    """Every registered device, or (printer-name) the devices of one queue."""
+
     ELEMENT = "ListDevices"
+    printer_name: QueueName | None = None
 
 
 class ListDevicesResponse(Payload):
@@ -478,6 +487,59 @@ class RemoveDevice(DeviceTarget):
 class DeviceResponse(Payload):
     ELEMENT = "DeviceResponse"
     device: DeviceSummary
+
+
+class PauseDevice(DeviceTarget):
+    """An operator pauses one device, not its queues: it is handed no new work (jobs it
+    holds finish), and the queue's other devices take the queue's jobs."""
+
+    ELEMENT = "PauseDevice"
+
+
+class ResumeDevice(DeviceTarget):
+    """Undo PauseDevice: the device is offered work again."""
+
+    ELEMENT = "ResumeDevice"
+
+
+class DeviceQueueChange(Payload):
+    """A device (device-name) and a queue (printer-name)."""
+
+    printer_name: QueueName
+    device_name: DeviceName
+
+
+class AddDeviceToQueue(DeviceQueueChange):
+    """An administrator adds a registered device to a queue (fan-in: a device serves
+    several queues; fan-out: a queue has several devices)."""
+
+    ELEMENT = "AddDeviceToQueue"
+
+
+class RemoveDeviceFromQueue(DeviceQueueChange):
+    """An administrator takes a device off a queue; jobs of the queue it holds finish
+    there, the queue's waiting jobs go to its other devices."""
+
+    ELEMENT = "RemoveDeviceFromQueue"
+
+
+class IssueEnrollmentCode(ServiceRequest):
+    """A one-time enrolment code for the queue (issue 11): a manager whose config carries
+    it presents it in RegisterDevice once, and its device joins the queue (approved at
+    once where the queue or the system auto-approves). The queue need not exist yet: the
+    registration makes it. Expires at time-expires (default: in 24 hours)."""
+
+    ELEMENT = "IssueEnrollmentCode"
+    time_expires: EpochSeconds | None = None
+
+
+class IssueEnrollmentCodeResponse(Payload):
+    """The code, shown this once: the service keeps only its hash."""
+
+    ELEMENT = "IssueEnrollmentCodeResponse"
+    printer_name: Name
+    enrollment_code: EnrollmentCode
+    time_expires: EpochSeconds
 
 
 # --- alerts ------------------------------------------------------------------------------

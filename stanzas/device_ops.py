@@ -17,6 +17,7 @@ from stanzas.types import (
     DeviceName,
     DocumentData,
     DocumentNumber,
+    EnrollmentCode,
     JobId,
     Keyword,
     MimeType,
@@ -50,6 +51,9 @@ class RegisterDevice(DeviceRequest):
     capabilities: Capabilities | None = None
     status: ServiceStatus | None = None
     device_name: DeviceName | None = None
+    # A one-time code an administrator issued for the queue (cirrus admin enroll): the
+    # device joins the queue with it; without, an ordinary account's registration waits.
+    enrollment_code: EnrollmentCode | None = None
 
 
 class RegisterDeviceResponse(Payload):
@@ -58,6 +62,7 @@ class RegisterDeviceResponse(Payload):
     printer_name: Name
     registration_state: RegistrationState
     device_name: DeviceName | None = None  # the name it has
+    registration_state_message: Text | None = None  # why it waits, if it does
 
 
 class DeregisterDevice(DeviceRequest):

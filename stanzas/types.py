@@ -21,6 +21,8 @@ QueueName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-
 # A device's own name (output-device-assigned, `cirrus release 12 --at lobby`, the node of
 # its release command in an XMPP URI): the same safe token as a queue's.
 DeviceName = QueueName
+# An enrolment code as typed from a manager's config: base32 letters, dashes, spaces.
+EnrollmentCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z2-7][A-Za-z2-7 -]{7,63}$")]
 Uri = Annotated[str, StringConstraints(max_length=1023, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")]
 MimeType = Annotated[str, StringConstraints(max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")]
 # job-id / document-number: integer(1:MAX) (§5.3.2).

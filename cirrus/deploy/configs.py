@@ -256,6 +256,14 @@ def manager_sections(
                 example="lobby",
             ),
             Setting(
+                "enrollment_code",
+                "The one-time code an administrator issued for the queue "
+                "(cirrus admin enroll QUEUE): the device joins the queue with it at its "
+                "first registration. Without one, the registration waits for an "
+                "administrator's approve.",
+                example="ABCD-EFGH-IJKL-MNOP-QRST-UVWX",
+            ),
+            Setting(
                 "driver",
                 "ipp:URI (any IPP printer), file:DIR (writes each document "
                 "into DIR) or sim: (a simulated printer).",

@@ -19,6 +19,7 @@ waiting job at once, as before (its device queues them itself).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.context import ServiceContext
@@ -41,6 +42,23 @@ async def refusal(ctx: ServiceContext, device: Device, job: Job) -> str | None:
     if problems:
         return f"device {device.name} cannot print job {job.job_id}: {'; '.join(problems)}"
     return None
+
+
+async def full(ctx: ServiceContext, device: Device, job: Job) -> str | None:
+    """Why the device may take no more work of this job's queue now (a shared queue's
+    window), or None."""
+    limit = await window(ctx, job)
+    if limit is None:
+        return None
+    held = (await ctx.jobs.count_bound_active([device.output_device_uuid]))[
+        device.output_device_uuid
+    ]
+    if held < limit:
+        return None
+    return (
+        f"device {device.name} holds {held} unfinished job(s); a job of {job.printer_name} "
+        "goes to a free device of the queue"
+    )
 
 
 async def unsupported(ctx: ServiceContext, device: Device, job: Job) -> list[str]:
@@ -81,13 +99,16 @@ class Offers:
 
 class Dispatcher:
     """Remembers when each device was last given work (the tie-break between equally
-    idle devices) and which waiting jobs were offered (the race round offers those
-    again), nothing else: every round reads the jobs and devices afresh."""
+    idle devices) and the offers still outstanding (a job offered to one device is not
+    offered again, and that device not offered another, until it takes the job or
+    RACE_DELAY has passed), nothing else: every round reads jobs and devices afresh."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, clock: Callable[[], float] = time.monotonic) -> None:
         self.ctx = ctx
+        self.clock = clock
         self._given: dict[str, float] = {}  # output-device-uuid -> when
-        self._offered: dict[int, str] = {}  # job id -> its queue, offered to one device
+        # job id -> (its queue, the device it was offered to, when)
+        self._offered: dict[int, tuple[str, str, float]] = {}
 
     async def offers(self, printer_name: str, *, race: bool = False) -> Offers:
         """This round's offers for the queue (see the module's docstring)."""
@@ -98,9 +119,9 @@ class Dispatcher:
             return found
         jobs = await ctx.jobs.list_fetchable(printer_name, limit=200)
         waiting = {j.job_id for j in jobs}
-        for job_id in [i for i, q in self._offered.items() if q == printer_name]:
+        for job_id in [i for i, (q, _d, _t) in self._offered.items() if q == printer_name]:
             if job_id not in waiting:
-                del self._offered[job_id]
+                del self._offered[job_id]  # taken (or no longer waiting)
         if not jobs:
             return found
         if len(await serving(ctx, printer_name)) == 1:
@@ -109,22 +130,23 @@ class Dispatcher:
                 if await refusal(ctx, device, job) is None:
                     found.add(device, job)
             return found
-        for job, device in await self._pairs(printer_name, members, jobs, race=race):
+        now = self.clock()
+        for job, device in await self._pairs(members, jobs, now, race=race):
             found.add(device, job)
             if not race:
-                self._offered[job.job_id] = printer_name
+                self._offered[job.job_id] = (printer_name, device.output_device_uuid, now)
         found.waiting = not race and bool(found.jobs)
-        now = time.monotonic()
         for uuid in found.jobs:
             self._given[uuid] = now
         return found
 
     async def _pairs(
-        self, printer_name: str, members: list[Device], jobs: list[Job], *, race: bool
+        self, members: list[Device], jobs: list[Job], now: float, *, race: bool
     ) -> list[tuple[Job, Device]]:
-        """Which job goes to which free device: in turn, each job to the most idle free
-        device that can print it; in the race round, every job offered before to every
-        free device that can print it."""
+        """Which job goes to which free device: in turn, each job not offered yet to the
+        most idle free device that can print it and has no offer outstanding; in the race
+        round, every job offered RACE_DELAY ago or more to every free device that can
+        print it."""
         ctx = self.ctx
         online = [d for d in members if d.jid in ctx.online]
         held = await ctx.jobs.count_bound_active([d.output_device_uuid for d in online])
@@ -136,10 +158,16 @@ class Dispatcher:
                 d.name,
             ),
         )
+        live = {i: o for i, o in self._offered.items() if now - o[2] < RACE_DELAY}
         slots = {d.output_device_uuid: FAN_OUT_WINDOW - held[d.output_device_uuid] for d in free}
+        for _queue, uuid, _when in live.values():
+            if uuid in slots:
+                slots[uuid] -= 1
         pairs: list[tuple[Job, Device]] = []
         for job in jobs:
-            if race and job.job_id not in self._offered:
+            if race and (job.job_id not in self._offered or job.job_id in live):
+                continue
+            if not race and job.job_id in live:
                 continue
             for device in free:
                 if not race and slots[device.output_device_uuid] <= 0:

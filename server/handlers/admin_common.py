@@ -79,4 +79,8 @@ async def device_summary(
         printer_state_reasons=list(device.printer_state_reasons) or ["none"],
         printer_state_message=device.printer_state_message or None,
         capabilities=device.capabilities if with_capabilities else None,
+        device_name=device.name,
+        printer_names=list(await ctx.queue_devices.queues_of(device.output_device_uuid)),
+        device_paused=device.is_paused,
+        job_ids=[j.job_id for j in await ctx.jobs.list_bound_active(device.output_device_uuid)],
     )

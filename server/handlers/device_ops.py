@@ -21,11 +21,10 @@ from stanzas.errors import (
     NotAuthorized,
     NotFetchable,
     NotFound,
-    NotPossible,
     OperationNotSupported,
 )
 from stanzas.groups import ServiceStatus
-from stanzas.states import DocumentState, JobState, RegistrationState, ServiceType
+from stanzas.states import DocumentState, JobState, ServiceType
 from stanzas.states import JobStateReason as R
 from stanzas.types import INLINE_DOCUMENT_MAX
 
@@ -34,49 +33,49 @@ from stanzas.types import INLINE_DOCUMENT_MAX
 async def register_device(
     ctx: ServiceContext, caller: Caller, req: ops.RegisterDevice
 ) -> ops.RegisterDeviceResponse:
+    """Joins the queue it names, or records a request that waits for an administrator
+    (server/devices/registration.py decides which)."""
     async with ctx.db.transaction():
         existing = await ctx.devices.get(req.output_device_uuid)
         if existing is not None and existing.jid != caller.bare:
             raise NotAuthorized(f"{req.output_device_uuid} is registered to another account")
-        others = [
-            d
-            for d in await rollup.serving(ctx, req.printer_name, approved=False)
-            if d.output_device_uuid != req.output_device_uuid
-        ]
-        if others:
-            raise NotPossible(f"queue {req.printer_name!r} is served by another device")
-        approved = await registration.auto_approves(ctx, req.printer_name) or ctx.is_admin(caller)
-        state = (
-            existing.registration_state
-            if existing
-            else (RegistrationState.APPROVED if approved else RegistrationState.PENDING)
-        )
+        admission = await registration.admit(ctx, caller, req, existing)
         now = ctx.now()
-        queue = await ctx.queues.create(req.printer_name, req.service_type.value, now)
         device = await ctx.devices.upsert(
             Device(
                 output_device_uuid=req.output_device_uuid,
                 jid=caller.bare,
                 printer_name=req.printer_name,
-                registration_state=state,
+                registration_state=admission.state,
                 time_registered=existing.time_registered if existing else now,
                 time_last_seen=now,
                 device_name=await registration.device_name(ctx, req, existing),
-                time_offline=None,
             )
         )
-        back = {"time_offline": None} if device.time_offline is not None else {}
+        back: dict[str, object] = {} if device.time_offline is None else {"time_offline": None}
+        if admission.state != device.registration_state:  # a code enrolled a request
+            back["registration_state"] = admission.state
         device = await ctx.devices.update(device, **_reported(req, device), **back)
-        first = await ctx.queue_devices.add(queue.printer_name, device.output_device_uuid, now)
-        if first and await _first_device(ctx, queue.printer_name, device):
-            await _describe_queue(ctx, queue, req)
-        await rollup.refresh_queues_of(ctx, device)
+        if admission.joins:
+            await _join(ctx, device, req, now)
     return ops.RegisterDeviceResponse(
         output_device_uuid=device.output_device_uuid,
-        printer_name=queue.printer_name,
+        printer_name=req.printer_name,
         registration_state=device.registration_state,
         device_name=device.name,
+        registration_state_message=admission.message,
     )
+
+
+async def _join(ctx: ServiceContext, device: Device, req: ops.RegisterDevice, now: int) -> None:
+    """The device serves the queue from now on (the queue is made if there is none)."""
+    queue = await ctx.queues.create(req.printer_name, req.service_type.value, now)
+    first = await ctx.queue_devices.add(queue.printer_name, device.output_device_uuid, now)
+    if first and await _first_device(ctx, queue.printer_name, device):
+        await _describe_queue(ctx, queue, req)
+    await rollup.refresh_queues_of(ctx, device)
+    if first and device.approved:
+        ctx.device_available(device)
 
 
 def _reported(req: ops.RegisterDevice, device: Device) -> dict[str, object]:
@@ -390,7 +389,7 @@ async def update_fetchable_jobs(
 
 async def _may_take(ctx: ServiceContext, device: Device, job: Job) -> None:
     """Refused (client-error-not-fetchable) unless this device may take the job now."""
-    why = await dispatch.refusal(ctx, device, job)
+    why = await dispatch.refusal(ctx, device, job) or await dispatch.full(ctx, device, job)
     if why is not None:
         raise NotFetchable(why)
 

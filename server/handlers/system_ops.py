@@ -147,6 +147,7 @@ async def delete_service(
             others = set(await ctx.queue_devices.queues_of(device.output_device_uuid))
             if others <= {queue.printer_name}:  # it served this queue alone
                 await ctx.devices.delete(device.output_device_uuid)
+        await ctx.enrollment.delete_queue(queue.printer_name)
         await ctx.queues.delete(queue.printer_name)
     return ops.DeleteServiceResponse(printer_name=queue.printer_name, deleted_job_count=len(jobs))
 

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 # Defaults where a queue's configuration says nothing.
 MULTIPLE_OPERATION_TIME_OUT = 300  # seconds (PWG 5100.5 suggests at least 60)
 MULTIPLE_OPERATION_TIME_OUT_ACTION = "process-job"  # abort-job | hold-job | process-job
+ENROLLMENT_CODES_KEPT = 7 * 24 * 3600  # how long an expired enrolment code is remembered
 
 
 async def run(ctx: ServiceContext) -> None:
@@ -44,6 +45,7 @@ async def sweep(ctx: ServiceContext, now: int | None = None) -> None:
         queue = queues.get(job.printer_name)
         if queue is not None:
             await ctx.retention.apply(job, queue, now)
+    await ctx.enrollment.purge(before=now - ENROLLMENT_CODES_KEPT)
 
 
 async def _time_out(ctx: ServiceContext, job: Job, queue: Queue, now: int) -> None:

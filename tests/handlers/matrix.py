@@ -39,6 +39,9 @@ ADMIN_ONLY = frozenset(
         "ShutdownAllServices",
         "ApproveDevice",
         "RemoveDevice",
+        "IssueEnrollmentCode",
+        "AddDeviceToQueue",
+        "RemoveDeviceFromQueue",
     }
 )
 

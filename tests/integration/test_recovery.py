@@ -21,8 +21,10 @@ from tests.integration.test_print_flow import SAMPLE, WAIT, states_until
 pytestmark = [pytest.mark.slow, pytest.mark.every_xmpp_server]
 
 
-def manager_process(harness: Harness, output: Path) -> tuple[ManagedProcess, Path]:
-    settings = harness.manager_settings(driver=f"file:{output}", state="crashy-manager")
+async def manager_process(harness: Harness, output: Path) -> tuple[ManagedProcess, Path]:
+    settings = await harness.enrol(
+        harness.manager_settings(driver=f"file:{output}", state="crashy-manager")
+    )
     config = settings.model_dump(mode="json")
     path = toml.write(harness.tmp / "crashy-manager.toml", config)
     process = ManagedProcess(
@@ -38,7 +40,7 @@ async def test_manager_killed_mid_job_prints_exactly_once(
     service: ServiceApp, harness: Harness, crash_at: str
 ) -> None:
     output = harness.tmp / "printed"
-    process, _ = manager_process(harness, output)
+    process, _ = await manager_process(harness, output)
     await process.start(MANAGER_READY, env={"CIRRUS_MANAGER_CRASH_AT": crash_at})
     try:
         alice = await harness.client("alice")

@@ -95,7 +95,15 @@ def full(
     ticket: JobTicket, caps: Capabilities, status: ServiceStatus, job: JobStatus
 ) -> dict[str, Payload]:
     configuration = CONFIGURATION.model_copy(update={"default_job_ticket": ticket})
-    device = DEVICE_SUMMARY.model_copy(update={"capabilities": caps})
+    device = DEVICE_SUMMARY.model_copy(
+        update={
+            "capabilities": caps,
+            "device_name": "office",
+            "printer_names": ["office", "annex"],
+            "device_paused": False,
+            "job_ids": [44],
+        }
+    )
     return {
         "CancelJobs": a.CancelJobs(
             service_type=ServiceType.PRINT,
@@ -200,12 +208,26 @@ def full(
             delete_elements=["system-info"],
             message="moved",
         ),
-        "ListDevices": a.ListDevices(),
+        "ListDevices": a.ListDevices(printer_name="office"),
         "ListDevicesResponse": a.ListDevicesResponse(device=[device]),
+        "PauseDevice": a.PauseDevice(printer_name="lobby"),
+        "ResumeDevice": a.ResumeDevice(printer_name="lobby"),
+        "AddDeviceToQueue": a.AddDeviceToQueue(printer_name="office", device_name="lobby"),
+        "RemoveDeviceFromQueue": a.RemoveDeviceFromQueue(
+            printer_name="office", device_name="lobby"
+        ),
         "GetDevice": a.GetDevice(printer_name="office"),
         "ApproveDevice": a.ApproveDevice(printer_name="office"),
         "RemoveDevice": a.RemoveDevice(printer_name="office"),
         "DeviceResponse": a.DeviceResponse(device=device),
+        "IssueEnrollmentCode": a.IssueEnrollmentCode(
+            printer_name="lobby", message="the new printer", time_expires=1767225600
+        ),
+        "IssueEnrollmentCodeResponse": a.IssueEnrollmentCodeResponse(
+            printer_name="lobby",
+            enrollment_code="K3QF-7ZPA-M2XC-4RTB-6HWE-LN6D",
+            time_expires=1767225600,
+        ),
         "SetAlertSubscription": a.SetAlertSubscription(
             alert_events=[a.AlertEvent.DEVICE_OFFLINE, a.AlertEvent.QUEUE_STOPPED]
         ),
@@ -253,6 +275,14 @@ MINIMAL: dict[str, Payload] = {
     "ApproveDevice": a.ApproveDevice(printer_name="office"),
     "RemoveDevice": a.RemoveDevice(printer_name="office"),
     "DeviceResponse": a.DeviceResponse(device=DEVICE_SUMMARY.model_copy()),
+    "PauseDevice": a.PauseDevice(printer_name="lobby"),
+    "ResumeDevice": a.ResumeDevice(printer_name="lobby"),
+    "AddDeviceToQueue": a.AddDeviceToQueue(printer_name="office", device_name="lobby"),
+    "RemoveDeviceFromQueue": a.RemoveDeviceFromQueue(printer_name="office", device_name="lobby"),
+    "IssueEnrollmentCode": a.IssueEnrollmentCode(printer_name="lobby"),
+    "IssueEnrollmentCodeResponse": a.IssueEnrollmentCodeResponse(
+        printer_name="lobby", enrollment_code="K3QF-7ZPA-M2XC-4RTB-6HWE-LN6D", time_expires=1
+    ),
     "SetAlertSubscription": a.SetAlertSubscription(alert_events=[]),
     "AlertSubscriptionResponse": a.AlertSubscriptionResponse(alert_events=[]),
 }

@@ -169,12 +169,14 @@ FULL: dict[str, Payload] = {
         capabilities=CAPABILITIES,
         status=STATUS,
         device_name="office-lobby",
+        enrollment_code="K3QF-7ZPA-M2XC-4RTB-6HWE-LN6D",
     ),
     "RegisterDeviceResponse": dops.RegisterDeviceResponse(
         output_device_uuid=DEVICE,
         printer_name="office",
         registration_state=RegistrationState.APPROVED,
         device_name="office-lobby",
+        registration_state_message="enrolled",
     ),
     "DeregisterDevice": dops.DeregisterDevice(
         output_device_uuid=DEVICE, service_type=ServiceType.SCAN
