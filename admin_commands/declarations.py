@@ -48,6 +48,8 @@ class Kind(StrEnum):
     FLAG = "flag"  # a word that is present or not (paused, not-accepting)
     SETTINGS = "settings"  # name=value pairs; name= alone removes the element
     EVENTS = "events"  # alert events, or on / off
+    NAME = "name"  # a name of the service's own (a group)
+    JIDS = "jids"  # bare JIDs (accounts)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class Command:
                 Kind.SETTINGS: "NAME=VALUE…",
                 Kind.JOBS: "ID…",
                 Kind.EVENTS: "EVENT…|on|off",
+                Kind.JIDS: "JID…",
             }.get(arg.kind, arg.name.upper())
             if arg.keyword:
                 word = f"{arg.keyword} {word}"
@@ -216,6 +219,7 @@ def set_system(values: Values) -> a.SetSystemElements:
 QUEUE = Arg("queue", Kind.QUEUE, "the queue (printer-name)")
 JOB = Arg("job", Kind.JOB, "the job id")
 DEVICE = Arg("device", Kind.DEVICE, "the device, by its name (cirrus admin devices)")
+GROUP = Arg("group", Kind.NAME, "the group's name (a keyword: finance, floor-2 …)")
 PAUSED = Arg("paused", Kind.FLAG, "start paused (stopped)", required=False)
 NOT_ACCEPTING = Arg("not-accepting", Kind.FLAG, "do not accept jobs", required=False)
 OP, AD = Role.OPERATOR, Role.ADMIN
@@ -566,6 +570,34 @@ COMMANDS: tuple[Command, ...] = (
         aliases=("deny",),
     ),
     Command(
+        "groups",
+        "the service's groups of users (queue permissions name them)",
+        OP,
+        lambda v: a.ListGroups(),
+        a.GroupsResponse,
+        render.groups,
+    ),
+    Command(
+        "group-add",
+        "add accounts to a group (made if it is new)",
+        AD,
+        lambda v: a.AddGroupMembers(group_name=v["group"], members=v["jids"]),
+        a.GroupsResponse,
+        render.groups,
+        args=(GROUP, Arg("jids", Kind.JIDS, "the accounts (bare JIDs)")),
+        example="group-add finance alice@example.com bob@example.com",
+    ),
+    Command(
+        "group-remove",
+        "take accounts out of a group (none named: the whole group goes)",
+        AD,
+        lambda v: a.RemoveGroupMembers(group_name=v["group"], members=v.get("jids") or None),
+        a.GroupsResponse,
+        render.groups,
+        args=(GROUP, Arg("jids", Kind.JIDS, "the accounts (default: all)", required=False)),
+        example="group-remove finance bob@example.com",
+    ),
+    Command(
         "alerts",
         "chat alerts: device-offline, job-aborted, queue-stopped; on or off",
         OP,
@@ -639,7 +671,7 @@ def parse_words(command: Command, words: list[str]) -> Values:
         elif settings is not None and "=" in word:
             name, _, value = word.partition("=")
             values.setdefault(settings.name, {})[name] = value
-        elif slots and slots[0].kind in (Kind.JOBS, Kind.EVENTS):
+        elif slots and slots[0].kind in (Kind.JOBS, Kind.EVENTS, Kind.JIDS):
             values.setdefault(slots[0].name, []).append(to_value(slots[0], word))
         elif slots:
             values[slots[0].name] = to_value(slots[0], word)

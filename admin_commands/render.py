@@ -311,3 +311,10 @@ def enrollment_code(response: a.IssueEnrollmentCodeResponse) -> Rendered:
             f'    enrollment_code = "{response.enrollment_code}"',
         ]
     )
+
+
+def groups(response: a.GroupsResponse) -> Rendered:
+    table = Table(["GROUP", "MEMBERS"])
+    for group in response.group:
+        table.rows.append([group.group_name, ", ".join(group.members) or "-"])
+    return Rendered(table=table)

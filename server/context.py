@@ -30,6 +30,7 @@ from server.stores.db import Database
 from server.stores.devices import Device, DeviceStore
 from server.stores.documents import DocumentStore
 from server.stores.enrollment import EnrollmentCodeStore
+from server.stores.groups import GroupStore
 from server.stores.jobs import Job, JobStore
 from server.stores.queue_devices import QueueDeviceStore
 from server.stores.queue_states import QueueStateStore
@@ -114,6 +115,7 @@ class ServiceContext:
         self.queues = QueueStore(self.db)
         self.queue_devices = QueueDeviceStore(self.db)  # which devices serve which queue
         self.enrollment = EnrollmentCodeStore(self.db)  # one-time codes that enrol devices
+        self.groups = GroupStore(self.db)  # the service's groups of users (permissions)
         self.schedule = JobScheduleStore(self.db)
         self.alerts = AlertStore(self.db)
         self.system = SystemElementStore(self.db)

@@ -15,9 +15,9 @@ error's <job-ids/>; the Set operations: the elements, in its text).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
 from stanzas.groups import (
     Capabilities,
@@ -29,10 +29,12 @@ from stanzas.groups import (
 from stanzas.model import Element, Payload
 from stanzas.states import PrinterState, RegistrationState, ServiceType
 from stanzas.types import (
+    BareJid,
     Count,
     DeviceName,
     EnrollmentCode,
     EpochSeconds,
+    GroupName,
     JobId,
     Keyword,
     Name,
@@ -40,9 +42,6 @@ from stanzas.types import (
     Text,
     UuidUrn,
 )
-
-# A bare JID (user@domain): no whitespace, so a list of them is one xs:list element.
-BareJid = Annotated[str, StringConstraints(pattern=r"^[^\s@/]+@[^\s@/]+$|^[^\s@/]+$")]
 
 
 class AnyServiceType(StrEnum):
@@ -540,6 +539,43 @@ class IssueEnrollmentCodeResponse(Payload):
     printer_name: Name
     enrollment_code: EnrollmentCode
     time_expires: EpochSeconds
+
+
+# --- groups of users (queue permissions) ---------------------------------------------------
+
+
+class Group(Element):
+    """One of the service's groups of users; a queue's allowed-groups names them."""
+
+    group_name: GroupName
+    members: list[BareJid] = Field(default_factory=list)
+
+
+class AddGroupMembers(Payload):
+    """An administrator adds accounts to a group (made if it is new)."""
+
+    ELEMENT = "AddGroupMembers"
+    group_name: GroupName
+    members: list[BareJid]
+
+
+class RemoveGroupMembers(Payload):
+    """An administrator takes accounts out of a group; without members, the group goes."""
+
+    ELEMENT = "RemoveGroupMembers"
+    group_name: GroupName
+    members: list[BareJid] | None = None
+
+
+class ListGroups(Payload):
+    ELEMENT = "ListGroups"
+
+
+class GroupsResponse(Payload):
+    """Every group with its members (the answer of the three group operations)."""
+
+    ELEMENT = "GroupsResponse"
+    group: list[Group] = Field(default_factory=list)
 
 
 # --- alerts ------------------------------------------------------------------------------

@@ -7,10 +7,12 @@ from pydantic import Field
 from stanzas.model import Element
 from stanzas.states import DocumentState, JobState, PrinterState
 from stanzas.types import (
+    BareJid,
     Count,
     DeviceName,
     DocumentNumber,
     EpochSeconds,
+    GroupName,
     JobId,
     Keyword,
     MimeType,
@@ -144,6 +146,17 @@ class QueueConfiguration(Element):
     multiple_operation_time_out_action: Keyword | None = None
     allow_private_document_uris: bool | None = None  # Send<Service>Uri to internal hosts
     job_mandatory_elements: list[Keyword] | None = None  # always honoured, per queue
+    # Policies (issue 13, fan-in: each queue its own, whatever its devices can do).
+    # A job that asks for more is refused with the IPP status the element names.
+    color_prohibited: bool | None = None  # print-color-mode color/highlight refused
+    max_copies: int | None = Field(default=None, ge=1)  # more: attributes-or-values-not-supported
+    max_document_size: Octets | None = None  # per document; more: request-entity-too-large
+    document_formats_allowed: list[MimeType] | None = None  # others: document-format-not-supported
+    # Permissions: who may print to (and see) the queue. Neither list: every user of the
+    # domain. Groups are the service's own (AddGroupMembers). Operators and
+    # administrators may always.
+    allowed_users: list[BareJid] | None = None
+    allowed_groups: list[GroupName] | None = None
 
 
 class ServiceDescription(Element):

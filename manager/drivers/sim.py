@@ -175,8 +175,10 @@ class SimDriver(DeviceDriver):
         keep_data: bool = False,
         first_job_id: int = 1,
         accepting: bool = True,
+        color_modes: Sequence[str] = ("auto", "monochrome", "color"),
     ) -> None:
         self.speed = speed
+        self.color_modes = tuple(color_modes)
         self.document_formats = tuple(document_formats)
         self.media_supported = tuple(media_supported)
         self.make_and_model = make_and_model
@@ -200,7 +202,8 @@ class SimDriver(DeviceDriver):
     def from_spec(cls, spec: str) -> SimDriver:
         """Build from "key=value,key=value": speed (seconds per job), formats
         ("|"-separated MIME types), media ("|"-separated), model, info, keep (bool),
-        first_job_id, accepting (bool), stopped (a printer-state-reason to start with)."""
+        first_job_id, accepting (bool), stopped (a printer-state-reason to start with),
+        colors ("|"-separated print-color-mode values: "colors=monochrome" prints no colour)."""
         kwargs: dict[str, object] = {}
         stopped: str | None = None
         for part in spec.replace(";", ",").split(","):
@@ -230,6 +233,8 @@ class SimDriver(DeviceDriver):
                 kwargs["accepting"] = _parse_bool(value)
             elif key == "stopped":
                 stopped = value
+            elif key == "colors":
+                kwargs["color_modes"] = tuple(v for v in value.split("|") if v)
             else:
                 raise ValueError(f"sim spec: unknown key {key!r}")
         driver = cls(**kwargs)  # type: ignore[arg-type]
@@ -314,7 +319,7 @@ class SimDriver(DeviceDriver):
             media_default=self.media_supported[0] if self.media_supported else "",
             sides_supported=("one-sided", "two-sided-long-edge", "two-sided-short-edge"),
             sides_default="one-sided",
-            print_color_mode_supported=("auto", "monochrome", "color"),
+            print_color_mode_supported=self.color_modes,
             print_color_mode_default="auto",
             print_quality_supported=(3, 4, 5),
             finishings_supported=(3,),

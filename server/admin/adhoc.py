@@ -271,6 +271,8 @@ class AdHocCommands:
             return {**field, "ftype": "boolean", "value": False}
         if arg.kind == Kind.SETTINGS:
             return {**field, "ftype": "text-multi", "desc": "one NAME=VALUE per line"}
+        if arg.kind == Kind.JIDS:
+            return {**field, "ftype": "jid-multi", "desc": "one account per line"}
         if arg.kind == Kind.EVENTS:
             options = [{"label": e.value, "value": e.value} for e in AlertEvent]
             return {**field, "ftype": "list-multi", "options": options, "required": False}
@@ -288,7 +290,7 @@ class AdHocCommands:
                 values[arg.name] = dict(w.partition("=")[::2] for w in words)
             elif arg.kind == Kind.EVENTS:
                 values[arg.name] = [e.value for e in events(words)] if words else ["off"]
-            elif arg.kind == Kind.JOBS:
+            elif arg.kind in (Kind.JOBS, Kind.JIDS):
                 values[arg.name] = [to_value(arg, w) for line in words for w in line.split()]
             elif words:
                 values[arg.name] = to_value(arg, words[0])

@@ -31,6 +31,7 @@ class UploadSlot:
     expected_digest: str | None
     expires: float
     document_ticket: JobTicket | None = None
+    max_size: int | None = None  # the queue's max-document-size, if lower than the service's
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from server.handlers.access import device_job
 from server.handlers.registry import operation
 from server.handlers.roles import DEVICE, REGISTERED_DEVICE, REGISTRANT
 from server.jobs import tickets
+from server.queues import policy
 from server.stores.devices import Device
 from server.stores.documents import Document
 from server.stores.jobs import Job
@@ -161,7 +162,11 @@ async def fetch_job(ctx: ServiceContext, device: Device, req: ops.FetchJob) -> o
         job_state=job.job_state,
         job_state_reasons=list(job.job_state_reasons),
         number_of_documents=job.number_of_documents,
-        job_ticket=tickets.effective(job.job_ticket, default),
+        job_ticket=policy.for_device(
+            tickets.effective(job.job_ticket, default), queue.configuration
+        )
+        if queue
+        else job.job_ticket,
         document_numbers=[d.document_number for d in documents if not d.document_state.is_terminal],
     )
 

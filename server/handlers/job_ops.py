@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from server.context import Caller, ServiceContext
+from server.devices import rollup
 from server.handlers.access import job_for
 from server.handlers.registry import operation
 from server.handlers.roles import CLIENT
 from server.jobs import actions as job_actions
 from server.jobs import closing, intake, schedule, tickets
+from server.queues import permissions, policy
 from server.stores.jobs import Job
 from server.stores.queues import Queue
 from stanzas import client_ops as ops
@@ -20,12 +22,29 @@ ACTIVE = (JobState.PROCESSING, JobState.PROCESSING_STOPPED)
 GROUPS = ("job-status", "job-ticket", "job-receipt")
 
 
-async def queue_for(ctx: ServiceContext, name: str, service_type: ServiceType) -> Queue:
+async def queue_for(
+    ctx: ServiceContext, caller: Caller, name: str, service_type: ServiceType
+) -> Queue:
+    """The queue a client request names, if the caller may use it (its permissions)."""
     queue = await ctx.queues.get(name)
     if queue is None or queue.service_type != service_type.value:
         raise NotFound(f"no {service_type.value} queue named {name!r}")
+    await permissions.require_open(ctx, caller, queue)
     await ctx.queue_states.require_up(queue.printer_name)  # down: only RestartService
     return queue
+
+
+async def settle_ticket(
+    ctx: ServiceContext, queue: Queue, ticket: JobTicket, mandatory: list[str] | None = None
+) -> tuple[JobTicket, list[str]]:
+    """The ticket as the queue takes it: its policies refuse what they forbid; then, as
+    one of its devices can print it (the one that can do the most of it), with what no
+    device does dropped (refused when mandatory)."""
+    policy.check_ticket(ticket, queue.configuration, queue.printer_name)
+    devices = [d.capabilities for d in await rollup.serving(ctx, queue.printer_name)]
+    return tickets.settle_on_devices(
+        ticket, devices or [queue.capabilities], queue.configuration, mandatory
+    )
 
 
 async def _new_job_terms(
@@ -33,14 +52,11 @@ async def _new_job_terms(
 ) -> tuple[Queue, JobTicket, list[str]]:
     """What CreateJob and PrintJob check first: a client, an accepting queue, and the
     ticket settled against it (with the elements it dropped)."""
-    queue = await queue_for(ctx, req.printer_name, req.service_type)
+    queue = await queue_for(ctx, caller, req.printer_name, req.service_type)
     if not (queue.is_accepting_jobs and queue.printer_is_accepting_jobs):
         raise NotAcceptingJobs(f"queue {queue.printer_name} is not accepting jobs")
-    ticket, dropped = tickets.settle(
-        req.job_ticket or JobTicket(),
-        queue.capabilities,
-        queue.configuration,
-        req.job_mandatory_elements,
+    ticket, dropped = await settle_ticket(
+        ctx, queue, req.job_ticket or JobTicket(), req.job_mandatory_elements
     )
     return queue, ticket, dropped
 
@@ -61,11 +77,15 @@ async def create_job(
 async def print_job(ctx: ServiceContext, caller: Caller, req: ops.PrintJob) -> ops.PrintJobResponse:
     queue, ticket, dropped = await _new_job_terms(ctx, caller, req)
     tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
+    limit = ctx.settings.http.max_document_size
+    policy.check_document(
+        req.document_format, len(req.document_data), queue.configuration, limit, queue.printer_name
+    )
     # Spooled (and fsynced) first: nothing is inserted for data that does not check out.
     spooled = await ctx.spool.receive(
         intake.chunks_of(req.document_data),
         prefix="print",
-        max_size=ctx.settings.http.max_document_size,
+        max_size=policy.max_size(queue.configuration, limit),
         expected_digest=req.document_digest,
     )
     name = req.job_name or req.document_name or "untitled"
@@ -132,7 +152,7 @@ async def job_list(
 ) -> ops.JobList:
     """The active jobs (oldest first, in hand-out order) or the ended ones (newest first)."""
     if req.printer_name is not None:
-        await queue_for(ctx, req.printer_name, req.service_type)
+        await queue_for(ctx, caller, req.printer_name, req.service_type)
     jobs = await ctx.jobs.list_jobs(
         active=active,
         service_type=req.service_type.value,
@@ -140,6 +160,8 @@ async def job_list(
         owner=caller.bare if req.my_jobs else None,
         limit=req.limit or 1000,
     )
+    if req.printer_name is None:  # other users' jobs of queues closed to the caller: none
+        jobs = await _visible(ctx, caller, jobs)
     if active:  # in the order the queues hand them out (server/jobs/schedule.py)
         jobs = await schedule.in_order(ctx, jobs)
     operator = ctx.is_operator(caller)
@@ -194,7 +216,7 @@ async def cancel_my_jobs(
                 raise NotAuthorized(f"not your jobs: {_ids(foreign)}", job_ids=foreign)
         else:
             if req.printer_name is not None:
-                await queue_for(ctx, req.printer_name, req.service_type)
+                await queue_for(ctx, caller, req.printer_name, req.service_type)
             # All my active jobs; one already being canceled is on its way to a final
             # state, so it is left alone rather than failing the whole request.
             candidates = [
@@ -227,7 +249,7 @@ async def cancel_current_job(
     ctx: ServiceContext, caller: Caller, req: ops.CancelCurrentJob
 ) -> ops.JobsResponse:
     """Seed 001 CancelCurrent<Service>Job rules 1-5."""
-    queue = await queue_for(ctx, req.printer_name, req.service_type)
+    queue = await queue_for(ctx, caller, req.printer_name, req.service_type)
     async with ctx.db.transaction():
         targets = await _current_targets(ctx, caller, queue, req.job_id)
         refused = [j.job_id for j in targets if job_actions.cancel_refusal(j)]
@@ -246,7 +268,7 @@ async def suspend_current_job(
     ctx: ServiceContext, caller: Caller, req: ops.SuspendCurrentJob
 ) -> ops.JobsResponse:
     """Seed 001 SuspendCurrent<Service>Job rules a, b and 1-5 (owner or administrator)."""
-    queue = await queue_for(ctx, req.printer_name, req.service_type)
+    queue = await queue_for(ctx, caller, req.printer_name, req.service_type)
     async with ctx.db.transaction():
         targets = await _current_targets(ctx, caller, queue, req.job_id, operators=False)
         fresh = [j for j in targets if R.JOB_SUSPENDED not in j.job_state_reasons]
@@ -279,6 +301,7 @@ async def set_job_elements(
         queue = await ctx.queues.get(job.printer_name)
         assert queue is not None
         ticket = tickets.edit(job.job_ticket, req.job_ticket, req.delete_elements)
+        policy.check_ticket(ticket, queue.configuration, queue.printer_name)
         if req.job_ticket is not None:
             tickets.require_supported(req.job_ticket, queue.capabilities)
         changes: dict[str, object] = {
@@ -313,12 +336,13 @@ async def resubmit_job(
     queue = await ctx.queues.get(original.printer_name)
     if queue is None or not (queue.is_accepting_jobs and queue.printer_is_accepting_jobs):
         raise NotAcceptingJobs(f"queue {original.printer_name} is not accepting jobs")
+    await permissions.require_open(ctx, caller, queue)
     documents = await ctx.documents.list(original.job_id)
     lost = [d.document_number for d in documents if not d.has_data and not d.document_uri]
     if lost or not documents:
         raise NotPossible(f"job {original.job_id}'s document data is no longer retained")
     merged = tickets.edit(original.job_ticket, req.job_ticket, None)
-    ticket, dropped = tickets.settle(merged, queue.capabilities, queue.configuration)
+    ticket, dropped = await settle_ticket(ctx, queue, merged)
     job = await intake.resubmit(ctx, caller, original, queue, ticket, dropped, documents)
     return ops.JobResponse(
         job=job.to_status(with_ticket=True), unsupported_elements=dropped or None
@@ -329,14 +353,27 @@ async def resubmit_job(
 async def validate_job_ticket(
     ctx: ServiceContext, caller: Caller, req: ops.ValidateJobTicket
 ) -> ops.ValidateResponse:
-    queue = await queue_for(ctx, req.printer_name, req.service_type)
-    _ticket, dropped = tickets.settle(
-        req.job_ticket, queue.capabilities, queue.configuration, req.job_mandatory_elements
-    )
+    queue = await queue_for(ctx, caller, req.printer_name, req.service_type)
+    _ticket, dropped = await settle_ticket(ctx, queue, req.job_ticket, req.job_mandatory_elements)
     return ops.ValidateResponse(unsupported_elements=dropped or None)
 
 
 # --- shared steps ----------------------------------------------------------------------
+
+
+async def _visible(ctx: ServiceContext, caller: Caller, jobs: list[Job]) -> list[Job]:
+    """The caller's own jobs, and others' on the queues open to the caller."""
+    open_queues: dict[str, bool] = {}
+    shown = []
+    for job in jobs:
+        if job.owner != caller.bare and job.printer_name not in open_queues:
+            queue = await ctx.queues.get(job.printer_name)
+            open_queues[job.printer_name] = queue is not None and await permissions.is_open(
+                ctx, caller, queue
+            )
+        if job.owner == caller.bare or open_queues[job.printer_name]:
+            shown.append(job)
+    return shown
 
 
 async def _current_targets(

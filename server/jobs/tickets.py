@@ -99,6 +99,19 @@ def settle(
     return ticket.model_copy(update={name: None for name in dropped}), sorted(problems)
 
 
+def settle_on_devices(
+    ticket: JobTicket,
+    devices: Sequence[Capabilities],
+    config: QueueConfiguration,
+    mandatory: list[str] | None = None,
+) -> tuple[JobTicket, list[str]]:
+    """`settle` for a queue of several devices: a job is accepted when one device can
+    print it, so the ticket is settled against the device that supports the most of it
+    (the first such). With one device, `settle` itself."""
+    best = min(devices, key=lambda caps: len(unsupported(ticket, caps)))
+    return settle(ticket, best, config, mandatory)
+
+
 def require_supported(ticket: JobTicket, caps: Capabilities) -> None:
     """Set…Elements: every element named is mandatory (seed 001)."""
     problems = unsupported(ticket, caps)

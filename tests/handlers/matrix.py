@@ -42,6 +42,8 @@ ADMIN_ONLY = frozenset(
         "IssueEnrollmentCode",
         "AddDeviceToQueue",
         "RemoveDeviceFromQueue",
+        "AddGroupMembers",
+        "RemoveGroupMembers",
     }
 )
 

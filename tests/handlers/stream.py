@@ -195,6 +195,7 @@ class Stream:
             "system_elements",
             "queue_devices",
             "enrollment_codes",
+            "user_groups",
         ):
             rows += sorted(tuple(r) for r in await self.ctx.db.fetchall(f"SELECT * FROM {table}"))
         return rows

@@ -119,6 +119,17 @@ CASES: dict[str, tuple[Callable[[int], Payload], type[Payload], set[str]]] = {
         a.DeviceResponse,
         ADMINS,
     ),
+    "ListGroups": (lambda j: a.ListGroups(), a.GroupsResponse, OPERATORS),
+    "AddGroupMembers": (
+        lambda j: a.AddGroupMembers(group_name="finance", members=["alice@localhost"]),
+        a.GroupsResponse,
+        ADMINS,
+    ),
+    "RemoveGroupMembers": (
+        lambda j: a.RemoveGroupMembers(group_name="finance"),
+        a.GroupsResponse,
+        ADMINS,
+    ),
     "IssueEnrollmentCode": (
         lambda j: a.IssueEnrollmentCode(printer_name="lobby"),
         a.IssueEnrollmentCodeResponse,
@@ -140,6 +151,7 @@ async def snapshot(service: ServiceApp) -> list[Any]:
         "system_elements",
         "queue_devices",
         "enrollment_codes",
+        "user_groups",
     ):
         found = await service.service.db.fetchall(f"SELECT * FROM {table}")
         rows += sorted(tuple(r) for r in found)

@@ -51,6 +51,12 @@ CONFIGURATION = QueueConfiguration(
     multiple_operation_time_out_action="abort-job",
     allow_private_document_uris=False,
     job_mandatory_elements=["media"],
+    color_prohibited=True,
+    max_copies=10,
+    max_document_size=10_000_000,
+    document_formats_allowed=["application/pdf"],
+    allowed_users=["alice@localhost"],
+    allowed_groups=["finance"],
 )
 POLICY = a.DevicePolicy(auto_approve_devices=False)
 DESCRIPTION = a.SystemDescription(
@@ -212,6 +218,16 @@ def full(
         "ListDevicesResponse": a.ListDevicesResponse(device=[device]),
         "PauseDevice": a.PauseDevice(printer_name="lobby"),
         "ResumeDevice": a.ResumeDevice(printer_name="lobby"),
+        "AddGroupMembers": a.AddGroupMembers(
+            group_name="finance", members=["alice@example.net", "bob@example.net"]
+        ),
+        "RemoveGroupMembers": a.RemoveGroupMembers(
+            group_name="finance", members=["bob@example.net"]
+        ),
+        "ListGroups": a.ListGroups(),
+        "GroupsResponse": a.GroupsResponse(
+            group=[a.Group(group_name="finance", members=["alice@example.net"])]
+        ),
         "AddDeviceToQueue": a.AddDeviceToQueue(printer_name="office", device_name="lobby"),
         "RemoveDeviceFromQueue": a.RemoveDeviceFromQueue(
             printer_name="office", device_name="lobby"
@@ -277,6 +293,10 @@ MINIMAL: dict[str, Payload] = {
     "DeviceResponse": a.DeviceResponse(device=DEVICE_SUMMARY.model_copy()),
     "PauseDevice": a.PauseDevice(printer_name="lobby"),
     "ResumeDevice": a.ResumeDevice(printer_name="lobby"),
+    "AddGroupMembers": a.AddGroupMembers(group_name="finance", members=["alice@example.net"]),
+    "RemoveGroupMembers": a.RemoveGroupMembers(group_name="finance"),
+    "ListGroups": a.ListGroups(),
+    "GroupsResponse": a.GroupsResponse(),
     "AddDeviceToQueue": a.AddDeviceToQueue(printer_name="office", device_name="lobby"),
     "RemoveDeviceFromQueue": a.RemoveDeviceFromQueue(printer_name="office", device_name="lobby"),
     "IssueEnrollmentCode": a.IssueEnrollmentCode(printer_name="lobby"),
@@ -295,4 +315,5 @@ NESTED: tuple[type[Element], ...] = (
     a.SystemConfiguration,
     a.SystemStatus,
     a.DeviceSummary,
+    a.Group,
 )
