@@ -22,9 +22,14 @@ from server.stores.queue_states import QueueState
 from stanzas.states import JobStateReason as R
 
 
-def _holds(job: Job | None) -> bool:
-    """A job a device holds and has not finished."""
-    return job is not None and job.output_device_uuid is not None and not job.job_state.is_terminal
+def _waits_at_device(job: Job | None) -> bool:
+    """A job a device holds and has not started (what a shared queue's window counts)."""
+    return (
+        job is not None
+        and job.output_device_uuid is not None
+        and job.time_at_processing is None
+        and not job.job_state.is_terminal
+    )
 
 
 class Notifier:
@@ -72,8 +77,10 @@ class Notifier:
             self.ctx.tasks.spawn(self.offer(after))
         elif before.is_fetchable and after.output_device_uuid is not None:
             self.ctx.tasks.spawn(self._taken(after.printer_name))  # the others may want more
-        if _holds(before) and not _holds(after):
-            assert before.output_device_uuid is not None
+        if before.output_device_uuid is not None and (
+            (_waits_at_device(before) and not _waits_at_device(after))
+            or (after.job_state.is_terminal and not before.job_state.is_terminal)
+        ):  # the device started its next job, or finished one: it may take another
             self.ctx.tasks.spawn(self._freed(before.output_device_uuid))
         if after.output_device_uuid:
             device = after.output_device_uuid
@@ -115,8 +122,8 @@ class Notifier:
             self.dispatch(printer_name)
 
     async def _freed(self, output_device_uuid: str) -> None:
-        """A device finished (or gave up) a job: it may take the next one of its shared
-        queues (it holds every job of a queue it serves alone already)."""
+        """A device started, finished (or gave up) a job: it may take the next one of its
+        shared queues (it holds every job of a queue it serves alone already)."""
         for printer_name in await self.ctx.queue_devices.queues_of(output_device_uuid):
             if len(await serving(self.ctx, printer_name)) > 1:
                 self.dispatch(printer_name)

@@ -5,15 +5,22 @@ A device may take a job of a queue it serves when it is approved and not paused,
 supports what the job's ticket asks and its documents' formats (`refusal`); the job
 itself must be fetchable (server/jobs/states.py `fetchable`).
 
-A queue served by several approved devices is *shared*: there each device holds at most
-FAN_OUT_WINDOW unfinished jobs (of any queue), so a job is bound only to a device that
-can start it, and never waits behind another job at a busy device while a device that
-could print it is idle. Work is offered (`offers`) in turn: each waiting job to the
-free device that can print it and is most idle (its printer idle before processing
-before stopped; then the one given work longest ago), one job each; RACE_DELAY later,
-every job offered so and still waiting is offered to every free device that can print
-it, and the first AcknowledgeJob binds it (JobStates.bind). A queue with one device offers it every
+A queue served by several approved devices is *shared*. There a device holds at most
+FAN_OUT_WINDOW job(s) it has not started yet (of any queue): a job is bound to a device
+that is idle, or that is printing and takes it as the next one (so the job's documents
+are at the device when the current job ends, and the device does not stand still
+between jobs); never to one with a job already waiting. Work is offered (`offers`) in
+turn: each waiting job to the free device that can print it and is most idle — holding
+no job before holding one being printed; then its printer idle before processing before
+stopped; then the one given work longest ago — one job each, so a busy device is offered
+a job only when no idle one can take it. RACE_DELAY later, every job offered so and
+still waiting is offered to every free device that can print it, and the first
+AcknowledgeJob binds it (JobStates.bind). A queue with one device offers it every
 waiting job at once, as before (its device queues them itself).
+
+What this leaves: a job bound to a printing device as its next one waits for that job
+to end even if another device becomes idle meanwhile (at most one job's printing time;
+only when every device that could print it was busy as it was bound).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from server.stores.devices import Device
 from server.stores.jobs import Job
 from stanzas.states import PrinterState
 
-FAN_OUT_WINDOW = 1  # unfinished jobs a device of a shared queue holds at once
+FAN_OUT_WINDOW = 1  # jobs not yet started that a device of a shared queue holds at once
 RACE_DELAY = 1.0  # seconds before a job offered to one device is offered to every free one
 _RANK = {PrinterState.IDLE: 0, PrinterState.PROCESSING: 1, PrinterState.STOPPED: 2}
 
@@ -50,14 +57,14 @@ async def full(ctx: ServiceContext, device: Device, job: Job) -> str | None:
     limit = await window(ctx, job)
     if limit is None:
         return None
-    held = (await ctx.jobs.count_bound_active([device.output_device_uuid]))[
+    _held, waiting = (await ctx.jobs.count_bound_active([device.output_device_uuid]))[
         device.output_device_uuid
     ]
-    if held < limit:
+    if waiting < limit:
         return None
     return (
-        f"device {device.name} holds {held} unfinished job(s); a job of {job.printer_name} "
-        "goes to a free device of the queue"
+        f"device {device.name} holds {waiting} job(s) it has not started; a job of "
+        f"{job.printer_name} goes to a free device of the queue"
     )
 
 
@@ -149,17 +156,20 @@ class Dispatcher:
         print it."""
         ctx = self.ctx
         online = [d for d in members if d.jid in ctx.online]
-        held = await ctx.jobs.count_bound_active([d.output_device_uuid for d in online])
+        counts = await ctx.jobs.count_bound_active([d.output_device_uuid for d in online])
         free = sorted(
-            (d for d in online if held[d.output_device_uuid] < FAN_OUT_WINDOW),
+            (d for d in online if counts[d.output_device_uuid][1] < FAN_OUT_WINDOW),
             key=lambda d: (
+                counts[d.output_device_uuid][0] > 0,  # idle before printing
                 _RANK.get(d.printer_state, 2) + (0 if d.printer_is_accepting_jobs else 3),
                 self._given.get(d.output_device_uuid, 0.0),
                 d.name,
             ),
         )
         live = {i: o for i, o in self._offered.items() if now - o[2] < RACE_DELAY}
-        slots = {d.output_device_uuid: FAN_OUT_WINDOW - held[d.output_device_uuid] for d in free}
+        slots = {
+            d.output_device_uuid: FAN_OUT_WINDOW - counts[d.output_device_uuid][1] for d in free
+        }
         for _queue, uuid, _when in live.values():
             if uuid in slots:
                 slots[uuid] -= 1
@@ -191,8 +201,8 @@ async def fetchable_for(ctx: ServiceContext, device: Device, limit: int = 100) -
     shares = {q: await shared(ctx, q) for q in {j.printer_name for j in jobs}}
     room = FAN_OUT_WINDOW
     if any(shares.values()):
-        held = await ctx.jobs.count_bound_active([device.output_device_uuid])
-        room -= held[device.output_device_uuid]
+        counts = await ctx.jobs.count_bound_active([device.output_device_uuid])
+        room -= counts[device.output_device_uuid][1]
     found = []
     for job in jobs:
         if shares[job.printer_name] and room <= 0:

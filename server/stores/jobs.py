@@ -185,7 +185,8 @@ class JobStore:
         conditional UPDATE, so of several devices acknowledging the same job only the
         first gets it, whichever instance of the service each asked. With `window`, only
         while the device holds fewer unfinished jobs than that. None: not bound (another
-        device was first, the job is no longer fetchable, or the device is full)."""
+        device was first, the job is no longer fetchable, or the device holds `window`
+        jobs it has not started yet)."""
         assignments = ", ".join(f"{name} = ?" for name in changes)
         params = [_to_column(n, v) for n, v in changes.items()]
         sql = (
@@ -196,7 +197,7 @@ class JobStore:
         if window is not None:
             sql += (
                 " AND (SELECT COUNT(*) FROM jobs held WHERE held.output_device_uuid = ?"
-                f" AND held.{JOB_ACTIVE}) < ?"
+                f" AND held.{JOB_ACTIVE} AND held.time_at_processing IS NULL) < ?"
             )
             params += [output_device_uuid, window]
         row = await self.db.fetchone(sql + " RETURNING *", params)
@@ -207,18 +208,23 @@ class JobStore:
         self._cache.stage(job.job_id, stored)
         return stored
 
-    async def count_bound_active(self, output_device_uuids: Sequence[str]) -> dict[str, int]:
-        """How many unfinished jobs each of these devices holds (index jobs_by_device)."""
+    async def count_bound_active(
+        self, output_device_uuids: Sequence[str]
+    ) -> dict[str, tuple[int, int]]:
+        """For each of these devices: how many unfinished jobs it holds, and how many of
+        them it has not started yet (index jobs_by_device)."""
         if not output_device_uuids:
             return {}
         rows = await self.db.fetchall(
-            "SELECT output_device_uuid, COUNT(*) AS n FROM jobs WHERE output_device_uuid IN"
+            "SELECT output_device_uuid, COUNT(*) AS n,"
+            " SUM(CASE WHEN time_at_processing IS NULL THEN 1 ELSE 0 END) AS waiting"
+            " FROM jobs WHERE output_device_uuid IN"
             f" ({', '.join('?' for _ in output_device_uuids)}) AND {JOB_ACTIVE}"
             " GROUP BY output_device_uuid",
             list(output_device_uuids),
         )
-        counts = dict.fromkeys(output_device_uuids, 0)
-        counts.update({row["output_device_uuid"]: row["n"] for row in rows})
+        counts = dict.fromkeys(output_device_uuids, (0, 0))
+        counts.update({row["output_device_uuid"]: (row["n"], row["waiting"]) for row in rows})
         return counts
 
     async def _write(self, job: Job, changes: dict[str, Any]) -> Job:

@@ -122,7 +122,7 @@ async def test_a_job_is_offered_to_one_idle_device_and_bound_to_the_first_to_tak
     assert status.output_device_assigned == "office-2"
 
 
-async def test_each_free_device_is_offered_a_job_of_its_own_and_holds_one_at_a_time(
+async def test_each_free_device_is_offered_a_job_of_its_own_and_one_waits_at_a_time(
     stream: Stream,
 ) -> None:
     await two_devices(stream)
@@ -137,13 +137,15 @@ async def test_each_free_device_is_offered_a_job_of_its_own_and_holds_one_at_a_t
     assert sorted(i for ids in offered.values() for i in ids) == [first, second]
     one = offered[DEVICE][0]
     await take(stream, MGR1, DEVICE, one)
-    # Holding one unfinished job, a device of a shared queue takes no other.
+    # Holding a job it has not started, a device of a shared queue takes no other.
     other = third if one != third else second
     refused = await stream.refused(MGR1, d.FetchJob(output_device_uuid=DEVICE, job_id=other))
-    assert refused.status == NotFetchable.status and "unfinished" in refused.message
-    # Its job ends: it is offered the next waiting job at once.
+    assert refused.status == NotFetchable.status and "has not started" in refused.message
+    # Its job starts printing: it is offered the next waiting job at once, to have it
+    # ready when this one ends.
     _, pushes = await stream.iq(
-        MGR1, d.UpdateJobState(output_device_uuid=DEVICE, job_id=one, job_state=JobState.COMPLETED)
+        MGR1,
+        d.UpdateJobState(output_device_uuid=DEVICE, job_id=one, job_state=JobState.PROCESSING),
     )
     assert offers(pushes) == {DEVICE: [third]}
 
@@ -229,3 +231,23 @@ async def test_administrators_add_a_device_to_a_queue_and_take_it_off(stream: St
     await stream.iq(ADMIN, a.AddDeviceToQueue(printer_name="annex", device_name="office"))
     ambiguous = await stream.refused(OPERATOR, a.GetDevice(printer_name="annex"))
     assert ambiguous.status == "client-error-not-possible" and "name one" in ambiguous.message
+
+
+async def test_an_idle_device_is_preferred_to_one_that_is_printing(stream: Stream) -> None:
+    await two_devices(stream)
+    first, offered = await print_job(stream)
+    ((busy, _ids),) = offered.items()
+    sender, idle = (MGR1, DEVICE2) if busy == DEVICE else (MGR2, DEVICE)
+    await take(stream, sender, busy, first)
+    await stream.iq(
+        sender,
+        d.UpdateJobState(output_device_uuid=busy, job_id=first, job_state=JobState.PROCESSING),
+    )
+    for _ in range(3):  # whichever was given work last, the idle one gets it
+        job_id, offered = await print_job(stream)
+        assert offered == {idle: [job_id]}
+        await take(stream, MGR1 if idle == DEVICE else MGR2, idle, job_id)
+        await stream.iq(
+            MGR1 if idle == DEVICE else MGR2,
+            d.UpdateJobState(output_device_uuid=idle, job_id=job_id, job_state=JobState.COMPLETED),
+        )

@@ -114,22 +114,27 @@ async def test_inside_one_transaction_the_second_binding_sees_the_first(db: Data
     assert stored is not None and stored.output_device_uuid == "urn:uuid:a"
 
 
-async def test_a_full_device_does_not_take_another_job(db: Database) -> None:
+async def test_a_device_with_a_job_waiting_takes_no_other(db: Database) -> None:
+    """The window counts the jobs a device has not started: a printing device may take
+    the next one, one with a job waiting may not."""
     jobs = JobStore(db)
     states = JobStates(db, jobs, DocumentStore(db), _KeepData())
-    one, two = await _fetchable_job(states, 1), await _fetchable_job(states, 2)
+    one, two, three = [await _fetchable_job(states, n) for n in (1, 2, 3)]
     await states.bind(one, "urn:uuid:a", "lobby", window=1)
     with pytest.raises(NotFetchable):
         await states.bind(two, "urn:uuid:a", "lobby", window=1)
     assert await jobs.count_bound_active(["urn:uuid:a", "urn:uuid:b"]) == {
-        "urn:uuid:a": 1,
-        "urn:uuid:b": 0,
+        "urn:uuid:a": (1, 1),
+        "urn:uuid:b": (0, 0),
     }
     bound = await jobs.get(one.job_id)
     assert bound is not None
-    await states.change(bound, JobState.COMPLETED)
+    await states.change(bound, JobState.PROCESSING)  # it prints: the next may wait behind it
     taken = await states.bind(two, "urn:uuid:a", "lobby", window=1)
     assert taken.output_device_uuid == "urn:uuid:a"
+    assert (await jobs.count_bound_active(["urn:uuid:a"]))["urn:uuid:a"] == (2, 1)
+    with pytest.raises(NotFetchable):
+        await states.bind(three, "urn:uuid:a", "lobby", window=1)
 
 
 async def test_one_device_per_queue_becomes_a_membership(
