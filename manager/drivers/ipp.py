@@ -29,6 +29,9 @@ Printer behaviours handled here:
   submission: a printer that queues jobs still prints one while the next is sent. A
   holder that does nothing with the driver for ``submit_lease`` seconds (the manager
   gave up on the job without canceling it) loses its turn to the next waiter.
+* A document is sent with a Content-Length, so that a printer can tell a cut-off
+  request from a whole document; get_job says whether the printer began processing
+  the job (time-at-processing) and what it holds (job-k-octets) for manager/cut_off.py.
 * A printer without multiple-document-jobs-supported (ippeveprinter) would end the job
   after its first document, so each further document goes into a new device job with
   the same ticket. get_job reports the set as one job under the first job-id (terminal
@@ -44,7 +47,7 @@ import ssl as _ssl
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -61,6 +64,7 @@ from ipp.constants import (
     ValueTag,
     status_name,
 )
+from stanzas.states import JobState as Keyword  # the keywords; JobState: IPP's enums
 
 from .base import (
     DeviceCapabilities,
@@ -111,6 +115,8 @@ JOB_ATTRIBUTES = [
     "job-state-reasons",
     "job-state-message",
     "job-impressions-completed",
+    "time-at-processing",  # no-value until the printer begins processing the job
+    "job-k-octets",
 ]
 
 
@@ -262,9 +268,14 @@ class IppDriver(DeviceDriver):
         if client is not None:
             await client.close()
 
-    async def _send(self, req: IppMessage, data: AsyncIterator[bytes] | None = None) -> IppMessage:
+    async def _send(
+        self,
+        req: IppMessage,
+        data: AsyncIterator[bytes] | None = None,
+        data_size: int | None = None,
+    ) -> IppMessage:
         try:
-            return await self.client.request(req, data, check=False)
+            return await self.client.request(req, data, check=False, data_size=data_size)
         except (IppTransportError, IppParseError) as exc:
             raise DeviceUnreachable(f"{self.printer_uri}: {exc}") from exc
 
@@ -451,6 +462,8 @@ class IppDriver(DeviceDriver):
         document_format: str,
         document_name: str,
         last: bool,
+        *,
+        document_size: int | None = None,
     ) -> None:
         job = self._jobs.get(job_id)
         if job is None:  # e.g. created before a restart: no ticket to split with
@@ -460,7 +473,9 @@ class IppDriver(DeviceDriver):
             raise DeviceRejected("client-error-not-possible", f"job {job_id} was canceled")
         try:
             with self._turns.in_use(job.turn):
-                await self._send_document(job, data, document_format, document_name, last)
+                await self._send_document(
+                    job, data, document_format, document_name, last, document_size
+                )
         except BaseException:
             self._give_back_turn(job)
             raise
@@ -474,6 +489,7 @@ class IppDriver(DeviceDriver):
         document_format: str,
         document_name: str,
         last: bool,
+        document_size: int | None,
     ) -> None:
         multi = True
         if job.documents_sent > 0 or not last:
@@ -495,7 +511,7 @@ class IppDriver(DeviceDriver):
             document_format=document_format or "application/octet-stream",
             last_document=last or not multi,
         )
-        resp = await self._send(req, data)
+        resp = await self._send(req, data, document_size)
         self._activity += 1
         if not resp.is_successful:
             raise DeviceRejected(resp.status_name, resp.status_message or resp.status_name)
@@ -515,15 +531,20 @@ class IppDriver(DeviceDriver):
             )
         job = resp.group(GroupTag.JOB) or resp.add_group(GroupTag.JOB)
         try:
-            state = JobState(job.first("job-state")).keyword
+            state = Keyword(JobState(job.first("job-state")).keyword)
         except ValueError:
-            state = "pending"
+            state = Keyword.PENDING
+        processing = job.get("time-at-processing")
+        k_octets = job.first("job-k-octets")
         return DeviceJobStatus(
             job_id=device_id,
             job_state=state,
             job_state_reasons=tuple(_text(v) for v in job.values("job-state-reasons")) or ("none",),
             job_state_message=_text(job.first("job-state-message", "")),
             job_impressions_completed=int(job.first("job-impressions-completed", 0) or 0),
+            # RFC 8011 §5.3.14: no-value until the job begins processing
+            processing_began=None if processing is None else not processing.is_out_of_band,
+            job_k_octets=k_octets if isinstance(k_octets, int) else None,
         )
 
     async def get_job(self, job_id: int) -> DeviceJobStatus | None:
@@ -547,34 +568,31 @@ class IppDriver(DeviceDriver):
                 if device_id == job_id and known is None:
                     return None
                 # purged by the printer after it ended: keep what was seen last
-                status = known or DeviceJobStatus(device_id, "completed")
+                status = known or DeviceJobStatus(device_id, Keyword.COMPLETED)
             job.statuses[device_id] = status
             statuses.append(status)
         return self._combine(job_id, job, statuses)
 
     @staticmethod
     def _combine(job_id: int, job: _Job, statuses: list[DeviceJobStatus]) -> DeviceJobStatus:
-        impressions = sum(s.job_impressions_completed for s in statuses)
-        for bad in ("aborted", "canceled"):
-            for s in statuses:
-                if s.job_state == bad:
-                    return DeviceJobStatus(
-                        job_id, bad, s.job_state_reasons, s.job_state_message, impressions
-                    )
-        active = next((s for s in statuses if not s.is_terminal), None)
-        if active is not None:
-            return DeviceJobStatus(
-                job_id,
-                active.job_state,
-                active.job_state_reasons,
-                active.job_state_message,
-                impressions,
-            )
-        if not job.last_sent:  # every document so far printed; more are coming
-            return DeviceJobStatus(job_id, "processing", ("job-incoming",), "", impressions)
-        final = statuses[-1]
-        return DeviceJobStatus(
-            job_id, "completed", final.job_state_reasons, final.job_state_message, impressions
+        """The device jobs of one job (one per document) as one."""
+        shown = (
+            next((s for s in statuses if s.job_state == Keyword.ABORTED), None)
+            or next((s for s in statuses if s.job_state == Keyword.CANCELED), None)
+            or next((s for s in statuses if not s.is_terminal), None)
+        )
+        if shown is None and not job.last_sent:  # every document so far printed; more coming
+            shown = DeviceJobStatus(job_id, Keyword.PROCESSING, ("job-incoming",))
+        if shown is None:
+            shown = replace(statuses[-1], job_state=Keyword.COMPLETED)
+        began = [s.processing_began for s in statuses]
+        k_octets = [s.job_k_octets for s in statuses]
+        return replace(
+            shown,
+            job_id=job_id,
+            job_impressions_completed=sum(s.job_impressions_completed for s in statuses),
+            processing_began=True if any(began) else None if None in began else False,
+            job_k_octets=None if None in k_octets else sum(k or 0 for k in k_octets),
         )
 
     async def identify(self, actions: list[str], message: str | None) -> None:

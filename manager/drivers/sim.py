@@ -24,6 +24,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
+from stanzas.states import JobState
+
 from .base import (
     DeviceCapabilities,
     DeviceDriver,
@@ -110,6 +112,7 @@ class SimJob:
     message: str = ""
     impressions: int = 0
     last_received: bool = False
+    began: bool = False  # printing has started (IPP time-at-processing has a value)
 
     @property
     def name(self) -> str:
@@ -126,10 +129,12 @@ class SimJob:
     def status(self) -> DeviceJobStatus:
         return DeviceJobStatus(
             job_id=self.job_id,
-            job_state=self.state,
+            job_state=JobState(self.state),
             job_state_reasons=self.reasons,
             job_state_message=self.message,
             job_impressions_completed=self.impressions,
+            processing_began=self.began,
+            job_k_octets=-(-self.byte_count // 1024),
         )
 
 
@@ -348,6 +353,8 @@ class SimDriver(DeviceDriver):
         document_format: str,
         document_name: str,
         last: bool,
+        *,
+        document_size: int | None = None,
     ) -> None:
         self._check()
         job = self.jobs.get(job_id)
@@ -470,6 +477,7 @@ class SimDriver(DeviceDriver):
                 await self._changes.wait(None)
                 continue
             if job.state != "processing":
+                job.began = True
                 self._set(job, "processing", ("job-printing",), "")
                 self._changes.notify()
             if remaining <= 0:

@@ -21,8 +21,11 @@ from tests.integration.test_print_flow import SAMPLE, WAIT, states_until
 pytestmark = pytest.mark.slow
 
 
-def manager_process(harness: Harness, output: Path) -> tuple[ManagedProcess, Path]:
-    settings = harness.manager_settings(driver=f"file:{output}", state="crashy-manager")
+def manager_process(harness: Harness, output: Path | str) -> tuple[ManagedProcess, Path]:
+    """A manager process printing into the folder `output` (or to the device `output`
+    names, a driver spec)."""
+    driver = f"file:{output}" if isinstance(output, Path) else output
+    settings = harness.manager_settings(driver=driver, state="crashy-manager")
     config = settings.model_dump(mode="json")
     path = toml.write(harness.tmp / "crashy-manager.toml", config)
     process = ManagedProcess(
@@ -32,7 +35,13 @@ def manager_process(harness: Harness, output: Path) -> tuple[ManagedProcess, Pat
 
 
 @pytest.mark.parametrize(
-    "crash_at", ["after-fetch-job", "after-acknowledge-job", "after-send-document"]
+    "crash_at",
+    [
+        "after-fetch-job",
+        "after-acknowledge-job",
+        "mid-send-document",  # the document was being handed to the device: sent again
+        "after-send-document",
+    ],
 )
 async def test_manager_killed_mid_job_prints_exactly_once(
     service: ServiceApp, harness: Harness, crash_at: str

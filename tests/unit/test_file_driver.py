@@ -285,3 +285,14 @@ async def test_leftovers_in_the_staging_folder_go_at_start(tmp_path: Path) -> No
     again = FileDriver(tmp_path / "out")
     await again.start()
     assert again.staging_dir is not None and list(again.staging_dir.iterdir()) == []
+
+
+async def test_ended_jobs_are_not_all_kept_in_memory(tmp_path: Path) -> None:
+    driver = FileDriver(tmp_path)
+    for _ in range(file_driver.ENDED_KEPT + 10):
+        job_id = await driver.create_job(TICKET)
+        await driver.send_document(job_id, chunks(b"x"), "text/plain", "a.txt", True)
+    assert len(driver._jobs) == file_driver.ENDED_KEPT
+    first = await driver.get_job(1)  # read back from its state file
+    assert first is not None and first.job_state == "completed"
+    assert driver.output_files(1) == [tmp_path / "1-a.txt"]
