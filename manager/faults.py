@@ -15,6 +15,7 @@ CRASH_POINTS = (
     "after-acknowledge-job",
     "mid-send-document",
     "after-send-document",
+    "mid-file-document",  # the file driver: a document recorded, not yet in place
 )
 
 

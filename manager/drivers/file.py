@@ -6,6 +6,13 @@ to a hidden ``.part`` file and renamed when complete; the job completes when its
 document is in place. Job states are kept in ``<folder>/.cirrus-jobs/<job-id>.json`` so
 job ids keep increasing and get_job keeps answering across restarts.
 
+A finished document is recorded in the job's state file first and renamed into place
+second; a job read back from its file after a crash between the two gets the rename
+done then (the ``.part`` file is whole by the time it is recorded). So whatever the
+moment of a crash, the state file and the folder agree: a document is in place exactly
+when the state says so, and a job still ``pending`` with no document printed nothing.
+The manager relies on it to resend such a job (manager/cut_off.py).
+
 In memory the driver keeps the jobs not yet ended and the last ENDED_KEPT ended ones;
 an older one is read back from its state file when asked for.
 """
@@ -13,6 +20,7 @@ an older one is read back from its state file when asked for.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import functools
 import json
@@ -26,6 +34,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
+from manager.faults import crash_point
 from stanzas.states import JobState
 
 from .base import (
@@ -175,6 +184,12 @@ class FileDriver(DeviceDriver):
             job = _FileJob(**data)
         except (OSError, ValueError, TypeError):
             return None
+        for name in job.files:  # recorded, but a crash came before the rename
+            final = self.folder / name
+            part = final.with_name(f".{name}.part")
+            if not final.exists() and part.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(part, final)
         return job
 
     async def _job(self, job_id: int) -> _FileJob | None:
@@ -319,7 +334,7 @@ class FileDriver(DeviceDriver):
             else:
                 outcome.state, outcome.reasons, outcome.message = "pending", ["job-incoming"], ""
             state_file = functools.partial(self._save_sync, outcome)
-            # One hop: the document in place, then the job's new state on disk.
+            # One hop: the job's new state on disk, then the document in place.
             if taken:
                 await asyncio.to_thread(_finish_taken, part, final, state_file)
             else:
@@ -440,8 +455,11 @@ def _finish(
 
 
 def _finish_taken(part: Path, final: Path, record: Callable[[], None]) -> None:
-    os.replace(part, final)
+    """`record` the document in the job's state file, then put it in place: a crash in
+    between leaves a whole `part` that reading the state file back puts in place."""
     record()
+    crash_point("mid-file-document")
+    os.replace(part, final)
 
 
 def _discard(handle: BinaryIO | None, part: Path) -> None:

@@ -41,6 +41,7 @@ def manager_process(harness: Harness, output: Path | str) -> tuple[ManagedProces
         "after-acknowledge-job",
         "mid-send-document",  # the document was being handed to the device: sent again
         "after-send-document",
+        "mid-file-document",  # the file driver recorded it, and had not put it in place
     ],
 )
 async def test_manager_killed_mid_job_prints_exactly_once(
