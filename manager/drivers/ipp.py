@@ -29,9 +29,13 @@ Printer behaviours handled here:
   submission: a printer that queues jobs still prints one while the next is sent. A
   holder that does nothing with the driver for ``submit_lease`` seconds (the manager
   gave up on the job without canceling it) loses its turn to the next waiter.
-* A document is sent with a Content-Length, so that a printer can tell a cut-off
-  request from a whole document; get_job says whether the printer began processing
-  the job (time-at-processing) and what it holds (job-k-octets) for manager/cut_off.py.
+* A document is sent with a Content-Length, and every connection to the printer is
+  closed with a reset (SO_LINGER 0), also when the manager dies: a printer reading a
+  request whose sender went away then sees an error, not an early end of the document.
+  ippeveprinter takes a connection closed the ordinary way (FIN) halfway through a
+  document for the end of it and prints what came; after a reset it aborts the job
+  without printing it, and get_job says so (time-at-processing without a value), so
+  the manager can send the job again (manager/cut_off.py).
 * A printer without multiple-document-jobs-supported (ippeveprinter) would end the job
   after its first document, so each further document goes into a new device job with
   the same ticket. get_job reports the set as one job under the first job-id (terminal
@@ -43,7 +47,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl as _ssl
+import struct
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -118,6 +124,15 @@ JOB_ATTRIBUTES = [
     "time-at-processing",  # no-value until the printer begins processing the job
     "job-k-octets",
 ]
+_ABORTIVE_CLOSE = struct.pack("ii", 1, 0)  # struct linger {l_onoff = 1, l_linger = 0}
+
+
+def _abortive_socket(addr_info: Any) -> socket.socket:
+    """A socket whose close sends a reset, not a FIN (aiohttp's socket_factory)."""
+    family, type_, proto, _, _ = addr_info
+    sock = socket.socket(family=family, type=type_, proto=proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORTIVE_CLOSE)
+    return sock
 
 
 @dataclass
@@ -235,9 +250,11 @@ class IppDriver(DeviceDriver):
         self.min_poll_interval = min(min_poll_interval, poll_interval)
         self.busy_timeout = busy_timeout
         self.max_tracked_jobs = max_tracked_jobs
+        self._session = session
+        self._own_session: aiohttp.ClientSession | None = None
         self._client_factory: Callable[[], IppClient] = lambda: IppClient(
             printer_uri,
-            session=session,
+            session=self._session or self._abortive_session(),
             ssl=ssl,
             requesting_user_name=requesting_user_name,
             timeout=timeout,
@@ -263,10 +280,20 @@ class IppDriver(DeviceDriver):
     async def start(self) -> None:
         _ = self.client
 
+    def _abortive_session(self) -> aiohttp.ClientSession:
+        if self._own_session is None or self._own_session.closed:
+            self._own_session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(socket_factory=_abortive_socket)
+            )
+        return self._own_session
+
     async def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
             await client.close()
+        own, self._own_session = self._own_session, None
+        if own is not None:
+            await own.close()
 
     async def _send(
         self,
