@@ -65,6 +65,7 @@ class ManagerApp:
                 printer_info=device.printer_info,
                 printer_location=device.printer_location,
                 status_interval=settings.status_interval,
+                device_hold=settings.device_hold,
             )
         self.synced = asyncio.Event()
         self._notification_order = asyncio.Lock()

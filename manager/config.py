@@ -39,6 +39,9 @@ class ManagerSettings(BaseModel):
     state_dir: Path
     devices: list[DeviceSettings] = Field(min_length=1)
     status_interval: float = 2.0  # how often to ask devices about themselves
+    # How long an empty device job may wait for the service before it is given back
+    # (docs/architecture.md, "The device is not held across a wait for the service").
+    device_hold: float = 2.0
 
     @classmethod
     def load(cls, path: Path) -> ManagerSettings:
