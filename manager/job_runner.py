@@ -214,18 +214,25 @@ class JobRunner:
         resync) or slow (no answer within `device_hold` seconds)."""
         if not self._holds_empty_device_job():
             return await self.side.call(payload, response_type)
-        answer = asyncio.ensure_future(self.side.call(payload, response_type))
+        giving_back: list[asyncio.Task[None]] = []
+
+        def slow() -> None:
+            log.info("job %s: the service is slow to answer; the device is freed", self.job_id)
+            giving_back.append(asyncio.create_task(self._give_back_device()))
+
+        # A timer, not a task per request: this is on every job's path.
+        timer = asyncio.get_running_loop().call_later(self.side.device_hold, slow)
         try:
-            done, _ = await asyncio.wait({answer}, timeout=self.side.device_hold)
-            if not done:
-                log.info("job %s: the service is slow to answer; the device is freed", self.job_id)
-                await self._give_back_device()
-            return await answer
+            return await self.side.call(payload, response_type)
         except ServiceUnavailable:
-            await self._give_back_device()
+            timer.cancel()
+            if not giving_back:
+                await self._give_back_device()
             raise
         finally:
-            answer.cancel()  # done already, or this task was cancelled
+            timer.cancel()
+            for task in giving_back:  # the job goes on only once the record says so
+                await task
 
     def _holds_empty_device_job(self) -> bool:
         held = self.side.held.get(self.job_id)
