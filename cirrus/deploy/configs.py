@@ -204,6 +204,12 @@ def manager_sections(
                 "Seconds between questions to the devices about their state.",
                 example=2.0,
             ),
+            Setting(
+                "device_hold",
+                "Seconds a device job that holds no document yet may wait for the service's "
+                "answer before it is canceled, so that the printer serves other jobs.",
+                example=2.0,
+            ),
         ],
     )
     xmpp = Section(
