@@ -18,6 +18,7 @@ wakes as soon as anything changes (no polling). From the command line:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import weakref
 from collections import deque
@@ -83,10 +84,12 @@ class ChangeNotifier:
             return
         if timeout <= 0:
             return
-        try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            pass
+        # Not asyncio.wait_for: on Python 3.11 it returns normally when the task is
+        # cancelled just as the event is set, and the cancel is lost (a worker that
+        # stops while a device job is canceled would then never end).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await event.wait()
 
 
 @dataclass
