@@ -76,6 +76,7 @@ class DeviceWorker:
         self._retries: dict[int, asyncio.TimerHandle] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._resync_lock = asyncio.Lock()
+        self._resync_waiting = False  # a spawned resync has not started yet
         self._monitor: asyncio.Task[None] | None = None
         self.idle = asyncio.Event()
         self.idle.set()
@@ -130,6 +131,7 @@ class DeviceWorker:
     async def resync(self) -> None:
         """UpdateFetchableJobs, then act on what the service says (seed 001)."""
         async with self._resync_lock:
+            self._resync_waiting = False  # what is asked for from now on needs another
             await self._settle_interrupted()
             self.side.listing_done.clear()
             try:
@@ -276,6 +278,11 @@ class DeviceWorker:
             self.start_job(job_id)
 
     def spawn_resync(self) -> None:
+        """Resync soon. One that has not started yet covers every later request: when
+        the service goes away, each job it cut off asks for one at about the same time."""
+        if self._resync_waiting:
+            return
+        self._resync_waiting = True
         task = asyncio.create_task(self._quiet_resync())
         self._background.add(task)
         task.add_done_callback(self._background.discard)

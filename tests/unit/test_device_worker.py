@@ -166,6 +166,18 @@ async def test_a_timeout_keeps_the_device_job_for_the_resync(make_worker: MakeWo
     assert sim.jobs[1].state == "pending"
 
 
+async def test_resyncs_asked_for_together_are_one(make_worker: MakeWorker) -> None:
+    service = FakeDeviceService()
+    worker = await make_worker(service, SimDriver())
+    for _ in range(5):  # e.g. five jobs cut off by a service that went away
+        worker.spawn_resync()
+    await asyncio.wait_for(asyncio.gather(*worker._background), WAIT)
+    assert len(service.sent(ops.UpdateFetchableJobs)) == 1
+    worker.spawn_resync()  # asked for after it started: another one
+    await asyncio.wait_for(asyncio.gather(*worker._background), WAIT)
+    assert len(service.sent(ops.UpdateFetchableJobs)) == 2
+
+
 async def _cut_off(
     make_worker: MakeWorker, sim: SimDriver, *, octets: int = len(BODY)
 ) -> tuple[DeviceWorker, FakeDeviceService]:
