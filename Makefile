@@ -12,7 +12,7 @@ MYPY_TARGETS := stanzas server manager cirrus ipp gateway
 MYPY_SHIM := build/mypy/prosody_config
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install apt venv test pytest lint demo up bench clean
+.PHONY: install apt venv test pytest lint demo up bench chaos soak clean
 
 install: apt venv
 
@@ -56,6 +56,15 @@ up: install
 
 bench: install
 	$(VENV)/bin/python -m bench
+
+# SIGKILLs the service, managers and Prosody while jobs flow; checks exactly-once
+# (bench/README.md). Arguments: make chaos CHAOS_ARGS="--jobs 5000 --seed 7"
+chaos: install
+	$(VENV)/bin/python -m bench.chaos $(CHAOS_ARGS)
+
+# Memory growth per 10,000 jobs of every process. make soak SOAK_ARGS="--jobs 50000"
+soak: install
+	$(VENV)/bin/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache
