@@ -40,6 +40,7 @@ import uvloop
 from bench import chaos_check, printed
 from bench.chaos_stack import ChaosStack, Kill, RestartFailed
 from bench.common import log, machine_info, remove, short_tmp, write_results
+from stanzas.types import INLINE_DOCUMENT_MAX
 
 KINDS = ["service", "prosody", "manager"]  # what a kill hits
 MIN_GAP = 0.5  # seconds between a restart being ready and the next kill
@@ -56,6 +57,7 @@ class Options:
     timeout: float = 900.0  # seconds for the whole run, drain included
     in_flight: int = 4  # jobs each client keeps going
     big_share: float = 0.05  # jobs sent as CreateJob + HTTPS upload
+    big_kib: int = 256  # their size: uniform from just above the in-band limit to this
     retries: int = 8
     max_down: float = 1.0  # a killed process stays dead 0..max_down seconds
     job_timeout: float = 60.0
@@ -95,6 +97,7 @@ class Outcome:
             "attempts": self.tally.attempts,
             "accepted": self.tally.accepted,
             "counts": self.tally.counts,
+            "by_queue": {name: dict(n) for name, n in self.tally.by_queue.items()},
             "failed": self.tally.failed,
             "latency_s": self.tally.latency_s,
             "integrity_check": self.integrity,
@@ -193,8 +196,12 @@ async def _chaos(stack: ChaosStack, options: Options, journal: Path, t0: float) 
                 "in_flight": options.in_flight,
                 "retries": options.retries,
                 "big_share": options.big_share,
+                "big_size": [
+                    INLINE_DOCUMENT_MAX + 1,
+                    max(INLINE_DOCUMENT_MAX + 1, options.big_kib * 1024),
+                ],
                 "job_timeout": options.job_timeout,
-                "deadline": max(10.0, options.timeout - 60.0),
+                "deadline": 0.8 * options.timeout,  # the rest: audit and stop
                 "journal": str(journal),
             }
         )
@@ -252,7 +259,9 @@ async def run(options: Options) -> Outcome:
         await stack.stop()
     seconds = time.monotonic() - t0
     prints = printed.scan(d.output for d in stack.devices)
-    tally = chaos_check.analyse(_records(journal), prints, result.get("audit") or {})
+    tally = chaos_check.analyse(
+        _records(journal), prints, result.get("audit") or {}, stack.open_device_jobs
+    )
     outcome = Outcome(
         options=options,
         tally=tally,
@@ -295,6 +304,7 @@ def report(outcome: Outcome) -> str:
         ("wrong bytes (cut off / corrupt)", c.get("wrong_bytes", 0)),
         ("printed, but reported aborted/canceled", c.get("misreported", 0)),
         ("printed, of no submission (phantom)", c.get("phantom", 0)),
+        ("device jobs left open on a printer", c.get("device_jobs_left_open", 0)),
         ("ABORTED-BY-CRASH (not printed)", c.get("aborted_by_crash", 0)),
         ("abandoned by the client (upload failed)", c.get("abandoned", 0)),
         ("accepted-but-client-saw-failure (printed)", c.get("printed_after_client_failure", 0)),
@@ -311,6 +321,9 @@ def report(outcome: Outcome) -> str:
     for kind in outcome.tracebacks.as_list()[:10]:
         lines.append(f"  {kind['count']:>4} x {kind['log']}: {kind['exception']}")
         lines += [f"         {x}" for x in kind["first_lines"][:3]]
+    for name, queues in t.by_queue.items():
+        if name in chaos_check.FAILURES or name == "aborted_by_crash":
+            lines.append(f"  {name} by queue: " + ", ".join(f"{q} {n}" for q, n in queues.items()))
     for name in (*chaos_check.FAILURES, "aborted_by_crash", "printed_after_client_failure"):
         for example in t.examples.get(name, [])[:5]:
             lines.append(f"  {name}: {json.dumps(example)[:400]}")
@@ -334,7 +347,11 @@ def parse(argv: list[str] | None = None) -> Options:
     p.add_argument("--timeout", type=float, default=d.timeout, help="seconds for the whole run")
     p.add_argument("--in-flight", type=int, default=d.in_flight, help="jobs per client at a time")
     p.add_argument("--big-share", type=float, default=d.big_share, help="share of HTTPS uploads")
+    p.add_argument("--big-kib", type=int, default=d.big_kib, help="their largest size, KiB")
     p.add_argument("--max-down", type=float, default=d.max_down, help="seconds dead, at most")
+    p.add_argument(
+        "--job-timeout", type=float, default=d.job_timeout, help="seconds a client waits per job"
+    )
     p.add_argument("--keep", action="store_true", help="keep the state folder")
     a = p.parse_args(argv)
     if a.managers < 1 or a.clients < 1 or a.jobs < 1 or (a.driver == "both" and a.managers < 2):
@@ -349,7 +366,9 @@ def parse(argv: list[str] | None = None) -> Options:
         timeout=a.timeout,
         in_flight=a.in_flight,
         big_share=a.big_share,
+        big_kib=a.big_kib,
         max_down=a.max_down,
+        job_timeout=a.job_timeout,
         keep=a.keep,
     )
 
@@ -370,7 +389,8 @@ async def main(options: Options) -> int:
 def cli() -> None:
     try:
         sys.exit(uvloop.run(main(parse())))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, SIGTERM: all stopped
+        print("interrupted: every process it started was stopped", file=sys.stderr)
         sys.exit(130)
 
 

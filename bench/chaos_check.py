@@ -20,6 +20,9 @@ without an idempotency key a client cannot tell, and its retry prints a second c
 (`printed_twice_via_retry` counts the jobs that printed twice that way). Prints of no
 submission at all are `phantom` (a failure). Jobs the service still holds open at the
 end that no client was told of are `orphaned` (a CreateJob whose answer was lost).
+Jobs a printer still holds open once every manager has stopped are
+`device_jobs_left_open` (a failure: nobody will finish them, and ippeveprinter, one job
+at a time, refuses every other job meanwhile).
 """
 
 from __future__ import annotations
@@ -34,8 +37,19 @@ from typing import Any
 from bench.common import percentile
 from bench.printed import Print
 
-FAILURES = ("lost", "duplicated", "stuck", "wrong_bytes", "misreported", "phantom")
-CLASSES = ("ok", *FAILURES[:-1], "aborted_by_crash", "abandoned")
+FAILURES = (
+    "lost",
+    "duplicated",
+    "stuck",
+    "wrong_bytes",
+    "misreported",
+    "phantom",
+    "device_jobs_left_open",
+)
+# What each accepted submission is (classify), and the other counts.
+CLASSES = ("ok", "lost", "duplicated", "stuck", "wrong_bytes", "misreported")
+CLASSES += ("aborted_by_crash", "abandoned")
+OTHERS = ("phantom", "device_jobs_left_open", "printed_after_client_failure", "orphaned")
 TERMINAL = frozenset({"completed", "aborted", "canceled"})
 DETAILS = 20  # examples kept per class
 
@@ -43,6 +57,7 @@ DETAILS = 20  # examples kept per class
 @dataclass
 class Tally:
     counts: dict[str, int] = field(default_factory=dict)
+    by_queue: dict[str, Counter[str]] = field(default_factory=dict)  # class → queue → n
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     latency_s: dict[str, float] = field(default_factory=dict)
     attempts: int = 0
@@ -55,6 +70,8 @@ class Tally:
 
     def add(self, name: str, example: dict[str, Any] | None = None) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
+        if example is not None and example.get("queue"):
+            self.by_queue.setdefault(name, Counter())[str(example["queue"])] += 1
         if example is not None:
             kept = self.examples.setdefault(name, [])
             if len(kept) < DETAILS:
@@ -99,11 +116,16 @@ def classify(record: dict[str, Any], prints: list[Print]) -> str:
 
 
 def analyse(
-    records: Iterable[dict[str, Any]], prints: Iterable[Print], audit: dict[str, Any]
+    records: Iterable[dict[str, Any]],
+    prints: Iterable[Print],
+    audit: dict[str, Any],
+    open_device_jobs: Iterable[dict[str, Any]] = (),
 ) -> Tally:
     tally = Tally()
-    for name in (*CLASSES, "phantom", "printed_after_client_failure", "orphaned"):
+    for name in (*CLASSES, *OTHERS):
         tally.counts[name] = 0
+    for job in open_device_jobs:
+        tally.add("device_jobs_left_open", job)
     by_key: dict[str, list[Print]] = defaultdict(list)
     for p in prints:
         by_key[p.key or ""].append(p)

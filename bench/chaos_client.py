@@ -50,7 +50,9 @@ from stanzas.groups import JobStatus
 from stanzas.types import INLINE_DOCUMENT_MAX
 
 PUSH_WAIT = 15.0  # seconds without a push before the client asks for the job's state
-SEND_TRIES = 3  # uploads of an accepted job before it is canceled
+SEND_TRIES = 5  # uploads of an accepted job before it is canceled
+BACKOFF = 0.25  # seconds before the first retry; doubled each time, up to BACKOFF_MAX
+BACKOFF_MAX = 4.0
 CHUNK = 64 * 1024
 
 
@@ -214,7 +216,7 @@ class Workload:
                 return
             self.counts.failed_attempts += 1
             self.write(record)
-            await asyncio.sleep(min(2.0, 0.05 * 2**attempt) * rng.uniform(0.5, 1.5))
+            await asyncio.sleep(_backoff(attempt, rng))
         self.counts.given_up += 1
 
     async def submit(self, client: CirrusClient, record: Attempt) -> bool:
@@ -241,7 +243,8 @@ class Workload:
             record.sent = True
             return True
         digest = hashlib.sha256(data).hexdigest()
-        for _ in range(SEND_TRIES):
+        rng = random.Random(record.key)
+        for attempt in range(SEND_TRIES):
             try:
                 await client.send_document_stream(
                     job.job_id,
@@ -255,15 +258,17 @@ class Workload:
                 return True
             except Exception as exc:
                 record.error = describe(exc)
+            await asyncio.sleep(_backoff(attempt, rng))
             await self.until_connected(client)
             state = await self.ask(client, job.job_id)
             if state is not None and not _waiting_for_document(state):
-                record.sent = not state.job_state.is_terminal or state.job_state == "completed"
-                return True  # the upload was committed although the answer was lost
+                record.sent = True  # committed, although the answer was lost
+                return True
         record.abandoned = True
         self.counts.abandoned += 1
-        with contextlib.suppress(Exception):
-            await client.cancel_job(job.job_id, "bench.chaos: the document could not be sent")
+        await _retrying(
+            lambda: client.cancel_job(job.job_id, "bench.chaos: the document could not be sent")
+        )
         return True
 
     async def ask(self, client: CirrusClient, job_id: int) -> JobStatus | None:
@@ -323,6 +328,10 @@ class Workload:
         return {"active": active, "recheck": recheck}
 
 
+def _backoff(attempt: int, rng: random.Random) -> float:
+    return min(BACKOFF_MAX, BACKOFF * 2**attempt) * rng.uniform(0.5, 1.5)
+
+
 def _waiting_for_document(state: JobStatus) -> bool:
     return state.job_state == "pending" and "job-incoming" in state.job_state_reasons
 
@@ -365,24 +374,38 @@ async def main(config: dict[str, Any]) -> None:
     ]
     queue = await commands()
     workload: Workload | None = None
+    running: asyncio.Task[None] | None = None
     try:
         await asyncio.gather(*(c.start(timeout=60) for c in clients))
         emit("ready", clients=len(clients))
-        while True:
+        while True:  # commands are read while a run goes on: "exit" ends it at once
             command = await queue.get()
             name = command.pop("command", None)
-            try:
-                if name == "run":
-                    workload = Workload(clients, Plan(**command))
-                    await workload.run()
-                elif name == "audit" and workload is not None:
+            if name == "run" and running is None:
+                workload = Workload(clients, Plan(**command))
+                running = asyncio.create_task(workload.run())
+                running.add_done_callback(_report_failure)
+            elif name == "audit" and workload is not None and running is not None:
+                await asyncio.wait({running})
+                try:
                     emit("audit", **await workload.audit())
-                else:
-                    break
-            except Exception as exc:
-                emit("error", error=f"{describe(exc)}\n{traceback.format_exc()}")
+                except Exception as exc:
+                    emit("error", error=f"{describe(exc)}\n{traceback.format_exc()}")
+            else:
+                break
     finally:
+        if running is not None:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
         await asyncio.gather(*(c.stop() for c in clients), return_exceptions=True)
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        exc = task.exception()
+        assert exc is not None
+        trace = "".join(traceback.format_exception(exc))
+        emit("error", error=f"{describe(exc)}\n{trace}")
 
 
 def cli() -> None:

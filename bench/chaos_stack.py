@@ -36,9 +36,12 @@ from cirrus.stack.local import (
     service_config,
 )
 from cirrus.stack.process import ManagedProcess
+from ipp.client import IppClient
 from prosody_config.launcher import start_prosody
 
 READY_TIMEOUT = 90.0  # seconds a (re)started process has to say it is ready
+_DEVICE_JOB_ATTRIBUTES = ["job-id", "job-name", "job-state", "job-state-reasons"]
+_JOB_STATES = {3: "pending", 4: "pending-held", 5: "processing", 6: "processing-stopped"}
 
 
 class RestartFailed(RuntimeError):
@@ -84,6 +87,8 @@ class ChaosStack:
     clients: Child | None = None
     kills: list[Kill] = field(default_factory=list)
     output_root: Path | None = None  # where the file driver's folders go (default: state)
+    # Jobs the printers still held open once every manager had stopped (stop()).
+    open_device_jobs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def logs(self) -> Path:
@@ -240,11 +245,14 @@ class ChaosStack:
 
     # --- stop -------------------------------------------------------------------------
     async def stop(self) -> None:
-        """Stop everything this stack started (each step runs even if another fails)."""
+        """Stop everything this stack started (each step runs even if another fails).
+        In between, once no manager runs, note the jobs still open on the printers."""
         steps: list[Any] = [d.process.stop() for d in self.devices]
         if self.clients is not None:
             steps.append(self.clients.stop())
         await asyncio.gather(*steps, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            self.open_device_jobs = await asyncio.wait_for(self._open_device_jobs(), 30)
         if self.service is not None:
             with contextlib.suppress(Exception):
                 await self.service.stop()
@@ -254,6 +262,30 @@ class ChaosStack:
         )
         with contextlib.suppress(Exception):
             await self.base.prosody.stop()
+
+    async def _open_device_jobs(self) -> list[dict[str, Any]]:
+        """Every job not completed on each printer (IPP Get-Jobs): with no manager
+        running, one left open is a job nobody will finish; ippeveprinter, which prints
+        one job at a time, refuses every other job while it waits for its documents."""
+        found: list[dict[str, Any]] = []
+        for device in self.devices:
+            if device.printer is None or not device.printer.running:
+                continue
+            async with IppClient(device.printer.uri, timeout=5.0) as ipp:
+                jobs = await ipp.get_jobs("not-completed", _DEVICE_JOB_ATTRIBUTES)
+            for job in jobs:
+                state = job.first("job-state")
+                found.append(
+                    {
+                        "manager": device.index,
+                        "queue": device.queue,
+                        "device_job_id": job.first("job-id"),
+                        "job_name": str(job.first("job-name", "")),
+                        "state": _JOB_STATES.get(state, str(state)),
+                        "reasons": [str(r) for r in job.values("job-state-reasons")],
+                    }
+                )
+        return found
 
     def integrity(self) -> str:
         """PRAGMA integrity_check of the service's database (run once it is stopped)."""

@@ -240,7 +240,8 @@ async def main(options: Options) -> int:
 def cli() -> None:
     try:
         sys.exit(uvloop.run(main(parse())))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, SIGTERM: all stopped
+        print("interrupted: every process it started was stopped", file=sys.stderr)
         sys.exit(130)
 
 

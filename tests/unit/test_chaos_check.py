@@ -149,3 +149,10 @@ def test_kill_plan_is_seeded_and_hits_every_kind() -> None:
         sorted(t for t in managers if t.startswith("manager"))
         == ["manager0"] * 2 + ["manager1"] * 2
     )
+
+
+def test_a_job_left_open_on_a_printer_is_a_failure() -> None:
+    left = {"manager": 1, "device_job_id": 128, "state": "pending-held"}
+    tally = analyse([record(0)], [printed_as("j0a0")], {}, [left])
+    assert tally.failed == {"device_jobs_left_open": 1}
+    assert tally.examples["device_jobs_left_open"] == [left]
