@@ -308,6 +308,7 @@ def report(outcome: Outcome) -> str:
         ("ABORTED-BY-CRASH (not printed)", c.get("aborted_by_crash", 0)),
         ("abandoned by the client (upload failed)", c.get("abandoned", 0)),
         ("accepted-but-client-saw-failure (printed)", c.get("printed_after_client_failure", 0)),
+        ("printed, though told 'not delivered'", c.get("printed_though_not_delivered", 0)),
         ("jobs printed twice via a client retry", c.get("printed_twice_via_retry", 0)),
         ("open jobs no client knows (orphaned)", c.get("orphaned", 0)),
         ("final state seen by asking (no push)", client.get("polled", "—")),

@@ -17,7 +17,9 @@ Each accepted submission (the client got a job id) falls in exactly one class:
 Submissions the client saw fail (no job id) but which printed all the same are counted
 as `printed_after_client_failure` (the issue's "accepted-but-client-saw-failure"):
 without an idempotency key a client cannot tell, and its retry prints a second copy
-(`printed_twice_via_retry` counts the jobs that printed twice that way). Prints of no
+(`printed_twice_via_retry` counts the jobs that printed twice that way). One whose
+failure said the request was never delivered (`delivered` False: NotDelivered) must
+not print: `printed_though_not_delivered` is a failure. Prints of no
 submission at all are `phantom` (a failure). Jobs the service still holds open at the
 end that no client was told of are `orphaned` (a CreateJob whose answer was lost).
 Jobs a printer still holds open once every manager has stopped are
@@ -45,11 +47,13 @@ FAILURES = (
     "misreported",
     "phantom",
     "device_jobs_left_open",
+    "printed_though_not_delivered",
 )
 # What each accepted submission is (classify), and the other counts.
 CLASSES = ("ok", "lost", "duplicated", "stuck", "wrong_bytes", "misreported")
 CLASSES += ("aborted_by_crash", "abandoned")
-OTHERS = ("phantom", "device_jobs_left_open", "printed_after_client_failure", "orphaned")
+OTHERS = ("phantom", "device_jobs_left_open", "printed_though_not_delivered")
+OTHERS += ("printed_after_client_failure", "orphaned")
 TERMINAL = frozenset({"completed", "aborted", "canceled"})
 DETAILS = 20  # examples kept per class
 
@@ -91,7 +95,8 @@ def _final(record: dict[str, Any], audit: dict[str, Any]) -> dict[str, Any]:
 
 def _example(record: dict[str, Any], prints: list[Print]) -> dict[str, Any]:
     keep = ("key", "job_id", "queue", "final", "reasons", "message", "device_job_id", "error")
-    out = {k: record.get(k) for k in keep if record.get(k) not in (None, [])}
+    keep += ("delivered",)
+    out = {k: record.get(k) for k in keep if record.get(k) not in (None, [], "n/a")}
     if prints:
         out["prints"] = [{"path": p.path, "intact": p.intact, "size": p.size} for p in prints]
         out["submitted_size"] = record.get("size")
@@ -142,7 +147,9 @@ def analyse(
         mine = by_key.get(key, [])
         printed_per_job[record["job"]] += len(mine)
         if record.get("job_id") is None:
-            if mine:
+            if mine and record.get("delivered") is False:
+                tally.add("printed_though_not_delivered", _example(record, mine))
+            elif mine:
                 tally.add("printed_after_client_failure", _example(record, mine))
             continue
         tally.accepted += 1

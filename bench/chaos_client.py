@@ -87,6 +87,9 @@ class Attempt:
     job_id: int | None = None  # None: the client never got a job id
     t_accepted: float | None = None
     error: str | None = None  # the last failure the client saw
+    # What that failure said of the request (the library's `delivered`): False never
+    # reached the service, None may have been done, "n/a" the error does not say.
+    delivered: bool | str | None = "n/a"
     sent: bool = False  # the document is committed, as far as the client knows
     abandoned: bool = False  # canceled by the client after failed uploads
     final: str | None = None  # the final job state the client saw
@@ -114,11 +117,13 @@ def describe(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def online_event(client: CirrusClient) -> asyncio.Event | None:
-    """The event set while the client's XMPP stream is up (None if the library stops
-    offering it: then the client is taken as connected and failures say otherwise)."""
-    online = getattr(client.session, "online", None)
-    return online if isinstance(online, asyncio.Event) else None
+def online_event(client: CirrusClient) -> asyncio.Event:
+    """An event set while the client is logged in, kept by its connection listener."""
+    online = asyncio.Event()
+    if client.online:
+        online.set()
+    client.add_connection_listener(lambda up: online.set() if up else online.clear())
+    return online
 
 
 async def chunks(data: bytes) -> AsyncIterator[bytes]:
@@ -134,6 +139,7 @@ class Workload:
         self.started_at = time.monotonic()
         self.deadline = self.started_at + plan.deadline
         self.followers: set[asyncio.Task[None]] = set()
+        self.online = [online_event(c) for c in clients]
         self.unfinished: list[tuple[int, int]] = []  # (client, job id) never seen final
         # Line-buffered: what the process wrote is on disk should it be killed.
         self._journal: IO[str] | None = (
@@ -178,8 +184,8 @@ class Workload:
             emit("progress", **asdict(self.counts))
 
     async def until_connected(self, client: CirrusClient) -> None:
-        online = online_event(client)
-        if online is not None and not online.is_set() and self.left() > 0:
+        online = self.online[self.clients.index(client)]
+        if not online.is_set() and self.left() > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(online.wait(), self.left())
 
@@ -236,6 +242,7 @@ class Workload:
                 )
         except Exception as exc:
             record.error = describe(exc)
+            record.delivered = getattr(exc, "delivered", "n/a")
             return False
         record.job_id = job.job_id
         record.t_accepted = time.monotonic()

@@ -156,3 +156,16 @@ def test_a_job_left_open_on_a_printer_is_a_failure() -> None:
     tally = analyse([record(0)], [printed_as("j0a0")], {}, [left])
     assert tally.failed == {"device_jobs_left_open": 1}
     assert tally.examples["device_jobs_left_open"] == [left]
+
+
+def test_a_print_of_a_request_the_client_was_told_never_arrived_is_a_failure() -> None:
+    records = [
+        record(0, 0, job_id=None, final=None, delivered=False, error="NotDelivered: bounced"),
+        record(0, 1, job_id=None, final=None, delivered=None, error="OutcomeUnknown: lost"),
+        record(0, 2),
+    ]
+    prints = [printed_as("j0a0"), printed_as("j0a1"), printed_as("j0a2")]
+    tally = analyse(records, prints, {})
+    assert tally.failed == {"printed_though_not_delivered": 1}
+    assert tally.counts["printed_after_client_failure"] == 1
+    assert tally.counts["printed_twice_via_retry"] == 1
