@@ -60,7 +60,7 @@ class Options:
     big_kib: int = 256  # their size: uniform from just above the in-band limit to this
     retries: int = 8
     max_down: float = 1.0  # a killed process stays dead 0..max_down seconds
-    job_timeout: float = 60.0
+    job_timeout: float = 20.0  # a client slot waits this long for its job, then takes the next
     keep: bool = False
 
     def drivers(self) -> list[str]:

@@ -95,7 +95,7 @@ def _final(record: dict[str, Any], audit: dict[str, Any]) -> dict[str, Any]:
 
 def _example(record: dict[str, Any], prints: list[Print]) -> dict[str, Any]:
     keep = ("key", "job_id", "queue", "final", "reasons", "message", "device_job_id", "error")
-    keep += ("delivered",)
+    keep += ("delivered", "errors")
     out = {k: record.get(k) for k in keep if record.get(k) not in (None, [], "n/a")}
     if prints:
         out["prints"] = [{"path": p.path, "intact": p.intact, "size": p.size} for p in prints]

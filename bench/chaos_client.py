@@ -87,6 +87,7 @@ class Attempt:
     job_id: int | None = None  # None: the client never got a job id
     t_accepted: float | None = None
     error: str | None = None  # the last failure the client saw
+    errors: list[str] = field(default_factory=list)  # every one, the first eight
     # What that failure said of the request (the library's `delivered`): False never
     # reached the service, None may have been done, "n/a" the error does not say.
     delivered: bool | str | None = "n/a"
@@ -98,6 +99,11 @@ class Attempt:
     device_job_id: int | None = None
     t_final: float | None = None
     polled: bool = False  # the final state was asked for, no push told it
+
+    def failed(self, exc: BaseException) -> None:
+        self.error = describe(exc)
+        if len(self.errors) < 8:
+            self.errors.append(self.error)
 
 
 @dataclass
@@ -241,7 +247,7 @@ class Workload:
                     job_name=record.key,
                 )
         except Exception as exc:
-            record.error = describe(exc)
+            record.failed(exc)
             record.delivered = getattr(exc, "delivered", "n/a")
             return False
         record.job_id = job.job_id
@@ -264,7 +270,7 @@ class Workload:
                 record.sent = True
                 return True
             except Exception as exc:
-                record.error = describe(exc)
+                record.failed(exc)
             await asyncio.sleep(_backoff(attempt, rng))
             await self.until_connected(client)
             state = await self.ask(client, job.job_id)
@@ -300,7 +306,7 @@ class Workload:
                     record.polled = True
                     self.counts.polled += 1
                 except Exception as exc:
-                    record.error = describe(exc)
+                    record.failed(exc)
                     await asyncio.sleep(0.1)
                     await self.until_connected(client)
                     continue
