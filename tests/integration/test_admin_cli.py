@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from manager.drivers.sim import SimDriver
 from server.app import ServiceApp
 from stanzas import admin_ops as a
 from tests.conftest import Harness
 from tests.integration.test_cli import cirrus
+
+pytestmark = pytest.mark.every_xmpp_server
 
 
 async def test_admin_commands_from_the_command_line(service: ServiceApp, harness: Harness) -> None:
@@ -22,7 +26,7 @@ async def test_admin_commands_from_the_command_line(service: ServiceApp, harness
     code, out, err = await cirrus(harness, "admin", "pause", "office", user="operator")
     assert code == 0, err
     assert out.startswith("office: stopped (paused)")
-    state = await service.service.service_states.get("office")
+    state = await service.service.queue_states.get("office")
     assert state.service_state == a.ServiceState.STOPPED
 
     code, out, err = await cirrus(harness, "--json", "admin", "devices", user="operator")
@@ -48,5 +52,5 @@ async def test_the_service_refuses_what_the_account_may_not_do(
     assert code == 2 and "client-error-not-authorized" in err
     code, _out, err = await cirrus(harness, "admin", "promote", "x", user="operator")
     assert code != 0 and "not a job id" in err
-    state = await service.service.service_states.get("office")
+    state = await service.service.queue_states.get("office")
     assert state.service_state == a.ServiceState.IDLE
