@@ -5,8 +5,9 @@ its own ippeveprinter), and the clients (bench.chaos_client) — nothing importe
 server/ or manager/, so that their insides can change freely.
 
 Every process started here is stopped by `stop()`, which the callers run in a
-`finally`; the service, the managers and the clients are also started under
-`setpriv --pdeathsig KILL`, so that they die with the harness even if it is killed.
+`finally`; all of them also die with the harness should it be killed itself (the
+parent-death signal: ManagedProcess and the launchers set it, `_orphan_proof` for the
+clients' process).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import time
@@ -35,7 +35,7 @@ from cirrus.stack.local import (
     manager_config,
     service_config,
 )
-from cirrus.stack.process import ManagedProcess
+from cirrus.stack.process import ManagedProcess, die_with_parent
 from ipp.client import IppClient
 from prosody_config.launcher import start_prosody
 
@@ -69,12 +69,10 @@ class Kill:
     progress: int = 0  # jobs accepted when it was killed
 
 
-def _orphan_proof(process: ManagedProcess | Child) -> None:
+def _orphan_proof(process: Child) -> None:
     """Have the kernel kill the child when the harness goes (setpriv execs in place,
     so the pid stays the child's own)."""
-    setpriv = shutil.which("setpriv")
-    if setpriv is not None:
-        process.argv = [setpriv, "--pdeathsig", "KILL", "--", *process.argv]
+    process.argv = die_with_parent(process.argv, "KILL")
 
 
 @dataclass
@@ -146,7 +144,6 @@ class ChaosStack:
         self.service = ManagedProcess(
             "service", "server", ["--config", str(path)], self.logs / "service.log"
         )
-        _orphan_proof(self.service)
         await self.service.start(SERVICE_READY, timeout=READY_TIMEOUT)
 
     async def _add_device(self, index: int, driver: str, queue: str) -> None:
@@ -179,7 +176,6 @@ class ChaosStack:
         process = ManagedProcess(
             f"manager{index}", "manager", ["--config", str(path)], self.logs / f"manager{index}.log"
         )
-        _orphan_proof(process)
         self.devices.append(Device(index, queue, driver, output, process, printer))
 
     async def _start_clients(self) -> None:
