@@ -6,13 +6,12 @@ never need to be readable in the cloud.
   reaches after transforms (what its queue advertises).
 * options.py — resolution, colour, sides and page size from the ticket and the device.
 * convert.py — the converters (Ghostscript, cups-filters' texttopdf, img2pdf).
-* run.py — each converter in a subprocess with a time limit.
+Each converter runs in a subprocess with a time limit (manager/tools.py).
 """
 
-from .convert import Converted, Transformer
+from .convert import Converted, Transformer, TransformFailed
 from .formats import plan, reachable
 from .options import RenderOptions, render_options
-from .run import TransformFailed
 
 __all__ = [
     "Converted",

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from manager.drivers.base import DeviceCapabilities, DeviceJobTicket
+from manager.tools import ToolFailed, run_tool
 
 from .formats import PCLXL, PDF, POSTSCRIPT, PWG_RASTER, URF, Step, Tool, plan
 from .options import RenderOptions, render_options
-from .run import TransformFailed, run_tool
 
 DEFAULT_TIMEOUT = 300.0  # seconds one step may take
 _CUPS_FILTERS = Path("/usr/lib/cups/filter")
@@ -22,6 +22,10 @@ _EXTENSIONS = {PDF: "pdf", POSTSCRIPT: "ps", PCLXL: "pxl", PWG_RASTER: "pwg", UR
 # every IPP Everywhere and AirPrint printer takes.
 _SGRAY, _SRGB = 18, 19
 _MARGINS = (18.0, 36.0)  # points left/right and top/bottom for text pages
+
+
+class TransformFailed(ToolFailed):
+    """The document could not be converted (no way to the device, bad input, time-out)."""
 
 
 @dataclass(frozen=True)
@@ -93,13 +97,13 @@ class Transformer:
         self, step: Step, source: Path, target: Path, options: RenderOptions, title: str
     ) -> None:
         if step.tool == Tool.GHOSTSCRIPT:
-            await run_tool(
-                ghostscript_argv(step.target, source, target, options), timeout=self.timeout
-            )
+            argv = ghostscript_argv(step.target, source, target, options)
         elif step.tool == Tool.IMG2PDF:
-            await run_tool(img2pdf_argv(source, target, options), timeout=self.timeout)
+            argv = img2pdf_argv(source, target, options)
         else:
             await self._texttopdf(source, target, options, title)
+            return
+        await run_tool(argv, timeout=self.timeout, error=TransformFailed)
 
     async def _texttopdf(
         self, source: Path, target: Path, options: RenderOptions, title: str
@@ -112,7 +116,9 @@ class Transformer:
             argv = [texttopdf_path(), "1", "cirrus", title or source.name, "1", "", str(source)]
             # CHARSET: without it texttopdf reads the text as US-ASCII.
             env = {"PPD": str(ppd), "CHARSET": "utf-8"}
-            await run_tool(argv, timeout=self.timeout, stdout=target, env=env)
+            await run_tool(
+                argv, timeout=self.timeout, stdout=target, env=env, error=TransformFailed
+            )
         finally:
             with contextlib.suppress(OSError):
                 ppd.unlink()

@@ -1,9 +1,10 @@
-"""One converter run: a subprocess with a time limit, files in and out.
+"""One run of an outside tool: a subprocess with a time limit, files in and out.
 
-The converters (Ghostscript, texttopdf, img2pdf) parse documents that came from a user;
-running them as separate processes keeps a crash or a runaway document out of the
-manager, and the time limit bounds what one document can cost. The process is killed
-(its whole process group) on time-out and when the job is canceled.
+The converters (Ghostscript, texttopdf, img2pdf) parse documents that came from a user
+and scanimage drives a scanner; running them as separate processes keeps a crash or a
+runaway document out of the manager, and the time limit bounds what one job can cost.
+The process is killed (its whole process group) on time-out and when the job is
+canceled.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 STDERR_TAIL = 2000  # characters of a failed tool's output kept for the job-state-message
 
 
-class TransformFailed(Exception):
-    """The document could not be converted (bad input, missing tool, time-out)."""
+class ToolFailed(Exception):
+    """The tool failed, overran its time or could not be started."""
 
 
 async def run_tool(
@@ -28,9 +29,10 @@ async def run_tool(
     timeout: float,
     stdout: Path | None = None,
     env: Mapping[str, str] | None = None,
+    error: type[ToolFailed] = ToolFailed,
 ) -> None:
     """Run argv; its standard output goes to `stdout` (a file) when given. Raises
-    TransformFailed with the tail of its messages when it fails or overruns."""
+    `error` with the tail of its messages when it fails or overruns."""
     out = stdout.open("wb") if stdout is not None else None
     try:
         try:
@@ -43,7 +45,7 @@ async def run_tool(
                 start_new_session=True,  # its own process group, killed as one
             )
         except OSError as exc:
-            raise TransformFailed(f"{argv[0]} could not be started: {exc}") from exc
+            raise error(f"{argv[0]} could not be started: {exc}") from exc
     finally:
         if out is not None:
             out.close()  # the child holds its own descriptor
@@ -54,7 +56,7 @@ async def run_tool(
     except TimeoutError:
         _kill(proc)
         await proc.wait()
-        raise TransformFailed(f"{Path(argv[0]).name} took longer than {timeout:g} s") from None
+        raise error(f"{Path(argv[0]).name} took longer than {timeout:g} s") from None
     except asyncio.CancelledError:
         _kill(proc)
         with contextlib.suppress(ProcessLookupError):
@@ -62,9 +64,7 @@ async def run_tool(
         raise
     if proc.returncode != 0:
         tail = err.decode(errors="replace").strip()[-STDERR_TAIL:]
-        raise TransformFailed(
-            f"{Path(argv[0]).name} failed (exit {proc.returncode}): {tail or 'no message'}"
-        )
+        raise error(f"{Path(argv[0]).name} failed (exit {proc.returncode}): {tail or 'no message'}")
 
 
 async def _tail(proc: asyncio.subprocess.Process) -> bytes:
