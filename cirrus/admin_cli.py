@@ -5,7 +5,7 @@
     cirrus admin promote 44 --after 41
     cirrus admin hold-new office 18:00
     cirrus admin set office printer-location="2nd floor" auto-approve-devices=true
-    cirrus --json admin devices
+    cirrus admin devices --json
 
 Arguments come from each command's declaration: required ones are positional, keyword
 ones (`after`) and flags (`paused`) are options. Tables are aligned; --json prints the
@@ -21,13 +21,19 @@ from cirrus.client import CirrusClient
 from server.admin.commands import BY_NAME, COMMANDS, Command, Kind, UsageError, Values, to_value
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The `admin` subcommand and one sub-subcommand per declared command."""
-    admin = sub.add_parser("admin", help="operate and administer the service (operators)")
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """The `admin` subcommand and one sub-subcommand per declared command; each takes
+    the `common` options (--json, --config) too."""
+    admin = sub.add_parser(
+        "admin", parents=[common], help="operate and administer the service (operators)"
+    )
     commands = admin.add_subparsers(dest="admin_command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         p = commands.add_parser(
             command.name,
+            parents=[common],
             aliases=list(command.aliases),
             help=f"{command.summary} [{command.role.value}]",
             description=f"{command.summary}. For {command.role.value}s.",

@@ -27,8 +27,11 @@ class AdminClient:
     def __init__(self, client: CirrusClient) -> None:
         self.client = client
 
-    async def call(self, request: Payload, response_type: type[P], timeout: float = 30.0) -> P:
-        """One operation; raises the service's CloudImagingError."""
+    async def call(
+        self, request: Payload, response_type: type[P], timeout: float | None = None
+    ) -> P:
+        """One operation; raises the service's CloudImagingError. `timeout` defaults to
+        the client's request_timeout (and is cut by an enclosing time_limit())."""
         return await self.client.session.request(request, response_type, timeout)
 
     async def run(self, command: Command | str, values: Values) -> tuple[Payload, Rendered]:

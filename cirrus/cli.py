@@ -1,9 +1,14 @@
-"""`cirrus`: print, follow and cancel jobs; run a local stack (`up`, `demo`)."""
+"""`cirrus`: print, follow and cancel jobs; run a local stack (`up`, `demo`).
+
+Every failure ends in one line on stderr, `cirrus: what went wrong (hint: what to do)`,
+and exit status 2 (130 when interrupted); `--debug` shows the log and tracebacks.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -20,9 +25,10 @@ from cirrus import admin_cli, commands
 from cirrus.client import CirrusClient, ClientSettings
 from cirrus.commands import add_ticket_options
 from cirrus.deploy import cli as deploy_cli
-from cirrus.output import error_line
+from cirrus.output import error_line, failure_line
 from stanzas.errors import CloudImagingError
 
+CONNECT_TIMEOUT = 10.0  # a command gives up reaching the XMPP server sooner than a daemon
 ENV_KEYS = {
     "jid": "CIRRUS_JID",
     "password": "CIRRUS_PASSWORD",
@@ -42,7 +48,10 @@ def load_settings(config: Path | None) -> ClientSettings:
     values: dict[str, object] = {}
     if path.exists():
         with path.open("rb") as f:
-            values.update(tomllib.load(f))
+            try:
+                values.update(tomllib.load(f))
+            except tomllib.TOMLDecodeError as exc:
+                raise SystemExit(f"cirrus: {path}: not valid TOML: {exc}") from None
     for key, env in ENV_KEYS.items():
         if env in os.environ:
             values[key] = os.environ[env]
@@ -52,8 +61,18 @@ def load_settings(config: Path | None) -> ClientSettings:
             f"cirrus: no {' or '.join(missing)}: write {path} or set "
             + ", ".join(ENV_KEYS[k] for k in missing)
         )
-    if "port" in values:
-        values["port"] = int(str(values["port"]))
+    values.setdefault("connect_timeout", CONNECT_TIMEOUT)
+    unknown = sorted(set(values) - set(ClientSettings.__dataclass_fields__))
+    if unknown:
+        raise SystemExit(f"cirrus: {path}: unknown setting {unknown[0]!r}")
+    try:
+        if "port" in values:
+            values["port"] = int(str(values["port"]))
+        for key in ("request_timeout", "connect_timeout"):
+            if key in values:
+                values[key] = float(str(values[key]))
+    except ValueError as exc:
+        raise SystemExit(f"cirrus: {path}: {exc}") from None
     if values.get("ca_file"):
         values["ca_file"] = Path(str(values["ca_file"]))
     return ClientSettings(**values)  # type: ignore[arg-type]
@@ -68,10 +87,12 @@ async def with_client(
         await client.start()
         return await command(client, args)
     except CloudImagingError as exc:
-        print(error_line(exc), file=sys.stderr)
+        print(error_line(exc, admin=args.command == "admin"), file=sys.stderr)
         return 2
     except PermissionError as exc:
-        print(f"cirrus: {exc}", file=sys.stderr)
+        print(
+            f"cirrus: {exc} (hint: check jid and password in your client config)", file=sys.stderr
+        )
         return 2
     finally:
         await client.stop()
@@ -85,15 +106,7 @@ async def cmd_up(args: argparse.Namespace) -> int:
 
     state_dir = Path(args.state_dir or tempfile.mkdtemp(prefix="cirrus-"))
     stack = await start_local_stack(state_dir, device=args.device, say=print)
-    config = stack.client_config()
-    print(
-        f"\nCirrus is up (state in {state_dir}). In another shell:\n"
-        f"  export CIRRUS_CONFIG={config}\n"
-        f"  cirrus print FILE.pdf --queue {stack.queue}\n"
-        f"  cirrus job ID   |   cirrus cancel ID\n"
-        + (f"Printed output lands in {stack.output_dir}\n" if stack.output_dir else "")
-        + "Ctrl-C stops everything."
-    )
+    print("\n" + stack.welcome())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -145,13 +158,34 @@ async def cmd_demo(args: argparse.Namespace) -> int:
 # --- entry point ---------------------------------------------------------------------------
 
 
+def _common_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """The options every command takes, before or after its name. Below the top level
+    the default is SUPPRESS, so that an option given before the name is not reset."""
+    parser.add_argument(
+        "--config", type=Path, default=default, help="client TOML (default $CIRRUS_CONFIG)"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if default is argparse.SUPPRESS else False,
+        help="machine-readable output",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS if default is argparse.SUPPRESS else False,
+        help="log to stderr, and show the traceback of a failure",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cirrus", description="Cirrus cloud printing over XMPP")
-    parser.add_argument("--config", type=Path, help="client TOML (default $CIRRUS_CONFIG)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    _common_options(parser, None)
+    common = argparse.ArgumentParser(add_help=False)
+    _common_options(common, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("print", help="print files (one job) and follow it live")
+    p = sub.add_parser("print", parents=[common], help="print files (one job) and follow it live")
     p.add_argument("files", nargs="*")
     p.add_argument("--queue", "-q", required=True)
     p.add_argument("--uri", action="append", default=[], help="a document the service fetches")
@@ -159,48 +193,60 @@ def build_parser() -> argparse.ArgumentParser:
     add_ticket_options(p)
     p.add_argument("--hold", action="store_true", help="hold the job (job-hold-until=indefinite)")
     p.add_argument("--no-wait", action="store_true", help="return once the job is submitted")
-    p.add_argument("--timeout", type=float, default=None, help="give up waiting after seconds")
+    p.add_argument(
+        "--timeout", type=float, default=None, help="stop following after SECONDS without news"
+    )
 
-    p = sub.add_parser("jobs", help="active jobs (or --history)")
+    p = sub.add_parser("jobs", parents=[common], help="active jobs (or --history)")
     p.add_argument("--queue", "-q")
     p.add_argument("--history", action="store_true", help="ended jobs, newest first")
     p.add_argument("--all", action="store_true", help="everyone's jobs, not only mine")
     p.add_argument("--limit", type=int)
 
-    p = sub.add_parser("job", help="one job and its documents")
+    p = sub.add_parser("job", parents=[common], help="one job and its documents")
     p.add_argument("job_id", type=int)
 
-    p = sub.add_parser("cancel", help="cancel jobs, or all of mine with --mine")
+    p = sub.add_parser("cancel", parents=[common], help="cancel jobs, or all of mine with --mine")
     p.add_argument("job_ids", type=int, nargs="*")
     p.add_argument("--mine", action="store_true", help="CancelMyJobs: all or nothing")
     p.add_argument("--queue", "-q")
 
-    p = sub.add_parser("hold", help="hold jobs (job-hold-until)")
+    p = sub.add_parser("hold", parents=[common], help="hold jobs (job-hold-until)")
     p.add_argument("job_ids", type=int, nargs="+")
     p.add_argument("--until", default="indefinite")
 
-    p = sub.add_parser("release", help="release held jobs")
+    p = sub.add_parser("release", parents=[common], help="release held jobs")
     p.add_argument("job_ids", type=int, nargs="+")
 
-    p = sub.add_parser("resubmit", help="print a retained job again, with changes")
+    p = sub.add_parser(
+        "resubmit", parents=[common], help="print a retained job again, with changes"
+    )
     p.add_argument("job_id", type=int)
     add_ticket_options(p)
 
-    sub.add_parser("queues", help="the queues you can print to")
-    p = sub.add_parser("queue", help="one queue: capabilities, configuration, state")
+    sub.add_parser("queues", parents=[common], help="the queues you can print to")
+    p = sub.add_parser(
+        "queue", parents=[common], help="one queue: capabilities, configuration, state"
+    )
     p.add_argument("queue")
 
-    p = sub.add_parser("validate", help="would a queue take this ticket?")
+    p = sub.add_parser("validate", parents=[common], help="would a queue take this ticket?")
     p.add_argument("--queue", "-q", required=True)
     add_ticket_options(p)
 
-    p = sub.add_parser("up", help="run Prosody, the service, a printer and a manager here")
+    p = sub.add_parser(
+        "up", parents=[common], help="run Prosody, the service, a printer and a manager here"
+    )
     p.add_argument("--state-dir", help="where to keep state (default: a new temp folder)")
     p.add_argument("--device", choices=["ippeveprinter", "file", "sim"], default="ippeveprinter")
 
-    sub.add_parser("demo", help="start everything, print a sample PDF, stop everything")
-    admin_cli.add_parser(sub)  # cirrus admin …: operators' and administrators' commands
-    deploy_cli.add_parsers(sub)  # cirrus init, cirrus doctor: deploying (docs/deploy.md)
+    sub.add_parser(
+        "demo", parents=[common], help="start everything, print a sample PDF, stop everything"
+    )
+    admin_cli.add_parser(sub, common)  # cirrus admin …: operators' and administrators' commands
+    # cirrus init, cirrus doctor: deploying (docs/deploy.md); no --json, doctor has its own
+    # --config (repeatable)
+    deploy_cli.add_parsers(sub)
     return parser
 
 
@@ -226,14 +272,29 @@ def main(argv: list[str] | None = None) -> None:
 
         return gateway_main(argv[1:])
     args = build_parser().parse_args(argv)
-    if args.command == "up":
-        code = uvloop.run(cmd_up(args))
-    elif args.command == "demo":
-        code = uvloop.run(cmd_demo(args))
-    elif args.command in deploy_cli.COMMANDS:
-        code = deploy_cli.COMMANDS[args.command](args)
-    else:
-        code = uvloop.run(with_client(args, COMMANDS[args.command]))
+    # The library's warnings (a lost connection, a retry) are not the command's output:
+    # without --debug only the one line of a failure reaches stderr.
+    logging.basicConfig(
+        level=logging.INFO if args.debug else logging.CRITICAL + 1,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    try:
+        if args.command == "up":
+            code = uvloop.run(cmd_up(args))
+        elif args.command == "demo":
+            code = uvloop.run(cmd_demo(args))
+        elif args.command in deploy_cli.COMMANDS:
+            code = deploy_cli.COMMANDS[args.command](args)
+        else:
+            code = uvloop.run(with_client(args, COMMANDS[args.command]))
+    except KeyboardInterrupt:
+        print("cirrus: interrupted", file=sys.stderr)
+        code = 130
+    except Exception as exc:  # the one place every other failure becomes one line
+        if args.debug:
+            raise
+        print(failure_line(exc), file=sys.stderr)
+        code = 2
     sys.exit(code)
 
 

@@ -1,7 +1,20 @@
 """The async client library: users' operations on the Cloud Imaging Service over XMPP.
 
-The CLI is built on it (and the IPP gateway will be). Document bytes go over HTTPS
-to the one-time upload URL the service hands out; everything else is XMPP.
+The CLI and the IPP gateway are built on it. Document bytes go over HTTPS to the
+one-time upload URL the service hands out; everything else is XMPP.
+
+What a caller can rely on (docs/client.md, "The client library"):
+
+- every failure is a CloudImagingError with an IPP status, and says whether the request
+  reached the service (`delivered`): NotDelivered (never did: safe to send again),
+  OutcomeUnknown and NoAnswer (sent, then the connection or the service went away, or
+  the time-out ran out: it may have been done), anything else (the service refused it);
+- every call has a time-out: `request_timeout` per request (ClientSettings), and
+  `with client.time_limit(seconds):` bounds everything inside the block together,
+  HTTPS uploads and waits for a job's end included;
+- the connection is visible: `online`, `add_connection_listener`, and
+  `connection_events()`; after a loss the session reconnects by itself within a
+  second or two of the server's return (stanzas/backoff.py).
 """
 
 from __future__ import annotations
@@ -12,6 +25,7 @@ import contextlib
 import hashlib
 import mimetypes
 import secrets
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -21,9 +35,17 @@ from typing import Any, BinaryIO
 import aiohttp
 
 from stanzas import client_ops as ops
-from stanzas.errors import CloudImagingError, DocumentAccessError, error_for
+from stanzas.errors import (
+    CloudImagingError,
+    DocumentAccessError,
+    NoAnswer,
+    NotDelivered,
+    OutcomeUnknown,
+    WaitTimeout,
+    error_for,
+)
 from stanzas.groups import DocumentStatus, JobStatus, JobTicket, ServiceElements
-from stanzas.session import ServiceSession, tls_context
+from stanzas.session import REQUEST_TIMEOUT, ServiceSession, time_left, time_limit, tls_context
 from stanzas.types import INLINE_DOCUMENT_MAX
 
 READ_CHUNK = 4 * 1024 * 1024  # bytes per thread hop reading a document file
@@ -60,6 +82,16 @@ class ClientSettings:
     host: str = "127.0.0.1"
     port: int = 5222
     ca_file: Path | None = None
+    request_timeout: float = REQUEST_TIMEOUT  # seconds each request waits for its answer
+    connect_timeout: float = 30.0  # seconds start() tries to log in before giving up
+
+
+@dataclass(frozen=True)
+class ConnectionEvent:
+    """The session went online (logged in) or offline (lost the XMPP server)."""
+
+    online: bool
+    at: float  # time.time() when it happened
 
 
 @dataclass(frozen=True)
@@ -86,6 +118,7 @@ class CirrusClient:
             port=settings.port,
             ca_file=settings.ca_file,
         )
+        self.session.request_timeout = settings.request_timeout
         self._ssl = tls_context(settings.ca_file)
         self._events: dict[int, asyncio.Queue[ops.JobEvent]] = {}
         # The job's state as the service last told us on this connection (CreateJob's
@@ -104,14 +137,52 @@ class CirrusClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def start(self, timeout: float = 30.0) -> None:
-        await self.session.start(timeout)
+    async def start(self, timeout: float | None = None) -> None:
+        """Log in; NotDelivered if the XMPP server cannot be reached within `timeout`
+        (default `connect_timeout`), PermissionError if it refuses the credentials."""
+        await self.session.start(self.settings.connect_timeout if timeout is None else timeout)
 
     async def stop(self) -> None:
         if self._http is not None:
             await self._http.close()
             self._http = None
         await self.session.stop()
+
+    # --- time-outs and the connection -------------------------------------------------
+    @staticmethod
+    def time_limit(seconds: float) -> contextlib.AbstractContextManager[None]:
+        """`with client.time_limit(5): ...`: everything the block asks of the service
+        (requests, uploads, waits for a job's end) must be done within `seconds`, all
+        together. What cannot fit fails with NoAnswer (WaitTimeout for a wait)."""
+        return time_limit(seconds)
+
+    @property
+    def online(self) -> bool:
+        return self.session.online.is_set()
+
+    def add_connection_listener(self, listener: Callable[[bool], None]) -> None:
+        """`listener(True)` after each login, `listener(False)` when the connection is
+        lost (requests in flight then fail with OutcomeUnknown; the session reconnects
+        by itself)."""
+        self.session.connection_listeners.append(listener)
+
+    def remove_connection_listener(self, listener: Callable[[bool], None]) -> None:
+        self.session.connection_listeners.remove(listener)
+
+    async def connection_events(self) -> AsyncIterator[ConnectionEvent]:
+        """Each change of the connection from now on, as it happens (until the caller
+        stops iterating)."""
+        events: asyncio.Queue[ConnectionEvent] = asyncio.Queue()
+
+        def listener(online: bool) -> None:
+            events.put_nowait(ConnectionEvent(online=online, at=time.time()))
+
+        self.add_connection_listener(listener)
+        try:
+            while True:
+                yield await events.get()
+        finally:
+            self.remove_connection_listener(listener)
 
     # --- operations -----------------------------------------------------------------
     async def create_job(
@@ -283,14 +354,7 @@ class CirrusClient:
         headers = {"Content-Type": "application/octet-stream"}
         if size is not None:
             headers["Content-Length"] = str(size)
-        http = self._http_session()
-        async with http.put(slot.upload_uri, data=chunks, headers=headers) as response:
-            body = await _json_body(response)
-            if response.status != 201:
-                raise error_for(
-                    str(body.get("status", "server-error-internal-error")),
-                    str(body.get("message", f"upload failed with HTTP {response.status}")),
-                )
+        body = await self._put(slot.upload_uri, chunks, headers)
         return Uploaded(
             document_number=int(body["document-number"]),
             size=int(body["document-size"]),
@@ -298,6 +362,29 @@ class CirrusClient:
             job_state=str(body["job-state"]),
             job_state_reasons=list(body["job-state-reasons"]),
         )
+
+    async def _put(
+        self, uri: str, chunks: AsyncIterator[bytes], headers: dict[str, str]
+    ) -> dict[str, Any]:
+        """The HTTPS upload, bounded by the enclosing time_limit(); failures say whether
+        the service got the document."""
+        left = time_left(float("inf"))
+        try:
+            async with asyncio.timeout(None if left == float("inf") else max(left, 0)):
+                async with self._http_session().put(uri, data=chunks, headers=headers) as response:
+                    body = await _json_body(response)
+        except TimeoutError:
+            raise NoAnswer("the upload did not finish within the time limit") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise NotDelivered(f"could not reach the upload URL: {exc}") from None
+        except aiohttp.ClientError as exc:
+            raise OutcomeUnknown(f"the upload broke off: {exc}") from None
+        if response.status != 201:
+            raise error_for(
+                str(body.get("status", "server-error-internal-error")),
+                str(body.get("message", f"upload failed with HTTP {response.status}")),
+            )
+        return body
 
     async def close_job(self, job_id: int) -> ops.SendDocumentResponse:
         """Send<Service>Document with LastDocument and no data (the older way to close;
@@ -558,7 +645,9 @@ class CirrusClient:
         self, job_id: int, *, timeout: float | None = None
     ) -> AsyncIterator[JobStatus]:
         """The job's states as they change, ending with its final state. Starts with the
-        current state, so nothing that happened before the call is missed."""
+        current state, so nothing that happened before the call is missed. `timeout`
+        (and an enclosing time_limit()) bounds the wait for each next state: WaitTimeout
+        when it runs out; the job itself carries on."""
         events = self._queue(job_id)
         self._watched[job_id] += 1
         known = self._known.get(job_id)
@@ -571,7 +660,7 @@ class CirrusClient:
         last = (current.job_state, tuple(current.job_state_reasons))
         try:
             while not current.job_state.is_terminal:
-                event = await asyncio.wait_for(events.get(), timeout)
+                event = await _next_event(events, job_id, timeout)
                 current = event.job
                 if (current.job_state, tuple(current.job_state_reasons)) != last:
                     last = (current.job_state, tuple(current.job_state_reasons))
@@ -635,6 +724,19 @@ class CirrusClient:
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=15, sock_read=120),
             )
         return self._http
+
+
+async def _next_event(
+    events: asyncio.Queue[ops.JobEvent], job_id: int, timeout: float | None
+) -> ops.JobEvent:
+    wait = time_left(float("inf") if timeout is None else timeout)
+    try:
+        return await asyncio.wait_for(events.get(), None if wait == float("inf") else wait)
+    except TimeoutError:
+        shown = f"{wait:g} s" if wait > 0 else "the time limit"
+        raise WaitTimeout(
+            f"job {job_id} did not reach a final state within {shown}", job_ids=[job_id]
+        ) from None
 
 
 async def _small_file(path: Path) -> bytes | None:

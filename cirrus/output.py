@@ -10,7 +10,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from stanzas.errors import CloudImagingError
+from stanzas.errors import (
+    CloudImagingError,
+    NoAnswer,
+    NotDelivered,
+    OutcomeUnknown,
+    WaitTimeout,
+)
 from stanzas.groups import JobStatus
 
 # One hint per status people meet, for the one-line error.
@@ -24,6 +30,25 @@ HINTS = {
     "server-error-service-unavailable": "the service is not reachable; try again shortly",
     "server-error-timeout": "the service did not answer in time; try again",
 }
+# A refused `cirrus admin` command is about the caller's role, not about a job's owner.
+ADMIN_HINTS = {
+    "client-error-not-authorized": "the service's `operators` and `admins` settings say who "
+    "may run administrative commands; an operator cannot run an administrator's command",
+}
+UNKNOWN_OUTCOME = "it may have been done: look (`cirrus jobs`, `cirrus job ID`) before retrying"
+
+
+def _hint(exc: CloudImagingError, admin: bool) -> str | None:
+    """What to do next: the request's fate first (it decides whether a retry is safe),
+    then the status."""
+    if isinstance(exc, WaitTimeout):
+        job = f"cirrus job {exc.job_ids[0]}" if exc.job_ids else "cirrus job ID"
+        return f"the job goes on; follow it with `{job}`"
+    if isinstance(exc, NotDelivered) or (isinstance(exc, NoAnswer) and exc.delivered is False):
+        return "nothing reached the service; check that it and the XMPP server run, then retry"
+    if isinstance(exc, OutcomeUnknown | NoAnswer):
+        return UNKNOWN_OUTCOME
+    return (ADMIN_HINTS.get(exc.status) if admin else None) or HINTS.get(exc.status)
 
 
 def describe(job: JobStatus) -> str:
@@ -34,9 +59,25 @@ def describe(job: JobStatus) -> str:
     return text
 
 
-def error_line(exc: CloudImagingError) -> str:
-    hint = HINTS.get(exc.status)
-    return f"cirrus: {exc.status}: {exc.message}" + (f" (hint: {hint})" if hint else "")
+def error_line(exc: CloudImagingError, *, admin: bool = False) -> str:
+    """A refused or failed operation as one line: status, message, hint."""
+    hint = _hint(exc, admin)
+    message = " ".join(exc.message.split())  # one line, whatever the service wrote
+    return f"cirrus: {exc.status}: {message}" + (f" (hint: {hint})" if hint else "")
+
+
+def failure_line(exc: BaseException) -> str:
+    """Any other failure of a command as one line, with a hint."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, CloudImagingError):
+        return error_line(exc)
+    if isinstance(exc, OSError):
+        return f"cirrus: {text} (hint: check the path and its permissions)"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (
+        f"cirrus: {type(exc).__name__}: {first[:300]} "
+        "(hint: run again with --debug to see the log and the traceback)"
+    )
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -13,12 +13,24 @@ class CloudImagingError(Exception):
     """An operation failed with an IPP status (RFC 8011 §B) and a message for people."""
 
     status: ClassVar[str] = "server-error-internal-error"
+    # Whether the request reached the service: True when the service itself answered
+    # with this error (it got the request and refused it), False when it never got there
+    # (sending it again is safe), None when nobody can tell (it may have been done).
+    delivered: bool | None = True
 
-    def __init__(self, message: str = "", *, job_ids: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        job_ids: list[int] | None = None,
+        delivered: bool | None = None,
+    ) -> None:
         super().__init__(message or self.status)
         self.message = message or self.status
         # The jobs an all-or-nothing operation could not act on (CancelMy<Service>Jobs).
         self.job_ids = job_ids or []
+        if delivered is not None:
+            self.delivered = delivered
 
 
 class BadRequest(CloudImagingError):
@@ -77,6 +89,38 @@ class Timeout(CloudImagingError):
     status = "server-error-timeout"
 
 
+# What a requester raises itself when the service's answer cannot come. They keep the IPP
+# status of their base class (gateways and scripts map them as before) and say whether
+# the request was delivered.
+
+
+class NotDelivered(ServiceUnavailable):
+    """The request never reached the service: this side was not connected, or the XMPP
+    server bounced it (the service was not connected to it). Nothing was done."""
+
+    delivered = False
+
+
+class OutcomeUnknown(ServiceUnavailable):
+    """The request was sent, but this side's connection or the service went away (the
+    service restarted, or the XMPP server said it is gone) before the answer: it may or
+    may not have been carried out."""
+
+    delivered = None
+
+
+class NoAnswer(Timeout, TimeoutError):
+    """No answer within the time-out. Sent and unanswered, the outcome is unknown
+    (delivered None); a time-out that ran out before the request left says
+    delivered=False. Also a TimeoutError, for code that waits with asyncio's."""
+
+    delivered = None
+
+
+class WaitTimeout(Timeout, TimeoutError):
+    """A job did not reach the state waited for in time; the job itself carries on."""
+
+
 # IPP status -> (XMPP defined condition, error type). RFC 6120 §8.3.3.
 XMPP_CONDITIONS: dict[str, tuple[str, str]] = {
     BadRequest.status: ("bad-request", "modify"),
@@ -130,6 +174,7 @@ STATUS_BY_CONDITION: dict[str, str] = {
     "remote-server-not-found": ServiceUnavailable.status,
     "internal-server-error": InternalError.status,
     "remote-server-timeout": Timeout.status,
+    "policy-violation": BadRequest.status,
 }
 
 

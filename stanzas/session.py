@@ -3,19 +3,38 @@
 Two ways in: a user account over c2s with TLS required (STARTTLS, verified against
 the given CA), or an external component (XEP-0114) for a manager on the XMPP
 server's trusted network. slixmpp does not reconnect after a live stream drops,
-so both do, with slixmpp's growing delays between attempts.
+so both do, with short jittered delays between attempts (stanzas/backoff.py).
+
+A request ends with the service's answer or with an error that says whether it was
+delivered (stanzas/errors.py): NotDelivered when it never left or the XMPP server
+bounced it, OutcomeUnknown when the connection or the service went away after it was
+sent, NoAnswer when its time-out ran out. The wait ends as soon as the answer cannot
+come any more, not at the time-out:
+
+- the XMPP server bounces a request because the service is not connected to it: that
+  request was not delivered, and every request sent before it went to a service
+  connection that no longer exists (its answers, had it sent them, would have arrived
+  before the bounce: one stream, in order);
+- the service asks for a resync (a work notification with resync): it has restarted,
+  and what was sent to its old instance gets no answer;
+- a request that waits longer than PROBE_AFTER has the session ping the service, so
+  that a service that died with our request gets noticed by a bounce even when no
+  other request follows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import ssl
 import threading
+import time
 import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,8 +44,11 @@ from slixmpp.jid import InvalidJID
 from slixmpp.util import bytes as slixmpp_bytes
 from slixmpp.util.sasl.mechanisms import SCRAM
 
-from stanzas.errors import ServiceUnavailable, Timeout
+from stanzas.backoff import Backoff, QuickReconnect
+from stanzas.errors import CloudImagingError, NoAnswer, NotDelivered, OutcomeUnknown
+from stanzas.guard import admit
 from stanzas.model import Payload
+from stanzas.namespace import qname
 from stanzas.registry import register_stanzas
 from stanzas.transport import (
     error_from_xml,
@@ -35,10 +57,42 @@ from stanzas.transport import (
     read_xml,
     send_xml,
     stanza_xml,
+    xmpp_bounce,
 )
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=Payload)
+
+REQUEST_TIMEOUT = 30.0  # seconds a request waits for its answer unless told otherwise
+PROBE_AFTER = 1.0  # seconds a request waits before the session pings the service
+_PING = "{urn:xmpp:ping}ping"
+_PROBE = "probe-"  # the id prefix of the session's own pings
+_RESYNC = qname("resync")
+_WORK_NOTIFICATION = qname("WorkNotification")
+
+# The end of the enclosing time_limit() block, on time.monotonic()'s clock.
+_deadline: ContextVar[float | None] = ContextVar("cirrus_request_deadline", default=None)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Every request made inside the block (by this task, and by tasks it starts there)
+    must be answered within `seconds` from now, all of them together: each request
+    waits at most what is left, and one made when nothing is left is not sent. Nested
+    blocks keep the earlier end."""
+    end = time.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(end if outer is None else min(outer, end))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def time_left(timeout: float) -> float:
+    """`timeout`, cut to what is left of the enclosing time_limit() block."""
+    end = _deadline.get()
+    return timeout if end is None else min(timeout, end - time.monotonic())
 
 
 def _scram_hi(self: SCRAM, text: str | bytes | None, salt: bytes, iterations: int) -> bytes:
@@ -81,7 +135,7 @@ def tls_context(ca_file: Path | None) -> ssl.SSLContext:
     return context
 
 
-class _Session:
+class _Session(QuickReconnect):
     """What both session kinds share; mixed into a slixmpp stream class."""
 
     service_jid: str
@@ -94,15 +148,29 @@ class _Session:
     # one slixmpp handler per request: slixmpp makes stanza objects and tries every
     # registered handler on every incoming stanza. A manager went from 4.4 to 3.9 ms
     # of CPU per job (bench.throughput).
+    # In the order they were sent (a dict keeps it): a bounce ends those before it.
     _answers: dict[str, asyncio.Future[ET.Element]]
+    _sent_at: dict[str, float]  # loop time each waiting request was sent
+    _probe: asyncio.TimerHandle | None
     _iq_tag: str
     _message_tag: str
     # Told of the payload of each message from the service (pushes), in arrival order.
     service_messages: list[Callable[[ET.Element], None]]
+    # Told True when the session is online (after each login), False when it goes
+    # offline; in that order, once each.
+    connection_listeners: list[Callable[[bool], None]]
+    request_timeout: float
+    _reconnect: asyncio.TimerHandle | None
 
     def _setup(self: Any, service_jid: str, host: str, port: int) -> None:
         self.service_jid = service_jid
         self._answers = {}
+        self._sent_at = {}
+        self._probe = None
+        self._reconnect = None
+        self.connection_listeners = []
+        self.request_timeout = REQUEST_TIMEOUT
+        self.backoff = Backoff()
         self._iq_tag = f"{{{self.default_ns}}}iq"
         self._message_tag = f"{{{self.default_ns}}}message"
         self.service_messages = []
@@ -132,49 +200,95 @@ class _Session:
         if online not in done:
             await self.stop()
             host, port = self.server_address
-            raise ServiceUnavailable(f"could not reach the XMPP server at {host}:{port}")
+            raise NotDelivered(f"could not reach the XMPP server at {host}:{port}")
 
     async def stop(self: Any) -> None:
         self.stopping = True
+        for handle in (self._reconnect, self._probe):
+            if handle is not None:
+                handle.cancel()
         self.cancel_connection_attempt()
         if self.transport is not None:
             await self.disconnect(wait=1.0)
 
     async def request(
-        self: Any, payload: Payload, response_type: type[P], timeout: float = 30.0
+        self: Any, payload: Payload, response_type: type[P], timeout: float | None = None
     ) -> P:
         """Send `payload` to the service and return its typed answer. Raises the
-        service's CloudImagingError, Timeout, or ServiceUnavailable when the stream is
-        down (at once, or when it drops while the answer is awaited)."""
+        service's CloudImagingError, or NotDelivered / OutcomeUnknown / NoAnswer (see
+        the module's docstring). `timeout` (default `request_timeout`) is cut to what
+        is left of an enclosing time_limit()."""
+        timeout = time_left(self.request_timeout if timeout is None else timeout)
         if not self.online.is_set():
-            raise ServiceUnavailable("not connected to the XMPP server")
+            raise NotDelivered("not connected to the XMPP server")
+        if timeout <= 0:
+            raise NoAnswer(
+                f"the time-out ran out before {payload.ELEMENT} was sent", delivered=False
+            )
         key = self.new_id()
         attributes = {"to": self.service_jid, "type": iq_type_for(payload), "id": key}
         if self.is_component:
             attributes["from"] = self.boundjid.full
-        answer: asyncio.Future[ET.Element] = self.loop.create_future()
-        self._answers[key] = answer
-        expiry = self.loop.call_later(timeout, _expire, answer, payload.ELEMENT, timeout)
+        answer = self._expect(key, payload.ELEMENT, timeout)
+        if self._probe is None:
+            self._probe = self.loop.call_later(PROBE_AFTER, self._probe_service)
         try:
             send_xml(self, stanza_xml(self._iq_tag, attributes, payload))
             xml = await answer
         finally:
-            expiry.cancel()
-            self._answers.pop(key, None)
+            self._forget(key)
         if xml.get("type") == "error":
             raise error_from_xml(xml)
         return read_xml(xml, response_type)
 
+    def _expect(self: Any, key: str, request: str, timeout: float) -> asyncio.Future[ET.Element]:
+        """Wait for the answer to request `key`, at most `timeout` seconds."""
+        answer: asyncio.Future[ET.Element] = self.loop.create_future()
+        self._answers[key] = answer
+        self._sent_at[key] = self.loop.time()
+        expiry = self.loop.call_later(timeout, _expire, answer, request, timeout)
+        answer.add_done_callback(lambda _: expiry.cancel())
+        return answer
+
+    def _forget(self: Any, key: str) -> None:
+        self._answers.pop(key, None)
+        self._sent_at.pop(key, None)
+
+    def _probe_service(self: Any) -> None:
+        """Ping the service while a request has waited PROBE_AFTER: if the service has
+        gone, the XMPP server bounces the ping, which ends the requests sent before.
+        One ping at a time; none once nothing but pings waits."""
+        self._probe = None
+        waiting = [at for key, at in self._sent_at.items() if not key.startswith(_PROBE)]
+        if not waiting or self.stopping:
+            return
+        probing = any(key.startswith(_PROBE) for key in self._answers)
+        if self.online.is_set() and not probing and self.loop.time() - waiting[0] >= PROBE_AFTER:
+            key = _PROBE + self.new_id()
+            attributes = {"to": self.service_jid, "type": "get", "id": key}
+            if self.is_component:
+                attributes["from"] = self.boundjid.full
+            ping = ET.Element(self._iq_tag, attributes)
+            ET.SubElement(ping, _PING)
+            # A ping lost with a dying service must not hold up the next one.
+            answer = self._expect(key, "ping", PROBE_AFTER)
+            answer.add_done_callback(lambda fut: None if fut.cancelled() else fut.exception())
+            answer.add_done_callback(lambda _: self._forget(key))
+            send_xml(self, ping)
+        self._probe = self.loop.call_later(PROBE_AFTER, self._probe_service)
+
     def _spawn_event(self: Any, xml: ET.Element) -> None:
-        """Answers to our requests go straight to their waiters and the service's pushes
-        to `service_messages`; everything else takes slixmpp's way (stanza objects,
+        """Stanzas over the guard's limits go no further (stanzas/guard.py). Answers to
+        our requests go straight to their waiters and the service's pushes to
+        `service_messages`; everything else takes slixmpp's way (stanza objects,
         handlers)."""
+        if not admit(self, xml):
+            return
         if xml.tag == self._iq_tag and xml.get("type") in ("result", "error"):
-            answer = self._answers.get(xml.get("id", ""))
+            key = xml.get("id", "")
+            answer = self._answers.get(key)
             if answer is not None and self._from_service(xml.get("from")):
-                del self._answers[xml.get("id", "")]
-                if not answer.done():
-                    answer.set_result(xml)
+                self._answered(key, answer, xml)
                 return
         elif xml.tag == self._message_tag and xml.get("type") != "error":
             element = payload_child(xml)
@@ -183,10 +297,29 @@ class _Session:
                 return
         super()._spawn_event(xml)  # type: ignore[misc]  # the slixmpp stream mixed in
 
+    def _answered(self: Any, key: str, answer: asyncio.Future[ET.Element], xml: ET.Element) -> None:
+        if xml.get("type") == "error" and (why := xmpp_bounce(xml)):
+            # Everything sent before this went to a service connection that is gone.
+            self._fail_answers(
+                OutcomeUnknown,
+                f"the service went away before answering (the XMPP server: {why})",
+                before=key,
+            )
+            self._forget(key)
+            if not answer.done():
+                answer.set_exception(NotDelivered(f"the XMPP server bounced it: {why}"))
+            return
+        self._forget(key)
+        if not answer.done():
+            answer.set_result(xml)
+
     def _service_message(self: Any, sender: str | None, element: ET.Element) -> None:
         if not self._from_service(sender, bare=True):
-            log.warning("ignored a %s from %s", element.tag.rsplit("}", 1)[-1], sender)
+            log.warning("ignored a %.40s from %.200s", element.tag.rsplit("}", 1)[-1], sender)
             return
+        if element.tag == _WORK_NOTIFICATION and _asks_resync(element):
+            # The service has restarted: what its old instance got, it will not answer.
+            self._fail_answers(OutcomeUnknown, "the service restarted before answering")
         for handler in self.service_messages:
             try:
                 handler(element)
@@ -204,30 +337,60 @@ class _Session:
         except InvalidJID:
             return False
 
-    def _fail_answers(self: Any, why: str) -> None:
-        answers, self._answers = self._answers, {}
-        for answer in answers.values():
+    def _fail_answers(
+        self: Any, error: type[CloudImagingError], why: str, *, before: str | None = None
+    ) -> None:
+        """Fail the waiting requests (only those sent before request `before`, if given)."""
+        for key in list(self._answers):
+            if key == before:
+                break
+            answer = self._answers.pop(key)
+            self._sent_at.pop(key, None)
             if not answer.done():
-                answer.set_exception(ServiceUnavailable(why))
+                answer.set_exception(error(why))
 
     async def _on_session_start(self: Any, _event: object) -> None:
+        self.reconnected()
         self.announce()
         self.online.set()
+        self._tell_listeners(True)
         for callback in self.on_online:
             await callback()
 
     def _on_disconnected(self: Any, _event: object) -> None:
+        was_online = self.online.is_set()
         self.online.clear()
         # Their answers, if any come, come on a stream that no longer exists.
-        self._fail_answers("the connection to the XMPP server was lost")
+        self._fail_answers(OutcomeUnknown, "the connection to the XMPP server was lost")
+        if was_online:
+            self._tell_listeners(False)
+        if not self.stopping and self._reconnect is None:
+            delay = self.backoff.next_delay()
+            if was_online:
+                log.warning("%s lost its XMPP connection; reconnecting", self.boundjid)
+            self._reconnect = self.loop.call_later(delay, self._connect_again)
+
+    def _connect_again(self: Any) -> None:
+        self._reconnect = None
         if not self.stopping:
-            log.warning("%s lost its XMPP connection; reconnecting", self.boundjid)
             self.connect(*self.server_address)
+
+    def _tell_listeners(self: Any, online: bool) -> None:
+        for listener in self.connection_listeners:
+            try:
+                listener(online)
+            except Exception:
+                log.exception("a connection listener failed")
+
+
+def _asks_resync(element: ET.Element) -> bool:
+    flag = element.find(_RESYNC)
+    return flag is not None and (flag.text or "").strip() in ("true", "1")
 
 
 def _expire(answer: asyncio.Future[ET.Element], request: str, timeout: float) -> None:
     if not answer.done():
-        answer.set_exception(Timeout(f"no answer to {request} within {timeout:g} s"))
+        answer.set_exception(NoAnswer(f"no answer to {request} within {timeout:g} s"))
 
 
 class ServiceSession(_Session, ClientXMPP):

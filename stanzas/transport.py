@@ -91,14 +91,37 @@ def error_xml(request: ET.Element, error: CloudImagingError) -> ET.Element:
     """The error IQ answering `request` (raw XML): the XMPP condition and, beside it,
     the IPP status (and the refused job ids) the client turns back into `error`."""
     condition, error_type = xmpp_condition(error.status)
-    reply = ET.Element(request.tag, _answer_attributes(request, "error"))
+    return stanza_error_xml(
+        request, condition, error_type, error.message, status=error.status, job_ids=error.job_ids
+    )
+
+
+def stanza_error_xml(
+    request: ET.Element,
+    condition: str,
+    error_type: str,
+    text: str,
+    *,
+    status: str | None = None,
+    job_ids: list[int] | None = None,
+    include_from: bool = True,
+) -> ET.Element:
+    """The error IQ answering `request` (raw XML) with an RFC 6120 §8.3 condition, a text
+    of at most 1000 characters and, if given, the IPP status. The request's payload is not
+    copied (§8.3.1 lets an error leave it out). `include_from`: a component names itself;
+    a client's server stamps it."""
+    attributes = _answer_attributes(request, "error")
+    if not include_from:
+        attributes.pop("from", None)
+    reply = ET.Element(request.tag, attributes)
     ns = request.tag[: request.tag.index("}") + 1] if request.tag.startswith("{") else ""
     details = ET.SubElement(reply, ns + "error", {"type": error_type})
     ET.SubElement(details, _STANZA_ERRORS + condition)
-    ET.SubElement(details, _STANZA_ERRORS + "text").text = error.message[:1000]
-    ET.SubElement(details, qname(IPP_STATUS)).text = error.status
-    if error.job_ids:
-        ET.SubElement(details, qname(JOB_IDS)).text = " ".join(map(str, error.job_ids))
+    ET.SubElement(details, _STANZA_ERRORS + "text").text = text[:1000]
+    if status is not None:
+        ET.SubElement(details, qname(IPP_STATUS)).text = status
+    if job_ids:
+        ET.SubElement(details, qname(JOB_IDS)).text = " ".join(map(str, job_ids))
     return reply
 
 
@@ -128,6 +151,40 @@ def error_from_xml(xml: ET.Element) -> CloudImagingError:
     if status:
         return error_for(status, text, job_ids)
     return error_for(STATUS_BY_CONDITION.get(condition, "server-error-internal-error"), text)
+
+
+# The conditions an XMPP server answers with when it cannot deliver to the addressee:
+# Prosody 0.12 bounces an IQ to a component that is not connected with
+# remote-server-timeout ("Component unavailable", from the component's JID, with
+# <not-connected xmlns='xmpp:prosody.im/protocol/component'/>); other servers and
+# federation use the others.
+_UNDELIVERABLE = frozenset(
+    {
+        "service-unavailable",
+        "recipient-unavailable",
+        "remote-server-not-found",
+        "remote-server-timeout",
+    }
+)
+
+
+def xmpp_bounce(xml: ET.Element) -> str | None:
+    """If an error answer to one of our requests is the XMPP server's (it could not
+    deliver the request), its condition and text; None if it is the service's own. The
+    service answers every request in our namespace with an ipp-status, and servers never
+    add one."""
+    error = next((c for c in xml if isinstance(c.tag, str) and c.tag.endswith("}error")), None)
+    if error is None or error.find(qname(IPP_STATUS)) is not None:
+        return None
+    condition, text = "", ""
+    for child in error:
+        if child.tag == _STANZA_ERRORS + "text":
+            text = (child.text or "")[:200]
+        elif isinstance(child.tag, str) and child.tag.startswith(_STANZA_ERRORS):
+            condition = child.tag[len(_STANZA_ERRORS) :]
+    if condition not in _UNDELIVERABLE:
+        return None
+    return f"{condition}: {text}" if text else condition
 
 
 def iq_type_for(request: Payload) -> str:

@@ -104,18 +104,51 @@ class LocalStack:
         await self.prosody.stop()
 
     def client_config(self) -> Path:
-        """A client config file for `cirrus --config FILE` (or CIRRUS_CONFIG)."""
-        return toml.write(
-            self.state_dir / "client.toml",
-            {
-                "jid": self.user.jid,
-                "password": self.user.password,
-                "service_jid": self.user.service_jid,
-                "host": self.user.host,
-                "port": self.user.port,
-                "ca_file": str(self.user.ca_file),
-            },
-        )
+        """The ordinary user's config file for `cirrus --config FILE` (or CIRRUS_CONFIG)."""
+        return write_client_config(self.state_dir / "client.toml", self.user)
+
+    def admin_config(self) -> Path:
+        """The administrator's config file, for `cirrus --config FILE admin …`."""
+        return write_client_config(self.state_dir / "admin.toml", self.admin)
+
+    def welcome(self) -> str:
+        """What `cirrus up` prints once everything runs: both configs (written to the
+        state folder) and a line to try each front end, the user's and the
+        administrator's (cirrus admin, chat, XEP-0050 ad-hoc commands)."""
+        user, admin = self.client_config(), self.admin_config()
+        service, server = self.admin.service_jid, f"{self.admin.host}:{self.admin.port}"
+        lines = [
+            f"Cirrus is up (state in {self.state_dir}).",
+            "",
+            f"As a user ({self.user.jid}), in another shell:",
+            f"  export CIRRUS_CONFIG={user}",
+            f"  cirrus print FILE.pdf --queue {self.queue}",
+            "  cirrus jobs   |   cirrus job ID   |   cirrus cancel ID",
+            "",
+            f"As an administrator ({self.admin.jid}):",
+            f"  cirrus --config {admin} admin queues      (all commands: cirrus admin --help)",
+            f"  chat: in any XMPP client, log in to {server} as {self.admin.jid}",
+            f"        (password {self.admin.password}; the server's CA is {self.admin.ca_file})",
+            f"        and send `help` to {service}",
+            f"  XEP-0050: in that client, the ad-hoc commands of {service} ('Execute command')",
+        ]
+        if self.output_dir:
+            lines += ["", f"Printed output lands in {self.output_dir}"]
+        lines.append("Ctrl-C stops everything.")
+        return "\n".join(lines)
+
+
+def write_client_config(path: Path, settings: ClientSettings, **changes: object) -> Path:
+    """A `cirrus --config` file for these settings (values in `changes` win)."""
+    values: dict[str, object] = {
+        "jid": settings.jid,
+        "password": settings.password,
+        "service_jid": settings.service_jid,
+        "host": settings.host,
+        "port": settings.port,
+        "ca_file": str(settings.ca_file),
+    }
+    return toml.write(path, values | changes)
 
 
 async def start_local_stack(

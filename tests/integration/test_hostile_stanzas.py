@@ -1,13 +1,19 @@
-"""200 malformed or hostile stanzas: each gets a stanza error, the service keeps serving."""
+"""200 malformed or hostile stanzas: each gets a stanza error, the service keeps serving.
+Deep stanzas in any namespace, to the service, a manager or a client: refused, and the
+receiver's connection stays up."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 import xml.etree.ElementTree as ET
+from typing import Any
 
+import pytest
 from pydantic import ValidationError
 from slixmpp.exceptions import IqError
 
+from cirrus.stack.local import SERVICE_JID
 from manager.drivers.sim import SimDriver
 from stanzas.namespace import NS, qname
 from stanzas.registry import PAYLOADS
@@ -15,6 +21,7 @@ from stanzas.states import JobState
 from tests.conftest import Harness
 from tests.integration.test_print_flow import SAMPLE, WAIT
 from tests.integration.test_security import raw_session
+from tests.raw_peer import RawPeer, condition, nested
 
 U = "urn:uuid:00000000-0000-4000-8000-000000000000"
 
@@ -242,3 +249,98 @@ async def test_two_hundred_hostile_stanzas_each_get_an_error(service, harness: H
     assert after.job_state == JobState.COMPLETED
     again = await alice.print_files("office", [SAMPLE])
     assert (await alice.wait_for_final(again.job_id, timeout=WAIT)).job_state == JobState.COMPLETED
+
+
+# --- deep and oversized stanzas (stanzas/guard.py) -------------------------------------
+# slixmpp copies unhandled stanzas recursively: ~600 levels in any namespace it handles
+# itself raised RecursionError inside data_received and cut the receiver's connection.
+DEEP = 700
+DEEP_PAYLOADS = {
+    "an unknown namespace": nested(DEEP, "urn:evil:1"),
+    "XEP-0050 command": (
+        "<command xmlns='http://jabber.org/protocol/commands' node='list' action='execute'>"
+        + nested(DEEP, "jabber:x:data", "x")
+        + "</command>"
+    ),
+    "XEP-0199 ping": "<ping xmlns='urn:xmpp:ping'>" + nested(DEEP, "urn:xmpp:ping") + "</ping>",
+    "disco#info": nested(DEEP, "http://jabber.org/protocol/disco#info", "query"),
+    "our namespace": nested(DEEP, NS, "GetJobElements"),
+}
+
+
+def _drops(stream: Any) -> list[object]:
+    seen: list[object] = []
+    stream.add_event_handler("disconnected", seen.append)
+    return seen
+
+
+async def _attack(attacker: RawPeer, target: str) -> None:
+    """Deep IQs get and set in every namespace are answered bad-request; deep
+    messages, presences and IQ results are dropped."""
+    for label, payload in DEEP_PAYLOADS.items():
+        for kind in ("get", "set"):
+            answer = await attacker.iq(target, payload, kind=kind)
+            assert answer.get("type") == "error", (label, kind)
+            assert condition(answer) == "bad-request", (label, kind)
+    deep = nested(DEEP, "urn:evil:1")
+    for stanza in (
+        f"<message to='{target}' type='chat'><body>hi</body>{deep}</message>",
+        f"<message to='{target}' type='headline'>{nested(DEEP, NS, 'JobEvent')}</message>",
+        f"<presence to='{target}'>{deep}</presence>",
+        f"<iq type='result' id='nobody-asked' to='{target}'>{deep}</iq>",
+        f"<iq type='error' id='nobody-asked-2' to='{target}'>{deep}</iq>",
+    ):
+        attacker.send(stanza)
+    # The stream is in order: once this is answered, everything before it was handled.
+    assert condition(await attacker.iq(target, nested(DEEP, "urn:evil:2"))) == "bad-request"
+
+
+async def test_deep_stanzas_to_the_service_are_refused_and_it_stays_connected(
+    service, harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await harness.manager(SimDriver())
+    alice = await harness.client("alice")
+    drops = _drops(service.component)
+    attacker = RawPeer(await raw_session(harness, "bob"))
+    caplog.set_level(logging.WARNING, logger="stanzas.guard")
+
+    await _attack(attacker, SERVICE_JID)
+
+    assert drops == []
+    assert service.component.online.is_set()
+    refusals = [r for r in caplog.records if r.name == "stanzas.guard" and "bob@" in r.message]
+    assert len(refusals) == 2 * len(DEEP_PAYLOADS) + 5 + 1  # one line each, no more
+    assert all(len(r.getMessage()) < 500 and r.exc_info is None for r in refusals)
+    # Still serving, on the same connection.
+    job = await alice.print_files("office", [SAMPLE])
+    assert (await alice.wait_for_final(job.job_id, timeout=WAIT)).job_state == JobState.COMPLETED
+    assert drops == []
+
+
+async def test_deep_stanzas_to_a_manager_and_a_client_are_refused_and_both_stay_online(
+    service, harness: Harness
+) -> None:
+    manager = await harness.manager(SimDriver())
+    alice = await harness.client("alice")
+    drops = {"manager": _drops(manager.session), "client": _drops(alice.session)}
+    attacker = RawPeer(await raw_session(harness, "bob"))
+
+    await _attack(attacker, manager.session.boundjid.full)
+    await _attack(attacker, alice.session.boundjid.full)
+
+    assert drops == {"manager": [], "client": []}
+    assert manager.session.online.is_set() and alice.session.online.is_set()
+    job = await alice.print_files("office", [SAMPLE])
+    assert (await alice.wait_for_final(job.job_id, timeout=WAIT)).job_state == JobState.COMPLETED
+    assert drops == {"manager": [], "client": []}
+
+
+async def test_a_huge_operation_name_is_refused_in_one_bounded_log_line(
+    service, harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    attacker = RawPeer(await raw_session(harness, "bob"))
+    caplog.set_level(logging.INFO, logger="server.component")
+    answer = await attacker.iq(SERVICE_JID, f"<{'X' * 20_000} xmlns='{NS}'/>", kind="set")
+    assert condition(answer) == "feature-not-implemented"
+    (record,) = [r for r in caplog.records if r.name == "server.component" and "XXX" in r.message]
+    assert len(record.getMessage()) < 1000
