@@ -50,7 +50,7 @@ from typing import Any
 import aiohttp
 
 from ipp.client import IppClient, IppTransportError
-from ipp.codec import IppGroup, IppMessage, IppParseError, StringWithLanguage
+from ipp.codec import IppGroup, IppMessage, IppParseError, Resolution, StringWithLanguage
 from ipp.constants import (
     ATTRIBUTE_SYNTAX,
     GroupTag,
@@ -99,6 +99,12 @@ CAPABILITY_ATTRIBUTES = [
     "finishings-supported",
     "copies-supported",
     "multiple-document-jobs-supported",
+    # what the transform (manager/transform/) renders raster and PDLs at
+    "pwg-raster-document-resolution-supported",
+    "pwg-raster-document-type-supported",
+    "pwg-raster-document-sheet-back",
+    "urf-supported",
+    "printer-resolution-supported",
 ]
 STATUS_ATTRIBUTES = [
     "printer-state",
@@ -325,6 +331,14 @@ class IppDriver(DeviceDriver):
             values = tuple(v for v in printer.values(name) if isinstance(v, int))
             return values or default
 
+        def dpi(name: str) -> tuple[int, ...]:
+            """Square resolutions in dots per inch (units 4 are dots per centimetre)."""
+            return tuple(
+                r.x if r.units == 3 else round(r.x * 2.54)
+                for r in printer.values(name)
+                if isinstance(r, Resolution) and r.x == r.y
+            )
+
         return DeviceCapabilities(
             printer_make_and_model=_text(printer.first("printer-make-and-model", "")),
             printer_info=_text(printer.first("printer-info", "")),
@@ -346,6 +360,15 @@ class IppDriver(DeviceDriver):
             ),
             finishings_supported=ints("finishings-supported", defaults.finishings_supported),
             copies_max=copies_max if isinstance(copies_max, int) and copies_max > 0 else 1,
+            pwg_raster_document_resolution_supported=dpi(
+                "pwg-raster-document-resolution-supported"
+            ),
+            pwg_raster_document_type_supported=strings("pwg-raster-document-type-supported", ()),
+            pwg_raster_document_sheet_back=_text(
+                printer.first("pwg-raster-document-sheet-back", "")
+            ),
+            urf_supported=strings("urf-supported", ()),
+            printer_resolution_supported=dpi("printer-resolution-supported"),
         )
 
     async def get_status(self) -> DeviceStatus:

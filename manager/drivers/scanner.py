@@ -16,7 +16,7 @@ from pathlib import Path
 from .base import DeviceStatus
 
 PLATEN = "platen"  # the glass
-FEEDER = "feeder"  # the automatic document feeder (PWG 5100.17 calls it 'adf')
+FEEDER = "adf"  # the automatic document feeder (PWG 5100.17 input-source)
 COLOR = "color"  # 24-bit sRGB
 MONOCHROME = "monochrome"  # 8-bit grey
 BI_LEVEL = "bi-level"  # 1 bit, black and white

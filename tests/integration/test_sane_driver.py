@@ -125,7 +125,7 @@ def test_parse_options_of_a_network_scanner() -> None:
     -y 0..297.011mm [297.011]
 """
     opts = parse_options(listing, "Canon MF")
-    assert opts.sources == {"platen": "Flatbed", "feeder": "ADF", "feeder-duplex": "ADF Duplex"}
+    assert opts.sources == {"platen": "Flatbed", "adf": "ADF", "feeder-duplex": "ADF Duplex"}
     assert opts.modes == {"color": "Color", "monochrome": "Gray", "bi-level": "Lineart"}
     assert opts.resolutions == (75, 150, 300, 600)
     assert (opts.max_width_mm, opts.max_height_mm) == (215.9, 297.011)
