@@ -3,8 +3,8 @@
 Runs the unchanged service (`server.__main__.main`) after wrapping a few methods, each
 recording a time and calling the original:
 
-* CIRRUS_BENCH_COMMITS=FILE: `CloudImagingService.job_changed`, which JobStates calls
-  right after the COMMIT that made a change durable. Each time a job *becomes
+* CIRRUS_BENCH_COMMITS=FILE: `Notifier.job_changed`, which JobStates calls right after
+  the COMMIT that made a change (or a job's creation) durable. Each time a job *becomes
   fetchable* (where the push latency clock starts) one line "JOB_ID MONOTONIC" is
   appended to FILE: one small write per job.
 * CIRRUS_BENCH_DB=FILE: the database's connection lock (`Database._lock`: every
@@ -34,28 +34,21 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import IO, Any
 
-from server.service import CloudImagingService
+from server.notifier import Notifier
 from server.stores.jobs import Job
 
 
 def record_commits(path: str) -> IO[str]:
     out = open(path, "a", buffering=1)  # line-buffered: one write(2) per job
-    original = CloudImagingService.job_changed
+    original = Notifier.job_changed
 
-    def job_changed(self: CloudImagingService, before: Job, after: Job) -> None:
-        if after.is_fetchable and not before.is_fetchable:
+    def job_changed(self: Notifier, before: Job | None, after: Job) -> None:
+        # before is None for a new job (Print-Job: born fetchable)
+        if after.is_fetchable and not (before is not None and before.is_fetchable):
             out.write(f"{after.job_id} {time.monotonic():.6f}\n")
         original(self, before, after)
 
-    CloudImagingService.job_changed = job_changed  # type: ignore[method-assign]
-    created = CloudImagingService.job_created
-
-    def job_created(self: CloudImagingService, job: Job) -> None:  # Print-Job: born fetchable
-        if job.is_fetchable:
-            out.write(f"{job.job_id} {time.monotonic():.6f}\n")
-        created(self, job)
-
-    CloudImagingService.job_created = job_created  # type: ignore[method-assign]
+    Notifier.job_changed = job_changed  # type: ignore[method-assign]
     return out
 
 
@@ -97,7 +90,7 @@ class DbMeter:
 def meter_database(path: str) -> DbMeter:
     import aiosqlite
 
-    from server import db as db_module
+    from server.stores import db as db_module
 
     meter = DbMeter()
 

@@ -86,12 +86,12 @@ def _is_project(frame: str) -> bool:
 # stack names it (checked in order).
 SERVICE_PATHS: list[tuple[str, tuple[str, ...]]] = [
     (
-        "database: stores → server/db.py → aiosqlite",
-        ("server/db.py", "aiosqlite/", "server/stores/"),
+        "database: stores → server/stores/db.py → aiosqlite",
+        ("server/stores/db.py", "aiosqlite/", "server/stores/"),
     ),
     (
-        "document bytes: aiohttp, server/http.py, spool",
-        ("aiohttp/", "server/http.py", "server/spool.py", "aiofiles/"),
+        "document bytes: aiohttp, server/transport/http.py, spool",
+        ("aiohttp/", "server/transport/http.py", "server/documents/spool.py", "aiofiles/"),
     ),
     ("XMPP: slixmpp parse/match/send, stanzas/ models", ("slixmpp/", "stanzas/", "xml/etree/")),
     ("handlers and job states (server/)", ("server/",)),

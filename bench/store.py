@@ -1,6 +1,6 @@
 """6. Store: a million jobs, and how fast the queries behind the client operations are.
 
-The database is made by the service's own migrations (server.db.Database), then filled
+The database is made by the service's own migrations (server.stores.db.Database), then filled
 directly with stdlib sqlite3 (indexes dropped during the load and rebuilt, as a bulk
 load would): 1,000,000 jobs over 100 queues and 1,000 owners, 0.1 % of them active
 (pending or processing), the rest ended over the last ~100 days.
@@ -33,7 +33,7 @@ from bench.common import log, machine_info, remove, short_tmp, summary_ms, write
 from bench.report import Row, fmt, table
 from bench.stack import start_stack
 from cirrus.client import CirrusClient
-from server.db import Database
+from server.stores.db import Database
 from server.stores.jobs import JobStore
 
 SECTION = "6 store"

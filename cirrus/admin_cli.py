@@ -1,4 +1,4 @@
-"""`cirrus admin …`: every command of server/admin/commands.py as a subcommand.
+"""`cirrus admin …`: every command of admin_commands/declarations.py as a subcommand.
 
     cirrus admin queues
     cirrus admin pause office
@@ -16,9 +16,17 @@ from __future__ import annotations
 
 import argparse
 
+from admin_commands.declarations import (
+    BY_NAME,
+    COMMANDS,
+    Command,
+    Kind,
+    UsageError,
+    Values,
+    to_value,
+)
 from cirrus.admin_client import AdminClient
 from cirrus.client import CirrusClient
-from server.admin.commands import BY_NAME, COMMANDS, Command, Kind, UsageError, Values, to_value
 
 
 def add_parser(

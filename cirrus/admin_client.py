@@ -6,7 +6,7 @@ Table 3 operations and the device operations, on a CirrusClient's session.
         await admin.call(PauseService(printer_name="office"), ServiceResponse)
         response, text = await admin.run("jobs", {"queue": "office"})
 
-`run` takes a command declared in server/admin/commands.py (the same declarations the
+`run` takes a command declared in admin_commands/declarations.py (the same declarations the
 chat bot and the ad-hoc commands serve) and returns the answer and its text.
 """
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from admin_commands.declarations import BY_NAME, Command, UsageError, Values, build
+from admin_commands.render import Rendered
 from cirrus.client import CirrusClient
-from server.admin.commands import BY_NAME, Command, UsageError, Values, build
-from server.admin.render import Rendered
 from stanzas import admin_ops as ops
 from stanzas.model import Payload
 

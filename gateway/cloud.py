@@ -97,7 +97,7 @@ async def service_elements_directory(client: CloudClient, queue: str) -> QueueIn
 
 
 def local_service_directory(service: Any) -> Directory:
-    """Queue facts read from an in-process ``server.service.CloudImagingService``."""
+    """Queue facts read from an in-process ``server.context.ServiceContext``."""
 
     async def directory(_client: CloudClient, queue: str) -> QueueInfo:
         row = await service.queues.get(queue)

@@ -1,7 +1,8 @@
 """Domain errors carrying a PWG/IPP status, and their XMPP stanza-error form.
 
-Handlers raise these; exactly one boundary (server.dispatch for the service,
-stanzas.transport for clients) turns them into or out of XMPP <error/> elements.
+Handlers raise these; exactly one boundary (the dispatch of server.transport.component
+for the service, stanzas.transport for clients) turns them into or out of XMPP <error/>
+elements.
 """
 
 from __future__ import annotations

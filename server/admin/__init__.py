@@ -1,6 +1,4 @@
-"""Administration front ends: one declaration per command (commands.py), served as a chat
-bot (chat.py), as XEP-0050 ad-hoc commands (adhoc.py) and by the `cirrus admin` CLI;
-alerts by chat (alerts.py); device presence (frontends.py wires it all to the component).
-
-Kept free of imports so that the CLI can use commands.py without the service's modules.
-"""
+"""The administrators' front ends, one plugin of the XMPP component (plugin.py): the chat
+bot (chat.py), the XEP-0050 ad-hoc commands (adhoc.py), alerts (alerts.py) and device
+presence. Both front ends run the commands declared in admin_commands/ through the
+operations' own handlers (runner.py)."""

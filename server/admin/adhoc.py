@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from slixmpp import Iq
 from slixmpp.componentxmpp import ComponentXMPP
@@ -27,7 +27,7 @@ from slixmpp.exceptions import XMPPError
 from slixmpp.plugins.xep_0004 import Form
 from slixmpp.plugins.xep_0030 import DiscoItems
 
-from server.admin.commands import (
+from admin_commands.declarations import (
     BY_NAME,
     COMMANDS,
     Arg,
@@ -39,9 +39,9 @@ from server.admin.commands import (
     may_run,
     to_value,
 )
-from server.admin.render import Rendered
+from admin_commands.render import Rendered
 from server.admin.runner import run
-from server.service import Caller, CloudImagingService
+from server.context import Caller, ServiceContext
 from stanzas.admin_ops import AlertEvent
 from stanzas.errors import CloudImagingError
 
@@ -89,9 +89,9 @@ class ExpiringSessions(dict[str, Session]):
 
 
 class AdHocCommands:
-    def __init__(self, xmpp: ComponentXMPP, svc: CloudImagingService) -> None:
+    def __init__(self, xmpp: ComponentXMPP, ctx: ServiceContext) -> None:
         self.xmpp = xmpp
-        self.svc = svc
+        self.ctx = ctx
         self.sessions = ExpiringSessions(SESSION_TIMEOUT)
         plugin = xmpp.plugin["xep_0050"]
         plugin.set_backend(self.sessions)
@@ -118,7 +118,7 @@ class AdHocCommands:
         items = DiscoItems()
         items["node"] = COMMANDS_NS
         caller = Caller(str(ifrom))
-        operator, admin = self.svc.is_operator(caller), self.svc.is_admin(caller)
+        operator, admin = self.ctx.is_operator(caller), self.ctx.is_admin(caller)
         if not operator:
             return items
         own = self.xmpp.boundjid
@@ -132,20 +132,21 @@ class AdHocCommands:
     def _check(self, iq: Iq, command: Command | None) -> Caller:
         if iq["command"]["sessionid"]:
             # A continuation of a session we no longer have: it timed out (XEP-0050 §4.6).
-            raise XMPPError(
+            raise _refusal(
+                iq,
                 "bad-request",
-                text="this command session has expired; start the command again",
+                "this command session has expired; start the command again",
                 extension="session-expired",
                 extension_ns=COMMANDS_NS,
             )
         caller = Caller(iq["from"].full)
-        operator, admin = self.svc.is_operator(caller), self.svc.is_admin(caller)
+        operator, admin = self.ctx.is_operator(caller), self.ctx.is_admin(caller)
         if not operator:
-            raise XMPPError(
-                "forbidden", text="Sorry, these commands are for the print service's operators"
+            raise _refusal(
+                iq, "forbidden", "Sorry, these commands are for the print service's operators"
             )
         if command is not None and not may_run(command, operator=operator, admin=admin):
-            raise XMPPError("forbidden", text=f"Sorry, '{command.name}' is for administrators")
+            raise _refusal(iq, "forbidden", f"Sorry, '{command.name}' is for administrators")
         return caller
 
     async def _start(self, command: Command, iq: Iq, session: Session) -> Session:
@@ -170,7 +171,7 @@ class AdHocCommands:
     async def _finish(self, command: Command, values: Values, session: Session) -> Session:
         caller: Caller = session["caller"]
         try:
-            rendered = await run(self.svc, caller, command, values)
+            rendered = await run(self.ctx, caller, command, values)
         except UsageError as exc:
             return _failed(session, f"usage: {exc}")
         except CloudImagingError as exc:
@@ -196,10 +197,10 @@ class AdHocCommands:
 
     async def _queue_picked(self, form: Any, session: Session) -> Session:
         queue = _raw(form, "queue")
-        if not queue or await self.svc.queues.get(str(queue)) is None:
+        if not queue or await self.ctx.queues.get(str(queue)) is None:
             return _failed(session, "pick one of the queues")
         caller: Caller = session["caller"]
-        operator, admin = self.svc.is_operator(caller), self.svc.is_admin(caller)
+        operator, admin = self.ctx.is_operator(caller), self.ctx.is_admin(caller)
         actions = [
             c for c in COMMANDS if c.targets_queue and may_run(c, operator=operator, admin=admin)
         ]
@@ -222,7 +223,7 @@ class AdHocCommands:
         command = BY_NAME.get(str(_raw(form, "action") or ""))
         caller: Caller = session["caller"]
         allowed = command is not None and may_run(
-            command, operator=self.svc.is_operator(caller), admin=self.svc.is_admin(caller)
+            command, operator=self.ctx.is_operator(caller), admin=self.ctx.is_admin(caller)
         )
         if command is None or not allowed or not command.targets_queue:
             return _failed(session, "pick one of the actions")
@@ -251,9 +252,9 @@ class AdHocCommands:
             "required": arg.required and arg.kind != Kind.FLAG,
         }
         if arg.kind == Kind.QUEUE:
-            states = await self.svc.service_states.store.list_all()
+            states = await self.ctx.queue_states.store.list_all()
             options = []
-            for queue in await self.svc.queues.list_all():
+            for queue in await self.ctx.queues.list_all():
                 state = states.get(queue.printer_name)
                 shown = state.service_state.value if state else "idle"
                 options.append(
@@ -266,7 +267,7 @@ class AdHocCommands:
                     "label": f"{d.printer_name} ({d.registration_state.value}, {d.jid})",
                     "value": d.printer_name,
                 }
-                for d in await self.svc.devices.list_all()
+                for d in await self.ctx.devices.list_all()
             ]
             return {**field, "ftype": "list-single", "options": options}
         if arg.kind == Kind.FLAG:
@@ -297,6 +298,21 @@ class AdHocCommands:
             elif arg.required:
                 raise UsageError(f"{arg.name} is required")
         return values
+
+
+def _refusal(
+    iq: Iq,
+    condition: Literal["bad-request", "forbidden"],
+    text: str,
+    extension: str | None = None,
+    extension_ns: str | None = None,
+) -> XMPPError:
+    """A refusal is an answer, not an error of the service: one line at INFO (slixmpp
+    turns the XMPPError into the error reply)."""
+    log.info(
+        "ad-hoc %s from %s refused: %s (%s)", iq["command"]["node"], iq["from"], text, condition
+    )
+    return XMPPError(condition, text=text, extension=extension, extension_ns=extension_ns)
 
 
 def _raw(form: Any, var: str) -> Any:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from server.service import CloudImagingService
-from server.stores.admin import AlertStore
+from server.context import ServiceContext
 from server.stores.devices import Device
 from server.stores.jobs import Job
-from server.stores.service_states import QueueState
+from server.stores.queue_states import QueueState
 from stanzas.admin_ops import AlertEvent, ServiceState
 from stanzas.states import JobState
 
@@ -18,23 +17,22 @@ Send = Callable[[str, str], None]  # (bare JID, text)
 
 
 class Alerts:
-    def __init__(self, svc: CloudImagingService, send: Send) -> None:
-        self.svc = svc
+    def __init__(self, ctx: ServiceContext, send: Send) -> None:
+        self.ctx = ctx
         self.send = send
-        self.store = AlertStore(svc.db)
+        self.store = ctx.alerts
 
     def attach(self) -> None:
-        self.svc.job_listeners.append(self.job_changed)
-        self.svc.service_states.listeners.append(self.queue_changed)
+        self.ctx.job_states.listeners.append(self.job_changed)
+        self.ctx.queue_states.listeners.append(self.queue_changed)
 
     def detach(self) -> None:
-        if self.job_changed in self.svc.job_listeners:
-            self.svc.job_listeners.remove(self.job_changed)
-        if self.queue_changed in self.svc.service_states.listeners:
-            self.svc.service_states.listeners.remove(self.queue_changed)
+        self.ctx.job_states.listeners.remove(self.job_changed)
+        self.ctx.queue_states.listeners.remove(self.queue_changed)
 
-    def job_changed(self, before: Job, after: Job) -> None:
-        if after.job_state == JobState.ABORTED and before.job_state != JobState.ABORTED:
+    def job_changed(self, before: Job | None, after: Job) -> None:
+        was_aborted = before is not None and before.job_state == JobState.ABORTED
+        if after.job_state == JobState.ABORTED and not was_aborted:
             why = after.job_state_message or ", ".join(after.job_state_reasons)
             self.raise_alert(
                 AlertEvent.JOB_ABORTED,
@@ -60,7 +58,7 @@ class Alerts:
         )
 
     def raise_alert(self, event: AlertEvent, text: str) -> None:
-        self.svc.spawn(self._deliver(event, text))
+        self.ctx.tasks.spawn(self._deliver(event, text))
 
     async def _deliver(self, event: AlertEvent, text: str) -> None:
         for jid in await self.store.subscribers(event.value):

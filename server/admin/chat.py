@@ -16,10 +16,18 @@ import difflib
 import logging
 import shlex
 
-from server.admin.commands import BY_NAME, COMMANDS, Command, Kind, UsageError, may_run, parse_words
-from server.admin.render import Rendered, Table
+from admin_commands.declarations import (
+    BY_NAME,
+    COMMANDS,
+    Command,
+    Kind,
+    UsageError,
+    may_run,
+    parse_words,
+)
+from admin_commands.render import Rendered, Table
 from server.admin.runner import run
-from server.service import Caller, CloudImagingService
+from server.context import Caller, ServiceContext
 from stanzas.errors import CloudImagingError
 
 log = logging.getLogger(__name__)
@@ -90,13 +98,13 @@ def error_text(exc: CloudImagingError) -> str:
 
 
 class ChatBot:
-    def __init__(self, svc: CloudImagingService) -> None:
-        self.svc = svc
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
 
     async def answer(self, sender: str, body: str) -> str:
         """The reply to one chat message from `sender` (a full JID)."""
         caller = Caller(sender)
-        operator, admin = self.svc.is_operator(caller), self.svc.is_admin(caller)
+        operator, admin = self.ctx.is_operator(caller), self.ctx.is_admin(caller)
         if not operator:
             return REFUSAL.format(who=caller.bare)
         try:
@@ -115,7 +123,7 @@ class ChatBot:
             return f"Sorry, '{command.name}' is for administrators; nothing was done."
         try:
             values = parse_words(command, words[1:])
-            rendered = await run(self.svc, caller, command, values)
+            rendered = await run(self.ctx, caller, command, values)
         except UsageError as exc:
             return f"usage: {exc}"
         except CloudImagingError as exc:

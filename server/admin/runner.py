@@ -3,17 +3,15 @@ with the administrator's identity, so every check is the one a remote request ge
 
 from __future__ import annotations
 
-from server.admin.commands import Command, Values, build
-from server.admin.render import Rendered
+from admin_commands.declarations import Command, Values, build
+from admin_commands.render import Rendered
+from server.context import Caller, ServiceContext
 from server.handlers import OPERATIONS
-from server.service import Caller, CloudImagingService
 
 
-async def run(
-    svc: CloudImagingService, caller: Caller, command: Command, values: Values
-) -> Rendered:
+async def run(ctx: ServiceContext, caller: Caller, command: Command, values: Values) -> Rendered:
     """Raises UsageError, or the operation's CloudImagingError."""
     request = build(command, values)
     operation = OPERATIONS[request.ELEMENT]
-    response = await operation.handler(svc, caller, request)
+    response = await operation(ctx, caller, request)
     return command.render(response)

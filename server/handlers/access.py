@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.service import Caller, CloudImagingService
+from server.context import Caller, ServiceContext
 from server.stores.devices import Device
 from server.stores.jobs import Job
 from stanzas.errors import NotAuthorized, NotFound
@@ -10,10 +10,10 @@ from stanzas.states import RegistrationState
 
 
 async def registered_device(
-    svc: CloudImagingService, caller: Caller, output_device_uuid: str, *, approved: bool = True
+    ctx: ServiceContext, caller: Caller, output_device_uuid: str, *, approved: bool = True
 ) -> Device:
     """The device, if the sender is the manager account that registered it."""
-    device = await svc.devices.get(output_device_uuid)
+    device = await ctx.devices.get(output_device_uuid)
     if device is None:
         raise NotFound(f"no device {output_device_uuid} is registered")
     if device.jid != caller.bare:
@@ -23,9 +23,9 @@ async def registered_device(
     return device
 
 
-async def device_job(svc: CloudImagingService, device: Device, job_id: int) -> Job:
+async def device_job(ctx: ServiceContext, device: Device, job_id: int) -> Job:
     """A job of the device's queue that is not bound to another device."""
-    job = await svc.jobs.get(job_id)
+    job = await ctx.jobs.get(job_id)
     if job is None:
         raise NotFound(f"no job {job_id}")
     if job.printer_name != device.printer_name or (
@@ -35,27 +35,27 @@ async def device_job(svc: CloudImagingService, device: Device, job_id: int) -> J
     return job
 
 
-async def client(svc: CloudImagingService, caller: Caller) -> None:
+async def client(ctx: ServiceContext, caller: Caller) -> None:
     """Client operations come from user accounts of this server that are not devices."""
-    if not svc.is_local_user(caller):
+    if not ctx.is_local_user(caller):
         raise NotAuthorized("client operations come from user accounts of this server")
-    if await svc.devices.get_by_jid(caller.bare):
+    if await ctx.devices.get_by_jid(caller.bare):
         raise NotAuthorized(f"{caller.bare} is a device account, not a user")
 
 
 async def job_for(
-    svc: CloudImagingService, caller: Caller, job_id: int, *, operators: bool = True
+    ctx: ServiceContext, caller: Caller, job_id: int, *, operators: bool = True
 ) -> Job:
-    """A job the caller may act on: its owner, an administrator, and, unless the seed
-    reserves the operation to owners and administrators, an operator."""
-    await client(svc, caller)
-    job = await svc.jobs.get(job_id)
+    """A job the caller (a client: the operation's role) may act on: its owner, an
+    administrator, and, unless the seed reserves the operation to owners and
+    administrators, an operator."""
+    job = await ctx.jobs.get(job_id)
     if job is None:
         raise NotFound(f"no job {job_id}")
     allowed = (
-        job.owner == caller.bare or svc.is_admin(caller) or (operators and svc.is_operator(caller))
+        job.owner == caller.bare or ctx.is_admin(caller) or (operators and ctx.is_operator(caller))
     )
     if not allowed:
         raise NotAuthorized(f"job {job_id} belongs to another user")
-    await svc.service_states.require_up(job.printer_name)  # down: only RestartService
+    await ctx.queue_states.require_up(job.printer_name)  # down: only RestartService
     return job

@@ -1,38 +1,19 @@
-"""What the administrative handlers share: who may ask, and how a service or a device
-looks in an answer.
-
-Seed 001 reserves Tables 2 and 3 to "Administrators or Operators". Cirrus splits them by
-consequence: operators run the queues day to day (pause, hold, cancel, promote, restart);
-administrators also change configuration and the set of services and devices.
-"""
+"""What the administrative handlers share: the queue a request names, and how a queue,
+the System Control Service or a device looks in an answer. (Who may ask: roles.py.)"""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-from server.service import Caller, CloudImagingService
+from server.context import ServiceContext
 from server.stores.devices import Device
+from server.stores.queue_states import QueueState
 from server.stores.queues import Queue
-from server.stores.service_states import QueueState
 from stanzas.admin_ops import AnyServiceType, DeviceSummary, ServiceState, ServiceSummary
-from stanzas.errors import NotAuthorized, NotFound
+from stanzas.errors import NotFound
 from stanzas.states import ServiceType
 
 
-class Role(StrEnum):
-    OPERATOR = "operator"  # an operator or an administrator
-    ADMIN = "admin"  # an administrator
-
-
-def require(svc: CloudImagingService, caller: Caller, role: Role) -> None:
-    allowed = svc.is_admin(caller) if role == Role.ADMIN else svc.is_operator(caller)
-    if not allowed:
-        who = "administrators" if role == Role.ADMIN else "operators and administrators"
-        raise NotAuthorized(f"only {who} may do this; {caller.bare} is neither")
-
-
-async def job_service(
-    svc: CloudImagingService,
+async def named_queue(
+    ctx: ServiceContext,
     service_type: ServiceType | AnyServiceType,
     printer_name: str | None,
     *,
@@ -40,20 +21,20 @@ async def job_service(
 ) -> Queue:
     """The queue a request names; a down queue only if `down_ok` (seed: once down, a
     service answers only Restart<Service>Service)."""
-    queue = await svc.queues.get(printer_name or "")
+    queue = await ctx.queues.get(printer_name or "")
     if queue is None or queue.service_type != service_type.value:
         raise NotFound(f"no {service_type.value} queue named {printer_name!r}")
     if not down_ok:
-        await svc.service_states.require_up(queue.printer_name)
+        await ctx.queue_states.require_up(queue.printer_name)
     return queue
 
 
-async def summary(
-    svc: CloudImagingService, queue: Queue, state: QueueState | None = None
+async def queue_summary(
+    ctx: ServiceContext, queue: Queue, state: QueueState | None = None
 ) -> ServiceSummary:
-    state = state or await svc.service_states.get(queue.printer_name)
-    device = await svc.devices.get_by_printer(queue.printer_name)
-    active = await svc.jobs.list_active(queue.printer_name)
+    state = state or await ctx.queue_states.get(queue.printer_name)
+    device = await ctx.devices.get_by_printer(queue.printer_name)
+    active = await ctx.jobs.list_active(queue.printer_name)
     return ServiceSummary(
         service_type=AnyServiceType(queue.service_type),
         printer_name=queue.printer_name,
@@ -65,7 +46,7 @@ async def summary(
         hold_new_jobs_until_time=state.hold_new_jobs_until_time,
         queued_job_count=len(active),
         output_device_uuid=device.output_device_uuid if device else None,
-        device_online=(device.jid in svc.service_states.online) if device else None,
+        device_online=(device.jid in ctx.online) if device else None,
         printer_state=queue.printer_state,
         printer_state_reasons=list(queue.printer_state_reasons) or ["none"],
         printer_info=queue.printer_info or None,
@@ -83,15 +64,15 @@ def system_summary() -> ServiceSummary:
 
 
 async def device_summary(
-    svc: CloudImagingService, device: Device, *, with_capabilities: bool = False
+    ctx: ServiceContext, device: Device, *, with_capabilities: bool = False
 ) -> DeviceSummary:
-    queue = await svc.queues.get(device.printer_name)
+    queue = await ctx.queues.get(device.printer_name)
     return DeviceSummary(
         output_device_uuid=device.output_device_uuid,
         printer_name=device.printer_name,
         registered_by=device.jid,
         registration_state=device.registration_state,
-        online=device.jid in svc.service_states.online,
+        online=device.jid in ctx.online,
         time_registered=device.time_registered,
         time_last_seen=device.time_last_seen,
         printer_state=queue.printer_state if queue else None,

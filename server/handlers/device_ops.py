@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from server import tickets
-from server.handlers.access import device_job, registered_device
+from server.context import Caller, ServiceContext
+from server.devices import registration, reports
+from server.handlers.access import device_job
 from server.handlers.registry import operation
-from server.job_state import JOB_TRANSITIONS
-from server.service import Caller, CloudImagingService
+from server.handlers.roles import DEVICE, REGISTERED_DEVICE, REGISTRANT
+from server.jobs import tickets
 from server.stores.devices import Device
 from server.stores.documents import Document
 from server.stores.jobs import Job
@@ -27,36 +28,26 @@ from stanzas.states import DocumentState, JobState, RegistrationState, ServiceTy
 from stanzas.states import JobStateReason as R
 from stanzas.types import INLINE_DOCUMENT_MAX
 
-# Reasons the service itself holds on a bound job; a device's report does not erase them.
-_SERVICE_REASONS = (
-    R.PROCESSING_TO_STOP_POINT,
-    R.JOB_CANCELED_BY_USER,
-    R.JOB_CANCELED_BY_OPERATOR,
-    R.JOB_SUSPENDED,
-)
 
-
-@operation(ops.RegisterDevice)
+@operation(ops.RegisterDevice, role=REGISTRANT)
 async def register_device(
-    svc: CloudImagingService, caller: Caller, req: ops.RegisterDevice
+    ctx: ServiceContext, caller: Caller, req: ops.RegisterDevice
 ) -> ops.RegisterDeviceResponse:
-    if not (svc.is_local_user(caller) or caller.bare in svc.settings.manager_components):
-        raise NotAuthorized("devices register from this server's accounts or trusted components")
-    async with svc.db.transaction():
-        existing = await svc.devices.get(req.output_device_uuid)
+    async with ctx.db.transaction():
+        existing = await ctx.devices.get(req.output_device_uuid)
         if existing is not None and existing.jid != caller.bare:
             raise NotAuthorized(f"{req.output_device_uuid} is registered to another account")
-        holder = await svc.devices.get_by_printer(req.printer_name)
+        holder = await ctx.devices.get_by_printer(req.printer_name)
         if holder is not None and holder.output_device_uuid != req.output_device_uuid:
             raise NotPossible(f"queue {req.printer_name!r} is served by another device")
-        approved = await svc.service_states.auto_approves(req.printer_name) or svc.is_admin(caller)
+        approved = await registration.auto_approves(ctx, req.printer_name) or ctx.is_admin(caller)
         state = (
             existing.registration_state
             if existing
             else (RegistrationState.APPROVED if approved else RegistrationState.PENDING)
         )
-        now = svc.now()
-        queue = await svc.queues.create(req.printer_name, req.service_type.value, now)
+        now = ctx.now()
+        queue = await ctx.queues.create(req.printer_name, req.service_type.value, now)
         changes: dict[str, object] = {"output_device_uuid": req.output_device_uuid}
         if req.printer_info is not None:
             changes["printer_info"] = req.printer_info
@@ -65,9 +56,9 @@ async def register_device(
         if req.capabilities is not None:
             changes["capabilities"] = req.capabilities
         changes.update(_status_changes(req.status))
-        changes = await svc.service_states.keep_admin_description(queue.printer_name, changes)
-        await svc.queues.update(queue, **changes)
-        device = await svc.devices.upsert(
+        changes = await registration.keep_admin_description(ctx, queue.printer_name, changes)
+        await ctx.queues.update(queue, **changes)
+        device = await ctx.devices.upsert(
             Device(
                 output_device_uuid=req.output_device_uuid,
                 jid=caller.bare,
@@ -84,27 +75,25 @@ async def register_device(
     )
 
 
-@operation(ops.DeregisterDevice)
+@operation(ops.DeregisterDevice, role=REGISTERED_DEVICE)
 async def deregister_device(
-    svc: CloudImagingService, caller: Caller, req: ops.DeregisterDevice
+    ctx: ServiceContext, device: Device, req: ops.DeregisterDevice
 ) -> ops.DeregisterDeviceResponse:
-    device = await registered_device(svc, caller, req.output_device_uuid, approved=False)
-    async with svc.db.transaction():
-        for job in await svc.jobs.list_bound_active(device.output_device_uuid):
-            await _return_to_fetchable(svc, job)
-        queue = await svc.queues.get(device.printer_name)
+    async with ctx.db.transaction():
+        for job in await ctx.jobs.list_bound_active(device.output_device_uuid):
+            await reports.return_to_fetchable(ctx, job)
+        queue = await ctx.queues.get(device.printer_name)
         if queue is not None:
-            await svc.queues.update(queue, output_device_uuid=None)
-        await svc.devices.delete(device.output_device_uuid)
+            await ctx.queues.update(queue, output_device_uuid=None)
+        await ctx.devices.delete(device.output_device_uuid)
     return ops.DeregisterDeviceResponse(output_device_uuid=device.output_device_uuid)
 
 
-@operation(ops.GetFetchableJobs)
+@operation(ops.GetFetchableJobs, role=DEVICE)
 async def get_fetchable_jobs(
-    svc: CloudImagingService, caller: Caller, req: ops.GetFetchableJobs
+    ctx: ServiceContext, device: Device, req: ops.GetFetchableJobs
 ) -> ops.GetFetchableJobsResponse:
-    device = await registered_device(svc, caller, req.output_device_uuid)
-    jobs = await svc.jobs.list_fetchable(device.printer_name, req.limit or 100)
+    jobs = await ctx.jobs.list_fetchable(device.printer_name, req.limit or 100)
     return ops.GetFetchableJobsResponse(
         job=[
             ops.FetchableJob(
@@ -119,20 +108,17 @@ async def get_fetchable_jobs(
     )
 
 
-@operation(ops.FetchJob)
-async def fetch_job(
-    svc: CloudImagingService, caller: Caller, req: ops.FetchJob
-) -> ops.FetchJobResponse:
-    device = await registered_device(svc, caller, req.output_device_uuid)
-    job = await device_job(svc, device, req.job_id)
+@operation(ops.FetchJob, role=DEVICE)
+async def fetch_job(ctx: ServiceContext, device: Device, req: ops.FetchJob) -> ops.FetchJobResponse:
+    job = await device_job(ctx, device, req.job_id)
     # A job already bound to this device may be fetched again (a restarted manager).
     bound_here = job.output_device_uuid == device.output_device_uuid
     if not (job.is_fetchable or (bound_here and not job.job_state.is_terminal)):
         raise NotFetchable(f"job {job.job_id} is not fetchable (it is {job.job_state.value})")
-    await svc.service_states.check_fetch(job)  # a paused queue hands out nothing new
-    queue = await svc.queues.get(job.printer_name)
+    await ctx.queue_states.check_fetch(job)  # a paused queue hands out nothing new
+    queue = await ctx.queues.get(job.printer_name)
     default = queue.configuration.default_job_ticket if queue else None
-    documents = await svc.documents.list(job.job_id)
+    documents = await ctx.documents.list(job.job_id)
     return ops.FetchJobResponse(
         job_id=job.job_id,
         job_uuid=job.job_uuid,
@@ -146,29 +132,27 @@ async def fetch_job(
     )
 
 
-@operation(ops.AcknowledgeJob)
+@operation(ops.AcknowledgeJob, role=DEVICE)
 async def acknowledge_job(
-    svc: CloudImagingService, caller: Caller, req: ops.AcknowledgeJob
+    ctx: ServiceContext, device: Device, req: ops.AcknowledgeJob
 ) -> ops.AcknowledgeJobResponse:
-    device = await registered_device(svc, caller, req.output_device_uuid)
-    async with svc.db.transaction():
-        job = await device_job(svc, device, req.job_id)
+    async with ctx.db.transaction():
+        job = await device_job(ctx, device, req.job_id)
         if job.job_state.is_terminal:
             # Canceled before the device took it: the answer tells the manager to drop it.
             return _ack_response(job)
         if job.output_device_uuid is None and not job.is_fetchable:
             raise NotFetchable(f"job {job.job_id} is not fetchable (it is {job.job_state.value})")
         if req.fetch_status_code == "successful-ok":
-            job = await svc.states.change(
+            job = await ctx.job_states.change(
                 job,
                 job.job_state,
-                remove=[R.JOB_FETCHABLE],
                 add=[R.JOB_QUEUED],
                 output_device_uuid=device.output_device_uuid,
                 output_device_job_id=req.output_device_job_id,
             )
         else:
-            job = await svc.states.change(
+            job = await ctx.job_states.change(
                 job,
                 JobState.ABORTED,
                 reasons=[R.ABORTED_BY_SYSTEM, *_reject_reasons(req.fetch_status_code)],
@@ -179,36 +163,35 @@ async def acknowledge_job(
     return _ack_response(job)
 
 
-@operation(ops.FetchDocument)
+@operation(ops.FetchDocument, role=DEVICE)
 async def fetch_document(
-    svc: CloudImagingService, caller: Caller, req: ops.FetchDocument
+    ctx: ServiceContext, device: Device, req: ops.FetchDocument
 ) -> ops.FetchDocumentResponse:
-    device = await registered_device(svc, caller, req.output_device_uuid)
-    job = await _bound_job(svc, device, req.job_id)
+    job = await _bound_job(ctx, device, req.job_id)
     if job.job_state.is_terminal:
         raise NotFetchable(f"job {job.job_id} has ended ({job.job_state.value})")
-    document = await svc.documents.get(job.job_id, req.document_number)
+    document = await ctx.documents.get(job.job_id, req.document_number)
     if document is None:
         raise NotFound(f"job {job.job_id} has no document {req.document_number}")
     if document.spool_name is None:
         raise NotFound(f"the data of document {req.document_number} was discarded")
     if req.document_data_accepted and document.document_size <= INLINE_DOCUMENT_MAX:
         try:
-            data = svc.spool.read_small(document.spool_name, INLINE_DOCUMENT_MAX)
+            data = ctx.spool.read_small(document.spool_name, INLINE_DOCUMENT_MAX)
         except FileNotFoundError:
             raise NotFound(f"the data of document {req.document_number} is gone") from None
         if len(data) != document.document_size:
             raise InternalError(f"the data of document {req.document_number} is damaged")
         return _fetched(job, document, document_data=data)
-    slot = svc.slots.new_download(
+    slot = ctx.slots.new_download(
         job_id=job.job_id,
         document_number=document.document_number,
         spool_name=document.spool_name,
         size=document.document_size,
         digest=document.document_digest,
-        device_jid=caller.bare,
+        device_jid=device.jid,
     )
-    return _fetched(job, document, document_access_uri=f"{svc.public_url}/documents/{slot.token}")
+    return _fetched(job, document, document_access_uri=f"{ctx.public_url}/documents/{slot.token}")
 
 
 def _fetched(job: Job, document: Document, **where: Any) -> ops.FetchDocumentResponse:
@@ -224,26 +207,25 @@ def _fetched(job: Job, document: Document, **where: Any) -> ops.FetchDocumentRes
     )
 
 
-@operation(ops.AcknowledgeDocument)
+@operation(ops.AcknowledgeDocument, role=DEVICE)
 async def acknowledge_document(
-    svc: CloudImagingService, caller: Caller, req: ops.AcknowledgeDocument
+    ctx: ServiceContext, device: Device, req: ops.AcknowledgeDocument
 ) -> ops.AcknowledgeDocumentResponse:
-    device = await registered_device(svc, caller, req.output_device_uuid)
     # A successful fetch changes nothing here (the device reports the document's
     # progress): only a failed one needs a transaction.
     failed = req.fetch_status_code != "successful-ok"
-    async with svc.db.transaction() if failed else contextlib.nullcontext():
-        job = await _bound_job(svc, device, req.job_id)
-        document = await svc.documents.get(job.job_id, req.document_number)
+    async with ctx.db.transaction() if failed else contextlib.nullcontext():
+        job = await _bound_job(ctx, device, req.job_id)
+        document = await ctx.documents.get(job.job_id, req.document_number)
         if document is None:
             raise NotFound(f"job {job.job_id} has no document {req.document_number}")
         if failed and not job.job_state.is_terminal:
             why = req.fetch_status_message or "not fetched"
             message = f"document {document.document_number}: {why} ({req.fetch_status_code})"
-            document = await svc.states.change_document(
+            document = await ctx.job_states.change_document(
                 document, DocumentState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
             )
-            job = await svc.states.change(
+            job = await ctx.job_states.change(
                 job, JobState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
             )
     return ops.AcknowledgeDocumentResponse(
@@ -255,23 +237,21 @@ async def acknowledge_document(
     )
 
 
-@operation(ops.PutJobDocumentData)
+@operation(ops.PutJobDocumentData, role=DEVICE)
 async def put_job_document_data(
-    svc: CloudImagingService, caller: Caller, req: ops.PutJobDocumentData
+    ctx: ServiceContext, device: Device, req: ops.PutJobDocumentData
 ) -> ops.PutJobDocumentDataResponse:
-    await registered_device(svc, caller, req.output_device_uuid)
     if req.service_type == ServiceType.PRINT:
         raise OperationNotSupported("Print queues produce no document data for the service")
     raise OperationNotSupported(f"the {req.service_type.value} service is not offered yet")
 
 
-@operation(ops.UpdateServiceState)
+@operation(ops.UpdateServiceState, role=DEVICE)
 async def update_service_state(
-    svc: CloudImagingService, caller: Caller, req: ops.UpdateServiceState
+    ctx: ServiceContext, device: Device, req: ops.UpdateServiceState
 ) -> ops.UpdateServiceStateResponse:
-    device = await registered_device(svc, caller, req.output_device_uuid)
-    async with svc.db.transaction():
-        queue = await svc.queues.get(device.printer_name)
+    async with ctx.db.transaction():
+        queue = await ctx.queues.get(device.printer_name)
         if queue is None:
             raise NotFound(f"queue {device.printer_name} is gone")
         changes: dict[str, object] = _status_changes(req.status)
@@ -281,22 +261,21 @@ async def update_service_state(
                 update=req.capabilities.model_dump(exclude_none=True)
             )
             changes["capabilities"] = merged
-        queue = await svc.queues.update(queue, **changes)
-        await svc.devices.touch(device.output_device_uuid, svc.now())
+        queue = await ctx.queues.update(queue, **changes)
+        await ctx.devices.touch(device.output_device_uuid, ctx.now())
     return ops.UpdateServiceStateResponse(
         output_device_uuid=device.output_device_uuid, status=queue.to_status()
     )
 
 
-@operation(ops.UpdateJobState)
+@operation(ops.UpdateJobState, role=DEVICE)
 async def update_job_state(
-    svc: CloudImagingService, caller: Caller, req: ops.UpdateJobState
+    ctx: ServiceContext, device: Device, req: ops.UpdateJobState
 ) -> ops.UpdateJobStateResponse:
-    device = await registered_device(svc, caller, req.output_device_uuid)
-    async with svc.db.transaction():
-        job = await _bound_job(svc, device, req.job_id)
-        job = await apply_device_report(
-            svc,
+    async with ctx.db.transaction():
+        job = await _bound_job(ctx, device, req.job_id)
+        job = await reports.apply_device_report(
+            ctx,
             job,
             req.job_state,
             req.job_state_reasons,
@@ -310,18 +289,17 @@ async def update_job_state(
     )
 
 
-@operation(ops.UpdateDocumentState)
+@operation(ops.UpdateDocumentState, role=DEVICE)
 async def update_document_state(
-    svc: CloudImagingService, caller: Caller, req: ops.UpdateDocumentState
+    ctx: ServiceContext, device: Device, req: ops.UpdateDocumentState
 ) -> ops.UpdateDocumentStateResponse:
-    device = await registered_device(svc, caller, req.output_device_uuid)
-    async with svc.db.transaction():
-        job = await _bound_job(svc, device, req.job_id)
-        document = await svc.documents.get(job.job_id, req.document_number)
+    async with ctx.db.transaction():
+        job = await _bound_job(ctx, device, req.job_id)
+        document = await ctx.documents.get(job.job_id, req.document_number)
         if document is None:
             raise NotFound(f"job {job.job_id} has no document {req.document_number}")
         if not document.document_state.is_terminal:
-            document = await svc.states.change_document(
+            document = await ctx.job_states.change_document(
                 document,
                 req.document_state,
                 reasons=req.document_state_reasons,
@@ -330,22 +308,21 @@ async def update_document_state(
     return ops.UpdateDocumentStateResponse(document=document.to_status())
 
 
-@operation(ops.UpdateFetchableJobs)
+@operation(ops.UpdateFetchableJobs, role=DEVICE)
 async def update_fetchable_jobs(
-    svc: CloudImagingService, caller: Caller, req: ops.UpdateFetchableJobs
+    ctx: ServiceContext, device: Device, req: ops.UpdateFetchableJobs
 ) -> ops.UpdateFetchableJobsResponse:
     """The resync (seed 001): jobs bound here but not listed go back to the fetchable
     list; listed jobs take the state the manager reports; jobs that ended or were
     canceled meanwhile are named back so that the manager stops them."""
-    device = await registered_device(svc, caller, req.output_device_uuid)
     held = {h.job_id: h for h in req.job}
     cancel: list[int] = []
-    async with svc.db.transaction():
-        for job in await svc.jobs.list_bound_active(device.output_device_uuid):
+    async with ctx.db.transaction():
+        for job in await ctx.jobs.list_bound_active(device.output_device_uuid):
             if job.job_id not in held:
-                await _return_to_fetchable(svc, job)
+                await reports.return_to_fetchable(ctx, job)
         for report in held.values():
-            found = await svc.jobs.get(report.job_id)
+            found = await ctx.jobs.get(report.job_id)
             if found is None or found.printer_name != device.printer_name:
                 continue
             job = found
@@ -359,16 +336,15 @@ async def update_fetchable_jobs(
                     cancel.append(job.job_id)
                     continue
                 # Fetched and meant to be acknowledged before the manager went away.
-                job = await svc.states.change(
+                job = await ctx.job_states.change(
                     job,
                     job.job_state,
-                    remove=[R.JOB_FETCHABLE],
                     add=[R.JOB_QUEUED],
                     output_device_uuid=device.output_device_uuid,
                     output_device_job_id=report.output_device_job_id,
                 )
-            job = await apply_device_report(
-                svc,
+            job = await reports.apply_device_report(
+                ctx,
                 job,
                 report.job_state,
                 report.job_state_reasons,
@@ -376,57 +352,13 @@ async def update_fetchable_jobs(
             )
             if job.cancel_requested:
                 cancel.append(job.job_id)
-        fetchable = [j.job_id for j in await svc.jobs.list_fetchable(device.printer_name)]
-        await svc.devices.touch(device.output_device_uuid, svc.now())
+        fetchable = [j.job_id for j in await ctx.jobs.list_fetchable(device.printer_name)]
+        await ctx.devices.touch(device.output_device_uuid, ctx.now())
     return ops.UpdateFetchableJobsResponse(fetchable_job_ids=fetchable, cancel_job_ids=cancel)
 
 
-# --- shared steps ---------------------------------------------------------------------
-
-
-async def apply_device_report(
-    svc: CloudImagingService,
-    job: Job,
-    state: JobState,
-    reasons: list[str],
-    *,
-    message: str | None = None,
-    **fields: object,
-) -> Job:
-    """Roll the device's view of a job up into the service's (seed 000 asks for both)."""
-    if job.job_state.is_terminal:
-        return job
-    if state == JobState.PENDING_HELD:
-        state = JobState.PENDING  # the device holds it; for the service it is still on its way
-    if R.JOB_SUSPENDED in job.job_state_reasons and not state.is_terminal:
-        state = JobState.PROCESSING_STOPPED  # suspended until Resume<Service>Job
-    # The service alone sets and clears its own reasons (cancel requested, suspended): a
-    # device echoing one must not bring it back after the service cleared it.
-    kept = [r for r in job.job_state_reasons if r in _SERVICE_REASONS]
-    new_reasons = [*kept, *(r for r in reasons if r not in _SERVICE_REASONS)]
-    if state == JobState.CANCELED and not job.cancel_requested:
-        new_reasons.append(R.JOB_CANCELED_AT_DEVICE)
-    present: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
-    if state not in JOB_TRANSITIONS[job.job_state]:
-        return job
-    return await svc.states.change(job, state, reasons=new_reasons, message=message, **present)
-
-
-async def _return_to_fetchable(svc: CloudImagingService, job: Job) -> None:
-    """The device no longer holds a job it acknowledged: make it fetchable again."""
-    unbind: dict[str, Any] = {
-        "output_device_uuid": None,
-        "output_device_job_id": None,
-        "output_device_job_state": None,
-    }
-    if job.cancel_requested:
-        await svc.states.change(job, JobState.CANCELED, reasons=[job.cancel_requested], **unbind)
-        return
-    await svc.states.change(job, JobState.PENDING, reasons=[R.JOB_FETCHABLE], **unbind)
-
-
-async def _bound_job(svc: CloudImagingService, device: Device, job_id: int) -> Job:
-    job = await device_job(svc, device, job_id)
+async def _bound_job(ctx: ServiceContext, device: Device, job_id: int) -> Job:
+    job = await device_job(ctx, device, job_id)
     if job.output_device_uuid != device.output_device_uuid:
         raise NotFetchable(f"job {job_id} has not been acknowledged by this device")
     return job

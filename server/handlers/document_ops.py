@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from server import intake, tickets
-from server.handlers.access import client, job_for
+from server.context import Caller, ServiceContext
+from server.documents import by_reference
+from server.documents.slots import UploadSlot
+from server.handlers.access import job_for
 from server.handlers.job_ops import queue_for
 from server.handlers.registry import operation
-from server.service import Caller, CloudImagingService
+from server.handlers.roles import CLIENT
+from server.jobs import closing, intake, tickets
 from server.stores.documents import Document
 from server.stores.jobs import Job
-from server.transfer import UploadSlot
 from stanzas import client_ops as ops
 from stanzas.errors import NotFound, NotPossible, OperationNotSupported, UriSchemeNotSupported
 from stanzas.groups import JobTicket
@@ -26,33 +28,33 @@ def _open_for_documents(job: Job) -> None:
         raise NotPossible(f"job {job.job_id} takes no more documents (inputs are closed)")
 
 
-@operation(ops.SendDocument)
+@operation(ops.SendDocument, role=CLIENT)
 async def send_document(
-    svc: CloudImagingService, caller: Caller, req: ops.SendDocument
+    ctx: ServiceContext, caller: Caller, req: ops.SendDocument
 ) -> ops.SendDocumentResponse:
-    job = await job_for(svc, caller, req.job_id)
+    job = await job_for(ctx, caller, req.job_id)
     if req.no_data:
         if not req.last_document:
             raise NotPossible("no-data is only allowed with last-document")
         if not job.is_closed and not job.job_state.is_terminal:
-            job = await intake.close_or_count(svc, job, True, job.number_of_documents)
+            job = await closing.close_or_count(ctx, job, True, job.number_of_documents)
         return ops.SendDocumentResponse(
             job_id=job.job_id,
             job_state=job.job_state,
             job_state_reasons=list(job.job_state_reasons),
         )
     _open_for_documents(job)
-    if svc.slots.upload_in_progress(job.job_id):
+    if ctx.slots.upload_in_progress(job.job_id):
         raise NotPossible(f"a document upload for job {job.job_id} is already in progress")
-    queue = await svc.queues.get(job.printer_name)
+    queue = await ctx.queues.get(job.printer_name)
     assert queue is not None
     tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
     if req.document_ticket is not None:
         tickets.require_supported(req.document_ticket, queue.capabilities)
-    if req.document_size is not None and req.document_size > svc.settings.http.max_document_size:
-        raise NotPossible(f"documents are limited to {svc.settings.http.max_document_size} octets")
+    if req.document_size is not None and req.document_size > ctx.settings.http.max_document_size:
+        raise NotPossible(f"documents are limited to {ctx.settings.http.max_document_size} octets")
     number = job.number_of_documents + 1
-    slot = svc.slots.new_upload(
+    slot = ctx.slots.new_upload(
         job_id=job.job_id,
         document_number=number,
         document_name=req.document_name or f"document-{number}",
@@ -64,37 +66,37 @@ async def send_document(
         document_ticket=req.document_ticket,
     )
     if req.document_data is not None:
-        return await _commit_inline(svc, slot, req.document_data)
-    await svc.jobs.update(job, time_last_activity=svc.now())
+        return await _commit_inline(ctx, slot, req.document_data)
+    await ctx.jobs.update(job, time_last_activity=ctx.now())
     return ops.SendDocumentResponse(
         job_id=job.job_id,
         document_number=number,
-        upload_uri=f"{svc.public_url}/uploads/{slot.token}",
+        upload_uri=f"{ctx.public_url}/uploads/{slot.token}",
         job_state=job.job_state,
         job_state_reasons=list(job.job_state_reasons),
     )
 
 
 async def _commit_inline(
-    svc: CloudImagingService, slot: UploadSlot, data: bytes
+    ctx: ServiceContext, slot: UploadSlot, data: bytes
 ) -> ops.SendDocumentResponse:
     """The bytes came in the request: spool and commit them as an upload would, holding
     the slot meanwhile so that no other document of the job can take the same number."""
     try:
-        spooled = await svc.spool.receive(
+        spooled = await ctx.spool.receive(
             intake.chunks_of(data),
             prefix=f"{slot.job_id}-{slot.document_number}",
-            max_size=svc.settings.http.max_document_size,
+            max_size=ctx.settings.http.max_document_size,
             expected_size=slot.expected_size,
             expected_digest=slot.expected_digest,
         )
         try:
-            job, document = await intake.commit_upload(svc, slot, spooled)
+            job, document = await intake.commit_upload(ctx, slot, spooled)
         except BaseException:
-            svc.spool.discard(spooled.name)
+            ctx.spool.discard(spooled.name)
             raise
     finally:
-        svc.slots.take_upload(slot.token)
+        ctx.slots.take_upload(slot.token)
     return ops.SendDocumentResponse(
         job_id=job.job_id,
         document_number=document.document_number,
@@ -103,25 +105,23 @@ async def _commit_inline(
     )
 
 
-@operation(ops.SendUri)
-async def send_uri(
-    svc: CloudImagingService, caller: Caller, req: ops.SendUri
-) -> ops.SendUriResponse:
-    async with svc.db.transaction():
-        job = await job_for(svc, caller, req.job_id)
+@operation(ops.SendUri, role=CLIENT)
+async def send_uri(ctx: ServiceContext, caller: Caller, req: ops.SendUri) -> ops.SendUriResponse:
+    async with ctx.db.transaction():
+        job = await job_for(ctx, caller, req.job_id)
         _open_for_documents(job)
         scheme = urlsplit(req.document_uri).scheme.lower()
         if scheme not in URI_SCHEMES:
             raise UriSchemeNotSupported(f"{scheme}: URIs are not supported (use http or https)")
-        queue = await svc.queues.get(job.printer_name)
+        queue = await ctx.queues.get(job.printer_name)
         assert queue is not None
         tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
         if req.document_ticket is not None:
             tickets.require_supported(req.document_ticket, queue.capabilities)
-        if svc.slots.upload_in_progress(job.job_id):
+        if ctx.slots.upload_in_progress(job.job_id):
             raise NotPossible(f"a document upload for job {job.job_id} is already in progress")
         number = job.number_of_documents + 1
-        document = await svc.documents.insert(
+        document = await ctx.documents.insert(
             Document(
                 job_id=job.job_id,
                 document_number=number,
@@ -129,20 +129,17 @@ async def send_uri(
                 or req.document_uri.rsplit("/", 1)[-1][:255]
                 or f"document-{number}",
                 document_format=req.document_format,
-                document_state=DocumentState.PENDING,
-                document_state_reasons=(R.NONE,),
-                document_state_message="",
                 document_size=0,
                 document_digest="",
                 spool_name=None,
                 last_document=req.last_document,
-                time_at_creation=svc.now(),
+                time_at_creation=ctx.now(),
                 document_uri=req.document_uri,
                 document_ticket=req.document_ticket or JobTicket(),
             )
         )
-        job = await intake.close_or_count(svc, job, req.last_document, number)
-        svc.db.after_commit(lambda: intake.start_fetch(svc, document))
+        job = await closing.close_or_count(ctx, job, req.last_document, number)
+        ctx.db.after_commit(lambda: by_reference.start_fetch(ctx, document))
     return ops.SendUriResponse(
         job_id=job.job_id,
         document_number=number,
@@ -151,54 +148,54 @@ async def send_uri(
     )
 
 
-@operation(ops.AddHardcopyDocument)
+@operation(ops.AddHardcopyDocument, role=CLIENT)
 async def add_hardcopy_document(
-    svc: CloudImagingService, caller: Caller, req: ops.AddHardcopyDocument
+    ctx: ServiceContext, caller: Caller, req: ops.AddHardcopyDocument
 ) -> ops.AddHardcopyDocumentResponse:
-    job = await job_for(svc, caller, req.job_id)
+    job = await job_for(ctx, caller, req.job_id)
     _open_for_documents(job)
     if job.service_type == ServiceType.PRINT.value:
         raise OperationNotSupported("Print jobs take digital documents, not hardcopy")
     raise OperationNotSupported(f"{job.service_type} hardcopy input is not offered yet")
 
 
-@operation(ops.GetDocuments)
+@operation(ops.GetDocuments, role=CLIENT)
 async def get_documents(
-    svc: CloudImagingService, caller: Caller, req: ops.GetDocuments
+    ctx: ServiceContext, caller: Caller, req: ops.GetDocuments
 ) -> ops.GetDocumentsResponse:
-    job = await job_for(svc, caller, req.job_id)
-    documents = await svc.documents.list(job.job_id)
+    job = await job_for(ctx, caller, req.job_id)
+    documents = await ctx.documents.list(job.job_id)
     return ops.GetDocumentsResponse(
         job_id=job.job_id, job_name=job.job_name, document=[d.to_status() for d in documents]
     )
 
 
-@operation(ops.GetDocumentElements)
+@operation(ops.GetDocumentElements, role=CLIENT)
 async def get_document_elements(
-    svc: CloudImagingService, caller: Caller, req: ops.GetDocumentElements
+    ctx: ServiceContext, caller: Caller, req: ops.GetDocumentElements
 ) -> ops.GetDocumentElementsResponse:
-    job = await job_for(svc, caller, req.job_id)
-    document = await _document(svc, job, req.document_number)
+    job = await job_for(ctx, caller, req.job_id)
+    document = await _document(ctx, job, req.document_number)
     return ops.GetDocumentElementsResponse(document=document.to_status())
 
 
-@operation(ops.CancelDocument)
+@operation(ops.CancelDocument, role=CLIENT)
 async def cancel_document(
-    svc: CloudImagingService, caller: Caller, req: ops.CancelDocument
+    ctx: ServiceContext, caller: Caller, req: ops.CancelDocument
 ) -> ops.DocumentResponse:
     """Seed 001 Cancel<Service>Document: the document ends canceled, the others go on;
     a closed job whose documents have all ended completes. Only documents no device
     has fetched yet can be canceled here."""
-    async with svc.db.transaction():
-        job = await job_for(svc, caller, req.job_id)
-        document = await _document(svc, job, req.document_number)
+    async with ctx.db.transaction():
+        job = await job_for(ctx, caller, req.job_id)
+        document = await _document(ctx, job, req.document_number)
         if document.document_state.is_terminal:
             raise NotPossible(
                 f"document {document.document_number} is already {document.document_state.value}"
             )
         if job.output_device_uuid is not None:
             raise NotPossible(f"job {job.job_id} is already on its device; cancel the job instead")
-        document = await svc.states.change_document(
+        document = await ctx.job_states.change_document(
             document,
             DocumentState.CANCELED,
             reasons=[
@@ -207,28 +204,28 @@ async def cancel_document(
             message=req.message or f"canceled by {caller.bare}",
         )
         remaining = [
-            d for d in await svc.documents.list(job.job_id) if not d.document_state.is_terminal
+            d for d in await ctx.documents.list(job.job_id) if not d.document_state.is_terminal
         ]
         if job.is_closed and not remaining:
-            await svc.states.change(
+            await ctx.job_states.change(
                 job, JobState.COMPLETED, message="every document of the job was canceled"
             )
         elif job.is_closed:
-            await intake.release_if_complete(svc, job)
+            await closing.release_if_complete(ctx, job)
     return ops.DocumentResponse(document=document.to_status())
 
 
-@operation(ops.SetDocumentElements)
+@operation(ops.SetDocumentElements, role=CLIENT)
 async def set_document_elements(
-    svc: CloudImagingService, caller: Caller, req: ops.SetDocumentElements
+    ctx: ServiceContext, caller: Caller, req: ops.SetDocumentElements
 ) -> ops.DocumentResponse:
     """Atomic, validated as if submitted so; the document's state does not change."""
-    async with svc.db.transaction():
-        job = await job_for(svc, caller, req.job_id, operators=False)
-        document = await _document(svc, job, req.document_number)
+    async with ctx.db.transaction():
+        job = await job_for(ctx, caller, req.job_id, operators=False)
+        document = await _document(ctx, job, req.document_number)
         if document.document_state.is_terminal or job.output_device_uuid is not None:
             raise NotPossible(f"document {document.document_number} can no longer change")
-        queue = await svc.queues.get(job.printer_name)
+        queue = await ctx.queues.get(job.printer_name)
         assert queue is not None
         ticket = tickets.edit(document.document_ticket, req.document_ticket, req.delete_elements)
         if req.document_ticket is not None:
@@ -236,22 +233,21 @@ async def set_document_elements(
         changes: dict[str, object] = {"document_ticket": ticket}
         if req.document_name is not None:
             changes["document_name"] = req.document_name
-        document = await svc.documents.update(document, **changes)
+        document = await ctx.documents.update(document, **changes)
     return ops.DocumentResponse(document=document.to_status())
 
 
-@operation(ops.ValidateDocumentTicket)
+@operation(ops.ValidateDocumentTicket, role=CLIENT)
 async def validate_document_ticket(
-    svc: CloudImagingService, caller: Caller, req: ops.ValidateDocumentTicket
+    ctx: ServiceContext, caller: Caller, req: ops.ValidateDocumentTicket
 ) -> ops.ValidateResponse:
-    await client(svc, caller)
-    queue = await queue_for(svc, req.printer_name, req.service_type)
+    queue = await queue_for(ctx, req.printer_name, req.service_type)
     problems = tickets.unsupported(req.document_ticket, queue.capabilities)
     return ops.ValidateResponse(unsupported_elements=sorted(problems) or None)
 
 
-async def _document(svc: CloudImagingService, job: Job, number: int) -> Document:
-    document = await svc.documents.get(job.job_id, number)
+async def _document(ctx: ServiceContext, job: Job, number: int) -> Document:
+    document = await ctx.documents.get(job.job_id, number)
     if document is None:
         raise NotFound(f"job {job.job_id} has no document {number}")
     return document

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from server import intake, job_actions, schedule, tickets
-from server.handlers.access import client, job_for
+from server.context import Caller, ServiceContext
+from server.handlers.access import job_for
 from server.handlers.registry import operation
-from server.service import Caller, CloudImagingService
+from server.handlers.roles import CLIENT
+from server.jobs import actions as job_actions
+from server.jobs import closing, intake, schedule, tickets
 from server.stores.jobs import Job
 from server.stores.queues import Queue
 from stanzas import client_ops as ops
@@ -18,21 +20,20 @@ ACTIVE = (JobState.PROCESSING, JobState.PROCESSING_STOPPED)
 GROUPS = ("job-status", "job-ticket", "job-receipt")
 
 
-async def queue_for(svc: CloudImagingService, name: str, service_type: ServiceType) -> Queue:
-    queue = await svc.queues.get(name)
+async def queue_for(ctx: ServiceContext, name: str, service_type: ServiceType) -> Queue:
+    queue = await ctx.queues.get(name)
     if queue is None or queue.service_type != service_type.value:
         raise NotFound(f"no {service_type.value} queue named {name!r}")
-    await svc.service_states.require_up(queue.printer_name)  # down: only RestartService
+    await ctx.queue_states.require_up(queue.printer_name)  # down: only RestartService
     return queue
 
 
 async def _new_job_terms(
-    svc: CloudImagingService, caller: Caller, req: ops.CreateJob
+    ctx: ServiceContext, caller: Caller, req: ops.CreateJob
 ) -> tuple[Queue, JobTicket, list[str]]:
     """What CreateJob and PrintJob check first: a client, an accepting queue, and the
     ticket settled against it (with the elements it dropped)."""
-    await client(svc, caller)
-    queue = await queue_for(svc, req.printer_name, req.service_type)
+    queue = await queue_for(ctx, req.printer_name, req.service_type)
     if not (queue.is_accepting_jobs and queue.printer_is_accepting_jobs):
         raise NotAcceptingJobs(f"queue {queue.printer_name} is not accepting jobs")
     ticket, dropped = tickets.settle(
@@ -44,35 +45,33 @@ async def _new_job_terms(
     return queue, ticket, dropped
 
 
-@operation(ops.CreateJob)
+@operation(ops.CreateJob, role=CLIENT)
 async def create_job(
-    svc: CloudImagingService, caller: Caller, req: ops.CreateJob
+    ctx: ServiceContext, caller: Caller, req: ops.CreateJob
 ) -> ops.CreateJobResponse:
-    queue, ticket, dropped = await _new_job_terms(svc, caller, req)
-    job = await intake.insert_job(svc, caller, queue, req.job_name or "untitled", ticket, dropped)
+    queue, ticket, dropped = await _new_job_terms(ctx, caller, req)
+    job = await intake.insert_job(ctx, caller, queue, req.job_name or "untitled", ticket, dropped)
     # Committed (maybe with a group of others) before this answer leaves.
     return ops.CreateJobResponse(
         job=job.to_status(with_ticket=True), unsupported_elements=dropped or None
     )
 
 
-@operation(ops.PrintJob)
-async def print_job(
-    svc: CloudImagingService, caller: Caller, req: ops.PrintJob
-) -> ops.PrintJobResponse:
-    queue, ticket, dropped = await _new_job_terms(svc, caller, req)
+@operation(ops.PrintJob, role=CLIENT)
+async def print_job(ctx: ServiceContext, caller: Caller, req: ops.PrintJob) -> ops.PrintJobResponse:
+    queue, ticket, dropped = await _new_job_terms(ctx, caller, req)
     tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
     # Spooled (and fsynced) first: nothing is inserted for data that does not check out.
-    spooled = await svc.spool.receive(
+    spooled = await ctx.spool.receive(
         intake.chunks_of(req.document_data),
         prefix="print",
-        max_size=svc.settings.http.max_document_size,
+        max_size=ctx.settings.http.max_document_size,
         expected_digest=req.document_digest,
     )
     name = req.job_name or req.document_name or "untitled"
     try:
         job = await intake.insert_printed_job(
-            svc,
+            ctx,
             caller,
             queue,
             name,
@@ -83,128 +82,109 @@ async def print_job(
             spooled,
         )
     except BaseException:
-        svc.spool.discard(spooled.name)
+        ctx.spool.discard(spooled.name)
         raise
     return ops.PrintJobResponse(
         job=job.to_status(with_ticket=True), unsupported_elements=dropped or None
     )
 
 
-@operation(ops.CloseJob)
-async def close_job(
-    svc: CloudImagingService, caller: Caller, req: ops.CloseJob
-) -> ops.CloseJobResponse:
-    async with svc.db.transaction():
-        job = await job_for(svc, caller, req.job_id, operators=False)
+@operation(ops.CloseJob, role=CLIENT)
+async def close_job(ctx: ServiceContext, caller: Caller, req: ops.CloseJob) -> ops.CloseJobResponse:
+    async with ctx.db.transaction():
+        job = await job_for(ctx, caller, req.job_id, operators=False)
         # Accepted in any state and when already closed (seed 001). An upload already
         # under way still lands: the job closes when it does.
         if not job.is_closed and not job.job_state.is_terminal:
-            if svc.slots.upload_in_progress(job.job_id):
-                svc.close_after_upload.add(job.job_id)
+            if ctx.slots.upload_in_progress(job.job_id):
+                ctx.slots.close_after_upload(job.job_id)
             else:
-                job = await intake.close_or_count(svc, job, True, job.number_of_documents)
+                job = await closing.close_or_count(ctx, job, True, job.number_of_documents)
     return ops.CloseJobResponse(job=job.to_status())
 
 
-@operation(ops.GetJobElements)
+@operation(ops.GetJobElements, role=CLIENT)
 async def get_job_elements(
-    svc: CloudImagingService, caller: Caller, req: ops.GetJobElements
+    ctx: ServiceContext, caller: Caller, req: ops.GetJobElements
 ) -> ops.GetJobElementsResponse:
-    job = await job_for(svc, caller, req.job_id)
+    job = await job_for(ctx, caller, req.job_id)
     groups = set(req.requested_elements or GROUPS)
     unknown = groups - set(GROUPS)
     if unknown:
         raise NotPossible(f"unknown element groups: {', '.join(sorted(unknown))}")
-    status = await svc.service_states.lazy_status(
+    status = await ctx.queue_states.lazy_status(
         job, job.to_status(with_ticket="job-ticket" in groups)
     )
     receipt = None
     if "job-receipt" in groups:
-        queue = await svc.queues.get(job.printer_name)
+        queue = await ctx.queues.get(job.printer_name)
         default = queue.configuration.default_job_ticket if queue else None
         receipt = tickets.effective(job.job_ticket, default)
     return ops.GetJobElementsResponse(job=status, job_receipt=receipt)
 
 
 async def job_list(
-    svc: CloudImagingService,
+    ctx: ServiceContext,
     caller: Caller,
+    req: ops.GetActiveJobs | ops.GetJobHistory,
     *,
     active: bool,
-    service_type: ServiceType,
-    printer_name: str | None,
-    my_jobs: bool,
-    limit: int | None,
 ) -> ops.JobList:
-    await client(svc, caller)
-    if printer_name is not None:
-        await queue_for(svc, printer_name, service_type)
-    jobs = await svc.jobs.list_jobs(
+    """The active jobs (oldest first, in hand-out order) or the ended ones (newest first)."""
+    if req.printer_name is not None:
+        await queue_for(ctx, req.printer_name, req.service_type)
+    jobs = await ctx.jobs.list_jobs(
         active=active,
-        service_type=service_type.value,
-        printer_name=printer_name,
-        owner=caller.bare if my_jobs else None,
-        limit=limit or 1000,
+        service_type=req.service_type.value,
+        printer_name=req.printer_name,
+        owner=caller.bare if req.my_jobs else None,
+        limit=req.limit or 1000,
     )
-    if active:  # in the order the queues hand them out (server/schedule.py)
-        jobs = await schedule.in_order(svc, jobs)
-    operator = svc.is_operator(caller)
+    if active:  # in the order the queues hand them out (server/jobs/schedule.py)
+        jobs = await schedule.in_order(ctx, jobs)
+    operator = ctx.is_operator(caller)
     summaries = [j.to_summary(full=operator or j.owner == caller.bare) for j in jobs]
-    return ops.JobList(job=await svc.service_states.lazy_statuses(jobs, summaries))
+    return ops.JobList(job=await ctx.queue_states.lazy_statuses(jobs, summaries))
 
 
-@operation(ops.GetActiveJobs)
+@operation(ops.GetActiveJobs, role=CLIENT)
 async def get_active_jobs(
-    svc: CloudImagingService, caller: Caller, req: ops.GetActiveJobs
+    ctx: ServiceContext, caller: Caller, req: ops.GetActiveJobs
 ) -> ops.JobList:
-    return await job_list(
-        svc,
-        caller,
-        active=True,
-        service_type=req.service_type,
-        printer_name=req.printer_name,
-        my_jobs=req.my_jobs,
-        limit=req.limit,
-    )
+    return await job_list(ctx, caller, req, active=True)
 
 
-@operation(ops.GetJobHistory)
+@operation(ops.GetJobHistory, role=CLIENT)
 async def get_job_history(
-    svc: CloudImagingService, caller: Caller, req: ops.GetJobHistory
+    ctx: ServiceContext, caller: Caller, req: ops.GetJobHistory
 ) -> ops.JobList:
-    return await job_list(
-        svc,
-        caller,
-        active=False,
-        service_type=req.service_type,
-        printer_name=req.printer_name,
-        my_jobs=req.my_jobs,
-        limit=req.limit,
-    )
+    return await job_list(ctx, caller, req, active=False)
 
 
-@operation(ops.CancelJob)
+@operation(ops.CancelJob, role=CLIENT)
 async def cancel_job(
-    svc: CloudImagingService, caller: Caller, req: ops.CancelJob
+    ctx: ServiceContext, caller: Caller, req: ops.CancelJob
 ) -> ops.CancelJobResponse:
-    async with svc.db.transaction():
-        job = await job_for(svc, caller, req.job_id)
+    async with ctx.db.transaction():
+        job = await job_for(ctx, caller, req.job_id)
         job = await job_actions.request_cancel(
-            svc, job, _cancel_reason(job, caller), req.message or f"canceled by {caller.bare}"
+            ctx.job_states,
+            job,
+            _cancel_reason(job, caller),
+            req.message or f"canceled by {caller.bare}",
         )
     return ops.CancelJobResponse(job=job.to_status())
 
 
-@operation(ops.CancelMyJobs)
+@operation(ops.CancelMyJobs, role=CLIENT)
 async def cancel_my_jobs(
-    svc: CloudImagingService, caller: Caller, req: ops.CancelMyJobs
+    ctx: ServiceContext, caller: Caller, req: ops.CancelMyJobs
 ) -> ops.CancelMyJobsResponse:
     """All or nothing (seed 001): first every candidate's ownership, then every
     candidate's state; only if both pass is anything canceled."""
-    await client(svc, caller)
-    async with svc.db.transaction():
+    async with ctx.db.transaction():
         if req.job_ids:
-            found = {i: await svc.jobs.get(i) for i in dict.fromkeys(req.job_ids)}
+            found = {i: await ctx.jobs.get(i) for i in dict.fromkeys(req.job_ids)}
             missing = [i for i, j in found.items() if j is None]
             if missing:
                 raise NotFound(f"no such jobs: {_ids(missing)}", job_ids=missing)
@@ -214,12 +194,12 @@ async def cancel_my_jobs(
                 raise NotAuthorized(f"not your jobs: {_ids(foreign)}", job_ids=foreign)
         else:
             if req.printer_name is not None:
-                await queue_for(svc, req.printer_name, req.service_type)
+                await queue_for(ctx, req.printer_name, req.service_type)
             # All my active jobs; one already being canceled is on its way to a final
             # state, so it is left alone rather than failing the whole request.
             candidates = [
                 j
-                for j in await svc.jobs.list_jobs(
+                for j in await ctx.jobs.list_jobs(
                     active=True,
                     service_type=req.service_type.value,
                     printer_name=req.printer_name,
@@ -235,72 +215,68 @@ async def cancel_my_jobs(
             raise NotPossible(f"cannot be canceled: {_ids(stuck)}", job_ids=stuck)
         message = req.message or f"canceled by {caller.bare}"
         for job in live:
-            await job_actions.request_cancel(svc, job, R.JOB_CANCELED_BY_USER, message)
+            await job_actions.request_cancel(ctx.job_states, job, R.JOB_CANCELED_BY_USER, message)
     return ops.CancelMyJobsResponse(
         job_ids=[j.job_id for j in live],
         already_terminated_job_ids=ended if req.job_ids and ended else None,
     )
 
 
-@operation(ops.CancelCurrentJob)
+@operation(ops.CancelCurrentJob, role=CLIENT)
 async def cancel_current_job(
-    svc: CloudImagingService, caller: Caller, req: ops.CancelCurrentJob
+    ctx: ServiceContext, caller: Caller, req: ops.CancelCurrentJob
 ) -> ops.JobsResponse:
     """Seed 001 CancelCurrent<Service>Job rules 1-5."""
-    await client(svc, caller)
-    queue = await queue_for(svc, req.printer_name, req.service_type)
-    async with svc.db.transaction():
-        targets = await _current_targets(svc, caller, queue, req.job_id)
+    queue = await queue_for(ctx, req.printer_name, req.service_type)
+    async with ctx.db.transaction():
+        targets = await _current_targets(ctx, caller, queue, req.job_id)
         refused = [j.job_id for j in targets if job_actions.cancel_refusal(j)]
         if refused:
             raise NotPossible(f"already being canceled: {_ids(refused)}", job_ids=refused)
         message = req.message or f"canceled by {caller.bare}"
         done = [
-            await job_actions.request_cancel(svc, j, _cancel_reason(j, caller), message)
+            await job_actions.request_cancel(ctx.job_states, j, _cancel_reason(j, caller), message)
             for j in targets
         ]
     return ops.JobsResponse(job=[j.to_status() for j in done])
 
 
-@operation(ops.SuspendCurrentJob)
+@operation(ops.SuspendCurrentJob, role=CLIENT)
 async def suspend_current_job(
-    svc: CloudImagingService, caller: Caller, req: ops.SuspendCurrentJob
+    ctx: ServiceContext, caller: Caller, req: ops.SuspendCurrentJob
 ) -> ops.JobsResponse:
     """Seed 001 SuspendCurrent<Service>Job rules a, b and 1-5 (owner or administrator)."""
-    await client(svc, caller)
-    queue = await queue_for(svc, req.printer_name, req.service_type)
-    async with svc.db.transaction():
-        targets = await _current_targets(svc, caller, queue, req.job_id, operators=False)
+    queue = await queue_for(ctx, req.printer_name, req.service_type)
+    async with ctx.db.transaction():
+        targets = await _current_targets(ctx, caller, queue, req.job_id, operators=False)
         fresh = [j for j in targets if R.JOB_SUSPENDED not in j.job_state_reasons]
         if not fresh:
             raise NotPossible("the current job is already suspended")
         if req.job_id is not None and len(fresh) != len(targets):
             raise NotPossible(f"job {req.job_id} is already suspended")
-        done = [await job_actions.suspend(svc, j, req.message) for j in fresh]
+        done = [await job_actions.suspend(ctx.job_states, j, req.message) for j in fresh]
     return ops.JobsResponse(job=[j.to_status() for j in done])
 
 
-@operation(ops.ResumeJob)
-async def resume_job(
-    svc: CloudImagingService, caller: Caller, req: ops.ResumeJob
-) -> ops.JobResponse:
-    async with svc.db.transaction():
-        job = await job_for(svc, caller, req.job_id)
-        job = await job_actions.resume(svc, job, req.message)
+@operation(ops.ResumeJob, role=CLIENT)
+async def resume_job(ctx: ServiceContext, caller: Caller, req: ops.ResumeJob) -> ops.JobResponse:
+    async with ctx.db.transaction():
+        job = await job_for(ctx, caller, req.job_id)
+        job = await job_actions.resume(ctx.job_states, job, req.message)
     return ops.JobResponse(job=job.to_status())
 
 
-@operation(ops.SetJobElements)
+@operation(ops.SetJobElements, role=CLIENT)
 async def set_job_elements(
-    svc: CloudImagingService, caller: Caller, req: ops.SetJobElements
+    ctx: ServiceContext, caller: Caller, req: ops.SetJobElements
 ) -> ops.JobResponse:
     """Atomic (seed 001): validated as if the job had been submitted so; all or nothing.
     Only jobs no device holds yet can change (RFC 3380 Set-Job-Attributes)."""
-    async with svc.db.transaction():
-        job = await job_for(svc, caller, req.job_id, operators=False)
+    async with ctx.db.transaction():
+        job = await job_for(ctx, caller, req.job_id, operators=False)
         if job.job_state.is_terminal or job.output_device_uuid is not None:
             raise NotPossible(f"job {job.job_id} is {job.job_state.value}; it can no longer change")
-        queue = await svc.queues.get(job.printer_name)
+        queue = await ctx.queues.get(job.printer_name)
         assert queue is not None
         ticket = tickets.edit(job.job_ticket, req.job_ticket, req.delete_elements)
         if req.job_ticket is not None:
@@ -311,48 +287,49 @@ async def set_job_elements(
         }
         if req.job_name is not None:
             changes["job_name"] = req.job_name
-        job = await svc.jobs.update(job, **changes)
-        if intake.is_held(ticket):
-            job = await job_actions.hold(svc, job, ticket.job_hold_until or "", req.message)
+        job = await ctx.jobs.update(job, **changes)
+        if tickets.is_held(ticket):
+            job = await job_actions.hold(
+                ctx.job_states, job, ticket.job_hold_until or "", req.message
+            )
         else:
-            job = await job_actions.release(svc, job, req.message)
-        job = await svc.jobs.get(job.job_id) or job
+            job = await job_actions.release(ctx.job_states, job, req.message)
+        job = await ctx.jobs.get(job.job_id) or job
     return ops.JobResponse(job=job.to_status(with_ticket=True))
 
 
-@operation(ops.ResubmitJob)
+@operation(ops.ResubmitJob, role=CLIENT)
 async def resubmit_job(
-    svc: CloudImagingService, caller: Caller, req: ops.ResubmitJob
+    ctx: ServiceContext, caller: Caller, req: ops.ResubmitJob
 ) -> ops.JobResponse:
     """Seed 001 Resubmit<Service>Job: a new job from a retained completed or canceled
     one, overrides applied, documents by value copied, by reference fetched again."""
-    original = await job_for(svc, caller, req.job_id)
+    original = await job_for(ctx, caller, req.job_id)
     if original.job_state not in (JobState.COMPLETED, JobState.CANCELED):
         raise NotPossible(
             f"job {original.job_id} is {original.job_state.value}; only "
             "completed or canceled jobs can be resubmitted"
         )
-    queue = await svc.queues.get(original.printer_name)
+    queue = await ctx.queues.get(original.printer_name)
     if queue is None or not (queue.is_accepting_jobs and queue.printer_is_accepting_jobs):
         raise NotAcceptingJobs(f"queue {original.printer_name} is not accepting jobs")
-    documents = await svc.documents.list(original.job_id)
+    documents = await ctx.documents.list(original.job_id)
     lost = [d.document_number for d in documents if not d.has_data and not d.document_uri]
     if lost or not documents:
         raise NotPossible(f"job {original.job_id}'s document data is no longer retained")
     merged = tickets.edit(original.job_ticket, req.job_ticket, None)
     ticket, dropped = tickets.settle(merged, queue.capabilities, queue.configuration)
-    job = await intake.resubmit(svc, caller, original, queue, ticket, dropped, documents)
+    job = await intake.resubmit(ctx, caller, original, queue, ticket, dropped, documents)
     return ops.JobResponse(
         job=job.to_status(with_ticket=True), unsupported_elements=dropped or None
     )
 
 
-@operation(ops.ValidateJobTicket)
+@operation(ops.ValidateJobTicket, role=CLIENT)
 async def validate_job_ticket(
-    svc: CloudImagingService, caller: Caller, req: ops.ValidateJobTicket
+    ctx: ServiceContext, caller: Caller, req: ops.ValidateJobTicket
 ) -> ops.ValidateResponse:
-    await client(svc, caller)
-    queue = await queue_for(svc, req.printer_name, req.service_type)
+    queue = await queue_for(ctx, req.printer_name, req.service_type)
     _ticket, dropped = tickets.settle(
         req.job_ticket, queue.capabilities, queue.configuration, req.job_mandatory_elements
     )
@@ -363,7 +340,7 @@ async def validate_job_ticket(
 
 
 async def _current_targets(
-    svc: CloudImagingService,
+    ctx: ServiceContext,
     caller: Caller,
     queue: Queue,
     job_id: int | None,
@@ -373,12 +350,12 @@ async def _current_targets(
     def may(job: Job) -> bool:
         return (
             job.owner == caller.bare
-            or svc.is_admin(caller)
-            or (operators and svc.is_operator(caller))
+            or ctx.is_admin(caller)
+            or (operators and ctx.is_operator(caller))
         )
 
     if job_id is not None:
-        job = await svc.jobs.get(job_id)
+        job = await ctx.jobs.get(job_id)
         if job is None or job.printer_name != queue.printer_name:
             raise NotFound(f"no job {job_id} on {queue.printer_name}")
         if not may(job):
@@ -386,7 +363,7 @@ async def _current_targets(
         if job.job_state not in ACTIVE:
             raise NotPossible(f"job {job_id} is {job.job_state.value}, not the current job")
         return [job]
-    current = [j for j in await svc.jobs.list_active(queue.printer_name) if j.job_state in ACTIVE]
+    current = [j for j in await ctx.jobs.list_active(queue.printer_name) if j.job_state in ACTIVE]
     mine = [j for j in current if may(j)]
     if not mine:
         raise NotPossible(f"no job of yours is processing on {queue.printer_name}")

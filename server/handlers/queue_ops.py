@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from server.handlers.access import client
+from server.context import Caller, ServiceContext
 from server.handlers.job_ops import queue_for
 from server.handlers.registry import operation
-from server.service import Caller, CloudImagingService
+from server.handlers.roles import CLIENT
 from server.stores.queues import Queue
 from stanzas import client_ops as ops
 from stanzas.admin_ops import ServiceState
@@ -16,10 +16,8 @@ from stanzas.states import PrinterState
 GROUPS = ("description", "capabilities", "configuration", "status", "default-job-ticket")
 
 
-async def service_elements(
-    svc: CloudImagingService, queue: Queue, groups: set[str]
-) -> ServiceElements:
-    queued = len(await svc.jobs.list_active(queue.printer_name))
+async def queue_elements(ctx: ServiceContext, queue: Queue, groups: set[str]) -> ServiceElements:
+    queued = len(await ctx.jobs.list_active(queue.printer_name))
     return ServiceElements(
         description=ServiceDescription(
             printer_name=queue.printer_name,
@@ -33,7 +31,7 @@ async def service_elements(
         else None,
         capabilities=queue.capabilities if "capabilities" in groups else None,
         configuration=queue.configuration if "configuration" in groups else None,
-        status=await combined_status(svc, queue) if "status" in groups else None,
+        status=await combined_status(ctx, queue) if "status" in groups else None,
         default_job_ticket=queue.configuration.default_job_ticket
         if "default-job-ticket" in groups
         else None,
@@ -42,11 +40,11 @@ async def service_elements(
     )
 
 
-async def combined_status(svc: CloudImagingService, queue: Queue) -> ServiceStatus:
+async def combined_status(ctx: ServiceContext, queue: Queue) -> ServiceStatus:
     """The device's state, overridden by the queue's own when administrators stopped
     (paused) or shut it down: a client sees why nothing prints."""
     status = queue.to_status()
-    admin = await svc.service_states.get(queue.printer_name)
+    admin = await ctx.queue_states.get(queue.printer_name)
     if admin.service_state not in (ServiceState.STOPPED, ServiceState.DOWN):
         return status
     reasons = [
@@ -63,43 +61,40 @@ async def combined_status(svc: CloudImagingService, queue: Queue) -> ServiceStat
     )
 
 
-@operation(ops.GetServiceElements)
+@operation(ops.GetServiceElements, role=CLIENT)
 async def get_service_elements(
-    svc: CloudImagingService, caller: Caller, req: ops.GetServiceElements
+    ctx: ServiceContext, caller: Caller, req: ops.GetServiceElements
 ) -> ops.GetServiceElementsResponse:
-    await client(svc, caller)
-    queue = await queue_for(svc, req.printer_name, req.service_type)
+    queue = await queue_for(ctx, req.printer_name, req.service_type)
     groups = set(req.requested_elements or GROUPS)
     unknown = groups - set(GROUPS)
     if unknown:
         raise NotPossible(f"unknown element groups: {', '.join(sorted(unknown))}")
-    return ops.GetServiceElementsResponse(service=await service_elements(svc, queue, groups))
+    return ops.GetServiceElementsResponse(service=await queue_elements(ctx, queue, groups))
 
 
-@operation(ops.GetServices)
+@operation(ops.GetServices, role=CLIENT)
 async def get_services(
-    svc: CloudImagingService, caller: Caller, req: ops.GetServices
+    ctx: ServiceContext, caller: Caller, req: ops.GetServices
 ) -> ops.GetServicesResponse:
-    await client(svc, caller)
     queues = [
         q
-        for q in await svc.queues.list_all()
+        for q in await ctx.queues.list_all()
         if req.service_type is None or q.service_type == req.service_type.value
     ]
     return ops.GetServicesResponse(
-        service=[await service_elements(svc, q, {"description", "status"}) for q in queues]
+        service=[await queue_elements(ctx, q, {"description", "status"}) for q in queues]
     )
 
 
-@operation(ops.IdentifyPrinter)
+@operation(ops.IdentifyPrinter, role=CLIENT)
 async def identify_printer(
-    svc: CloudImagingService, caller: Caller, req: ops.IdentifyPrinter
+    ctx: ServiceContext, caller: Caller, req: ops.IdentifyPrinter
 ) -> ops.IdentifyPrinterResponse:
     """Relayed to the queue's device with the next push (PWG 5100.13 Identify-Printer)."""
-    await client(svc, caller)
-    queue = await queue_for(svc, req.printer_name, req.service_type)
-    device = await svc.devices.get_by_printer(queue.printer_name)
-    online = device is not None and svc.push is not None and device.registration_state == "approved"
-    if online and device is not None and svc.push is not None:
-        svc.push.identify(device, req.identify_actions or ["sound"], req.message)
+    queue = await queue_for(ctx, req.printer_name, req.service_type)
+    device = await ctx.devices.get_by_printer(queue.printer_name)
+    online = device is not None and ctx.push is not None and device.registration_state == "approved"
+    if online and device is not None and ctx.push is not None:
+        ctx.push.identify(device, req.identify_actions or ["sound"], req.message)
     return ops.IdentifyPrinterResponse(printer_name=queue.printer_name, device_online=online)

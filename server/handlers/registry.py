@@ -1,39 +1,51 @@
-"""One handler per operation, registered by the request payload it answers."""
+"""One handler per operation, registered by the request payload it answers, with the role
+that may ask for it (server/handlers/roles.py): the authorization matrix is data."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from server.service import Caller, CloudImagingService
+from server.context import Caller, ServiceContext
 from stanzas.model import Payload
 
+P = TypeVar("P")  # what a handler is handed for the caller: the caller, or its device
 RequestT = TypeVar("RequestT", bound=Payload)
-Handler = Callable[[CloudImagingService, Caller, Any], Awaitable[Payload]]
+Handler = Callable[[ServiceContext, P, RequestT], Awaitable[Payload]]
+
+
+@dataclass(frozen=True)
+class Role(Generic[P]):
+    """Who may ask: `admit` returns what the handler acts for (the caller, or the device
+    the caller speaks for), or raises NotAuthorized (NotFound for a device no one
+    registered)."""
+
+    name: str
+    admit: Callable[[ServiceContext, Caller, Any], Awaitable[P]]
 
 
 @dataclass(frozen=True)
 class Operation:
     request: type[Payload]
-    handler: Handler
+    role: Role[Any]
+    handler: Handler[Any, Any]
+
+    async def __call__(self, ctx: ServiceContext, caller: Caller, request: Payload) -> Payload:
+        """The operation for this caller: refused unless its role admits the caller."""
+        return await self.handler(ctx, await self.role.admit(ctx, caller, request), request)
 
 
 OPERATIONS: dict[str, Operation] = {}
 
 
 def operation(
-    request: type[RequestT],
-) -> Callable[
-    [Callable[[CloudImagingService, Caller, RequestT], Awaitable[Payload]]],
-    Callable[[CloudImagingService, Caller, RequestT], Awaitable[Payload]],
-]:
-    def register(
-        handler: Callable[[CloudImagingService, Caller, RequestT], Awaitable[Payload]],
-    ) -> Callable[[CloudImagingService, Caller, RequestT], Awaitable[Payload]]:
+    request: type[RequestT], *, role: Role[P]
+) -> Callable[[Handler[P, RequestT]], Handler[P, RequestT]]:
+    def register(handler: Handler[P, RequestT]) -> Handler[P, RequestT]:
         if request.ELEMENT in OPERATIONS:
             raise RuntimeError(f"two handlers for {request.ELEMENT}")
-        OPERATIONS[request.ELEMENT] = Operation(request, handler)
+        OPERATIONS[request.ELEMENT] = Operation(request, role, handler)
         return handler
 
     return register

@@ -15,18 +15,14 @@ Table 3's notes, as applied here:
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from server import housekeeping
-from server.handlers.admin_common import (
-    Role,
-    job_service,
-    require,
-    summary,
-    system_summary,
-)
-from server.handlers.registry import operation
-from server.service import Caller, CloudImagingService
-from server.stores.admin import SystemElementStore
+from server import notifier
+from server.context import Caller, ServiceContext
+from server.handlers.admin_common import named_queue, queue_summary, system_summary
+from server.handlers.queue_admin_ops import Step, disable, enable, pause, resume
+from server.handlers.registry import Handler, Role, operation
+from server.handlers.roles import ADMIN, OPERATOR, require_admin
 from server.stores.queues import Queue
 from stanzas import admin_ops as ops
 from stanzas.errors import AttributesNotSupported, NotPossible
@@ -36,19 +32,19 @@ GROUPS = ("system-configuration", "system-description", "system-status")
 DOWN = ops.ServiceState.DOWN
 
 
-async def _all(svc: CloudImagingService) -> ops.ServicesResponse:
+async def _all(ctx: ServiceContext) -> ops.ServicesResponse:
     services = [system_summary()]
-    for queue in await svc.queues.list_all():
-        services.append(await summary(svc, queue))
+    for queue in await ctx.queues.list_all():
+        services.append(await queue_summary(ctx, queue))
     return ops.ServicesResponse(service=services)
 
 
-async def _job_services(svc: CloudImagingService, *, down: bool | None = None) -> list[Queue]:
+async def _queues(ctx: ServiceContext, *, down: bool | None = None) -> list[Queue]:
     """Every queue, or only those that are (down=True) or are not (down=False) down."""
-    queues = await svc.queues.list_all()
+    queues = await ctx.queues.list_all()
     if down is None:
         return queues
-    states = await svc.service_states.store.list_all()
+    states = await ctx.queue_states.store.list_all()
     return [
         q
         for q in queues
@@ -64,82 +60,78 @@ def _not_system(service_type: ops.AnyServiceType, what: str) -> None:
 # --- one service by name ---------------------------------------------------------------
 
 
-@operation(ops.RestartService)
+@operation(ops.RestartService, role=OPERATOR)
 async def restart_service(
-    svc: CloudImagingService, caller: Caller, req: ops.RestartService
+    ctx: ServiceContext, caller: Caller, req: ops.RestartService
 ) -> ops.ServiceResponse:
     if not req.service_type.is_job_service:
-        require(svc, caller, Role.ADMIN)
-        await svc.announce_restart()  # soft restart: every device resynchronises
+        require_admin(ctx, caller)
+        await notifier.announce_restart(ctx)  # soft restart: every device resynchronises
         return ops.ServiceResponse(service=system_summary())
-    require(svc, caller, Role.OPERATOR)
-    queue = await job_service(svc, req.service_type, req.printer_name, down_ok=True)
-    state = await svc.service_states.restart(
+    queue = await named_queue(ctx, req.service_type, req.printer_name, down_ok=True)
+    return await _restarted(ctx, queue, req)
+
+
+async def _restarted(
+    ctx: ServiceContext, queue: Queue, req: ops.RestartService | ops.StartupService
+) -> ops.ServiceResponse:
+    """Restart/Startup of one queue, and the queue as it now is."""
+    state = await ctx.queue_states.restart(
         queue.printer_name,
         accepting=req.is_accepting_jobs,
         paused=req.start_service_paused,
         message=req.message,
     )
-    queue = await svc.queues.get(queue.printer_name) or queue
-    return ops.ServiceResponse(service=await summary(svc, queue, state))
+    queue = await ctx.queues.get(queue.printer_name) or queue
+    return ops.ServiceResponse(service=await queue_summary(ctx, queue, state))
 
 
-@operation(ops.ShutdownService)
+@operation(ops.ShutdownService, role=OPERATOR)
 async def shutdown_service(
-    svc: CloudImagingService, caller: Caller, req: ops.ShutdownService
+    ctx: ServiceContext, caller: Caller, req: ops.ShutdownService
 ) -> ops.ServiceResponse:
     _not_system(req.service_type, "ShutdownService")
-    require(svc, caller, Role.OPERATOR)
-    queue = await job_service(svc, req.service_type, req.printer_name, down_ok=True)
-    state = await svc.service_states.shutdown(queue.printer_name, req.message)
-    return ops.ServiceResponse(service=await summary(svc, queue, state))
+    queue = await named_queue(ctx, req.service_type, req.printer_name, down_ok=True)
+    state = await ctx.queue_states.shutdown(queue.printer_name, req.message)
+    return ops.ServiceResponse(service=await queue_summary(ctx, queue, state))
 
 
-@operation(ops.StartupService)
+@operation(ops.StartupService, role=ADMIN)
 async def startup_service(
-    svc: CloudImagingService, caller: Caller, req: ops.StartupService
+    ctx: ServiceContext, caller: Caller, req: ops.StartupService
 ) -> ops.ServiceResponse:
     """A new queue (no device yet: jobs wait until one registers for it); a shut-down
     queue of that name is started up instead."""
     _not_system(req.service_type, "StartupService")
-    require(svc, caller, Role.ADMIN)
     assert req.printer_name is not None
-    async with svc.db.transaction():
-        queue = await svc.queues.get(req.printer_name)
+    async with ctx.db.transaction():
+        queue = await ctx.queues.get(req.printer_name)
         if queue is not None:
             if queue.service_type != req.service_type.value:
                 raise NotPossible(f"{req.printer_name} is a {queue.service_type} queue")
-            state = await svc.service_states.get(queue.printer_name)
+            state = await ctx.queue_states.get(queue.printer_name)
             if state.service_state != DOWN:
                 raise NotPossible(f"queue {req.printer_name} is already up")
         else:
-            queue = await svc.queues.create(req.printer_name, req.service_type.value, svc.now())
-        state = await svc.service_states.restart(
-            queue.printer_name,
-            accepting=req.is_accepting_jobs,
-            paused=req.start_service_paused,
-            message=req.message,
-        )
-    queue = await svc.queues.get(queue.printer_name) or queue
-    return ops.ServiceResponse(service=await summary(svc, queue, state))
+            queue = await ctx.queues.create(req.printer_name, req.service_type.value, ctx.now())
+        return await _restarted(ctx, queue, req)
 
 
-@operation(ops.DeleteService)
+@operation(ops.DeleteService, role=ADMIN)
 async def delete_service(
-    svc: CloudImagingService, caller: Caller, req: ops.DeleteService
+    ctx: ServiceContext, caller: Caller, req: ops.DeleteService
 ) -> ops.DeleteServiceResponse:
     """Removes a shut-down queue: its jobs, their documents and spool data, and the
     registration of its device (which may register again, as a new device)."""
     _not_system(req.service_type, "DeleteService")
-    require(svc, caller, Role.ADMIN)
-    queue = await job_service(svc, req.service_type, req.printer_name, down_ok=True)
-    async with svc.db.transaction():
-        state = await svc.service_states.get(queue.printer_name)
+    queue = await named_queue(ctx, req.service_type, req.printer_name, down_ok=True)
+    async with ctx.db.transaction():
+        state = await ctx.queue_states.get(queue.printer_name)
         if state.service_state != DOWN:
             raise NotPossible(f"queue {queue.printer_name} must be shut down before it is deleted")
         jobs = [
-            *await svc.jobs.list_active(queue.printer_name),
-            *await svc.jobs.list_jobs(
+            *await ctx.jobs.list_active(queue.printer_name),
+            *await ctx.jobs.list_jobs(
                 active=False,
                 service_type=queue.service_type,
                 printer_name=queue.printer_name,
@@ -147,115 +139,72 @@ async def delete_service(
             ),
         ]
         for job in jobs:
-            svc.slots.forget_job(job.job_id)
-            await housekeeping.forget_job(svc, job)
-        device = await svc.devices.get_by_printer(queue.printer_name)
+            ctx.slots.forget_job(job.job_id)
+            await ctx.retention.forget_job(job)
+        device = await ctx.devices.get_by_printer(queue.printer_name)
         if device is not None:
-            await svc.devices.delete(device.output_device_uuid)
-        await svc.queues.delete(queue.printer_name)
+            await ctx.devices.delete(device.output_device_uuid)
+        await ctx.queues.delete(queue.printer_name)
     return ops.DeleteServiceResponse(printer_name=queue.printer_name, deleted_job_count=len(jobs))
 
 
 # --- all services ----------------------------------------------------------------------
 
 
-@operation(ops.ListAllServices)
+@operation(ops.ListAllServices, role=OPERATOR)
 async def list_all_services(
-    svc: CloudImagingService, caller: Caller, req: ops.ListAllServices
+    ctx: ServiceContext, caller: Caller, req: ops.ListAllServices
 ) -> ops.ServicesResponse:
-    require(svc, caller, Role.OPERATOR)
-    return await _all(svc)
+    return await _all(ctx)
 
 
-@operation(ops.DisableAllServices)
-async def disable_all_services(
-    svc: CloudImagingService, caller: Caller, req: ops.DisableAllServices
-) -> ops.ServicesResponse:
-    require(svc, caller, Role.OPERATOR)
-    for queue in await _job_services(svc, down=False):
-        await svc.service_states.set_accepting(queue.printer_name, False, req.message)
-    return await _all(svc)
+def _restart(paused: str) -> Step:
+    """Restart (from any state, down included): `paused` names the request's flag for
+    starting stopped (Restart says start-service-paused, Startup start-system-paused)."""
 
-
-@operation(ops.EnableAllServices)
-async def enable_all_services(
-    svc: CloudImagingService, caller: Caller, req: ops.EnableAllServices
-) -> ops.ServicesResponse:
-    require(svc, caller, Role.OPERATOR)
-    for queue in await _job_services(svc, down=False):
-        await svc.service_states.set_accepting(queue.printer_name, True, req.message)
-    return await _all(svc)
-
-
-@operation(ops.PauseAllServices)
-async def pause_all_services(
-    svc: CloudImagingService, caller: Caller, req: ops.PauseAllServices
-) -> ops.ServicesResponse:
-    require(svc, caller, Role.OPERATOR)
-    for queue in await _job_services(svc, down=False):
-        await svc.service_states.pause(queue.printer_name, req.message)
-    return await _all(svc)
-
-
-@operation(ops.PauseAllServicesAfterCurrentJob)
-async def pause_all_services_after_current_job(
-    svc: CloudImagingService, caller: Caller, req: ops.PauseAllServicesAfterCurrentJob
-) -> ops.ServicesResponse:
-    require(svc, caller, Role.OPERATOR)
-    for queue in await _job_services(svc, down=False):
-        await svc.service_states.pause(queue.printer_name, req.message)
-    return await _all(svc)
-
-
-@operation(ops.ResumeAllServices)
-async def resume_all_services(
-    svc: CloudImagingService, caller: Caller, req: ops.ResumeAllServices
-) -> ops.ServicesResponse:
-    require(svc, caller, Role.OPERATOR)
-    for queue in await _job_services(svc, down=False):
-        await svc.service_states.resume(queue.printer_name, req.message)
-    return await _all(svc)
-
-
-@operation(ops.RestartAllServices)
-async def restart_all_services(
-    svc: CloudImagingService, caller: Caller, req: ops.RestartAllServices
-) -> ops.ServicesResponse:
-    require(svc, caller, Role.ADMIN)
-    for queue in await _job_services(svc):
-        await svc.service_states.restart(
-            queue.printer_name,
+    async def restart(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+        await ctx.queue_states.restart(
+            printer_name,
             accepting=req.is_accepting_jobs,
-            paused=req.start_service_paused,
+            paused=getattr(req, paused),
             message=req.message,
         )
-    return await _all(svc)
+
+    return restart
 
 
-@operation(ops.StartupAllServices)
-async def startup_all_services(
-    svc: CloudImagingService, caller: Caller, req: ops.StartupAllServices
-) -> ops.ServicesResponse:
-    """Every shut-down queue, through down to idle; the others are left as they are."""
-    require(svc, caller, Role.ADMIN)
-    for queue in await _job_services(svc, down=True):
-        await svc.service_states.restart(
-            queue.printer_name,
-            accepting=req.is_accepting_jobs,
-            paused=req.start_system_paused,
-            message=req.message,
-        )
-    return await _all(svc)
+async def _shutdown(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+    await ctx.queue_states.shutdown(printer_name, req.message)
 
 
-@operation(ops.ShutdownAllServices)
-async def shutdown_all_services(
-    svc: CloudImagingService, caller: Caller, req: ops.ShutdownAllServices
-) -> ops.ServicesResponse:
-    require(svc, caller, Role.ADMIN)
-    for queue in await _job_services(svc):
-        await svc.service_states.shutdown(queue.printer_name, req.message)
-    return await _all(svc)
+# Table 3's …AllServices: who may ask, which queues each covers (False: those not shut
+# down; True: those shut down; None: every queue), and the step applied to each; the one
+# handler below serves them all. Pause…AfterCurrentJob is Pause (see PauseService).
+ALL_SERVICES: dict[type[ops.AllServicesRequest], tuple[Role[Caller], bool | None, Step]] = {
+    ops.DisableAllServices: (OPERATOR, False, disable),
+    ops.EnableAllServices: (OPERATOR, False, enable),
+    ops.PauseAllServices: (OPERATOR, False, pause),
+    ops.PauseAllServicesAfterCurrentJob: (OPERATOR, False, pause),
+    ops.ResumeAllServices: (OPERATOR, False, resume),
+    ops.RestartAllServices: (ADMIN, None, _restart("start_service_paused")),
+    ops.StartupAllServices: (ADMIN, True, _restart("start_system_paused")),  # from down
+    ops.ShutdownAllServices: (ADMIN, None, _shutdown),
+}
+
+
+def _for_every_queue(down: bool | None, step: Step) -> Handler[Caller, ops.AllServicesRequest]:
+    async def all_services(
+        ctx: ServiceContext, caller: Caller, req: ops.AllServicesRequest
+    ) -> ops.ServicesResponse:
+        for queue in await _queues(ctx, down=down):
+            await step(ctx, queue.printer_name, req)
+        return await _all(ctx)
+
+    return all_services
+
+
+for _request, (_role, _down, _step) in ALL_SERVICES.items():
+    operation(_request, role=_role)(_for_every_queue(_down, _step))
 
 
 # --- the System Object -----------------------------------------------------------------
@@ -266,25 +215,25 @@ _SETTABLE = {
 }
 
 
-async def system_values(svc: CloudImagingService) -> dict[str, object]:
+async def system_values(ctx: ServiceContext) -> dict[str, object]:
     """What administrators set, with the configuration file's values underneath."""
-    stored = await SystemElementStore(svc.db).all()
+    stored = await ctx.system.all()
     if "system-uuid" not in stored:
         stored["system-uuid"] = uuid.uuid4().urn
-        await SystemElementStore(svc.db).put({"system-uuid": stored["system-uuid"]})
+        await ctx.system.put({"system-uuid": stored["system-uuid"]})
     return {
-        "auto-approve-devices": svc.settings.auto_approve_devices,
-        "system-name": svc.settings.xmpp.component_jid,
+        "auto-approve-devices": ctx.settings.auto_approve_devices,
+        "system-name": ctx.settings.xmpp.component_jid,
         **stored,
     }
 
 
-async def _elements(svc: CloudImagingService, groups: set[str]) -> ops.SystemElementsResponse:
-    values = await system_values(svc)
-    queues = await svc.queues.list_all()
-    summaries = [await summary(svc, q) for q in queues]
+async def _elements(ctx: ServiceContext, groups: set[str]) -> ops.SystemElementsResponse:
+    values = await system_values(ctx)
+    queues = await ctx.queues.list_all()
+    summaries = [await queue_summary(ctx, q) for q in queues]
     states = {s.service_state for s in summaries}
-    devices = await svc.devices.list_all()
+    devices = await ctx.devices.list_all()
     system_state = (
         ops.ServiceState.PROCESSING
         if ops.ServiceState.PROCESSING in states
@@ -295,8 +244,8 @@ async def _elements(svc: CloudImagingService, groups: set[str]) -> ops.SystemEle
     return ops.SystemElementsResponse(
         system_configuration=ops.SystemConfiguration(
             auto_approve_devices=bool(values["auto-approve-devices"]),
-            admins=list(svc.settings.admins),
-            operators=list(svc.settings.operators),
+            admins=list(ctx.settings.admins),
+            operators=list(ctx.settings.operators),
         )
         if "system-configuration" in groups
         else None,
@@ -312,12 +261,12 @@ async def _elements(svc: CloudImagingService, groups: set[str]) -> ops.SystemEle
         system_status=ops.SystemStatus(
             system_state=system_state,
             system_state_reasons=["none"],
-            system_up_time=max(0, int(svc.clock() - svc.service_states.started)),
-            system_current_time=svc.now(),
+            system_up_time=max(0, int(ctx.clock() - ctx.started)),
+            system_current_time=ctx.now(),
             service_count=len(queues),
             active_job_count=sum(s.queued_job_count or 0 for s in summaries),
             device_count=len(devices),
-            devices_online=sum(1 for d in devices if d.jid in svc.service_states.online),
+            devices_online=sum(1 for d in devices if d.jid in ctx.online),
         )
         if "system-status" in groups
         else None,
@@ -328,27 +277,25 @@ def _text(value: object) -> str | None:
     return str(value) if value is not None else None
 
 
-@operation(ops.GetSystemElements)
+@operation(ops.GetSystemElements, role=OPERATOR)
 async def get_system_elements(
-    svc: CloudImagingService, caller: Caller, req: ops.GetSystemElements
+    ctx: ServiceContext, caller: Caller, req: ops.GetSystemElements
 ) -> ops.SystemElementsResponse:
     """Only the System Object and the System Control Service; never another service's
     elements (seed: "MUST NOT query information from any other Service")."""
-    require(svc, caller, Role.OPERATOR)
     groups = set(req.requested_elements or GROUPS)
     unknown = groups - set(GROUPS)
     if unknown:
         raise NotPossible(f"unknown element groups: {', '.join(sorted(unknown))}")
-    return await _elements(svc, groups)
+    return await _elements(ctx, groups)
 
 
-@operation(ops.SetSystemElements)
+@operation(ops.SetSystemElements, role=ADMIN)
 async def set_system_elements(
-    svc: CloudImagingService, caller: Caller, req: ops.SetSystemElements
+    ctx: ServiceContext, caller: Caller, req: ops.SetSystemElements
 ) -> ops.SystemElementsResponse:
     """Atomic: settable are the description's name, info and location and the
     configuration's auto-approve-devices; status never (seed)."""
-    require(svc, caller, Role.ADMIN)
     changes: dict[str, object] = {}
     problems: list[str] = []
     for group, element in (
@@ -370,5 +317,5 @@ async def set_system_elements(
             problems.append(f"delete-elements.{name}")
     if problems:
         raise AttributesNotSupported("not set (nothing was): " + ", ".join(problems))
-    await SystemElementStore(svc.db).put(changes)
-    return await _elements(svc, {"system-configuration", "system-description"})
+    await ctx.system.put(changes)
+    return await _elements(ctx, {"system-configuration", "system-description"})

@@ -3,7 +3,7 @@
 -- Own tables rather than new columns, so the job and queue rows keep their shape.
 
 -- One row per queue once an administrator or the service state machine has touched it;
--- a queue without a row is idle with no reasons (server/service_state.py).
+-- a queue without a row is idle with no reasons (server/queues/states.py).
 CREATE TABLE service_states (
     printer_name TEXT PRIMARY KEY REFERENCES queues (printer_name) ON DELETE CASCADE,
     service_state TEXT NOT NULL DEFAULT 'idle',          -- idle | processing | stopped | down

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from server.db import Database
+from server.stores.db import Database
 
 
 class AlertStore:

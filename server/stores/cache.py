@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
-
-if TYPE_CHECKING:
-    from server.db import Database
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+
+class Transactions(Protocol):
+    """What a cache needs of the database (server.stores.db.Database): whether the calling
+    task holds the open transaction, and to be told what becomes of that transaction."""
+
+    @property
+    def listeners(self) -> Sequence[object]: ...
+
+    def listen(self, listener: RowCache[Any, Any]) -> None: ...
+
+    def in_own_transaction(self) -> bool: ...
 
 
 class RowCache(Generic[K, V]):
@@ -22,25 +30,39 @@ class RowCache(Generic[K, V]):
     * A value loaded by a read is cached only when read outside the reading task's own
       transaction (so nothing that may still roll back is kept), and only if no write
       touched the cache while it was being read (the generation check).
-    * A write either drops the key (`invalidate`, now and again after commit) or, when
-      it knows the row exactly as stored (RETURNING *), stages it (`stage`): the
+    * A write either drops the key (`invalidate`: now, and again once it commits) or,
+      when it knows the row exactly as stored (RETURNING *), stages it (`stage`): the
       writing transaction reads it back from the cache (so do the transactions after
       it in its group commit: they run in the same SQLite transaction), tasks outside
       it do not see it, and it becomes the cached value once the COMMIT succeeds. A
-      rollback drops what was staged.
+      rollback drops everything (the database tells it: it is a transaction listener).
     * A write that may touch rows the store cannot name clears the cache
-      (`invalidate_all`).
+      (`invalidate_all`), and so does a change made elsewhere (`changed_elsewhere`).
 
-    With a `limit`, the least recently used keys go first.
+    One cache per store class and database (`of`): every instance of a store on the same
+    database reads and writes the same rows. With a `limit`, the least recently used
+    keys go first.
     """
 
-    def __init__(self, db: Database, *, limit: int | None = None) -> None:
+    def __init__(self, db: Transactions, owner: type, *, limit: int | None = None) -> None:
         self.db = db
+        self.owner = owner  # the store class whose rows these are
         self.limit = limit
         self._rows: dict[K, V] = {}
         self._staged: dict[K, V] = {}  # written by the open transaction, as stored
+        # What the open transaction's writes mean once it commits, in order:
+        # (key, value) becomes cached; (key, _FORGET) drops; (_ALL, _FORGET) clears.
+        self._pending: list[tuple[Any, Any]] = []
         self._generation = 0
-        db.caches.append(self)
+        db.listen(self)
+
+    @classmethod
+    def of(cls, db: Transactions, owner: type, *, limit: int | None = None) -> RowCache[K, V]:
+        """The cache of `owner`'s rows on `db`, made on first use."""
+        for listener in db.listeners:
+            if isinstance(listener, RowCache) and listener.owner is owner:
+                return cast(RowCache[K, V], listener)
+        return cls(db, owner, limit=limit)
 
     async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         found, known = self.known(key)
@@ -70,7 +92,7 @@ class RowCache(Generic[K, V]):
         self._rows.pop(key, None)
         if self.db.in_own_transaction():
             self._staged[key] = value
-            self.db.after_commit(functools.partial(self._committed, key, value))
+            self._pending.append((key, value))
         else:
             self._store(key, value)  # autocommit: durable already
 
@@ -79,28 +101,48 @@ class RowCache(Generic[K, V]):
         self._generation += 1
         self._rows.pop(key, None)
         self._staged.pop(key, None)
-        self.db.after_commit(functools.partial(self._forget, key))
+        if self.db.in_own_transaction():
+            self._pending.append((key, _FORGET))
 
     def invalidate_all(self) -> None:
         """After a write that may touch any row: clear now and again after commit."""
         self.clear()
-        self.db.after_commit(self.clear)
+        if self.db.in_own_transaction():
+            self._pending.append((_ALL, _FORGET))
 
     def clear(self) -> None:
         self._generation += 1
         self._rows.clear()
         self._staged.clear()
 
-    def _committed(self, key: K, value: V) -> None:
-        self._staged.pop(key, None)
-        self._generation += 1
-        self._store(key, value)
+    # --- what the database tells its transaction listeners ---------------------------
+    def committed(self) -> None:
+        """The open transaction committed: what it wrote is the cached value now."""
+        pending, self._pending = self._pending, []
+        for key, value in pending:
+            self._generation += 1
+            if key is _ALL:
+                self.clear()
+            elif value is _FORGET:
+                self._rows.pop(key, None)
+            else:
+                self._staged.pop(key, None)
+                self._store(key, value)
 
-    def _forget(self, key: K) -> None:
-        self._generation += 1
-        self._rows.pop(key, None)
+    def rolled_back(self) -> None:
+        """Some of the open transaction's work is undone: nothing staged is true any more."""
+        self._pending = []
+        self.clear()
+
+    def changed_elsewhere(self) -> None:
+        """Rows changed behind the stores' back: nothing cached can be trusted."""
+        self.clear()
 
     def _store(self, key: K, value: V) -> None:
         self._rows[key] = value
         if self.limit is not None and len(self._rows) > self.limit:
             del self._rows[next(iter(self._rows))]
+
+
+_FORGET = object()  # pending: drop the key
+_ALL = object()  # pending: every key

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from server.db import Database, RowCache
+from server.stores.cache import RowCache
+from server.stores.db import Database
 from stanzas.states import RegistrationState
 
 
@@ -33,7 +34,7 @@ class DeviceStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: RowCache[tuple[str, str], Device | None] = db.shared_cache("devices")
+        self._cache: RowCache[tuple[str, str], Device | None] = RowCache.of(db, DeviceStore)
 
     async def get(self, output_device_uuid: str) -> Device | None:
         return await self._one("output_device_uuid", output_device_uuid)

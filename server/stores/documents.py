@@ -8,7 +8,9 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database, RowCache
+from server.stores.cache import RowCache
+from server.stores.db import Database
+from server.stores.sql import JOB_ACTIVE
 from stanzas.groups import DocumentStatus, JobTicket
 from stanzas.states import DocumentState
 
@@ -19,14 +21,14 @@ class Document:
     document_number: int
     document_name: str
     document_format: str
-    document_state: DocumentState
-    document_state_reasons: tuple[str, ...]
-    document_state_message: str
     document_size: int
     document_digest: str
     spool_name: str | None
     last_document: bool
     time_at_creation: int
+    document_state: DocumentState = DocumentState.PENDING  # a new document is pending
+    document_state_reasons: tuple[str, ...] = ("none",)
+    document_state_message: str = ""
     time_at_completed: int | None = None
     document_uri: str | None = None  # sent by reference: fetched by the service
     document_ticket: JobTicket = field(default_factory=JobTicket)
@@ -78,6 +80,11 @@ def _to_column(name: str, value: Any) -> Any:
 # Jobs whose documents stay in memory: comfortably more than are active at once.
 CACHED_JOBS = 4096
 
+# Written only by the job state machine (JobStates.change_document), through `transition`.
+STATE_COLUMNS = frozenset(
+    {"document_state", "document_state_reasons", "document_state_message", "time_at_completed"}
+)
+
 
 class DocumentStore:
     """The documents table; a job's documents are served from a cache of them as last
@@ -85,8 +92,8 @@ class DocumentStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: RowCache[int, tuple[Document, ...]] = db.shared_cache(
-            "documents", limit=CACHED_JOBS
+        self._cache: RowCache[int, tuple[Document, ...]] = RowCache.of(
+            db, DocumentStore, limit=CACHED_JOBS
         )
 
     async def insert(self, document: Document) -> Document:
@@ -99,6 +106,15 @@ class DocumentStore:
         stored = _from_row(row)
         self._stage(stored)
         return stored
+
+    def job_inserted(self, job_id: int) -> None:
+        """A new job has no documents yet (AUTOINCREMENT never hands out an id twice):
+        known without a read."""
+        self._cache.stage(job_id, ())
+
+    def job_deleted(self, job_id: int) -> None:
+        """The job's documents went with it (ON DELETE CASCADE)."""
+        self._cache.invalidate(job_id)
 
     async def get(self, job_id: int, document_number: int) -> Document | None:
         for document in await self._of_job(job_id):
@@ -123,8 +139,7 @@ class DocumentStore:
         sql = (
             "SELECT d.* FROM documents d JOIN jobs j ON j.job_id = d.job_id"
             " WHERE d.spool_name IS NULL AND d.document_uri IS NOT NULL"
-            " AND d.document_state = 'pending'"
-            " AND j.job_state NOT IN ('canceled', 'aborted', 'completed')"
+            f" AND d.document_state = '{DocumentState.PENDING.value}' AND j.{JOB_ACTIVE}"
         )
         params: tuple[Any, ...] = ()
         if job_id is not None:
@@ -134,6 +149,17 @@ class DocumentStore:
         return [_from_row(r) for r in rows]
 
     async def update(self, document: Document, **changes: Any) -> Document:
+        """Write the given columns of one document (none of STATE_COLUMNS)."""
+        state = STATE_COLUMNS & set(changes)
+        if state:
+            raise ValueError(f"{sorted(state)} change through the job state machine")
+        return await self._write(document, changes)
+
+    async def transition(self, document: Document, **changes: Any) -> Document:
+        """Write a change of the document's state (JobStates.change_document alone)."""
+        return await self._write(document, changes)
+
+    async def _write(self, document: Document, changes: dict[str, Any]) -> Document:
         if not changes:
             return document
         assignments = ", ".join(f"{name} = ?" for name in changes)

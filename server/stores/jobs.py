@@ -7,12 +7,12 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database, RowCache
+from server.stores.cache import RowCache
+from server.stores.db import Database
+from server.stores.documents import DocumentStore
+from server.stores.sql import JOB_ACTIVE, JOB_ENDED
 from stanzas.groups import JobStatus, JobTicket
 from stanzas.states import JobState
-from stanzas.states import JobStateReason as R
-
-R_INCOMING = R.JOB_INCOMING
 
 
 @dataclass(frozen=True)
@@ -42,16 +42,9 @@ class Job:
     time_last_activity: int = 0  # the last Create/Send: the multiple-operation time-out
     resubmitted_from: int | None = None
     unsupported_elements: tuple[str, ...] = ()
-
-    @property
-    def is_fetchable(self) -> bool:
-        return (
-            self.job_state == JobState.PENDING
-            and self.is_closed
-            and self.output_device_uuid is None
-            and self.cancel_requested is None
-            and R_INCOMING not in self.job_state_reasons
-        )
+    # INFRA job-fetchable: a device may fetch it now. Decided by the job state machine
+    # (server/jobs/states.py `fetchable`) with every write of the job's state.
+    is_fetchable: bool = False
 
     def to_summary(self, *, full: bool) -> JobStatus:
         """GetActive<Service>Jobs / Get<Service>Jobs summary; `full` is False for other
@@ -100,6 +93,7 @@ def _from_row(row: aiosqlite.Row) -> Job:
     values["job_state"] = JobState(values["job_state"])
     values["job_state_reasons"] = tuple(values["job_state_reasons"].split())
     values["is_closed"] = bool(values["is_closed"])
+    values["is_fetchable"] = bool(values["is_fetchable"])
     values["unsupported_elements"] = tuple(values["unsupported_elements"].split())
     if values["output_device_job_state"] is not None:
         values["output_device_job_state"] = JobState(values["output_device_job_state"])
@@ -111,7 +105,7 @@ def _to_column(name: str, value: Any) -> Any:
         return value.model_dump_json(exclude_none=True)
     if name in ("job_state_reasons", "unsupported_elements"):
         return " ".join(value)
-    if name == "is_closed":
+    if name in ("is_closed", "is_fetchable"):
         return int(value)
     if isinstance(value, JobState):
         return value.value
@@ -121,15 +115,34 @@ def _to_column(name: str, value: Any) -> Any:
 # Jobs whose rows stay in memory: comfortably more than are active at once.
 CACHED_JOBS = 4096
 
+# Written only by the job state machine (JobStates, server/jobs/states.py), through
+# `insert` and `transition`: a job's state, what is derived with it, and what whether it
+# is fetchable is decided on. `update` refuses them.
+STATE_COLUMNS = frozenset(
+    {
+        "job_state",
+        "job_state_reasons",
+        "job_state_message",
+        "is_fetchable",
+        "time_at_processing",
+        "time_at_completed",
+        "cancel_requested",
+        "is_closed",
+        "output_device_uuid",
+    }
+)
+
 
 class JobStore:
     """The jobs table; `get` is served from a cache of the rows as last committed."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: RowCache[int, Job | None] = db.shared_cache("jobs", limit=CACHED_JOBS)
+        self._cache: RowCache[int, Job | None] = RowCache.of(db, JobStore, limit=CACHED_JOBS)
+        self._documents = DocumentStore(db)  # they hang off jobs (ON DELETE CASCADE)
 
     async def insert(self, **values: Any) -> Job:
+        """A new job (JobStates.create, which settles its first state)."""
         names = [n for n in _COLUMNS if n != "job_id" and n in values]
         row = await self.db.fetchone(
             f"INSERT INTO jobs ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
@@ -139,8 +152,7 @@ class JobStore:
         assert row is not None
         job = _from_row(row)
         self._cache.stage(job.job_id, job)
-        # AUTOINCREMENT never hands out an id twice: a new job has no documents yet.
-        self.db.shared_cache("documents").stage(job.job_id, ())
+        self._documents.job_inserted(job.job_id)
         return job
 
     async def get(self, job_id: int) -> Job | None:
@@ -151,7 +163,18 @@ class JobStore:
         return await self._cache.get(job_id, load)
 
     async def update(self, job: Job, **changes: Any) -> Job:
-        """Write the given columns of one job; returns the job as now stored."""
+        """Write the given columns of one job (none of STATE_COLUMNS); returns the job as
+        now stored."""
+        state = STATE_COLUMNS & set(changes)
+        if state:
+            raise ValueError(f"{sorted(state)} change through the job state machine")
+        return await self._write(job, changes)
+
+    async def transition(self, job: Job, **changes: Any) -> Job:
+        """Write a change of the job's state (JobStates.change alone calls this)."""
+        return await self._write(job, changes)
+
+    async def _write(self, job: Job, changes: dict[str, Any]) -> Job:
         if not changes:
             return job
         unknown = set(changes) - set(_COLUMNS)
@@ -168,11 +191,10 @@ class JobStore:
 
     async def list_fetchable(self, printer_name: str, limit: int = 100) -> list[Job]:
         # Nothing while the queue hands out no work (paused, pausing, down); in the order
-        # server/schedule.py keeps: promoted jobs by rank, then job-priority, then arrival.
+        # server/jobs/schedule.py keeps: promoted jobs by rank, then job-priority, then arrival.
         rows = await self.db.fetchall(
             "SELECT jobs.* FROM jobs LEFT JOIN job_schedule s ON s.job_id = jobs.job_id"
-            " WHERE printer_name = ? AND job_state = 'pending' AND is_closed = 1"
-            " AND output_device_uuid IS NULL AND cancel_requested IS NULL"
+            " WHERE printer_name = ? AND is_fetchable = 1"
             " AND printer_name NOT IN (SELECT printer_name FROM service_states"
             " WHERE hands_out_work = 0)"
             " ORDER BY s.schedule_rank IS NULL, s.schedule_rank, job_priority DESC, jobs.job_id"
@@ -183,8 +205,7 @@ class JobStore:
 
     async def list_bound_active(self, output_device_uuid: str) -> list[Job]:
         rows = await self.db.fetchall(
-            "SELECT * FROM jobs WHERE output_device_uuid = ?"
-            " AND job_state NOT IN ('canceled', 'aborted', 'completed') ORDER BY job_id",
+            f"SELECT * FROM jobs WHERE output_device_uuid = ? AND {JOB_ACTIVE} ORDER BY job_id",
             (output_device_uuid,),
         )
         return [_from_row(r) for r in rows]
@@ -193,13 +214,13 @@ class JobStore:
         """Whether a device holds one of the queue's jobs that has not ended."""
         row = await self.db.fetchone(
             "SELECT 1 FROM jobs WHERE printer_name = ? AND output_device_uuid IS NOT NULL"
-            " AND job_state NOT IN ('canceled', 'aborted', 'completed') LIMIT 1",
+            f" AND {JOB_ACTIVE} LIMIT 1",
             (printer_name,),
         )
         return row is not None
 
     async def list_active(self, printer_name: str | None = None) -> list[Job]:
-        sql = "SELECT * FROM jobs WHERE job_state NOT IN ('canceled', 'aborted', 'completed')"
+        sql = f"SELECT * FROM jobs WHERE {JOB_ACTIVE}"
         params: tuple[Any, ...] = ()
         if printer_name is not None:
             sql += " AND printer_name = ?"
@@ -217,9 +238,8 @@ class JobStore:
         limit: int = 1000,
     ) -> list[Job]:
         """Active jobs oldest first (queue order), or ended jobs newest first (history)."""
-        terminal = "('canceled', 'aborted', 'completed')"
-        sql = "SELECT * FROM jobs WHERE service_type = ? AND job_state " + (
-            f"NOT IN {terminal}" if active else f"IN {terminal}"
+        sql = "SELECT * FROM jobs WHERE service_type = ? AND " + (
+            JOB_ACTIVE if active else JOB_ENDED
         )
         params: list[Any] = [service_type]
         if printer_name is not None:
@@ -236,14 +256,14 @@ class JobStore:
         """Open jobs (inputs not closed) with no document input since `before`."""
         rows = await self.db.fetchall(
             "SELECT * FROM jobs WHERE is_closed = 0 AND time_last_activity < ?"
-            " AND job_state NOT IN ('canceled', 'aborted', 'completed') ORDER BY job_id",
+            f" AND {JOB_ACTIVE} ORDER BY job_id",
             (before,),
         )
         return [_from_row(r) for r in rows]
 
     async def list_ended_before(self, before: int, limit: int = 1000) -> list[Job]:
         rows = await self.db.fetchall(
-            "SELECT * FROM jobs WHERE job_state IN ('canceled', 'aborted', 'completed')"
+            f"SELECT * FROM jobs WHERE {JOB_ENDED}"
             " AND time_at_completed < ? ORDER BY time_at_completed LIMIT ?",
             (before, limit),
         )
@@ -252,8 +272,7 @@ class JobStore:
     async def delete(self, job_id: int) -> None:
         await self.db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
         self._cache.stage(job_id, None)
-        # Its documents and schedule row went with it (ON DELETE CASCADE).
-        self.db.shared_cache("documents").invalidate(job_id)
+        self._documents.job_deleted(job_id)  # its schedule row went too (not cached)
 
     async def list_by_owner(self, owner: str, limit: int = 100) -> list[Job]:
         rows = await self.db.fetchall(

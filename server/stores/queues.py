@@ -7,7 +7,9 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database, RowCache
+from server.stores.cache import RowCache
+from server.stores.db import Database
+from server.stores.queue_states import QueueStateStore
 from stanzas.groups import Capabilities, QueueConfiguration, ServiceStatus
 from stanzas.states import PrinterState
 
@@ -65,7 +67,8 @@ def _to_column(name: str, value: Any) -> Any:
 class QueueStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: RowCache[str, Queue | None] = db.shared_cache("queues")
+        self._cache: RowCache[str, Queue | None] = RowCache.of(db, QueueStore)
+        self._states = QueueStateStore(db)  # its rows hang off queues (ON DELETE CASCADE)
 
     async def get(self, printer_name: str) -> Queue | None:
         async def load() -> Queue | None:
@@ -111,5 +114,5 @@ class QueueStore:
     async def delete(self, printer_name: str) -> None:
         """DeleteService: the queue row (its jobs and device must be gone first)."""
         await self.db.execute("DELETE FROM queues WHERE printer_name = ?", (printer_name,))
-        self.db.clear_caches()  # its queue state row went with it (ON DELETE CASCADE)
-        self.db.after_commit(self.db.clear_caches)
+        self._cache.stage(printer_name, None)
+        self._states.queue_deleted(printer_name)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from server.db import Database
+from server.stores.db import Database
+from stanzas.states import JobState
 
 
 class JobScheduleStore:
@@ -42,8 +43,8 @@ class JobScheduleStore:
         """Jobs of the queue that HoldNewJobs made pending-held and that still are."""
         rows = await self.db.fetchall(
             "SELECT s.job_id FROM job_schedule s JOIN jobs j ON j.job_id = s.job_id"
-            " WHERE s.held_by_service = 1 AND j.printer_name = ? AND j.job_state = 'pending-held'"
+            " WHERE s.held_by_service = 1 AND j.printer_name = ? AND j.job_state = ?"
             " ORDER BY s.job_id",
-            (printer_name,),
+            (printer_name, JobState.PENDING_HELD.value),
         )
         return [row["job_id"] for row in rows]

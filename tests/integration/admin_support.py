@@ -12,7 +12,7 @@ from cirrus.admin_client import AdminClient
 from cirrus.client import CirrusClient
 from manager.app import ManagerApp
 from server.app import ServiceApp
-from server.stores.service_states import QueueState
+from server.stores.queue_states import QueueState
 from stanzas import admin_ops as a
 from stanzas import device_ops as d
 from tests.conftest import Harness
@@ -36,7 +36,7 @@ class QueueWatch:
     """Awaits a queue's service state as the service's one change function records it."""
 
     def __init__(self, service: ServiceApp) -> None:
-        self.states = service.service.service_states
+        self.states = service.service.queue_states
         self.changed = asyncio.Event()
         self.states.listeners.append(self._on_change)
 

@@ -109,7 +109,7 @@ async def test_a_command_with_arguments_asks_with_a_form_then_runs(
     assert done["command"]["status"] == "completed"
     lines = [f["value"] for f in done["command"]["form"]["fields"]]
     assert lines[0] == "office: stopped (paused)"
-    state = await service.service.service_states.get("office")
+    state = await service.service.queue_states.get("office")
     assert state.service_state == a.ServiceState.STOPPED
 
     # A failure is a completed command with an error note, not a broken session.
@@ -156,7 +156,7 @@ async def test_sessions_time_out(service: ServiceApp, harness: Harness) -> None:
     await harness.manager(SimDriver())
     operator = await user(harness, "operator")
     assert service.component is not None
-    sessions = service.component.admin.adhoc.sessions
+    sessions = service.admin.adhoc.sessions
     now = [1000.0]
     sessions.clock = lambda: now[0]
     asked = await operator.execute("pause")
@@ -170,5 +170,5 @@ async def test_sessions_time_out(service: ServiceApp, harness: Harness) -> None:
     assert error["condition"] == "bad-request"
     assert error.xml.find(f"{{{COMMANDS}}}session-expired") is not None
     assert len(sessions) == 0
-    state = await service.service.service_states.get("office")
+    state = await service.service.queue_states.get("office")
     assert state.service_state == a.ServiceState.IDLE  # nothing happened

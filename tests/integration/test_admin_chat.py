@@ -32,7 +32,7 @@ async def test_help_and_the_queue_commands_read_well(service: ServiceApp, harnes
     assert table[2].index("print") == table[0].index("TYPE")
 
     assert (await admin.ask("pause office")).startswith("office: stopped (paused)")
-    state = await service.service.service_states.get("office")
+    state = await service.service.queue_states.get("office")
     assert state.service_state == a.ServiceState.STOPPED
     job = await alice.print_files("office", [SAMPLE])
     jobs = await admin.ask("jobs office")
@@ -62,7 +62,7 @@ async def test_anyone_but_operators_is_refused_politely_and_nothing_happens(
     service: ServiceApp, harness: Harness
 ) -> None:
     await harness.manager(SimDriver())
-    before = await service.service.service_states.get("office")
+    before = await service.service.queue_states.get("office")
     for account in ("alice", "mgr1"):
         inbox = await chat(harness, account)
         answer = await inbox.ask("pause office")
@@ -70,7 +70,7 @@ async def test_anyone_but_operators_is_refused_politely_and_nothing_happens(
     operator = await chat(harness, "operator")
     answer = await operator.ask("shutdown-all")
     assert answer == "Sorry, 'shutdown-all' is for administrators; nothing was done."
-    assert await service.service.service_states.get("office") == before
+    assert await service.service.queue_states.get("office") == before
     # An operator's help lists only what an operator may run.
     listing = await operator.ask("help")
     assert "pause QUEUE" in listing and "shutdown-all" not in listing

@@ -22,7 +22,7 @@ async def test_admin_commands_from_the_command_line(service: ServiceApp, harness
     code, out, err = await cirrus(harness, "admin", "pause", "office", user="operator")
     assert code == 0, err
     assert out.startswith("office: stopped (paused)")
-    state = await service.service.service_states.get("office")
+    state = await service.service.queue_states.get("office")
     assert state.service_state == a.ServiceState.STOPPED
 
     code, out, err = await cirrus(harness, "--json", "admin", "devices", user="operator")
@@ -48,5 +48,5 @@ async def test_the_service_refuses_what_the_account_may_not_do(
     assert code == 2 and "client-error-not-authorized" in err
     code, _out, err = await cirrus(harness, "admin", "promote", "x", user="operator")
     assert code != 0 and "not a job id" in err
-    state = await service.service.service_states.get("office")
+    state = await service.service.queue_states.get("office")
     assert state.service_state == a.ServiceState.IDLE

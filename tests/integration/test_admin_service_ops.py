@@ -422,7 +422,7 @@ async def test_table_2_operations_are_reserved_to_operators_and_administrators(
     await harness.manager(SimDriver())
     alice = await admin_client(harness, "alice")
     operator = await admin_client(harness, "operator")
-    state = await service.service.service_states.get("office")
+    state = await service.service.queue_states.get("office")
     for request in (
         a.PauseService(printer_name="office"),
         a.DisableService(printer_name="office"),
@@ -440,7 +440,7 @@ async def test_table_2_operations_are_reserved_to_operators_and_administrators(
             ),
             a.ServiceResponse,
         )
-    assert await service.service.service_states.get("office") == state
+    assert await service.service.queue_states.get("office") == state
     assert (await operator.service("office")).is_accepting_jobs is True
 
 

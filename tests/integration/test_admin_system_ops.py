@@ -157,7 +157,7 @@ async def test_delete_service_needs_a_shut_down_service_and_removes_its_data(
     # "all data associated with the identified Service is deleted and that Service can no
     # longer be restarted"
     assert await service.service.jobs.get(job.job_id) is None
-    # The files go after the commit, in a worker thread (server/service.py discard_data).
+    # The files go after the commit, in a worker thread (server/jobs/retention.py discard_data).
     await asyncio.wait_for(service.service.settled(), WAIT)
     assert not service.service.spool.path(document.spool_name).exists()
     assert await service.service.devices.get_by_printer("office") is None

@@ -13,9 +13,9 @@ from aiohttp import web
 
 from cirrus.client import CirrusClient
 from manager.drivers.sim import SimDriver
-from server import housekeeping
 from server.app import ServiceApp
-from server.service import CloudImagingService
+from server.context import ServiceContext
+from server.jobs import housekeeping
 from stanzas.errors import (
     AttributesNotSupported,
     DocumentFormatNotSupported,
@@ -588,7 +588,7 @@ async def test_timed_retention_and_job_history_are_enforced(env: Env) -> None:
         await env.alice.get_job(job.job_id)
 
 
-async def _quiet(svc: CloudImagingService) -> None:
+async def _quiet(svc: ServiceContext) -> None:
     """Let the service's after-commit work (retention on job end) finish."""
     await asyncio.wait_for(svc.settled(), WAIT)
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from server.admin import render
-from server.admin.chat import command_help, help_text, unknown
-from server.admin.commands import (
+from admin_commands import render
+from admin_commands.declarations import (
     BY_NAME,
     COMMANDS,
     Kind,
@@ -21,6 +20,7 @@ from server.admin.commands import (
     parse_time,
     parse_words,
 )
+from server.admin.chat import command_help, help_text, unknown
 from stanzas import admin_ops as a
 from stanzas.registry import PAYLOADS
 from tests.unit import admin_payloads

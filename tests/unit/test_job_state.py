@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from server.db import Database
-from server.job_state import JOB_TRANSITIONS, JobStates, settle_reasons
+from server.jobs.states import JOB_TRANSITIONS, JobStates, settle_reasons
+from server.stores.db import Database
 from server.stores.documents import Document, DocumentStore
 from server.stores.jobs import Job, JobStore
 from server.stores.queues import QueueStore
@@ -57,7 +57,9 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 def states(db: Database, recorder: Recorder, clock: list[float]) -> JobStates:
-    return JobStates(db, JobStore(db), DocumentStore(db), recorder, clock=lambda: clock[0])
+    states = JobStates(db, JobStore(db), DocumentStore(db), recorder, clock=lambda: clock[0])
+    states.listeners.append(recorder.job_changed)
+    return states
 
 
 async def new_job(db: Database) -> Job:

@@ -1,5 +1,5 @@
 """The service state table and the one function that applies it, on a real SQLite file
-(a CloudImagingService without XMPP: nothing is pushed)."""
+(a ServiceContext without XMPP: nothing is pushed)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from server.config import Settings
-from server.service import CloudImagingService
-from server.service_state import SERVICE_TRANSITIONS, hands_out_work, settle_reasons
-from server.stores.service_states import QueueState
+from server.context import ServiceContext
+from server.queues.states import SERVICE_TRANSITIONS, hands_out_work, settle_reasons
+from server.stores.queue_states import QueueState
 from stanzas.admin_ops import ServiceState
 from stanzas.errors import NotPossible, ServiceUnavailable
 from stanzas.states import JobState
@@ -25,7 +25,7 @@ IDLE, BUSY, STOP, DOWN = (
 
 
 @pytest.fixture
-async def svc(tmp_path: Path) -> AsyncIterator[CloudImagingService]:
+async def svc(tmp_path: Path) -> AsyncIterator[ServiceContext]:
     settings = Settings.model_validate(
         {
             "xmpp": {"secret": "x"},
@@ -33,7 +33,7 @@ async def svc(tmp_path: Path) -> AsyncIterator[CloudImagingService]:
             "spool_dir": tmp_path / "spool",
         }
     )
-    service = CloudImagingService(settings, clock=lambda: 1000.0)
+    service = ServiceContext(settings, clock=lambda: 1000.0)
     await service.start()
     await service.queues.create("office", "print", 0)
     yield service
@@ -66,42 +66,42 @@ def test_only_an_idle_or_processing_queue_not_pausing_hands_out_work() -> None:
     assert not hands_out_work(STOP, ["paused"]) and not hands_out_work(DOWN, ["shutdown"])
 
 
-async def test_a_queue_without_a_row_is_idle(svc: CloudImagingService) -> None:
-    assert await svc.service_states.get("office") == QueueState("office")
+async def test_a_queue_without_a_row_is_idle(svc: ServiceContext) -> None:
+    assert await svc.queue_states.get("office") == QueueState("office")
 
 
 async def test_change_checks_the_table_writes_and_tells_listeners_after_commit(
-    svc: CloudImagingService,
+    svc: ServiceContext,
 ) -> None:
     heard: list[tuple[QueueState, QueueState]] = []
-    svc.service_states.listeners.append(lambda before, after: heard.append((before, after)))
+    svc.queue_states.listeners.append(lambda before, after: heard.append((before, after)))
     async with svc.db.transaction():
-        down = await svc.service_states.change("office", DOWN, reasons=["shutdown"], message="bye")
+        down = await svc.queue_states.change("office", DOWN, reasons=["shutdown"], message="bye")
         assert heard == []  # not before the commit
     assert heard == [(QueueState("office"), down)]
     assert down.hands_out_work is False and down.time_state_changed == 1000
-    assert await svc.service_states.get("office") == down
+    assert await svc.queue_states.get("office") == down
     with pytest.raises(NotPossible):
-        await svc.service_states.change("office", STOP)
+        await svc.queue_states.change("office", STOP)
     with pytest.raises(ValueError):
-        await svc.service_states.change("office", IDLE, hands_out_work=True)
+        await svc.queue_states.change("office", IDLE, hands_out_work=True)
     with pytest.raises(ServiceUnavailable):
-        await svc.service_states.require_up("office")
+        await svc.queue_states.require_up("office")
 
 
-async def test_a_rolled_back_change_is_not_heard(svc: CloudImagingService) -> None:
+async def test_a_rolled_back_change_is_not_heard(svc: ServiceContext) -> None:
     heard: list[object] = []
-    svc.service_states.listeners.append(lambda before, after: heard.append(after))
+    svc.queue_states.listeners.append(lambda before, after: heard.append(after))
     with pytest.raises(RuntimeError):
         async with svc.db.transaction():
-            await svc.service_states.change("office", STOP, add=["paused"])
+            await svc.queue_states.change("office", STOP, add=["paused"])
             raise RuntimeError
     assert heard == []
-    assert (await svc.service_states.get("office")).service_state == IDLE
+    assert (await svc.queue_states.get("office")).service_state == IDLE
 
 
-async def test_pause_and_resume_follow_the_jobs_at_the_device(svc: CloudImagingService) -> None:
-    states = svc.service_states
+async def test_pause_and_resume_follow_the_jobs_at_the_device(svc: ServiceContext) -> None:
+    states = svc.queue_states
     assert (await states.pause("office", None)).service_state == STOP  # nothing at the device
     assert (await states.resume("office", None)).service_state == IDLE
     job = await svc.jobs.insert(
@@ -120,6 +120,6 @@ async def test_pause_and_resume_follow_the_jobs_at_the_device(svc: CloudImagingS
     pausing = await states.pause("office", "toner")
     assert pausing.service_state == BUSY and "moving-to-paused" in pausing.service_state_reasons
     assert pausing.hands_out_work is False
-    await svc.states.change(job, JobState.COMPLETED)
+    await svc.job_states.change(job, JobState.COMPLETED)
     stopped = await states.settle_activity("office")
     assert stopped.service_state == STOP and stopped.service_state_reasons == ("paused",)

@@ -15,8 +15,9 @@ import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
-from server import http, spool
-from server.spool import Spool
+from server.documents import spool
+from server.documents.spool import Spool
+from server.transport import http
 from stanzas.errors import DocumentAccessError
 
 

@@ -12,12 +12,15 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from server.db import Database, _migrations
+from server.jobs.states import JobStates
+from server.stores import db as db_module
+from server.stores.db import Database, _migrations
 from server.stores.devices import Device, DeviceStore
 from server.stores.documents import Document, DocumentStore
-from server.stores.jobs import Job, JobStore
+from server.stores.jobs import STATE_COLUMNS, Job, JobStore
+from server.stores.queue_states import QueueState, QueueStateStore
 from server.stores.queues import QueueStore
-from server.stores.service_states import QueueState, ServiceStateStore
+from server.stores.sql import JOB_ACTIVE, TERMINAL_JOB_STATES
 from stanzas.admin_ops import ServiceState
 from stanzas.groups import Capabilities, JobTicket
 from stanzas.states import DocumentState, JobState, PrinterState, RegistrationState
@@ -80,9 +83,10 @@ async def test_fetchable_jobs_come_by_priority_then_age(tmp_path: Path) -> None:
     await db.open()
     await QueueStore(db).create("office", "print", 1)
     jobs = JobStore(db)
+    states = JobStates(db, jobs, DocumentStore(db), _KeepData())  # the writer of states
     ids = []
     for n, priority in enumerate([50, 90, 50]):
-        job = await jobs.insert(
+        job = await states.create(
             job_uuid=f"urn:uuid:00000000-0000-4000-8000-00000000000{n}",
             printer_name="office",
             service_type="print",
@@ -99,9 +103,17 @@ async def test_fetchable_jobs_come_by_priority_then_age(tmp_path: Path) -> None:
         ids.append(job.job_id)
     fetchable = await jobs.list_fetchable("office")
     assert [j.job_id for j in fetchable] == [ids[1], ids[0], ids[2]]
-    await jobs.update(fetchable[0], output_device_uuid="urn:uuid:x")
+    await states.change(fetchable[0], JobState.PENDING, output_device_uuid="urn:uuid:x")
     assert [j.job_id for j in await jobs.list_fetchable("office")] == [ids[0], ids[2]]
     await db.close()
+
+
+class _KeepData:
+    async def discards_at_end(self, job: Job) -> bool:
+        return False
+
+    def discard_data(self, spool_name: str) -> None:
+        raise AssertionError("nothing is discarded here")
 
 
 async def test_devices_keep_their_first_account(tmp_path: Path) -> None:
@@ -218,7 +230,7 @@ async def test_rowcount_leaves_out_cascaded_rows(db: Database) -> None:
     await documents.insert(_document(job.job_id, 2))
     # total_changes would say 3 here: the two documents went with the job.
     assert await db.execute("DELETE FROM jobs WHERE job_id = ?", (job.job_id,)) == 1
-    db.clear_caches()
+    db.changed_elsewhere()
 
 
 async def test_a_transaction_served_from_the_caches_sends_nothing(db: Database, hops: Hops) -> None:
@@ -241,7 +253,7 @@ async def test_jobs_are_read_once_and_follow_every_write(db: Database, hops: Hop
     assert await jobs.get(job.job_id) == job  # staged by the insert: no read
     assert hops.take() == []
     async with db.transaction():
-        updated = await jobs.update(job, job_state_message="m", is_closed=True)
+        updated = await jobs.transition(job, job_state_message="m", is_closed=True)
         assert (await jobs.get(job.job_id)) == updated  # the transaction sees its write
     assert hops.take() == ["BEGIN IMMEDIATE", ANY_UPDATE, "COMMIT"]
     stored = await JobStore(db).get(job.job_id)  # another instance, the same cache
@@ -320,7 +332,7 @@ async def test_other_tasks_never_see_uncommitted_rows(db: Database) -> None:
 
 async def test_job_cache_is_bounded(db: Database) -> None:
     jobs = JobStore(db)
-    cache = db.shared_cache("jobs")
+    cache = jobs._cache
     cache.limit = 3
     made = [await _job(jobs, n) for n in range(5)]
     assert len(cache._rows) == 3
@@ -395,7 +407,7 @@ async def test_documents_follow_every_write(db: Database, hops: Hops) -> None:
 async def test_documents_read_back_inside_a_transaction_are_fresh(db: Database) -> None:
     jobs, documents = JobStore(db), DocumentStore(db)
     job = await _job(jobs)
-    db.clear_caches()  # nothing known about the job's documents
+    db.changed_elsewhere()  # nothing known about the job's documents
     async with db.transaction():
         inserted = await documents.insert(_document(job.job_id, 1))
         assert await documents.list(job.job_id) == [inserted]
@@ -403,7 +415,7 @@ async def test_documents_read_back_inside_a_transaction_are_fresh(db: Database) 
 
 
 async def test_service_state_rows_follow_writes(db: Database) -> None:
-    store = ServiceStateStore(db)
+    store = QueueStateStore(db)
     assert (await store.get("office")).service_state == ServiceState.IDLE
     with pytest.raises(KeyError):
         async with db.transaction():
@@ -411,7 +423,7 @@ async def test_service_state_rows_follow_writes(db: Database) -> None:
             raise KeyError("boom")
     assert (await store.get("office")).service_state == ServiceState.IDLE
     await store.put(QueueState("office", service_state=ServiceState.STOPPED))
-    assert (await ServiceStateStore(db).get("office")).service_state == ServiceState.STOPPED
+    assert (await QueueStateStore(db).get("office")).service_state == ServiceState.STOPPED
 
 
 async def _read_job(db: Database, job_id: int) -> aiosqlite.Row:
@@ -485,7 +497,7 @@ async def test_a_failing_member_rolls_back_alone(db: Database) -> None:
 async def test_a_reader_in_a_group_returns_only_committed_rows(db: Database) -> None:
     jobs = JobStore(db)
     job = await _job(jobs)
-    db.clear_caches()
+    db.changed_elsewhere()
     release = asyncio.Event()
 
     async def writer() -> None:
@@ -556,3 +568,108 @@ async def test_a_group_whose_next_member_gave_up_still_commits(db: Database) -> 
     second.cancel()  # … and it goes away before taking it
     await asyncio.wait_for(first, 5)
     assert "kept" in _committed_names(db.path)
+
+
+class _Listener:
+    def __init__(self, heard: list[str]) -> None:
+        self.heard = heard
+
+    def committed(self) -> None:
+        self.heard.append("committed")
+
+    def rolled_back(self) -> None:
+        self.heard.append("rolled back")
+
+    def changed_elsewhere(self) -> None:
+        self.heard.append("changed elsewhere")
+
+
+async def test_listeners_hear_of_a_commit_before_its_after_commit_callbacks(db: Database) -> None:
+    heard: list[str] = []
+    listener = _Listener(heard)
+    db.listen(listener)
+    jobs = JobStore(db)
+    async with db.transaction():
+        await _job(jobs)
+        db.after_commit(lambda: heard.append("callback"))
+        assert heard == []
+    assert heard == ["committed", "callback"]
+    heard.clear()
+    with pytest.raises(KeyError):
+        async with db.transaction():
+            await _job(jobs, 1)
+            raise KeyError("boom")
+    assert heard == ["rolled back"]
+    heard.clear()
+    db.changed_elsewhere()
+    assert heard == ["changed elsewhere"]
+    db.unlisten(listener)
+    db.changed_elsewhere()
+    assert heard == ["changed elsewhere"]
+
+
+async def test_a_deleted_queue_takes_its_cached_state_with_it(db: Database) -> None:
+    states = QueueStateStore(db)
+    await states.put(QueueState("office", service_state=ServiceState.STOPPED))
+    assert (await states.get("office")).service_state == ServiceState.STOPPED
+    await QueueStore(db).delete("office")
+    assert await QueueStore(db).get("office") is None
+    assert await states.get("office") == QueueState("office")  # no row: idle
+
+
+async def test_a_jobs_state_is_written_only_through_the_state_machine(db: Database) -> None:
+    jobs = JobStore(db)
+    job = await _job(jobs)
+    for column in sorted(STATE_COLUMNS):
+        with pytest.raises(ValueError, match="state machine"):
+            await jobs.update(job, **{column: getattr(job, column)})
+    assert await jobs.update(job, job_name="renamed") == job.with_changes(job_name="renamed")
+
+
+def test_the_terminal_states_in_sql_are_the_enums_and_match_the_partial_indexes() -> None:
+    assert TERMINAL_JOB_STATES == "('canceled', 'aborted', 'completed')"
+    assert {s.value for s in JobState if s.is_terminal} == {"canceled", "aborted", "completed"}
+    indexes = {name: sql for _version, name, sql in _migrations()}["active_job_indexes"]
+    assert indexes.count(f"WHERE {JOB_ACTIVE}") == 2  # the queries repeat the index's term
+
+
+async def test_the_active_jobs_are_read_through_their_partial_index(db: Database) -> None:
+    plan = await db.fetchall(
+        f"EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE {JOB_ACTIVE} AND printer_name = ?"
+        " ORDER BY job_id",
+        ("office",),
+    )
+    assert any("jobs_active_by_queue" in row["detail"] for row in plan), [tuple(r) for r in plan]
+
+
+async def test_jobs_written_before_the_fetchable_column_get_it_by_the_same_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every = _migrations()
+    monkeypatch.setattr(db_module, "_migrations", lambda: [m for m in every if m[0] < 5])
+    db = Database(tmp_path / "old.db")
+    await db.open()
+    await QueueStore(db).create("office", "print", 1)
+    for n, (state, reasons, closed, device) in enumerate(
+        [
+            ("pending", "job-fetchable", 1, None),  # fetchable
+            ("pending", "job-incoming", 1, None),  # closed, a document still on its way
+            ("pending", "job-queued", 1, "urn:uuid:d"),  # at its device
+            ("pending-held", "job-hold-until-specified", 1, None),
+            ("completed", "job-completed-successfully", 1, None),
+        ]
+    ):
+        await db.execute(
+            "INSERT INTO jobs (job_uuid, printer_name, service_type, owner, job_name,"
+            " job_state, job_state_reasons, is_closed, output_device_uuid, time_at_creation)"
+            " VALUES (?, 'office', 'print', 'a@b', 'j', ?, ?, ?, ?, 0)",
+            (f"urn:uuid:{n}", state, reasons, closed, device),
+        )
+    await db.close()
+    monkeypatch.setattr(db_module, "_migrations", lambda: every)
+    again = Database(tmp_path / "old.db")
+    await again.open()
+    rows = await again.fetchall("SELECT job_id, is_fetchable FROM jobs ORDER BY job_id")
+    assert [r["is_fetchable"] for r in rows] == [1, 0, 0, 0, 0]
+    assert [j.job_id for j in await JobStore(again).list_fetchable("office")] == [rows[0][0]]
+    await again.close()

@@ -1,4 +1,4 @@
-"""server.uri_fetch against real aiohttp servers on 127.0.0.1.
+"""server.documents.uri_fetch against real aiohttp servers on 127.0.0.1.
 
 Loopback only: name resolution is stubbed for the whole module (no DNS query leaves
 the host) and every connection attempt is checked to go to loopback; refusals of
@@ -28,9 +28,9 @@ import aiohappyeyeballs
 import pytest
 from aiohttp import web
 
-from server import uri_fetch
-from server.spool import Spool
-from server.uri_fetch import FetchPolicy, UriFetchError, check_address, fetch_to_spool
+from server.documents import uri_fetch
+from server.documents.spool import Spool
+from server.documents.uri_fetch import FetchPolicy, UriFetchError, check_address, fetch_to_spool
 
 DOC = random.Random(1).randbytes(300_000)
 # Loopback allowed for the test servers; everything else non-public stays refused.

@@ -38,7 +38,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from server.spool import DocumentTooLarge, Spool, SpooledFile
+from server.documents.spool import DocumentTooLarge, Spool, SpooledFile
 from stanzas.errors import DocumentAccessError
 
 log = logging.getLogger(__name__)

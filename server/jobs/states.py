@@ -1,25 +1,29 @@
 """The one place where job and document states change.
 
-Every change goes through `JobStates.change` (or `change_document`): it checks the
-transition table, settles the reasons, stamps time-at-processing / time-at-completed,
-writes the row and, once the transaction commits, tells the event sink. No other code
-writes job-state or document-state.
+Every job is born through `JobStates.create` and every change goes through
+`JobStates.change` (or `change_document`): it checks the transition table, settles the
+reasons, stamps time-at-processing / time-at-completed, writes the row and, once the
+transaction commits, tells the listeners (the queue states, the notifier, alerts). No
+other code writes job-state or document-state.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from server.db import Database
+from server.stores.db import Database
 from server.stores.documents import Document, DocumentStore
 from server.stores.jobs import Job, JobStore
 from stanzas.errors import NotPossible
 from stanzas.states import DocumentState, JobState
 from stanzas.states import JobStateReason as R
+
+log = logging.getLogger(__name__)
 
 _P, _H, _PR, _PS = (
     JobState.PENDING,
@@ -86,15 +90,18 @@ _FINAL_REASON_SET = frozenset(
 )
 
 
-class JobEvents(Protocol):
-    """Who hears of committed changes (the XMPP component pushes them), and whose
-    data-retention policy says what happens to a job's document data when it ends."""
-
-    def job_changed(self, before: Job, after: Job) -> None: ...
+class Retention(Protocol):
+    """What the data-retention policy (server/jobs/retention.py) says of a job's document data
+    when the job ends, and how the data goes."""
 
     async def discards_at_end(self, job: Job) -> bool: ...
 
     def discard_data(self, spool_name: str) -> None: ...
+
+
+# Told of every committed change: (the job before, the job after); before is None for a
+# job just created.
+JobListener = Callable[[Job | None, Job], None]
 
 
 def settle_reasons(
@@ -116,20 +123,81 @@ def settle_reasons(
     return tuple(reasons) or (R.NONE,)
 
 
+def fetchable(
+    state: JobState,
+    reasons: Iterable[str],
+    *,
+    is_closed: bool,
+    output_device_uuid: str | None,
+    cancel_requested: str | None,
+) -> bool:
+    """INFRA job-fetchable, the one definition: a device may fetch the job now. It is
+    pending, closed with every document's data in (no longer job-incoming), bound to no
+    device, and no cancel is pending. JobStates writes it (the is_fetchable column and
+    the job-fetchable reason) with every write of a job's state; FetchJob, the fetchable
+    lists and the work notifications read what it wrote."""
+    return (
+        state == _P
+        and is_closed
+        and output_device_uuid is None
+        and cancel_requested is None
+        and R.JOB_INCOMING not in reasons
+    )
+
+
+def _derived(values: dict[str, Any], before: Job | None = None) -> None:
+    """Add to a job's `values` what is derived from its state: whether it is fetchable,
+    and the job-fetchable reason to say so."""
+
+    def value(name: str, default: Any) -> Any:
+        return values[name] if name in values else getattr(before, name, default)
+
+    state: JobState = values["job_state"]
+    reasons: tuple[str, ...] = values["job_state_reasons"]
+    ready = fetchable(
+        state,
+        reasons,
+        is_closed=value("is_closed", False),
+        output_device_uuid=value("output_device_uuid", None),
+        cancel_requested=value("cancel_requested", None),
+    )
+    if ready != (R.JOB_FETCHABLE in reasons):
+        change = {"add": [R.JOB_FETCHABLE]} if ready else {"remove": [R.JOB_FETCHABLE]}
+        values["job_state_reasons"] = settle_reasons(state, reasons, **change)
+    values["is_fetchable"] = ready
+
+
 class JobStates:
     def __init__(
         self,
         db: Database,
         jobs: JobStore,
         documents: DocumentStore,
-        events: JobEvents,
+        retention: Retention,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
         self.jobs = jobs
         self.documents = documents
-        self.events = events
+        self.retention = retention
         self.clock = clock
+        self.listeners: list[JobListener] = []
+
+    async def create(self, **values: Any) -> Job:
+        """A new job in its first state (job_state and job_state_reasons among `values`).
+        The listeners hear of it through `born`, once that state is settled (HoldNewJobs
+        may hold it first)."""
+        if "is_fetchable" in values:
+            raise ValueError("whether a job is fetchable is derived here")
+        values["job_state_reasons"] = settle_reasons(
+            values["job_state"], values["job_state_reasons"]
+        )
+        _derived(values)
+        return await self.jobs.insert(**values)
+
+    def born(self, job: Job) -> None:
+        """After the commit, the listeners hear of the new job as it is now."""
+        self.db.after_commit(lambda: self._announce(None, job))
 
     async def change(
         self,
@@ -144,7 +212,7 @@ class JobStates:
     ) -> Job:
         """Move `job` to `state`; `reasons` replaces the reasons, `add`/`remove` edit them.
         `fields` are other job columns changed in the same write (never job_state)."""
-        if "job_state" in fields or "job_state_reasons" in fields:
+        if {"job_state", "job_state_reasons", "is_fetchable"} & set(fields):
             raise ValueError("state and reasons are set through the state argument")
         if state not in JOB_TRANSITIONS[job.job_state]:
             raise NotPossible(
@@ -162,17 +230,25 @@ class JobStates:
         if state.is_terminal:
             changes["time_at_completed"] = now
             changes["cancel_requested"] = None
+        _derived(changes, job)
         # Inside the caller's transaction no savepoint of its own (each is a round trip
         # to SQLite's thread): a failure here propagates and rolls the caller's
         # transaction back; no caller catches it and commits (handlers, housekeeping
         # and the admin front ends all let it end the transaction).
         own = not self.db.in_own_transaction()
         async with self.db.transaction() if own else contextlib.nullcontext():
-            after = await self.jobs.update(job, **changes)
+            after = await self.jobs.transition(job, **changes)
             if state.is_terminal:
                 await self._end_documents(after)
-            self.db.after_commit(lambda: self.events.job_changed(job, after))
+            self.db.after_commit(lambda: self._announce(job, after))
         return after
+
+    def _announce(self, before: Job | None, after: Job) -> None:
+        for listener in self.listeners:
+            try:
+                listener(before, after)
+            except Exception:
+                log.exception("a job listener failed")
 
     async def change_document(
         self,
@@ -196,19 +272,19 @@ class JobStates:
             changes["document_state_message"] = message
         if state.is_terminal:
             changes["time_at_completed"] = int(self.clock())
-        return await self.documents.update(document, **changes)
+        return await self.documents.transition(document, **changes)
 
     async def _end_documents(self, job: Job) -> None:
         """A finished job's unfinished documents end with it, in the same state; under
         the discard policy their data goes in the same write (removed after commit)."""
         final = DocumentState(job.job_state.value)
-        discard = await self.events.discards_at_end(job)
+        discard = await self.retention.discards_at_end(job)
         for document in await self.documents.list(job.job_id):
             fields: dict[str, Any] = {}
             if discard and document.spool_name:
                 fields["spool_name"] = None
                 self.db.after_commit(
-                    functools.partial(self.events.discard_data, document.spool_name)
+                    functools.partial(self.retention.discard_data, document.spool_name)
                 )
             if not document.document_state.is_terminal:
                 await self.change_document(document, final, **fields)

@@ -1,7 +1,9 @@
 """The service's XMPP side: an external component (XEP-0114) behind Prosody.
 
 Requests come in as IQs; the dispatch below is the one place that turns them into
-handler calls and domain errors into stanza errors. Pushes go out as messages.
+handler calls and domain errors into stanza errors. Pushes go out as messages: the
+component is the context's `Push` port. Plugins (the administrators' front ends,
+server/admin/plugin.py) register on it and are wired in server/app.py.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ from slixmpp import JID
 from slixmpp.componentxmpp import ComponentXMPP
 from slixmpp.jid import InvalidJID
 
-from server.admin.frontends import AdminFrontEnds
+from server.context import Caller, ServiceContext
 from server.handlers import OPERATIONS
-from server.service import Caller, CloudImagingService
 from server.stores.devices import Device
 from server.stores.jobs import Job
 from stanzas.backoff import QuickReconnect
@@ -33,10 +34,10 @@ log = logging.getLogger(__name__)
 
 
 class ServiceComponent(QuickReconnect, ComponentXMPP):
-    def __init__(self, svc: CloudImagingService) -> None:
-        xmpp = svc.settings.xmpp
+    def __init__(self, ctx: ServiceContext) -> None:
+        xmpp = ctx.settings.xmpp
         super().__init__(xmpp.component_jid, xmpp.secret, xmpp.host, xmpp.port)
-        self.svc = svc
+        self.ctx = ctx
         self.stopping = False
         self.online = asyncio.Event()
         register_stanzas()
@@ -50,14 +51,11 @@ class ServiceComponent(QuickReconnect, ComponentXMPP):
         self._answering: set[asyncio.Task[None]] = set()
         self.add_event_handler("session_start", self._on_session_start)
         self.add_event_handler("disconnected", self._on_disconnected)
-        self.admin = AdminFrontEnds(self, svc)  # chat bot, ad-hoc commands, presence, alerts
-        svc.push = self
 
-    async def _on_session_start(self, _event: object) -> None:
+    def _on_session_start(self, _event: object) -> None:
         self.reconnected()
         self.online.set()
         log.info("component %s online", self.boundjid)
-        await self.svc.announce_restart()
 
     def _on_disconnected(self, _event: object) -> None:
         self.online.clear()
@@ -100,7 +98,7 @@ class ServiceComponent(QuickReconnect, ComponentXMPP):
             if operation is None:
                 raise OperationNotSupported(f"no operation {name}")
             payload = operation.request.from_xml(element)
-            response = await operation.handler(self.svc, caller, payload)
+            response = await operation(self.ctx, caller, payload)  # its role checks who asks
         except CloudImagingError as error:
             log.info("%.80s from %.200s: %s %.300s", name, sender, error.status, error.message)
             send_xml(self, error_xml(request, error))

@@ -133,3 +133,7 @@ def effective(ticket: JobTicket, default: JobTicket | None) -> JobTicket:
         return ticket
     given = {name: getattr(ticket, name) for name in ticket.model_dump(exclude_none=True)}
     return default.model_copy(update=given)
+
+
+def is_held(ticket: JobTicket) -> bool:
+    return ticket.job_hold_until not in (None, NO_HOLD)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from server.stores.jobs import Job
 from stanzas.groups import JobTicket
 
 
@@ -50,6 +51,7 @@ class Slots:
         self.clock = clock
         self._uploads: dict[str, UploadSlot] = {}
         self._downloads: dict[str, DownloadSlot] = {}
+        self._close_after_upload: set[int] = set()  # CloseJob came while an upload ran
 
     def new_upload(self, **fields: Any) -> UploadSlot:
         self._expire()
@@ -80,10 +82,27 @@ class Slots:
         self._expire()
         return self._downloads.pop(token, None)
 
+    def close_after_upload(self, job_id: int) -> None:
+        """CloseJob came while an upload of the job ran: it closes when the upload lands."""
+        self._close_after_upload.add(job_id)
+
+    def take_close_request(self, job_id: int) -> bool:
+        """Whether a CloseJob waited for this upload (and it no longer does)."""
+        if job_id not in self._close_after_upload:
+            return False
+        self._close_after_upload.discard(job_id)
+        return True
+
     def forget_job(self, job_id: int) -> None:
         for table in (self._uploads, self._downloads):
             for token in [t for t, s in table.items() if s.job_id == job_id]:
                 del table[token]
+        self._close_after_upload.discard(job_id)
+
+    def job_changed(self, before: Job | None, after: Job) -> None:
+        """After each committed job change: an ended job takes no more bytes."""
+        if after.job_state.is_terminal and not (before and before.job_state.is_terminal):
+            self.forget_job(after.job_id)
 
     def _expire(self) -> None:
         now = self.clock()

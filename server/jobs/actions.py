@@ -6,7 +6,7 @@ to the device; JobEvents to the owner) follow from the committed change.
 
 from __future__ import annotations
 
-from server.service import CloudImagingService
+from server.jobs.states import JobStates
 from server.stores.jobs import Job
 from stanzas.errors import NotPossible
 from stanzas.states import JobState
@@ -24,15 +24,15 @@ def cancel_refusal(job: Job) -> str | None:
     return None
 
 
-async def request_cancel(svc: CloudImagingService, job: Job, reason: str, message: str) -> Job:
+async def request_cancel(states: JobStates, job: Job, reason: str, message: str) -> Job:
     """Cancel now if no device holds the job; otherwise ask the device and wait for it
     (the job keeps processing-to-stop-point until the device confirms)."""
     refusal = cancel_refusal(job)
     if refusal:
         raise NotPossible(refusal)
     if job.output_device_uuid is None:
-        return await svc.states.change(job, JobState.CANCELED, reasons=[reason], message=message)
-    return await svc.states.change(
+        return await states.change(job, JobState.CANCELED, reasons=[reason], message=message)
+    return await states.change(
         job,
         job.job_state,
         add=[R.PROCESSING_TO_STOP_POINT, reason],
@@ -41,41 +41,36 @@ async def request_cancel(svc: CloudImagingService, job: Job, reason: str, messag
     )
 
 
-async def hold(svc: CloudImagingService, job: Job, until: str, message: str | None) -> Job:
+async def hold(states: JobStates, job: Job, until: str, message: str | None) -> Job:
     """pending → pending-held (job-hold-until given)."""
     if job.job_state == JobState.PENDING_HELD:
         return job
     if job.job_state != JobState.PENDING or job.output_device_uuid is not None:
         raise NotPossible(f"job {job.job_id} is {job.job_state.value} and can no longer be held")
-    return await svc.states.change(
-        job,
-        JobState.PENDING_HELD,
-        remove=[R.JOB_FETCHABLE],
-        add=[R.JOB_HOLD_UNTIL_SPECIFIED],
-        message=message,
+    return await states.change(
+        job, JobState.PENDING_HELD, add=[R.JOB_HOLD_UNTIL_SPECIFIED], message=message
     )
 
 
-async def release(svc: CloudImagingService, job: Job, message: str | None) -> Job:
+async def release(states: JobStates, job: Job, message: str | None) -> Job:
     """pending-held → pending (and fetchable once all its documents are in)."""
     if job.job_state != JobState.PENDING_HELD:
         return job
-    add = [] if R.JOB_INCOMING in job.job_state_reasons or not job.is_closed else [R.JOB_FETCHABLE]
-    return await svc.states.change(
-        job, JobState.PENDING, remove=[R.JOB_HOLD_UNTIL_SPECIFIED], add=add, message=message
+    return await states.change(
+        job, JobState.PENDING, remove=[R.JOB_HOLD_UNTIL_SPECIFIED], message=message
     )
 
 
-async def suspend(svc: CloudImagingService, job: Job, message: str | None) -> Job:
+async def suspend(states: JobStates, job: Job, message: str | None) -> Job:
     """Seed SuspendCurrent<Service>Job: processing-stopped with job-suspended."""
-    return await svc.states.change(
+    return await states.change(
         job, JobState.PROCESSING_STOPPED, add=[R.JOB_SUSPENDED], message=message
     )
 
 
-async def resume(svc: CloudImagingService, job: Job, message: str | None) -> Job:
+async def resume(states: JobStates, job: Job, message: str | None) -> Job:
     """Seed Resume<Service>Job: from processing-stopped to pending, job-suspended gone;
     the device resumes it and reports it processing again."""
     if job.job_state != JobState.PROCESSING_STOPPED or R.JOB_SUSPENDED not in job.job_state_reasons:
         raise NotPossible(f"job {job.job_id} is not suspended")
-    return await svc.states.change(job, JobState.PENDING, remove=[R.JOB_SUSPENDED], message=message)
+    return await states.change(job, JobState.PENDING, remove=[R.JOB_SUSPENDED], message=message)

@@ -1,5 +1,6 @@
-"""The service_states table: each queue's ServiceState as administrators and the
-service state machine (server/service_state.py) left it."""
+"""The service_states table: each queue's ServiceState (the seeds' element; a queue is
+one of the seeds' Services) as administrators and the queue state machine
+(server/queues/states.py) left it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 
 import aiosqlite
 
-from server.db import Database, RowCache
+from server.stores.cache import RowCache
+from server.stores.db import Database
 from stanzas.admin_ops import ServiceState
 
 
@@ -56,10 +58,10 @@ def _to_column(name: str, value: Any) -> Any:
     return value
 
 
-class ServiceStateStore:
+class QueueStateStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: RowCache[str, QueueState] = db.shared_cache("service_states")
+        self._cache: RowCache[str, QueueState] = RowCache.of(db, QueueStateStore)
 
     async def get(self, printer_name: str) -> QueueState:
         async def load() -> QueueState:
@@ -86,3 +88,7 @@ class ServiceStateStore:
         assert row is not None
         self._cache.stage(state.printer_name, _from_row(row))
         return state
+
+    def queue_deleted(self, printer_name: str) -> None:
+        """The queue's row went with the queue (ON DELETE CASCADE)."""
+        self._cache.invalidate(printer_name)

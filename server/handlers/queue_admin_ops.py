@@ -1,16 +1,23 @@
-"""Handlers of the administrative operations on one service (seed 001, Table 2).
+"""Handlers of the administrative operations on one queue (one of the seeds' Services;
+seed 001, Table 2).
 
-State steps are server/service_state.py's, job steps server/job_actions.py's and the
-order server/schedule.py's; these handlers check who asks and what the request names.
+State steps are server/queues/states.py's, job steps server/jobs/actions.py's and the
+order server/jobs/schedule.py's; these handlers check what the request names (who may ask
+is each operation's role).
 Resume<Service>Job is Table 1's ResumeJob (server/handlers/job_ops.py), open to operators.
 """
 
 from __future__ import annotations
 
-from server import job_actions, schedule, tickets
-from server.handlers.admin_common import Role, job_service, require, summary
-from server.handlers.registry import operation
-from server.service import Caller, CloudImagingService
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from server.context import Caller, ServiceContext
+from server.handlers.admin_common import named_queue, queue_summary
+from server.handlers.registry import Handler, operation
+from server.handlers.roles import ADMIN, OPERATOR
+from server.jobs import actions as job_actions
+from server.jobs import schedule, tickets
 from server.stores.queues import Queue
 from stanzas import admin_ops as ops
 from stanzas.errors import AttributesNotSupported, NotFound, NotPossible
@@ -26,25 +33,24 @@ def _ids(ids: list[int]) -> str:
     return shown + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
 
 
-async def _answer(svc: CloudImagingService, printer_name: str) -> ops.ServiceResponse:
-    queue = await svc.queues.get(printer_name)
+async def _answer(ctx: ServiceContext, printer_name: str) -> ops.ServiceResponse:
+    queue = await ctx.queues.get(printer_name)
     assert queue is not None
-    return ops.ServiceResponse(service=await summary(svc, queue))
+    return ops.ServiceResponse(service=await queue_summary(ctx, queue))
 
 
-@operation(ops.CancelJobs)
+@operation(ops.CancelJobs, role=OPERATOR)
 async def cancel_jobs(
-    svc: CloudImagingService, caller: Caller, req: ops.CancelJobs
+    ctx: ServiceContext, caller: Caller, req: ops.CancelJobs
 ) -> ops.CancelJobsResponse:
     """All or nothing: if a named job cannot be canceled (not a job of this queue, or
     already being canceled), none is, and the error names them (seed Note 1). Named jobs
     that had already ended are no obstacle ("cancel all identified non-Terminated Jobs");
     without names, jobs already being canceled are left to finish so."""
-    require(svc, caller, Role.OPERATOR)
-    queue = await job_service(svc, req.service_type, req.printer_name)
-    async with svc.db.transaction():
+    queue = await named_queue(ctx, req.service_type, req.printer_name)
+    async with ctx.db.transaction():
         if req.job_ids:
-            found = {i: await svc.jobs.get(i) for i in dict.fromkeys(req.job_ids)}
+            found = {i: await ctx.jobs.get(i) for i in dict.fromkeys(req.job_ids)}
             foreign = [
                 i for i, j in found.items() if j is None or j.printer_name != queue.printer_name
             ]
@@ -59,7 +65,7 @@ async def cancel_jobs(
             # state, so it is left alone rather than failing the request (as CancelMyJobs).
             candidates = [
                 j
-                for j in await svc.jobs.list_active(queue.printer_name)
+                for j in await ctx.jobs.list_active(queue.printer_name)
                 if not job_actions.cancel_refusal(j)
             ]
         live = [j for j in candidates if not j.job_state.is_terminal]
@@ -68,102 +74,89 @@ async def cancel_jobs(
             raise NotPossible(f"cannot be canceled: {_ids(stuck)}", job_ids=stuck[:MAX_LIST_ITEMS])
         message = req.message or f"canceled by {caller.bare}"
         for job in live:
-            await job_actions.request_cancel(svc, job, R.JOB_CANCELED_BY_OPERATOR, message)
+            await job_actions.request_cancel(
+                ctx.job_states, job, R.JOB_CANCELED_BY_OPERATOR, message
+            )
     return ops.CancelJobsResponse(job_ids=[j.job_id for j in live][:MAX_LIST_ITEMS])
 
 
-@operation(ops.DisableService)
-async def disable_service(
-    svc: CloudImagingService, caller: Caller, req: ops.DisableService
-) -> ops.ServiceResponse:
-    require(svc, caller, Role.OPERATOR)
-    queue = await job_service(svc, req.service_type, req.printer_name)
-    await svc.service_states.set_accepting(queue.printer_name, False, req.message)
-    return await _answer(svc, queue.printer_name)
+# --- one queue's state and acceptance -------------------------------------------------
+# The step each operation takes on the named queue; the …AllServices operations
+# (system_ops.py) take the same steps on every queue.
+Step = Callable[[ServiceContext, str, Any], Awaitable[object]]
 
 
-@operation(ops.EnableService)
-async def enable_service(
-    svc: CloudImagingService, caller: Caller, req: ops.EnableService
-) -> ops.ServiceResponse:
-    require(svc, caller, Role.OPERATOR)
-    queue = await job_service(svc, req.service_type, req.printer_name)
-    await svc.service_states.set_accepting(queue.printer_name, True, req.message)
-    return await _answer(svc, queue.printer_name)
+async def disable(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+    await ctx.queue_states.set_accepting(printer_name, False, req.message)
 
 
-@operation(ops.HoldNewJobs)
-async def hold_new_jobs(
-    svc: CloudImagingService, caller: Caller, req: ops.HoldNewJobs
-) -> ops.ServiceResponse:
-    require(svc, caller, Role.OPERATOR)
-    queue = await job_service(svc, req.service_type, req.printer_name)
+async def enable(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+    await ctx.queue_states.set_accepting(printer_name, True, req.message)
+
+
+async def pause(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+    """Pause…AfterCurrentJob is the same as Pause: jobs at a device are never stopped from
+    here (seed: then "the response to both requests is exactly the same")."""
+    await ctx.queue_states.pause(printer_name, req.message)
+
+
+async def resume(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+    await ctx.queue_states.resume(printer_name, req.message)
+
+
+async def _release_new(ctx: ServiceContext, printer_name: str, req: Any) -> None:
+    await ctx.queue_states.release_new(printer_name, req.message)
+
+
+async def _hold_new(ctx: ServiceContext, printer_name: str, req: ops.HoldNewJobs) -> None:
     if req.job_hold_until is not None and req.job_hold_until_time is not None:
         raise AttributesNotSupported("give job-hold-until or job-hold-until-time, not both")
     if req.job_hold_until not in (None, "indefinite"):
         raise AttributesNotSupported(
             f"job-hold-until={req.job_hold_until}: only 'indefinite' or a job-hold-until-time"
         )
-    if req.job_hold_until_time is not None and req.job_hold_until_time <= svc.now():
+    if req.job_hold_until_time is not None and req.job_hold_until_time <= ctx.now():
         raise AttributesNotSupported("job-hold-until-time must be in the future")
-    await svc.service_states.hold_new(
-        queue.printer_name, req.job_hold_until, req.job_hold_until_time, req.message
+    await ctx.queue_states.hold_new(
+        printer_name, req.job_hold_until, req.job_hold_until_time, req.message
     )
-    return await _answer(svc, queue.printer_name)
 
 
-@operation(ops.ReleaseNewJobs)
-async def release_new_jobs(
-    svc: CloudImagingService, caller: Caller, req: ops.ReleaseNewJobs
-) -> ops.ServiceResponse:
-    require(svc, caller, Role.OPERATOR)
-    queue = await job_service(svc, req.service_type, req.printer_name)
-    await svc.service_states.release_new(queue.printer_name, req.message)
-    return await _answer(svc, queue.printer_name)
+ONE_SERVICE: dict[type[ops.ServiceRequest], Step] = {
+    ops.DisableService: disable,
+    ops.EnableService: enable,
+    ops.HoldNewJobs: _hold_new,
+    ops.ReleaseNewJobs: _release_new,
+    ops.PauseService: pause,
+    ops.PauseServiceAfterCurrentJob: pause,
+    ops.ResumeService: resume,
+}
 
 
-@operation(ops.PauseService)
-async def pause_service(
-    svc: CloudImagingService, caller: Caller, req: ops.PauseService
-) -> ops.ServiceResponse:
-    require(svc, caller, Role.OPERATOR)
-    queue = await job_service(svc, req.service_type, req.printer_name)
-    await svc.service_states.pause(queue.printer_name, req.message)
-    return await _answer(svc, queue.printer_name)
+def _for_the_named_queue(step: Step) -> Handler[Caller, ops.ServiceRequest]:
+    async def one_service(
+        ctx: ServiceContext, caller: Caller, req: ops.ServiceRequest
+    ) -> ops.ServiceResponse:
+        queue = await named_queue(ctx, req.service_type, req.printer_name)
+        await step(ctx, queue.printer_name, req)
+        return await _answer(ctx, queue.printer_name)
+
+    return one_service
 
 
-@operation(ops.PauseServiceAfterCurrentJob)
-async def pause_service_after_current_job(
-    svc: CloudImagingService, caller: Caller, req: ops.PauseServiceAfterCurrentJob
-) -> ops.ServiceResponse:
-    """The same as PauseService: jobs at a device are never stopped from here (seed:
-    then "the response to both requests is exactly the same")."""
-    require(svc, caller, Role.OPERATOR)
-    queue = await job_service(svc, req.service_type, req.printer_name)
-    await svc.service_states.pause(queue.printer_name, req.message)
-    return await _answer(svc, queue.printer_name)
+for _request, _step in ONE_SERVICE.items():
+    operation(_request, role=OPERATOR)(_for_the_named_queue(_step))
 
 
-@operation(ops.ResumeService)
-async def resume_service(
-    svc: CloudImagingService, caller: Caller, req: ops.ResumeService
-) -> ops.ServiceResponse:
-    require(svc, caller, Role.OPERATOR)
-    queue = await job_service(svc, req.service_type, req.printer_name)
-    await svc.service_states.resume(queue.printer_name, req.message)
-    return await _answer(svc, queue.printer_name)
-
-
-@operation(ops.PromoteJob)
+@operation(ops.PromoteJob, role=OPERATOR)
 async def promote_job(
-    svc: CloudImagingService, caller: Caller, req: ops.PromoteJob
+    ctx: ServiceContext, caller: Caller, req: ops.PromoteJob
 ) -> ops.PromoteJobResponse:
-    require(svc, caller, Role.OPERATOR)
-    job = await svc.jobs.get(req.job_id)
+    job = await ctx.jobs.get(req.job_id)
     if job is None:
         raise NotFound(f"no job {req.job_id}")
-    await svc.service_states.require_up(job.printer_name)
-    job, order = await schedule.promote(svc, req.job_id, req.predecessor_job_id)
+    await ctx.queue_states.require_up(job.printer_name)
+    job, order = await schedule.promote(ctx, req.job_id, req.predecessor_job_id)
     return ops.PromoteJobResponse(job=job.to_status(), scheduled_job_ids=order[:SHOWN_ORDER])
 
 
@@ -192,15 +185,14 @@ def _check_configuration(config: QueueConfiguration) -> list[str]:
     return problems
 
 
-@operation(ops.SetServiceElements)
+@operation(ops.SetServiceElements, role=ADMIN)
 async def set_service_elements(
-    svc: CloudImagingService, caller: Caller, req: ops.SetServiceElements
+    ctx: ServiceContext, caller: Caller, req: ops.SetServiceElements
 ) -> ops.ServiceResponse:
     """Atomic (seed 001): every element is checked first; if one cannot be set, nothing
     is, and the error names each one that could not be."""
-    require(svc, caller, Role.ADMIN)
-    async with svc.db.transaction():
-        queue = await job_service(svc, req.service_type, req.printer_name)
+    async with ctx.db.transaction():
+        queue = await named_queue(ctx, req.service_type, req.printer_name)
         problems = _set_names("capabilities", req.capabilities) + _set_names("status", req.status)
         if req.description and req.description.printer_make_and_model is not None:
             problems.append("description.printer-make-and-model")
@@ -218,7 +210,7 @@ async def set_service_elements(
         if problems:
             raise AttributesNotSupported("not set (nothing was): " + ", ".join(problems))
         changes: dict[str, object] = {"configuration": config}
-        state = await svc.service_states.get(queue.printer_name)
+        state = await ctx.queue_states.get(queue.printer_name)
         owned = set(state.admin_description)
         for name in ("printer_info", "printer_location"):
             value = getattr(req.description, name) if req.description else None
@@ -226,13 +218,13 @@ async def set_service_elements(
                 changes[name] = value or ""
                 # Set: the device's registration no longer overwrites it; deleted: it may.
                 (owned.add if value else owned.discard)(ipp_name(name))
-        queue = await svc.queues.update(queue, **changes)
+        queue = await ctx.queues.update(queue, **changes)
         auto = state.auto_approve_devices
         if req.device_policy is not None and req.device_policy.auto_approve_devices is not None:
             auto = req.device_policy.auto_approve_devices
         if "auto-approve-devices" in deletes:
             auto = None
-        state = await svc.service_states.change(
+        state = await ctx.queue_states.change(
             queue.printer_name,
             state.service_state,
             message=req.message,
@@ -240,7 +232,7 @@ async def set_service_elements(
             admin_description=tuple(sorted(owned)),
         )
     return ops.ServiceResponse(
-        service=await summary(svc, queue, state),
+        service=await queue_summary(ctx, queue, state),
         configuration=queue.configuration,
         device_policy=ops.DevicePolicy(auto_approve_devices=auto),
     )

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from server.admin import render
+from admin_commands import render
 from stanzas import admin_ops as a
 from stanzas import client_ops as c
 from stanzas.groups import QueueConfiguration
@@ -225,6 +225,31 @@ def _queue_op(cls: type[a.ServiceRequest]) -> Callable[[Values], Payload]:
     return lambda v: cls(printer_name=v["queue"])
 
 
+def _one_queue(name: str, summary: str, cls: type[a.ServiceRequest], example: str = "") -> Command:
+    """A command that changes one queue by name and shows it."""
+    return Command(
+        name,
+        summary,
+        OP,
+        _queue_op(cls),
+        a.ServiceResponse,
+        render.service,
+        args=(QUEUE,),
+        example=example,
+    )
+
+
+def _every_queue(
+    name: str,
+    summary: str,
+    role: Role,
+    build: Callable[[Values], Payload],
+    args: tuple[Arg, ...] = (),
+) -> Command:
+    """A command that changes every queue (Table 3's …AllServices) and lists them."""
+    return Command(name, summary, role, build, a.ServicesResponse, render.services, args=args)
+
+
 def _all_op(cls: type[a.AllServicesRequest]) -> Callable[[Values], Payload]:
     return lambda v: cls()
 
@@ -342,53 +367,18 @@ COMMANDS: tuple[Command, ...] = (
         example="resume-job 42",
     ),
     # --- one queue -----------------------------------------------------------------------
-    Command(
+    _one_queue(
         "pause",
         "hand the device no more jobs (jobs already at it finish)",
-        OP,
-        _queue_op(a.PauseService),
-        a.ServiceResponse,
-        render.service,
-        args=(QUEUE,),
-        example="pause office",
+        a.PauseService,
+        "pause office",
     ),
-    Command(
-        "pause-after",
-        "pause once the jobs at the device are done",
-        OP,
-        _queue_op(a.PauseServiceAfterCurrentJob),
-        a.ServiceResponse,
-        render.service,
-        args=(QUEUE,),
+    _one_queue(
+        "pause-after", "pause once the jobs at the device are done", a.PauseServiceAfterCurrentJob
     ),
-    Command(
-        "resume",
-        "hand out jobs again",
-        OP,
-        _queue_op(a.ResumeService),
-        a.ServiceResponse,
-        render.service,
-        args=(QUEUE,),
-        example="resume office",
-    ),
-    Command(
-        "disable",
-        "stop accepting new jobs (queued jobs still print)",
-        OP,
-        _queue_op(a.DisableService),
-        a.ServiceResponse,
-        render.service,
-        args=(QUEUE,),
-    ),
-    Command(
-        "enable",
-        "accept new jobs again",
-        OP,
-        _queue_op(a.EnableService),
-        a.ServiceResponse,
-        render.service,
-        args=(QUEUE,),
-    ),
+    _one_queue("resume", "hand out jobs again", a.ResumeService, "resume office"),
+    _one_queue("disable", "stop accepting new jobs (queued jobs still print)", a.DisableService),
+    _one_queue("enable", "accept new jobs again", a.EnableService),
     Command(
         "hold-new",
         "hold every new job until release-new (or until a time)",
@@ -402,15 +392,7 @@ COMMANDS: tuple[Command, ...] = (
         args=(QUEUE, Arg("until", Kind.TIME, "when to release them", required=False)),
         example="hold-new office 18:00",
     ),
-    Command(
-        "release-new",
-        "release the jobs hold-new held, and stop holding",
-        OP,
-        _queue_op(a.ReleaseNewJobs),
-        a.ServiceResponse,
-        render.service,
-        args=(QUEUE,),
-    ),
+    _one_queue("release-new", "release the jobs hold-new held, and stop holding", a.ReleaseNewJobs),
     Command(
         "restart",
         "restart a queue (even a shut-down one): idle, accepting, jobs kept",
@@ -460,72 +442,31 @@ COMMANDS: tuple[Command, ...] = (
         example='set office printer-location="2nd floor" auto-approve-devices=true',
     ),
     # --- every queue ---------------------------------------------------------------------
-    Command(
-        "pause-all",
-        "pause every queue",
-        OP,
-        _all_op(a.PauseAllServices),
-        a.ServicesResponse,
-        render.services,
-    ),
-    Command(
+    _every_queue("pause-all", "pause every queue", OP, _all_op(a.PauseAllServices)),
+    _every_queue(
         "pause-all-after",
         "pause every queue once the jobs at its device are done",
         OP,
         _all_op(a.PauseAllServicesAfterCurrentJob),
-        a.ServicesResponse,
-        render.services,
     ),
-    Command(
-        "resume-all",
-        "resume every queue",
-        OP,
-        _all_op(a.ResumeAllServices),
-        a.ServicesResponse,
-        render.services,
-    ),
-    Command(
-        "disable-all",
-        "no queue accepts new jobs",
-        OP,
-        _all_op(a.DisableAllServices),
-        a.ServicesResponse,
-        render.services,
-    ),
-    Command(
-        "enable-all",
-        "every queue accepts new jobs",
-        OP,
-        _all_op(a.EnableAllServices),
-        a.ServicesResponse,
-        render.services,
-    ),
-    Command(
+    _every_queue("resume-all", "resume every queue", OP, _all_op(a.ResumeAllServices)),
+    _every_queue("disable-all", "no queue accepts new jobs", OP, _all_op(a.DisableAllServices)),
+    _every_queue("enable-all", "every queue accepts new jobs", OP, _all_op(a.EnableAllServices)),
+    _every_queue(
         "restart-all",
         "restart every queue",
         AD,
         _restart(a.RestartAllServices),
-        a.ServicesResponse,
-        render.services,
-        args=(PAUSED, NOT_ACCEPTING),
+        (PAUSED, NOT_ACCEPTING),
     ),
-    Command(
+    _every_queue(
         "startup-all",
         "start every shut-down queue",
         AD,
         _restart(a.StartupAllServices, "start_system_paused"),
-        a.ServicesResponse,
-        render.services,
-        args=(PAUSED, NOT_ACCEPTING),
+        (PAUSED, NOT_ACCEPTING),
     ),
-    Command(
-        "shutdown-all",
-        "shut every queue down",
-        AD,
-        _all_op(a.ShutdownAllServices),
-        a.ServicesResponse,
-        render.services,
-    ),
+    _every_queue("shutdown-all", "shut every queue down", AD, _all_op(a.ShutdownAllServices)),
     Command(
         "restart-system",
         "restart the System Control Service: every device resynchronises",

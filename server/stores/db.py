@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
-
-from server.stores.cache import RowCache
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +21,28 @@ GROUP_LIMIT = 32
 
 class GroupCommitFailed(aiosqlite.OperationalError):
     """The COMMIT of a group this member's work was in failed: none of it is durable."""
+
+
+class TransactionListener(Protocol):
+    """Keeps something derived from committed rows (the stores' caches,
+    server/stores/cache.py) and is told what becomes of the work it saw written.
+
+    `committed` comes after the COMMIT that made the open transaction's work durable and
+    before any after-commit callback runs (so whatever those callbacks read is as
+    committed); `rolled_back` after some or all of it was undone; `changed_elsewhere`
+    when rows changed that no store wrote (raw SQL, cascades a store cannot name).
+
+    This is also where changes made by another instance on the same database will come
+    in: a listener of PostgreSQL's LISTEN/NOTIFY will call `changed_elsewhere` (by key,
+    once caches take keys from outside), and a listener's `committed` is where this
+    instance will NOTIFY the others of what it wrote.
+    """
+
+    def committed(self) -> None: ...
+
+    def rolled_back(self) -> None: ...
+
+    def changed_elsewhere(self) -> None: ...
 
 
 class Database:
@@ -49,8 +69,7 @@ class Database:
         self._opened = 0  # of those, how many have sent their BEGIN / SAVEPOINT
         self._after_commit: list[Callable[[], None]] = []
         self._lock = asyncio.Lock()
-        self.caches: list[RowCache[Any, Any]] = []
-        self._shared: dict[str, RowCache[Any, Any]] = {}
+        self._listeners: list[TransactionListener] = []
         self._owner: asyncio.Task[Any] | None = None
         # Group commit (see _member).
         self._waiting = 0  # tasks waiting for the connection
@@ -145,9 +164,8 @@ class Database:
                 await self._hop("ROLLBACK")
         elif self.conn.in_transaction:
             await self._hop(f"ROLLBACK TO sp{level}")
-        # Values the block staged in the caches are gone from the database.
-        for cache in self.caches:
-            cache.clear()
+        # What the block wrote is gone from the database.
+        self._rolled_back()
 
     async def _open_levels(self) -> None:
         """Send the BEGIN / SAVEPOINTs of the blocks that have run no statement yet. A
@@ -252,12 +270,12 @@ class Database:
         (nothing of it is durable, and nothing is announced)."""
         error = None if commit.cancelled() else commit.exception()
         if commit.cancelled() or error is not None:
-            for cache in self.caches:
-                cache.clear()
+            self._rolled_back()
             for turn in members:
                 if not turn.done():
                     turn.set_exception(GroupCommitFailed(f"COMMIT failed: {error!r}"))
             return
+        self._committed()
         for callback in callbacks:
             callback()
         for turn in members:
@@ -288,19 +306,29 @@ class Database:
     def in_own_transaction(self) -> bool:
         return self._owner is not None and self._owner is asyncio.current_task()
 
-    def clear_caches(self) -> None:
-        """After deletes that cascade across tables."""
-        for cache in self.caches:
-            cache.clear()
+    # --- transaction listeners ----------------------------------------------------------
+    @property
+    def listeners(self) -> Sequence[TransactionListener]:
+        return tuple(self._listeners)
 
-    def shared_cache(self, name: str, *, limit: int | None = None) -> RowCache[Any, Any]:
-        """The one cache of a table's rows, whichever store instance reads or writes them."""
-        cache = self._shared.get(name)
-        if cache is None:
-            cache = self._shared[name] = RowCache(self)
-        if limit is not None:
-            cache.limit = limit
-        return cache
+    def listen(self, listener: TransactionListener) -> None:
+        self._listeners.append(listener)
+
+    def unlisten(self, listener: TransactionListener) -> None:
+        self._listeners.remove(listener)
+
+    def changed_elsewhere(self) -> None:
+        """Rows changed that no store wrote (raw SQL; later: another instance)."""
+        for listener in self._listeners:
+            listener.changed_elsewhere()
+
+    def _committed(self) -> None:
+        for listener in self._listeners:
+            listener.committed()
+
+    def _rolled_back(self) -> None:
+        for listener in self._listeners:
+            listener.rolled_back()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run callback after the current transaction commits (now, if none is open)."""

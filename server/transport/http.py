@@ -12,8 +12,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from server import intake
-from server.service import CloudImagingService
+from server.context import ServiceContext
+from server.jobs import intake
 from stanzas.errors import CloudImagingError, NotFound
 
 log = logging.getLogger(__name__)
@@ -50,28 +50,28 @@ def _error(error: CloudImagingError) -> web.Response:
     )
 
 
-def make_app(svc: CloudImagingService) -> web.Application:
+def make_app(ctx: ServiceContext) -> web.Application:
     async def upload(request: web.Request) -> web.Response:
-        slot = svc.slots.take_upload(request.match_info["token"])
+        slot = ctx.slots.take_upload(request.match_info["token"])
         if slot is None:
             return _error(NotFound("unknown or expired upload slot"))
         try:
-            spooled = await svc.spool.receive(
+            spooled = await ctx.spool.receive(
                 _body(request),
                 prefix=f"{slot.job_id}-{slot.document_number}",
-                max_size=svc.settings.http.max_document_size,
+                max_size=ctx.settings.http.max_document_size,
                 expected_size=slot.expected_size,
                 expected_digest=slot.expected_digest,
             )
         except CloudImagingError as error:
             return _error(error)
         try:
-            job, document = await intake.commit_upload(svc, slot, spooled)
+            job, document = await intake.commit_upload(ctx, slot, spooled)
         except CloudImagingError as error:
-            svc.spool.discard(spooled.name)
+            ctx.spool.discard(spooled.name)
             return _error(error)
         except Exception:
-            svc.spool.discard(spooled.name)
+            ctx.spool.discard(spooled.name)
             raise
         return web.json_response(
             {
@@ -86,10 +86,10 @@ def make_app(svc: CloudImagingService) -> web.Application:
         )
 
     async def download(request: web.Request) -> web.StreamResponse:
-        slot = svc.slots.take_download(request.match_info["token"])
+        slot = ctx.slots.take_download(request.match_info["token"])
         if slot is None:
             return _error(NotFound("unknown or expired download slot"))
-        path = svc.spool.path(slot.spool_name)
+        path = ctx.spool.path(slot.spool_name)
         headers = {DIGEST_HEADER: slot.digest, "Content-Type": "application/octet-stream"}
         if not request.secure:
             if not path.exists():
@@ -142,10 +142,10 @@ def server_ssl_context(cert_file: Path | None, key_file: Path | None) -> ssl.SSL
     return context
 
 
-async def start_http(svc: CloudImagingService) -> web.AppRunner:
-    """Serve the byte path; sets svc.public_url to where it listens."""
-    settings = svc.settings.http
-    runner = web.AppRunner(make_app(svc), access_log=None)
+async def start_http(ctx: ServiceContext) -> web.AppRunner:
+    """Serve the byte path; sets ctx.public_url to where it listens."""
+    settings = ctx.settings.http
+    runner = web.AppRunner(make_app(ctx), access_log=None)
     await runner.setup()
     site = web.TCPSite(
         runner,
@@ -156,5 +156,5 @@ async def start_http(svc: CloudImagingService) -> web.AppRunner:
     await site.start()
     port = int(runner.addresses[0][1]) if runner.addresses else settings.port
     scheme = "https" if settings.cert_file else "http"
-    svc.public_url = settings.public_url or f"{scheme}://{settings.host}:{port}"
+    ctx.public_url = settings.public_url or f"{scheme}://{settings.host}:{port}"
     return runner

@@ -2,10 +2,10 @@
 
 A queue is one of the seeds' Services. Its ServiceState is idle, processing, stopped or
 down, with reasons (IPP printer-state-reasons keywords). Every change goes through
-`ServiceStates.change`: it checks `SERVICE_TRANSITIONS`, settles the reasons, derives
+`QueueStates.change`: it checks `SERVICE_TRANSITIONS`, settles the reasons, derives
 whether the queue hands out work, writes the row and, once the transaction commits,
-tells the listeners (alerts) and, when the queue starts handing out work again, the
-queue's device. No other code writes service_states.
+tells the listeners (the notifier, which tells the queue's device when the queue hands
+out work again; alerts). No other code writes service_states.
 
 Which jobs are "current": those a device has acknowledged and that have not ended. The
 seed's operations "do not directly affect the Device Managers or Devices", so pausing
@@ -17,23 +17,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from server.stores.admin import SystemElementStore
-from server.stores.jobs import Job
+from server.jobs import actions as job_actions
+from server.jobs.states import JobStates
+from server.stores.db import Database
+from server.stores.jobs import Job, JobStore
+from server.stores.queue_states import QueueState, QueueStateStore
+from server.stores.queues import QueueStore
 from server.stores.schedule import JobScheduleStore
-from server.stores.service_states import QueueState, ServiceStateStore
 from stanzas.admin_ops import ServiceState
 from stanzas.admin_ops import ServiceStateReason as SR
 from stanzas.errors import NotFetchable, NotPossible, ServiceUnavailable
 from stanzas.groups import JobStatus
 from stanzas.states import JobState
 from stanzas.states import JobStateReason as R
-
-if TYPE_CHECKING:
-    from server.service import CloudImagingService
 
 log = logging.getLogger(__name__)
 
@@ -78,25 +79,40 @@ def _activity_changes(state: QueueState, busy: bool) -> bool:
     return (state.service_state == _I and busy) or (state.service_state == _P and not busy)
 
 
-def is_current(job: Job) -> bool:
+def is_current(job: Job | None) -> bool:
     """A job a device has acknowledged and that has not ended."""
-    return job.output_device_uuid is not None and not job.job_state.is_terminal
+    return job is not None and job.output_device_uuid is not None and not job.job_state.is_terminal
 
 
 Listener = Callable[[QueueState, QueueState], None]
+Spawn = Callable[[Coroutine[Any, Any, Any]], None]
 
 
-class ServiceStates:
-    def __init__(self, svc: CloudImagingService) -> None:
-        self.svc = svc
-        self.store = ServiceStateStore(svc.db)
+class QueueStates:
+    def __init__(
+        self,
+        db: Database,
+        store: QueueStateStore,
+        queues: QueueStore,
+        jobs: JobStore,
+        schedule: JobScheduleStore,
+        job_states: JobStates,
+        spawn: Spawn,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.queues = queues
+        self.jobs = jobs
+        self.schedule = schedule
+        self.job_states = job_states
+        self.spawn = spawn
+        self.clock = clock
         self._settle_queued: dict[str, bool | None] = {}  # queue → busy hint, not yet started
-        self.schedule = JobScheduleStore(svc.db)
         self.listeners: list[Listener] = []  # told of every committed change
-        self.online: set[str] = set()  # device accounts (bare JIDs) present, from presence
+        # Told, after the commit, of each queue restarted: its device resynchronises.
+        self.restarted: list[Callable[[str], None]] = []
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self.started = svc.clock()  # for system-up-time
-        svc.job_listeners.append(self.job_changed)
 
     async def get(self, printer_name: str) -> QueueState:
         return await self.store.get(printer_name)
@@ -117,7 +133,7 @@ class ServiceStates:
         them; `fields` are other columns written with it (hold-new settings …)."""
         if {"service_state", "service_state_reasons", "hands_out_work"} & set(fields):
             raise ValueError("state, reasons and hands-out-work are derived here")
-        async with self.svc.db.transaction():
+        async with self.db.transaction():
             before = await self.store.get(printer_name)
             if state not in SERVICE_TRANSITIONS[before.service_state]:
                 raise NotPossible(
@@ -132,18 +148,16 @@ class ServiceStates:
                 service_state_reasons=settled,
                 hands_out_work=hands_out_work(state, settled),
                 service_state_message=before.service_state_message if message is None else message,
-                time_state_changed=self.svc.now()
+                time_state_changed=int(self.clock())
                 if state != before.service_state
                 else before.time_state_changed,
                 **fields,
             )
             await self.store.put(after)
-            self.svc.db.after_commit(lambda: self._committed(before, after))
+            self.db.after_commit(lambda: self._committed(before, after))
         return after
 
     def _committed(self, before: QueueState, after: QueueState) -> None:
-        if after.hands_out_work and not before.hands_out_work:
-            self.svc.spawn(self.hand_out(after.printer_name))
         if after.hold_new_jobs_until_time != before.hold_new_jobs_until_time:
             self._arm(after)
         for listener in list(self.listeners):
@@ -174,28 +188,6 @@ class ServiceStates:
         if job.output_device_uuid is None and not (await self.get(job.printer_name)).hands_out_work:
             raise NotFetchable(f"queue {job.printer_name} is not handing out jobs (paused)")
 
-    async def auto_approves(self, printer_name: str) -> bool:
-        """Whether a device registering for the queue is served without an administrator's
-        approval: the queue's device-policy, else the system's configuration."""
-        own = (await self.store.get(printer_name)).auto_approve_devices
-        if own is not None:
-            return own
-        stored = await SystemElementStore(self.svc.db).all()
-        return bool(stored.get("auto-approve-devices", self.svc.settings.auto_approve_devices))
-
-    async def keep_admin_description(
-        self, printer_name: str, changes: dict[str, object]
-    ) -> dict[str, object]:
-        """A device's registration does not overwrite what administrators set."""
-        owned = (await self.store.get(printer_name)).admin_description
-        return {k: v for k, v in changes.items() if k.replace("_", "-") not in owned}
-
-    async def hand_out(self, printer_name: str) -> None:
-        """The queue hands out work again: tell its device which jobs wait, in order."""
-        fetchable = [j.job_id for j in await self.svc.jobs.list_fetchable(printer_name)]
-        if fetchable:
-            await self.svc.notify_device(printer_name, fetchable=fetchable)
-
     async def lazy_statuses(self, jobs: list[Job], statuses: list[JobStatus]) -> list[JobStatus]:
         """Seed Pause<Service>Service: pending and pending-held jobs of a stopped service
         have the 'Stopped' reason, added when they are read ("lazy evaluation"); the IPP
@@ -222,8 +214,8 @@ class ServiceStates:
         return (await self.lazy_statuses([job], [status]))[0]
 
     # --- idle / processing / stopped, following the jobs ------------------------------
-    def job_changed(self, before: Job, after: Job) -> None:
-        """Called after every committed job change (CloudImagingService.job_listeners)."""
+    def job_changed(self, before: Job | None, after: Job) -> None:
+        """Called after every committed job change (a JobStates listener)."""
         if is_current(before) == is_current(after):
             return
         name, busy = after.printer_name, is_current(after) or None
@@ -234,14 +226,14 @@ class ServiceStates:
                 self._settle_queued[name] = None  # mixed news: look
             return
         self._settle_queued[name] = busy
-        self.svc.spawn(self._settle_queued_queue(name))
+        self.spawn(self._settle_queued_queue(name))
 
     async def _settle_queued_queue(self, printer_name: str) -> None:
         busy = self._settle_queued.pop(printer_name)
         await self.settle_activity(printer_name, busy=busy)
 
     async def current_jobs(self, printer_name: str) -> list[Job]:
-        return [j for j in await self.svc.jobs.list_active(printer_name) if is_current(j)]
+        return [j for j in await self.jobs.list_active(printer_name) if is_current(j)]
 
     async def settle_activity(self, printer_name: str, *, busy: bool | None = None) -> QueueState:
         """Idle ⇄ processing as jobs reach and leave the device; a pausing queue whose
@@ -251,14 +243,14 @@ class ServiceStates:
         # go): decide that from committed state, without taking a write transaction.
         state = await self.store.get(printer_name)
         if busy is None:
-            busy = await self.svc.jobs.has_current(printer_name)
+            busy = await self.jobs.has_current(printer_name)
         if not _activity_changes(state, busy):
             return state
-        async with self.svc.db.transaction():
+        async with self.db.transaction():
             state = await self.store.get(printer_name)
-            if await self.svc.queues.get(printer_name) is None:
+            if await self.queues.get(printer_name) is None:
                 return state
-            busy = await self.svc.jobs.has_current(printer_name)
+            busy = await self.jobs.has_current(printer_name)
             current = state.service_state
             if current == _I and busy:
                 return await self.change(printer_name, _P)
@@ -274,7 +266,7 @@ class ServiceStates:
     async def pause(self, printer_name: str, message: str | None) -> QueueState:
         """Pause and PauseAfterCurrentJob alike (the seed allows it when current jobs
         cannot be stopped): stopped now, or moving-to-paused until the device is done."""
-        async with self.svc.db.transaction():
+        async with self.db.transaction():
             state = await self.require_up(printer_name)
             if state.service_state == _S:
                 return await self.change(printer_name, _S, message=message)
@@ -287,7 +279,7 @@ class ServiceStates:
     async def resume(self, printer_name: str, message: str | None) -> QueueState:
         """Seed Resume<Service>Service: accepted in any state (but down); back to idle or
         processing, 'paused' and 'moving-to-paused' gone."""
-        async with self.svc.db.transaction():
+        async with self.db.transaction():
             await self.require_up(printer_name)
             busy = bool(await self.current_jobs(printer_name))
             return await self.change(
@@ -319,9 +311,9 @@ class ServiceStates:
     ) -> QueueState:
         """Seed Restart<Service>Service: from any state, even down, to idle with no reasons
         and accepting jobs (Table 3 notes 5-7: start paused, or not accepting). Jobs are
-        kept; the device is asked to resynchronise."""
-        async with self.svc.db.transaction():
-            queue = await self.svc.queues.get(printer_name)
+        kept; the device is asked to resynchronise (after the commit)."""
+        async with self.db.transaction():
+            queue = await self.queues.get(printer_name)
             if queue is None:
                 raise NotPossible(f"queue {printer_name} is gone")
             state = await self.change(
@@ -333,39 +325,37 @@ class ServiceStates:
                 hold_new_jobs_until_time=None,
             )
             # Jobs the ended HoldNewJobs condition held stay held until ReleaseNewJobs.
-            await self.svc.queues.update(
+            await self.queues.update(
                 queue, is_accepting_jobs=True if accepting is None else accepting
             )
             if paused:
                 state = await self.pause(printer_name, message)
             else:
                 state = await self.settle_activity(printer_name)
-        self.svc.spawn(self._resync_device(printer_name))
+            self.db.after_commit(lambda: self._restarted(printer_name))
         return state
 
-    async def _resync_device(self, printer_name: str) -> None:
-        device = await self.svc.devices.get_by_printer(printer_name)
-        if device is None or self.svc.push is None or device.registration_state != "approved":
-            return
-        fetchable = await self.dispatchable(
-            printer_name, [j.job_id for j in await self.svc.jobs.list_fetchable(printer_name)]
-        )
-        self.svc.push.work(device, fetchable, [], resync=True)
+    def _restarted(self, printer_name: str) -> None:
+        for listener in list(self.restarted):
+            try:
+                listener(printer_name)
+            except Exception:
+                log.exception("a restart listener failed")
 
     async def set_accepting(self, printer_name: str, accepting: bool, message: str | None) -> None:
         """Seed Disable/Enable<Service>Service: is-accepting-jobs only; the state stays."""
-        async with self.svc.db.transaction():
+        async with self.db.transaction():
             state = await self.require_up(printer_name)
-            queue = await self.svc.queues.get(printer_name)
+            queue = await self.queues.get(printer_name)
             assert queue is not None
-            await self.svc.queues.update(queue, is_accepting_jobs=accepting)
+            await self.queues.update(queue, is_accepting_jobs=accepting)
             await self.change(printer_name, state.service_state, message=message)
 
     # --- HoldNew / ReleaseNew -----------------------------------------------------------
     async def hold_new(
         self, printer_name: str, until: str | None, until_time: int | None, message: str | None
     ) -> QueueState:
-        async with self.svc.db.transaction():
+        async with self.db.transaction():
             state = await self.require_up(printer_name)
             return await self.change(
                 printer_name,
@@ -379,9 +369,7 @@ class ServiceStates:
     async def release_new(self, printer_name: str, message: str | None) -> QueueState:
         """Seed ReleaseNew<Service>Jobs: the condition ends, and every job it held is
         released (pending, and fetchable once its documents are in)."""
-        from server import job_actions  # job_actions imports the service module
-
-        async with self.svc.db.transaction():
+        async with self.db.transaction():
             state = await self.store.get(printer_name)
             state = await self.change(
                 printer_name,
@@ -392,28 +380,26 @@ class ServiceStates:
                 hold_new_jobs_until_time=None,
             )
             for job_id in await self.schedule.held_by_service(printer_name):
-                job = await self.svc.jobs.get(job_id)
+                job = await self.jobs.get(job_id)
                 if job is not None:
                     ticket = job.job_ticket.model_copy(update={"job_hold_until": None})
-                    job = await self.svc.jobs.update(job, job_ticket=ticket)
-                    await job_actions.release(svc=self.svc, job=job, message=message)
+                    job = await self.jobs.update(job, job_ticket=ticket)
+                    await job_actions.release(self.job_states, job, message)
                 await self.schedule.mark_held(job_id, False)
         return state
 
     async def hold_if_held_new(self, job: Job) -> Job:
         """CreateJob under HoldNewJobs: the new job is pending-held with the condition's
         job-hold-until (seed: "MUST add the supplied JobHoldUntil … to the Jobs")."""
-        from server import job_actions
-
         state = await self.store.get(job.printer_name)
         if not state.holds_new_jobs or job.job_state != JobState.PENDING:
             return job  # no condition, or the user held the job already
         until = state.hold_new_jobs_until or "indefinite"
         message = "held by the queue (HoldNewJobs)"
-        async with self.svc.db.transaction():
+        async with self.db.transaction():
             ticket = job.job_ticket.model_copy(update={"job_hold_until": until})
-            job = await self.svc.jobs.update(job, job_ticket=ticket)
-            job = await job_actions.hold(self.svc, job, until, message)
+            job = await self.jobs.update(job, job_ticket=ticket)
+            job = await job_actions.hold(self.job_states, job, until, message)
             await self.schedule.mark_held(job.job_id, True)
         return job
 
@@ -433,15 +419,15 @@ class ServiceStates:
             old.cancel()
         if state.hold_new_jobs_until_time is None:
             return
-        delay = max(0.0, state.hold_new_jobs_until_time - self.svc.clock())
+        delay = max(0.0, state.hold_new_jobs_until_time - self.clock())
         name = state.printer_name
         self._timers[name] = asyncio.get_running_loop().call_later(
-            delay, lambda: self.svc.spawn(self._hold_time_reached(name))
+            delay, lambda: self.spawn(self._hold_time_reached(name))
         )
 
     async def _hold_time_reached(self, printer_name: str) -> None:
         self._timers.pop(printer_name, None)
         state = await self.store.get(printer_name)
         due = state.hold_new_jobs_until_time
-        if due is not None and due <= self.svc.clock():
+        if due is not None and due <= self.clock():
             await self.release_new(printer_name, "job-hold-until-time reached")

@@ -9,8 +9,8 @@ by job-priority. The same key orders the fetchable lists (server/stores/jobs.py)
 
 from __future__ import annotations
 
-from server.service import CloudImagingService
-from server.service_state import is_current
+from server.context import ServiceContext
+from server.queues.states import is_current
 from server.stores.jobs import Job
 from stanzas.errors import NotFound, NotPossible
 from stanzas.states import JobState
@@ -28,10 +28,10 @@ def _waiting(job: Job) -> bool:
     )
 
 
-async def in_order(svc: CloudImagingService, jobs: list[Job]) -> list[Job]:
+async def in_order(ctx: ServiceContext, jobs: list[Job]) -> list[Job]:
     """Jobs as the queue will deal with them: those at the device first, then the waiting
     ones in hand-out order, then held ones and the rest by job id."""
-    ranks = await svc.service_states.schedule.ranks(j.job_id for j in jobs)
+    ranks = await ctx.schedule.ranks(j.job_id for j in jobs)
 
     def key(job: Job) -> tuple[int, bool, int, int, int]:
         group = 0 if is_current(job) else 1 if _waiting(job) else 2
@@ -44,12 +44,12 @@ async def in_order(svc: CloudImagingService, jobs: list[Job]) -> list[Job]:
 
 
 async def promote(
-    svc: CloudImagingService, job_id: int, predecessor_id: int | None
+    ctx: ServiceContext, job_id: int, predecessor_id: int | None
 ) -> tuple[Job, list[int]]:
     """Schedule the job next (after the jobs at the device), or right after a predecessor.
     Returns the job and the waiting jobs' new order."""
-    async with svc.db.transaction():
-        job = await svc.jobs.get(job_id)
+    async with ctx.db.transaction():
+        job = await ctx.jobs.get(job_id)
         if job is None:
             raise NotFound(f"no job {job_id}")
         if not _waiting(job):
@@ -57,7 +57,7 @@ async def promote(
             raise NotPossible(f"job {job_id} is {where}; only pending jobs can be promoted")
         after: Job | None = None
         if predecessor_id is not None:
-            after = await svc.jobs.get(predecessor_id)
+            after = await ctx.jobs.get(predecessor_id)
             if after is None or after.printer_name != job.printer_name:
                 raise NotFound(f"no job {predecessor_id} on {job.printer_name}")
             if after.job_state not in PREDECESSOR_STATES:
@@ -67,12 +67,12 @@ async def promote(
                 )
             if after.job_id == job.job_id:
                 raise NotPossible("a job cannot follow itself")
-        active = await svc.jobs.list_active(job.printer_name)
-        waiting = [j for j in await in_order(svc, active) if _waiting(j) and j.job_id != job_id]
+        active = await ctx.jobs.list_active(job.printer_name)
+        waiting = [j for j in await in_order(ctx, active) if _waiting(j) and j.job_id != job_id]
         position = 0
         if after is not None and _waiting(after):
             position = next(i for i, j in enumerate(waiting) if j.job_id == after.job_id) + 1
         waiting.insert(position, job)
         order = [j.job_id for j in waiting]
-        await svc.service_states.schedule.set_ranks({jid: i + 1 for i, jid in enumerate(order)})
+        await ctx.schedule.set_ranks({jid: i + 1 for i, jid in enumerate(order)})
     return job, order

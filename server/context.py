@@ -1,0 +1,171 @@
+"""What every part of the Cloud Imaging Service works with: its settings and clock, the
+database and one store per table, the spool and the byte-path slots, who is who (roles),
+background tasks, and the two state machines that are the only writers of job and queue
+states. Built once per service (server/app.py wires the layers above it: the notifier,
+the XMPP component, the HTTPS endpoint, the administrators' front ends).
+
+Nothing here pushes anything: the state machines tell their listeners of committed
+changes, and the notifier (server/notifier.py) decides what the devices and users hear,
+through the `Push` port the XMPP component implements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from server.config import Settings
+from server.documents.slots import Slots
+from server.documents.spool import Spool
+from server.jobs.retention import RetentionPolicy
+from server.jobs.states import JobStates
+from server.queues.states import QueueStates
+from server.stores.admin import AlertStore, SystemElementStore
+from server.stores.db import Database
+from server.stores.devices import Device, DeviceStore
+from server.stores.documents import DocumentStore
+from server.stores.jobs import Job, JobStore
+from server.stores.queue_states import QueueStateStore
+from server.stores.queues import QueueStore
+from server.stores.schedule import JobScheduleStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request, as Prosody authenticated and stamped it."""
+
+    jid: str  # full JID (user@domain/resource, or a component's domain)
+
+    @property
+    def bare(self) -> str:
+        return self.jid.split("/", 1)[0]
+
+
+class Push(Protocol):
+    """How the service tells others of changes: XMPP messages, sent by the component."""
+
+    def job_event(self, job: Job) -> None: ...
+
+    def work(
+        self,
+        device: Device,
+        fetchable: list[int],
+        cancel: list[int],
+        *,
+        resync: bool = False,
+        suspend: list[int] | None = None,
+        resume: list[int] | None = None,
+    ) -> None: ...
+
+    def identify(self, device: Device, actions: list[str], message: str | None) -> None: ...
+
+
+class Tasks:
+    """Background work of the service: follow-up work of committed changes (pushes,
+    retention, fetches) and, as `daemon`s, loops that run until the service stops."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._daemons: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, daemon: bool = False) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        if daemon:
+            self._daemons.add(task)
+        task.add_done_callback(self._done)
+
+    async def settled(self) -> None:
+        """Wait until the follow-up work is done; loops excepted."""
+        while pending := self._tasks - self._daemons:
+            await asyncio.wait(pending)
+
+    async def cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self._daemons.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+
+class ServiceContext:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.started = clock()  # for system-up-time
+        self.tasks = Tasks()
+        self.db = Database(settings.database, synchronous=settings.sqlite_synchronous)
+        self.jobs = JobStore(self.db)
+        self.documents = DocumentStore(self.db)
+        self.devices = DeviceStore(self.db)
+        self.queues = QueueStore(self.db)
+        self.schedule = JobScheduleStore(self.db)
+        self.alerts = AlertStore(self.db)
+        self.system = SystemElementStore(self.db)
+        self.spool = Spool(settings.spool_dir)
+        self.slots = Slots(ttl=settings.http.slot_ttl)
+        self.retention = RetentionPolicy(
+            self.db, self.jobs, self.documents, self.queues, self.spool, self.tasks.spawn
+        )
+        self.job_states = JobStates(self.db, self.jobs, self.documents, self.retention, clock)
+        self.queue_states = QueueStates(
+            self.db,
+            QueueStateStore(self.db),
+            self.queues,
+            self.jobs,
+            self.schedule,
+            self.job_states,
+            self.tasks.spawn,
+            clock,
+        )
+        # Within the context: a queue is idle or processing as its jobs reach and leave
+        # the device; an ended job's transfer slots go.
+        self.job_states.listeners += [self.queue_states.job_changed, self.slots.job_changed]
+        self.push: Push | None = None  # the XMPP component, once connected (server/app.py)
+        self.online: set[str] = set()  # device accounts (bare JIDs) present, from presence
+        # Trust for Send<Service>Uri over https (None: the system's CAs).
+        self.uri_ssl_context: ssl.SSLContext | None = (
+            ssl.create_default_context(cafile=str(settings.uri_ca_file))
+            if settings.uri_ca_file
+            else None
+        )
+        self.public_url = ""  # of the HTTPS endpoint, once it listens
+
+    async def start(self) -> None:
+        self.spool.prepare()
+        await self.db.open()
+        await self.queue_states.start()
+
+    async def stop(self) -> None:
+        self.queue_states.stop()
+        await self.tasks.cancel_all()
+        await self.db.close()
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    async def settled(self) -> None:
+        """Wait until the follow-up work of committed changes (pushes to devices,
+        retention, fetches) is done; loops excepted."""
+        await self.tasks.settled()
+
+    # --- roles --------------------------------------------------------------------
+    def is_admin(self, caller: Caller) -> bool:
+        return caller.bare in self.settings.admins
+
+    def is_operator(self, caller: Caller) -> bool:
+        return caller.bare in self.settings.operators or self.is_admin(caller)
+
+    def is_local_user(self, caller: Caller) -> bool:
+        return "@" in caller.bare and caller.bare.endswith("@" + self.settings.xmpp.domain)

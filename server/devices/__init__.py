@@ -1,0 +1,2 @@
+"""Devices: the registration policy (registration.py) and how a device's reports about
+its jobs become the service's view of them (reports.py)."""

@@ -1,0 +1,85 @@
+"""Documents by reference (Send<Service>Uri): the service fetches each into its spool;
+a failure aborts the job with document-access-error (seed 000)."""
+
+from __future__ import annotations
+
+import logging
+
+from server.context import ServiceContext
+from server.documents.uri_fetch import FetchPolicy, UriFetchError, fetch_to_spool
+from server.jobs.closing import release_if_complete
+from server.stores.documents import Document
+from server.stores.queues import Queue
+from stanzas.errors import CloudImagingError
+from stanzas.states import DocumentState, JobState
+from stanzas.states import JobStateReason as R
+
+log = logging.getLogger(__name__)
+
+
+def fetch_policy(ctx: ServiceContext, queue: Queue | None) -> FetchPolicy:
+    allow = bool(queue and queue.configuration.allow_private_document_uris)
+    return FetchPolicy(allow_private=allow, max_size=ctx.settings.http.max_document_size)
+
+
+def start_fetch(ctx: ServiceContext, document: Document) -> None:
+    ctx.tasks.spawn(fetch_document(ctx, document.job_id, document.document_number))
+
+
+async def fetch_document(ctx: ServiceContext, job_id: int, number: int) -> None:
+    """Fetch one document by reference into the spool; any failure aborts the job with
+    document-access-error and a message saying what went wrong (seed 000)."""
+    document = await ctx.documents.get(job_id, number)
+    job = await ctx.jobs.get(job_id)
+    if document is None or job is None or document.document_uri is None or document.has_data:
+        return
+    queue = await ctx.queues.get(job.printer_name)
+    try:
+        spooled, _content_type = await fetch_to_spool(
+            document.document_uri,
+            ctx.spool,
+            prefix=f"{job_id}-{number}",
+            policy=fetch_policy(ctx, queue),
+            ssl_context=ctx.uri_ssl_context,
+        )
+    except UriFetchError as exc:
+        await _fetch_failed(ctx, job_id, number, exc.message)
+        return
+    except CloudImagingError as exc:
+        await _fetch_failed(ctx, job_id, number, exc.message)
+        return
+    async with ctx.db.transaction():
+        job = await ctx.jobs.get(job_id)
+        document = await ctx.documents.get(job_id, number)
+        if job is None or document is None or job.job_state.is_terminal:
+            ctx.spool.discard(spooled.name)
+            return
+        await ctx.documents.update(
+            document,
+            spool_name=spooled.name,
+            document_size=spooled.size,
+            document_digest=spooled.digest,
+        )
+        await release_if_complete(ctx, job)
+
+
+async def _fetch_failed(ctx: ServiceContext, job_id: int, number: int, why: str) -> None:
+    log.info("job %s document %s: %s", job_id, number, why)
+    async with ctx.db.transaction():
+        job = await ctx.jobs.get(job_id)
+        document = await ctx.documents.get(job_id, number)
+        if job is None or document is None or job.job_state.is_terminal:
+            return
+        message = f"document {number} could not be fetched: {why}"
+        await ctx.job_states.change_document(
+            document, DocumentState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
+        )
+        await ctx.job_states.change(
+            job, JobState.ABORTED, reasons=[R.DOCUMENT_ACCESS_ERROR], message=message
+        )
+
+
+async def resume_fetches(ctx: ServiceContext) -> None:
+    """After a restart: fetches that were under way start again."""
+    for document in await ctx.documents.list_awaiting_data():
+        start_fetch(ctx, document)

@@ -1,0 +1,1 @@
+"""Queues (the seeds' Services): the one place a queue's service state changes."""
