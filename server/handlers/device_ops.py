@@ -10,7 +10,7 @@ from server.devices import registration, reports
 from server.handlers.access import device_job
 from server.handlers.registry import operation
 from server.handlers.roles import DEVICE, REGISTERED_DEVICE, REGISTRANT
-from server.jobs import tickets
+from server.jobs import intake, tickets
 from server.stores.devices import Device
 from server.stores.documents import Document
 from server.stores.jobs import Job
@@ -241,9 +241,51 @@ async def acknowledge_document(
 async def put_job_document_data(
     ctx: ServiceContext, device: Device, req: ops.PutJobDocumentData
 ) -> ops.PutJobDocumentDataResponse:
-    if req.service_type == ServiceType.PRINT:
-        raise OperationNotSupported("Print queues produce no document data for the service")
-    raise OperationNotSupported(f"the {req.service_type.value} service is not offered yet")
+    job = await _bound_job(ctx, device, req.job_id)
+    if job.service_type != ServiceType.SCAN.value:
+        service = job.service_type.capitalize() if job.service_type == "print" else job.service_type
+        raise OperationNotSupported(f"{service} queues produce no document data for the service")
+    if job.job_state.is_terminal:
+        raise NotPossible(f"job {job.job_id} has ended ({job.job_state.value})")
+    if ctx.slots.upload_in_progress(job.job_id):
+        raise NotPossible(f"a document upload for job {job.job_id} is already in progress")
+    limit = ctx.settings.http.max_document_size
+    if req.document_size is not None and req.document_size > limit:
+        raise NotPossible(f"documents are limited to {limit} octets")
+    number = job.number_of_documents + 1
+    slot = ctx.slots.new_upload(
+        job_id=job.job_id,
+        document_number=number,
+        document_name=req.document_name or f"scan-{number}",
+        document_format=req.document_format,
+        last_document=req.last_document,
+        owner=device.jid,
+        expected_size=req.document_size,
+        expected_digest=req.document_digest,
+        produced=True,
+    )
+    if req.document_data is None:
+        return ops.PutJobDocumentDataResponse(
+            job_id=job.job_id,
+            document_number=number,
+            upload_uri=f"{ctx.public_url}/uploads/{slot.token}",
+        )
+    try:  # in-band: spooled and committed as an upload would be, the slot held meanwhile
+        spooled = await ctx.spool.receive(
+            intake.chunks_of(req.document_data),
+            prefix=f"{job.job_id}-{number}",
+            max_size=limit,
+            expected_size=req.document_size,
+            expected_digest=req.document_digest,
+        )
+        try:
+            job, _ = await intake.commit_output(ctx, slot, spooled)
+        except BaseException:
+            ctx.spool.discard(spooled.name)
+            raise
+    finally:
+        ctx.slots.take_upload(slot.token)
+    return ops.PutJobDocumentDataResponse(job_id=job.job_id, document_number=number)
 
 
 @operation(ops.UpdateServiceState, role=DEVICE)

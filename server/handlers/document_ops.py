@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from server.context import Caller, ServiceContext
@@ -19,6 +20,7 @@ from stanzas.errors import NotFound, NotPossible, OperationNotSupported, UriSche
 from stanzas.groups import JobTicket
 from stanzas.states import DocumentState, JobState, ServiceType
 from stanzas.states import JobStateReason as R
+from stanzas.types import INLINE_DOCUMENT_MAX
 
 URI_SCHEMES = ("http", "https")
 
@@ -26,6 +28,11 @@ URI_SCHEMES = ("http", "https")
 def _open_for_documents(job: Job) -> None:
     if job.job_state.is_terminal or job.is_closed:
         raise NotPossible(f"job {job.job_id} takes no more documents (inputs are closed)")
+
+
+def _takes_digital(job: Job) -> None:
+    if job.service_type == ServiceType.SCAN.value:
+        raise NotPossible(f"scan job {job.job_id} takes hardcopy (AddHardcopyDocument)")
 
 
 @operation(ops.SendDocument, role=CLIENT)
@@ -44,6 +51,7 @@ async def send_document(
             job_state_reasons=list(job.job_state_reasons),
         )
     _open_for_documents(job)
+    _takes_digital(job)
     if ctx.slots.upload_in_progress(job.job_id):
         raise NotPossible(f"a document upload for job {job.job_id} is already in progress")
     queue = await ctx.queues.get(job.printer_name)
@@ -110,6 +118,7 @@ async def send_uri(ctx: ServiceContext, caller: Caller, req: ops.SendUri) -> ops
     async with ctx.db.transaction():
         job = await job_for(ctx, caller, req.job_id)
         _open_for_documents(job)
+        _takes_digital(job)
         scheme = urlsplit(req.document_uri).scheme.lower()
         if scheme not in URI_SCHEMES:
             raise UriSchemeNotSupported(f"{scheme}: URIs are not supported (use http or https)")
@@ -152,11 +161,70 @@ async def send_uri(ctx: ServiceContext, caller: Caller, req: ops.SendUri) -> ops
 async def add_hardcopy_document(
     ctx: ServiceContext, caller: Caller, req: ops.AddHardcopyDocument
 ) -> ops.AddHardcopyDocumentResponse:
-    job = await job_for(ctx, caller, req.job_id)
-    _open_for_documents(job)
-    if job.service_type == ServiceType.PRINT.value:
-        raise OperationNotSupported("Print jobs take digital documents, not hardcopy")
-    raise OperationNotSupported(f"{job.service_type} hardcopy input is not offered yet")
+    async with ctx.db.transaction():
+        job = await job_for(ctx, caller, req.job_id)
+        _open_for_documents(job)
+        if job.service_type == ServiceType.PRINT.value:
+            raise OperationNotSupported("Print jobs take digital documents, not hardcopy")
+        if job.service_type != ServiceType.SCAN.value:
+            # EmailOut/FaxOut from hardcopy needs a device that both scans and sends.
+            raise OperationNotSupported(
+                f"{job.service_type} from hardcopy is not offered: the device does not scan"
+            )
+        if not req.last_document:
+            raise NotPossible("a scan job takes one hardcopy document: the stack the device scans")
+        ticket = job.job_ticket
+        if req.input_source is not None:
+            queue = await ctx.queues.get(job.printer_name)
+            assert queue is not None
+            ticket = ticket.model_copy(update={"input_source": req.input_source})
+            tickets.require_supported(ticket, queue.capabilities)
+            job = await ctx.jobs.update(job, job_ticket=ticket)
+        # Closed, and fetchable (nothing awaits data: the device produces it).
+        job = await closing.close_hardcopy(ctx, job)
+    return ops.AddHardcopyDocumentResponse(job_id=job.job_id, document_number=1)
+
+
+@operation(ops.GetDocumentData, role=CLIENT)
+async def get_document_data(
+    ctx: ServiceContext, caller: Caller, req: ops.GetDocumentData
+) -> ops.GetDocumentDataResponse:
+    """A document's bytes for the job's owner or an administrator (not operators: they
+    manage jobs, not read them): in the answer when small and accepted, else behind a
+    one-time download URL."""
+    job = await job_for(ctx, caller, req.job_id, operators=False)
+    document = await ctx.documents.get(job.job_id, req.document_number)
+    if document is None:
+        raise NotFound(f"job {job.job_id} has no document {req.document_number}")
+    if document.spool_name is None:
+        raise NotPossible(f"document {req.document_number} holds no data (none yet, or discarded)")
+    if req.document_data_accepted and document.document_size <= INLINE_DOCUMENT_MAX:
+        try:
+            data = ctx.spool.read_small(document.spool_name, INLINE_DOCUMENT_MAX)
+        except FileNotFoundError:
+            raise NotPossible(f"the data of document {req.document_number} is gone") from None
+        return _document_data(document, document_data=data)
+    slot = ctx.slots.new_download(
+        job_id=job.job_id,
+        document_number=document.document_number,
+        spool_name=document.spool_name,
+        size=document.document_size,
+        digest=document.document_digest,
+        device_jid=caller.bare,  # who the URL was handed to
+    )
+    return _document_data(document, document_access_uri=f"{ctx.public_url}/documents/{slot.token}")
+
+
+def _document_data(document: Document, **where: Any) -> ops.GetDocumentDataResponse:
+    return ops.GetDocumentDataResponse(
+        job_id=document.job_id,
+        document_number=document.document_number,
+        document_name=document.document_name,
+        document_format=document.document_format,
+        document_size=document.document_size,
+        document_digest=document.document_digest,
+        **where,
+    )
 
 
 @operation(ops.GetDocuments, role=CLIENT)
