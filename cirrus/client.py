@@ -40,6 +40,7 @@ from stanzas.errors import (
     DocumentAccessError,
     NoAnswer,
     NotDelivered,
+    NotFound,
     OutcomeUnknown,
     WaitTimeout,
     error_for,
@@ -519,22 +520,48 @@ class CirrusClient:
         which: str = "not-completed",
         my_jobs: bool = True,
         limit: int | None = None,
+        service_types: tuple[ServiceType, ...] = (ServiceType.PRINT,),
     ) -> list[JobStatus]:
         """GetActive<Service>Jobs (which='not-completed'), Get<Service>JobHistory
-        ('completed'), or both ('all': active first, then history)."""
-        lists: list[JobStatus] = []
-        if which in ("not-completed", "all"):
-            active = await self.session.request(
-                ops.GetActiveJobs(printer_name=queue, my_jobs=my_jobs, limit=limit), ops.JobList
-            )
-            lists += active.job
-        if which in ("completed", "all"):
-            history = await self.session.request(
-                ops.GetJobHistory(printer_name=queue, my_jobs=my_jobs, limit=limit), ops.JobList
-            )
-            lists += history.job
+        ('completed'), or both ('all': active first, then history), of each service
+        in `service_types` (one request each; a queue of another service is skipped)."""
         if which not in ("not-completed", "completed", "all"):
             raise ValueError(f"which-jobs {which!r}")
+        active: list[JobStatus] = []
+        history: list[JobStatus] = []
+        for service in service_types:
+            try:
+                if which in ("not-completed", "all"):
+                    active += (
+                        await self.session.request(
+                            ops.GetActiveJobs(
+                                service_type=service,
+                                printer_name=queue,
+                                my_jobs=my_jobs,
+                                limit=limit,
+                            ),
+                            ops.JobList,
+                        )
+                    ).job
+                if which in ("completed", "all"):
+                    history += (
+                        await self.session.request(
+                            ops.GetJobHistory(
+                                service_type=service,
+                                printer_name=queue,
+                                my_jobs=my_jobs,
+                                limit=limit,
+                            ),
+                            ops.JobList,
+                        )
+                    ).job
+            except NotFound:
+                if queue is None or len(service_types) == 1:
+                    raise  # only "no such queue of this service" is skipped
+        if len(service_types) > 1:  # one list per service: merged in each list's order
+            active.sort(key=lambda j: j.job_id)
+            history.sort(key=lambda j: (-(j.time_at_completed or 0), -j.job_id))
+        lists = active + history
         return lists[:limit] if limit else lists
 
     async def get_job_elements(

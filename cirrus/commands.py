@@ -187,7 +187,13 @@ async def _upload(
 
 async def cmd_jobs(client: CirrusClient, args: argparse.Namespace) -> int:
     which = "completed" if args.history else "not-completed"
-    jobs = await client.get_jobs(args.queue, which=which, my_jobs=not args.all, limit=args.limit)
+    jobs = await client.get_jobs(
+        args.queue,
+        which=which,
+        my_jobs=not args.all,
+        limit=args.limit,
+        service_types=tuple(ServiceType),  # print, scan, emailout and faxout jobs alike
+    )
     if args.json:
         emit_json(jobs)
     elif jobs:
