@@ -58,3 +58,22 @@ def make_image(path: Path, fmt: str = "JPEG", size: tuple[int, int] = (800, 600)
     draw.text((40, size[1] - 60), "Cirrus", fill="black")
     image.save(path, fmt, dpi=(150, 150))
     return path
+
+
+def make_photo_pdf(path: Path, pages: int = 1, side: int = 300) -> Path:
+    """A PDF of `pages` pages of incompressible (noise) images, about side*side*3 bytes
+    each: bigger than the in-band limit, so it takes the HTTPS byte path."""
+    import os
+
+    import img2pdf
+    from PIL import Image
+
+    images = []
+    for page in range(pages):
+        image = path.with_suffix(f".{page}.png")
+        Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(image)
+        images.append(str(image))
+    path.write_bytes(img2pdf.convert(images))
+    for image in images:
+        Path(image).unlink()
+    return path

@@ -48,6 +48,8 @@ class DeviceCapabilities:
     pwg_raster_document_sheet_back: str = ""
     urf_supported: tuple[str, ...] = ()
     printer_resolution_supported: tuple[int, ...] = ()  # dpi, for PCL and PostScript output
+    # EmailOut and FaxOut: the URI schemes the device sends to (mailto, tel).
+    destination_uri_schemes_supported: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,7 @@ CAPABILITY_ATTRIBUTES = [
     "pwg-raster-document-sheet-back",
     "urf-supported",
     "printer-resolution-supported",
+    "destination-uri-schemes-supported",  # an IPP FaxOut device's (PWG 5100.15)
 ]
 STATUS_ATTRIBUTES = [
     "printer-state",
@@ -369,6 +370,7 @@ class IppDriver(DeviceDriver):
             ),
             urf_supported=strings("urf-supported", ()),
             printer_resolution_supported=dpi("printer-resolution-supported"),
+            destination_uri_schemes_supported=strings("destination-uri-schemes-supported", ()),
         )
 
     async def get_status(self) -> DeviceStatus:
@@ -416,6 +418,8 @@ class IppDriver(DeviceDriver):
         ):
             if value is not None:
                 attrs[name] = value
+        if ticket.destination_uris:  # IPP FaxOut (PWG 5100.15): where the fax goes
+            attrs["destination-uris"] = [{"destination-uri": u} for u in ticket.destination_uris]
         for name, value in ticket.extra.items():
             attrs.setdefault(name, _extra_value(name, value))
         return attrs
@@ -445,6 +449,8 @@ class IppDriver(DeviceDriver):
                 for group in resp.groups_of(GroupTag.UNSUPPORTED):
                     unsupported.update(group.names())
                 dropped = [name for name in attrs if name in unsupported] or list(attrs)
+                if "destination-uris" in dropped:  # a fax without its number is no fax
+                    raise DeviceRejected(resp.status_name, "the device refused destination-uris")
                 for name in dropped:
                     del attrs[name]
                 continue

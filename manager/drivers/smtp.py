@@ -183,6 +183,7 @@ class SmtpDriver(DeviceDriver):
             document_format_supported=FORMATS,
             print_color_mode_supported=("auto",),
             copies_max=1,
+            destination_uri_schemes_supported=("mailto",),
         )
 
     async def get_status(self) -> DeviceStatus:
