@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from manager.drivers.smtp import SmtpSettings
 
@@ -50,6 +50,12 @@ class ManagerSettings(BaseModel):
     status_interval: float = 2.0  # how often to ask devices about themselves
     smtp: SmtpSettings | None = None  # the server EmailOut (smtp:) devices send through
     transform_timeout: float = 300.0  # seconds one converter run may take
+
+    @field_validator("smtp", mode="before")
+    @classmethod
+    def _no_empty_smtp(cls, value: object) -> object:
+        # `cirrus init` writes an [smtp] table with every setting commented out.
+        return None if value == {} else value
 
     @classmethod
     def load(cls, path: Path) -> ManagerSettings:
