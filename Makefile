@@ -10,6 +10,7 @@ MYPY_TARGETS := stanzas admin_commands server manager cirrus ipp gateway
 # mypy cannot check a package whose folder name ("prosody-config") is not a valid
 # module name: give it a correctly named symlink under the git-ignored build/.
 MYPY_SHIM := build/mypy/prosody_config
+MYPY_SHIM_EJABBERD := build/mypy/ejabberd_config
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: install apt venv test pytest lint demo up bench clean
@@ -46,7 +47,8 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	@mkdir -p $(dir $(MYPY_SHIM)) && ln -sfn "$(CURDIR)/prosody-config" $(MYPY_SHIM)
-	$(VENV)/bin/mypy $(MYPY_TARGETS) $(MYPY_SHIM)
+	@ln -sfn "$(CURDIR)/ejabberd-config" $(MYPY_SHIM_EJABBERD)
+	$(VENV)/bin/mypy $(MYPY_TARGETS) $(MYPY_SHIM) $(MYPY_SHIM_EJABBERD)
 
 demo: install
 	$(VENV)/bin/cirrus demo

@@ -1,8 +1,10 @@
 """A Cirrus for a benchmark: Prosody, the service and K real Device Managers.
 
-Built from the same parts as `cirrus up` (prosody_config.launcher, the config helpers
-of cirrus.stack.local, ManagedProcess), but with as many managers and accounts as a
+Built from the same parts as `cirrus up` (cirrus.stack.xmpp, the config helpers of
+cirrus.stack.local, ManagedProcess), but with as many managers and accounts as a
 benchmark asks for. Everything lives in one short /tmp folder that `stop()` removes.
+CIRRUS_BENCH_XMPP=ejabberd runs any benchmark on ejabberd instead of Prosody (its
+figures still say "prosody" for the XMPP server's process).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bench.common import Child, remove, short_tmp
 from cirrus.client import ClientSettings
@@ -30,7 +32,7 @@ from cirrus.stack.local import (
     service_config,
 )
 from cirrus.stack.process import ManagedProcess
-from prosody_config.launcher import ProsodyInstance, start_prosody
+from cirrus.stack.xmpp import XMPP_SERVERS, XmppKind, XmppServer, start_xmpp_server
 
 
 def password() -> str:
@@ -40,7 +42,7 @@ def password() -> str:
 @dataclass
 class BenchStack:
     state: Path
-    prosody: ProsodyInstance
+    prosody: XmppServer  # Prosody, or ejabberd (CIRRUS_BENCH_XMPP)
     passwords: dict[str, str]
     service: ManagedProcess | None = None
     managers: list[ManagedProcess] = field(default_factory=list)
@@ -182,12 +184,19 @@ class BenchStack:
 
 
 async def start_stack(tag: str, accounts: list[str], *, log_level: str = "warn") -> BenchStack:
-    """Prosody with these accounts (plus "admin"); nothing else yet."""
+    """Prosody (or ejabberd) with these accounts (plus "admin"); nothing else yet."""
+    kind = os.environ.get("CIRRUS_BENCH_XMPP", "prosody")
+    if kind not in XMPP_SERVERS:
+        raise ValueError(f"CIRRUS_BENCH_XMPP={kind!r}: one of {', '.join(XMPP_SERVERS)}")
     state = short_tmp(tag)
     passwords = {name: password() for name in ["admin", *accounts]}
     try:
-        prosody = await start_prosody(
-            state / "p", components=[SERVICE_JID], accounts=passwords, log_level=log_level
+        prosody = await start_xmpp_server(
+            cast(XmppKind, kind),
+            state / "p",
+            components=[SERVICE_JID],
+            accounts=passwords,
+            log_level=log_level,
         )
     except BaseException:
         remove(state)

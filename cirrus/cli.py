@@ -26,6 +26,7 @@ from cirrus.client import CirrusClient, ClientSettings
 from cirrus.commands import add_ticket_options
 from cirrus.deploy import cli as deploy_cli
 from cirrus.output import error_line, failure_line
+from cirrus.stack.xmpp import XMPP_SERVERS
 from stanzas.errors import CloudImagingError
 
 CONNECT_TIMEOUT = 10.0  # a command gives up reaching the XMPP server sooner than a daemon
@@ -105,7 +106,7 @@ async def cmd_up(args: argparse.Namespace) -> int:
     from cirrus.stack.local import start_local_stack
 
     state_dir = Path(args.state_dir or tempfile.mkdtemp(prefix="cirrus-"))
-    stack = await start_local_stack(state_dir, device=args.device, say=print)
+    stack = await start_local_stack(state_dir, device=args.device, xmpp_server=args.xmpp, say=print)
     print("\n" + stack.welcome())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -125,7 +126,9 @@ async def cmd_demo(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     state_dir = Path(tempfile.mkdtemp(prefix="cirrus-demo-"))
-    stack = await start_local_stack(state_dir, device="ippeveprinter", say=print)
+    stack = await start_local_stack(
+        state_dir, device="ippeveprinter", xmpp_server=args.xmpp, say=print
+    )
     try:
         sample = Path(str(resources.files("cirrus") / "samples" / "sample.pdf"))
         print(f"\n$ cirrus print {sample.name} --queue {stack.queue}")
@@ -259,19 +262,30 @@ def build_parser() -> argparse.ArgumentParser:
     add_ticket_options(p)
 
     p = sub.add_parser(
-        "up", parents=[common], help="run Prosody, the service, a printer and a manager here"
+        "up", parents=[common], help="run an XMPP server, the service, a printer and a manager here"
     )
     p.add_argument("--state-dir", help="where to keep state (default: a new temp folder)")
     p.add_argument("--device", choices=["ippeveprinter", "file", "sim"], default="ippeveprinter")
+    add_xmpp_option(p)
 
-    sub.add_parser(
+    p = sub.add_parser(
         "demo", parents=[common], help="start everything, print a sample PDF, stop everything"
     )
+    add_xmpp_option(p)
     admin_cli.add_parser(sub, common)  # cirrus admin …: operators' and administrators' commands
     # cirrus init, cirrus doctor: deploying (docs/deploy.md); no --json, doctor has its own
     # --config (repeatable)
     deploy_cli.add_parsers(sub)
     return parser
+
+
+def add_xmpp_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--xmpp",
+        choices=XMPP_SERVERS,
+        default="prosody",
+        help="the XMPP server to run (default: prosody)",
+    )
 
 
 COMMANDS: dict[str, Callable[[CirrusClient, argparse.Namespace], Awaitable[int]]] = {

@@ -36,8 +36,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
+from typing import Protocol
 
-__all__ = ["PortInUseError", "ProsodyError", "ProsodyInstance", "free_ports", "start_prosody"]
+__all__ = [
+    "PortInUseError",
+    "ProsodyError",
+    "ProsodyInstance",
+    "check_domain",
+    "check_names",
+    "check_user",
+    "cli_names",
+    "cli_parser",
+    "free_ports",
+    "log_tail",
+    "make_certificate",
+    "serve",
+    "start_prosody",
+    "stream_header",
+    "stream_probe",
+]
 
 TEMPLATE = Path(__file__).with_name("prosody.cfg.lua.template")
 HOST = "127.0.0.1"
@@ -85,14 +102,27 @@ def lua_str(value: str) -> str:
     return "".join(out)
 
 
-def _check_user(user: str) -> None:
+def check_user(user: str) -> None:
     if not user or _BAD_LOCALPART.search(user) or user != user.lower() or len(user) > 1023:
         raise ValueError(f"unsupported XMPP username {user!r} (use lower case, no @/: etc.)")
 
 
-def _check_domain(domain: str) -> None:
+def check_domain(domain: str) -> None:
     if not _DOMAIN.match(domain):
         raise ValueError(f"unsupported domain {domain!r}")
+
+
+def check_names(domain: str, components: list[str], accounts: Mapping[str, str] | None) -> None:
+    """The server's domain, its components' and the accounts' names, or ValueError."""
+    check_domain(domain)
+    for name in components:
+        check_domain(name)
+        if name == domain:
+            raise ValueError("a component cannot use the server's own domain")
+    if len(set(components)) != len(components):
+        raise ValueError("duplicate component domain")
+    for user in accounts or {}:
+        check_user(user)
 
 
 def free_ports(count: int, host: str = HOST) -> list[int]:
@@ -109,7 +139,7 @@ def free_ports(count: int, host: str = HOST) -> list[int]:
             s.close()
 
 
-def _log_tail(path: Path, lines: int = 30) -> str:
+def log_tail(path: Path, lines: int = 30) -> str:
     try:
         text = path.read_text(errors="replace")
     except OSError:
@@ -117,7 +147,7 @@ def _log_tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
 
 
-async def _stream_probe(host: str, port: int, header: str) -> bool:
+async def stream_probe(host: str, port: int, header: str) -> bool:
     """True once the server answers an XMPP stream header on host:port.
 
     A bare TCP connect is not enough: the kernel accepts connections as soon as
@@ -146,7 +176,7 @@ async def _stream_probe(host: str, port: int, header: str) -> bool:
             await writer.wait_closed()
 
 
-def _stream_header(xmlns: str, to: str) -> str:
+def stream_header(xmlns: str, to: str) -> str:
     return (
         f"<?xml version='1.0'?><stream:stream xmlns='{xmlns}' to='{to}' version='1.0' "
         "xmlns:stream='http://etherx.jabber.org/streams'>"
@@ -171,7 +201,7 @@ def _write_openssl_config(conf: Path, domain: str) -> None:
     )
 
 
-async def _make_certificate(domain: str, cert_file: Path, key_file: Path) -> None:
+async def make_certificate(domain: str, cert_file: Path, key_file: Path) -> None:
     """Self-signed P-256 certificate (its own CA) for `domain`, `*.domain` and 127.0.0.1."""
     openssl = shutil.which("openssl")
     if openssl is None:
@@ -232,6 +262,12 @@ class ProsodyInstance:
 
     def jid(self, user: str) -> str:
         return f"{user}@{self.domain}"
+
+    @property
+    def component_ports(self) -> dict[str, int]:
+        """The port each component connects to: one for all of them here (ejabberd has
+        one per component)."""
+        return {name: self.component_port for name in self.components}
 
     @property
     def running(self) -> bool:
@@ -304,27 +340,27 @@ class ProsodyInstance:
     async def _wait_ready(self) -> None:
         assert self._proc is not None
         deadline = time.monotonic() + START_TIMEOUT
-        probes = {self.c2s_port: _stream_header("jabber:client", self.domain)}
+        probes = {self.c2s_port: stream_header("jabber:client", self.domain)}
         for name in self.components:  # any component domain will do
-            probes[self.component_port] = _stream_header("jabber:component:accept", name)
+            probes[self.component_port] = stream_header("jabber:component:accept", name)
             break
         while True:
             if self._proc.returncode is not None:
                 stdout_log = self.state_dir / "prosody.stdout.log"
                 raise ProsodyError(
                     f"prosody exited with status {self._proc.returncode} during startup:\n"
-                    f"{_log_tail(self.log_file)}\n{_log_tail(stdout_log)}"
+                    f"{log_tail(self.log_file)}\n{log_tail(stdout_log)}"
                 )
             self._check_log_for_bind_failure()
             for port, header in list(probes.items()):
-                if await _stream_probe(self.host, port, header):
+                if await stream_probe(self.host, port, header):
                     del probes[port]
             if not probes and self._admin_socket().exists():
                 return
             if time.monotonic() > deadline:
                 raise ProsodyError(
                     f"prosody not ready after {START_TIMEOUT:.0f} s (ports not answering: "
-                    f"{sorted(probes)}):\n{_log_tail(self.log_file)}"
+                    f"{sorted(probes)}):\n{log_tail(self.log_file)}"
                 )
             await asyncio.sleep(POLL_INTERVAL)
 
@@ -387,7 +423,7 @@ class ProsodyInstance:
         if not items:
             return
         for user, _ in items:
-            _check_user(user)
+            check_user(user)
         if not self.running:
             raise ProsodyError("create_accounts needs a running Prosody")
         prosodyctl = shutil.which("prosodyctl")
@@ -485,16 +521,7 @@ def _prepare(
     Returns the (not yet started) instance and whether a certificate must be made.
     """
     state_dir = state_dir.resolve()
-    _check_domain(domain)
-    for name in components:
-        _check_domain(name)
-        if name == domain:
-            raise ValueError("a component cannot use the VirtualHost's domain")
-    if len(set(components)) != len(components):
-        raise ValueError("duplicate component domain")
-    if accounts:
-        for user in accounts:
-            _check_user(user)
+    check_names(domain, components, accounts)
     if log_level not in ("debug", "info", "warn", "error"):
         raise ValueError(f"bad log level {log_level!r}")
     admin_socket = state_dir / "data" / "prosody.sock"
@@ -576,7 +603,7 @@ async def start_prosody(
             log_level=log_level,
         )
         if need_cert:
-            await _make_certificate(domain, inst.cert_file, inst.key_file)
+            await make_certificate(domain, inst.cert_file, inst.key_file)
         _write_config(inst, log_level=log_level, scram_iterations=scram_iterations)
         try:
             async with inst._lock:
@@ -596,12 +623,23 @@ async def start_prosody(
 
 
 # ---------------------------------------------------------------------- CLI
+# Shared with ejabberd_config.launcher: the same options and the same run loop.
 
 
-async def _main(argv: list[str] | None = None) -> int:
+class Served(Protocol):
+    log_file: Path
+
+    @property
+    def running(self) -> bool: ...
+
+    def summary(self) -> str: ...
+
+    async def stop(self) -> None: ...
+
+
+def cli_parser(prog: str, server: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m prosody_config.launcher",
-        description="Run a private loopback Prosody until Ctrl-C.",
+        prog=prog, description=f"Run a private loopback {server} until Ctrl-C."
     )
     parser.add_argument("state_dir", type=Path, help="directory for config, data, certs, logs")
     parser.add_argument("--domain", default="localhost")
@@ -609,21 +647,54 @@ async def _main(argv: list[str] | None = None) -> int:
         "--component", action="append", dest="components", help="component domain (repeatable)"
     )
     parser.add_argument("--c2s-port", type=int)
-    parser.add_argument("--component-port", type=int)
     parser.add_argument(
         "--account", action="append", default=[], metavar="USER:PASSWORD", help="repeatable"
     )
     parser.add_argument("--log-level", default="info")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def cli_names(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> tuple[list[str], dict[str, str]]:
+    """The components (print.DOMAIN by default) and accounts the command line asks for."""
     accounts = {}
     for spec in args.account:
         user, sep, password = spec.partition(":")
         if not sep:
             parser.error(f"--account wants USER:PASSWORD, got {spec!r}")
         accounts[user] = password
-    components = args.components or [f"print.{args.domain}"]
+    return args.components or [f"print.{args.domain}"], accounts
 
+
+async def serve(inst: Served, server: str) -> int:
+    """Print the summary, run until Ctrl-C (or the server dies), stop the server."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        print(inst.summary(), flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
+        while not stop.is_set() and inst.running:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+        if not stop.is_set():
+            print(f"{server} exited unexpectedly:\n{log_tail(inst.log_file)}", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await inst.stop()
+        print(f"{server} stopped.", flush=True)
+
+
+async def _main(argv: list[str] | None = None) -> int:
+    parser = cli_parser("python -m prosody_config.launcher", "Prosody")
+    parser.add_argument("--component-port", type=int)
+    args = parser.parse_args(argv)
+    components, accounts = cli_names(parser, args)
     inst = await start_prosody(
         args.state_dir,
         domain=args.domain,
@@ -633,28 +704,7 @@ async def _main(argv: list[str] | None = None) -> int:
         component_port=args.component_port,
         log_level=args.log_level,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        print(inst.summary(), flush=True)
-        print("Press Ctrl-C to stop.", flush=True)
-        waiter = asyncio.ensure_future(stop.wait())
-        assert inst._proc is not None
-        died = asyncio.ensure_future(inst._proc.wait())
-        await asyncio.wait({waiter, died}, return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
-        died.cancel()
-        if not stop.is_set():
-            print(f"prosody exited unexpectedly:\n{_log_tail(inst.log_file)}", file=sys.stderr)
-            return 1
-        return 0
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        await inst.stop()
-        print("Prosody stopped.", flush=True)
+    return await serve(inst, "Prosody")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -161,9 +161,13 @@ ERRORS_BY_STATUS: dict[str, type[CloudImagingError]] = {
 }
 
 # When a peer answers with a plain XMPP error (no ipp-status), the closest IPP status.
+# The service puts an ipp-status in every error of its own, so a plain one came from the
+# XMPP server, which could not deliver the request (stanzas/transport.py _UNDELIVERABLE):
+# ejabberd's `forbidden` for a component that is not connected means the service was
+# not reached, not that the caller may not.
 STATUS_BY_CONDITION: dict[str, str] = {
     "bad-request": BadRequest.status,
-    "forbidden": NotAuthorized.status,
+    "forbidden": ServiceUnavailable.status,
     "not-authorized": NotAuthorized.status,
     "item-not-found": NotFound.status,
     "not-allowed": NotPossible.status,

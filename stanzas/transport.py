@@ -156,10 +156,12 @@ def error_from_xml(xml: ET.Element) -> CloudImagingError:
 # The conditions an XMPP server answers with when it cannot deliver to the addressee:
 # Prosody 0.12 bounces an IQ to a component that is not connected with
 # remote-server-timeout ("Component unavailable", from the component's JID, with
-# <not-connected xmlns='xmpp:prosody.im/protocol/component'/>); other servers and
-# federation use the others.
+# <not-connected xmlns='xmpp:prosody.im/protocol/component'/>); ejabberd 23.01 with
+# forbidden ("Access denied by service policy": no route, so s2s, which is off); other
+# servers and federation use the others.
 _UNDELIVERABLE = frozenset(
     {
+        "forbidden",
         "service-unavailable",
         "recipient-unavailable",
         "remote-server-not-found",

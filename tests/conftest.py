@@ -1,35 +1,54 @@
-"""Fixtures for the tiers that need real parts: Prosody, the service, managers, clients.
+"""Fixtures for the tiers that need real parts: an XMPP server (Prosody, or ejabberd),
+the service, managers, clients.
 
 Everything runs on loopback; every process or connection a fixture starts, it stops.
 Every payload the code emits during a test is validated against the XML Schema.
+
+The XMPP server is Prosody, one per test. A module marked `every_xmpp_server` runs
+each of its tests twice, on Prosody and on ejabberd. Since an ejabberd node takes 1-2 s
+to start and about as long to stop, one node serves the whole module (created with
+the module's accounts; see `ejabberd_node`), while each test still gets its own
+service, database, managers, devices and client sessions.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import shutil
 import tempfile
+import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from cirrus.client import CirrusClient, ClientSettings
 from cirrus.stack.local import SERVICE_JID, manager_config, service_config
+from cirrus.stack.xmpp import XMPP_SERVERS, XmppKind, XmppServer, start_xmpp_server
 from manager.app import ManagerApp
 from manager.config import ManagerSettings
 from manager.drivers.base import DeviceDriver
-from prosody_config.launcher import ProsodyInstance, start_prosody
+from prosody_config.launcher import start_prosody
 from server.app import ServiceApp
 from server.config import Settings
 from stanzas import transport
 
 USERS = ("alice", "bob", "admin", "operator", "mgr1", "mgr2")
 MANAGER_COMPONENT = "manager.localhost"  # a manager in component mode
+T = TypeVar("T")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests of modules marked `every_xmpp_server` run on each server."""
+    if "xmpp_kind" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "every_xmpp_server"
+    ):
+        metafunc.parametrize("xmpp_kind", XMPP_SERVERS)
 
 
 @pytest.fixture(autouse=True)
@@ -61,13 +80,80 @@ def short_tmp() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def run_in_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` to completion in a new event loop in another thread: for
+    module-scoped fixtures, set up while a test's own loop may be running."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(asyncio.run(coroutine))
+        except BaseException as error:
+            failure.append(error)
+
+    thread = threading.Thread(target=run, name="fixture-loop")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+@dataclass
+class SharedNode:
+    """An ejabberd node serving the tests of one module, with its accounts."""
+
+    server: XmppServer
+    passwords: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def ejabberd_node() -> Iterator[SharedNode]:
+    folder = Path(tempfile.mkdtemp(prefix="cx-ej-", dir="/tmp"))
+    passwords = {user: secrets.token_urlsafe(12) for user in USERS}
+    server = run_in_own_loop(
+        start_xmpp_server(
+            "ejabberd",
+            folder / "ejabberd",
+            components=[SERVICE_JID, MANAGER_COMPONENT],
+            accounts=passwords,
+        )
+    )
+    try:
+        yield SharedNode(server, passwords)
+    finally:
+        run_in_own_loop(server.stop())
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture
-def passwords() -> dict[str, str]:
+def xmpp_kind() -> XmppKind:
+    """The XMPP server under test (parametrised in modules marked every_xmpp_server)."""
+    return "prosody"
+
+
+@pytest.fixture
+def passwords(xmpp_kind: XmppKind, request: pytest.FixtureRequest) -> dict[str, str]:
+    if xmpp_kind == "ejabberd":
+        node: SharedNode = request.getfixturevalue("ejabberd_node")
+        return node.passwords
     return {user: secrets.token_urlsafe(12) for user in USERS}
 
 
 @pytest.fixture
-async def prosody(short_tmp: Path, passwords: dict[str, str]) -> AsyncIterator[ProsodyInstance]:
+async def xmpp(
+    xmpp_kind: XmppKind,
+    short_tmp: Path,
+    passwords: dict[str, str],
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[XmppServer]:
+    if xmpp_kind == "ejabberd":
+        node: SharedNode = request.getfixturevalue("ejabberd_node")
+        yield node.server
+        if not node.server.running:  # a test stopped it (and failed before starting it)
+            await node.server.restart()
+        return
     instance = await start_prosody(
         short_tmp / "prosody", components=[SERVICE_JID, MANAGER_COMPONENT], accounts=passwords
     )
@@ -77,12 +163,19 @@ async def prosody(short_tmp: Path, passwords: dict[str, str]) -> AsyncIterator[P
         await instance.stop()
 
 
-def make_service_settings(state: Path, prosody: ProsodyInstance, **extra: Any) -> Settings:
+@pytest.fixture
+def prosody(xmpp: XmppServer) -> XmppServer:
+    """The name older tests use for the XMPP server (Prosody unless their module is
+    marked every_xmpp_server)."""
+    return xmpp
+
+
+def make_service_settings(state: Path, xmpp: XmppServer, **extra: Any) -> Settings:
     config = service_config(
         state,
-        prosody,
-        admins=[prosody.jid("admin")],
-        operators=[prosody.jid("operator")],
+        xmpp,
+        admins=[xmpp.jid("admin")],
+        operators=[xmpp.jid("operator")],
         manager_components=[MANAGER_COMPONENT],
         **extra,
     )
@@ -90,8 +183,8 @@ def make_service_settings(state: Path, prosody: ProsodyInstance, **extra: Any) -
 
 
 @pytest.fixture
-async def service(short_tmp: Path, prosody: ProsodyInstance) -> AsyncIterator[ServiceApp]:
-    app = ServiceApp(make_service_settings(short_tmp / "service", prosody))
+async def service(short_tmp: Path, xmpp: XmppServer) -> AsyncIterator[ServiceApp]:
+    app = ServiceApp(make_service_settings(short_tmp / "service", xmpp))
     await app.start()
     try:
         yield app
@@ -101,21 +194,26 @@ async def service(short_tmp: Path, prosody: ProsodyInstance) -> AsyncIterator[Se
 
 @dataclass
 class Harness:
-    """Builds managers and clients against the running Prosody; stops them all."""
+    """Builds managers and clients against the running XMPP server; stops them all."""
 
     tmp: Path
-    prosody: ProsodyInstance
+    xmpp: XmppServer
     passwords: dict[str, str]
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
+    @property
+    def prosody(self) -> XmppServer:
+        """The name older tests use for `xmpp`."""
+        return self.xmpp
+
     def client_settings(self, user: str) -> ClientSettings:
         return ClientSettings(
-            jid=self.prosody.jid(user),
+            jid=self.xmpp.jid(user),
             password=self.passwords[user],
             service_jid=SERVICE_JID,
-            host=self.prosody.host,
-            port=self.prosody.c2s_port,
-            ca_file=self.prosody.ca_file,
+            host=self.xmpp.host,
+            port=self.xmpp.c2s_port,
+            ca_file=self.xmpp.ca_file,
         )
 
     async def client(self, user: str = "alice") -> CirrusClient:
@@ -134,8 +232,8 @@ class Harness:
     ) -> ManagerSettings:
         config = manager_config(
             self.tmp / (state or f"manager-{account}-{queue}"),
-            self.prosody,
-            jid=self.prosody.jid(account),
+            self.xmpp,
+            jid=self.xmpp.jid(account),
             password=self.passwords[account],
             devices=[
                 {
@@ -170,9 +268,9 @@ class Harness:
 
 @pytest.fixture
 async def harness(
-    short_tmp: Path, prosody: ProsodyInstance, passwords: dict[str, str]
+    short_tmp: Path, xmpp: XmppServer, passwords: dict[str, str]
 ) -> AsyncIterator[Harness]:
-    h = Harness(short_tmp, prosody, passwords)
+    h = Harness(short_tmp, xmpp, passwords)
     try:
         yield h
     finally:

@@ -1,4 +1,5 @@
-"""A whole Cirrus on this machine: Prosody, the service, a printer and its manager.
+"""A whole Cirrus on this machine: an XMPP server (Prosody, or ejabberd), the service,
+a printer and its manager.
 
 Used by `cirrus up`, `cirrus demo`, the end-to-end tests and the benchmarks. Every
 file it writes (configs with passwords and secrets, certificates, databases, spools,
@@ -17,16 +18,17 @@ from typing import Any
 from cirrus.client import ClientSettings
 from cirrus.stack import toml
 from cirrus.stack.process import ManagedProcess
-from prosody_config.launcher import ProsodyInstance, start_prosody
+from cirrus.stack.xmpp import XmppKind, XmppServer, start_xmpp_server
 
 SERVICE_READY = "cirrus service ready"
 MANAGER_READY = "cirrus manager online"
 DOMAIN = "localhost"
 SERVICE_JID = f"print.{DOMAIN}"
+XMPP_SERVER_NAMES: dict[XmppKind, str] = {"prosody": "Prosody", "ejabberd": "ejabberd"}
 
 
 def service_config(
-    state_dir: Path, prosody: ProsodyInstance, *, admins: list[str], **extra: Any
+    state_dir: Path, xmpp: XmppServer, *, admins: list[str], **extra: Any
 ) -> dict[str, Any]:
     return {
         "database": str(state_dir / "service.db"),
@@ -36,23 +38,23 @@ def service_config(
         **extra,
         "xmpp": {
             "component_jid": SERVICE_JID,
-            "secret": prosody.components[SERVICE_JID],
-            "host": prosody.host,
-            "port": prosody.component_port,
-            "domain": prosody.domain,
+            "secret": xmpp.components[SERVICE_JID],
+            "host": xmpp.host,
+            "port": xmpp.component_ports[SERVICE_JID],
+            "domain": xmpp.domain,
         },
         "http": {
             "host": "127.0.0.1",
             "port": 0,
-            "cert_file": str(prosody.cert_file),
-            "key_file": str(prosody.key_file),
+            "cert_file": str(xmpp.cert_file),
+            "key_file": str(xmpp.key_file),
         },
     }
 
 
 def manager_config(
     state_dir: Path,
-    prosody: ProsodyInstance,
+    xmpp: XmppServer,
     *,
     jid: str,
     password: str,
@@ -64,11 +66,11 @@ def manager_config(
         "status_interval": status_interval,
         "xmpp": {
             "service_jid": SERVICE_JID,
-            "host": prosody.host,
-            "port": prosody.c2s_port,
+            "host": xmpp.host,
+            "port": xmpp.c2s_port,
             "jid": jid,
             "password": password,
-            "ca_file": str(prosody.ca_file),
+            "ca_file": str(xmpp.ca_file),
         },
         "devices": devices,
     }
@@ -86,7 +88,7 @@ def device_entry(printer_name: str, driver: str, info: str = "") -> dict[str, An
 @dataclass
 class LocalStack:
     state_dir: Path
-    prosody: ProsodyInstance
+    xmpp: XmppServer
     queue: str
     user: ClientSettings
     admin: ClientSettings
@@ -101,7 +103,7 @@ class LocalStack:
             await process.stop()
         if self.printer is not None:
             await self.printer.stop()
-        await self.prosody.stop()
+        await self.xmpp.stop()
 
     def client_config(self) -> Path:
         """The ordinary user's config file for `cirrus --config FILE` (or CIRRUS_CONFIG)."""
@@ -156,22 +158,24 @@ async def start_local_stack(
     *,
     queue: str = "office",
     device: str = "ippeveprinter",
+    xmpp_server: XmppKind = "prosody",
     say: Callable[[str], None] = lambda _m: None,
 ) -> LocalStack:
-    """Start everything; `device` is "ippeveprinter", "file" or "sim"."""
+    """Start everything; `device` is "ippeveprinter", "file" or "sim", `xmpp_server`
+    "prosody" or "ejabberd"."""
     state_dir.mkdir(parents=True, exist_ok=True)
     passwords = {name: secrets.token_urlsafe(16) for name in ("alice", "admin", "manager")}
-    say("starting Prosody on loopback …")
-    prosody = await start_prosody(
-        state_dir / "prosody", components=[SERVICE_JID], accounts=passwords
+    say(f"starting {XMPP_SERVER_NAMES[xmpp_server]} on loopback …")
+    xmpp = await start_xmpp_server(
+        xmpp_server, state_dir / xmpp_server, components=[SERVICE_JID], accounts=passwords
     )
-    started: list[Any] = [prosody]
+    started: list[Any] = [xmpp]
     try:
         say(
-            f"  XMPP c2s 127.0.0.1:{prosody.c2s_port} (TLS required), "
-            f"component port {prosody.component_port}"
+            f"  XMPP c2s 127.0.0.1:{xmpp.c2s_port} (TLS required), "
+            f"component port {xmpp.component_ports[SERVICE_JID]}"
         )
-        admin_jid = prosody.jid("admin")
+        admin_jid = xmpp.jid("admin")
         service = ManagedProcess(
             "service",
             "server",
@@ -180,7 +184,7 @@ async def start_local_stack(
         )
         toml.write(
             state_dir / "service" / "service.toml",
-            service_config(state_dir / "service", prosody, admins=[admin_jid]),
+            service_config(state_dir / "service", xmpp, admins=[admin_jid]),
         )
         say("starting the Cloud Imaging Service …")
         await service.start(SERVICE_READY)
@@ -212,8 +216,8 @@ async def start_local_stack(
             state_dir / "manager" / "manager.toml",
             manager_config(
                 state_dir / "manager",
-                prosody,
-                jid=prosody.jid("manager"),
+                xmpp,
+                jid=xmpp.jid("manager"),
                 password=passwords["manager"],
                 devices=[device_entry(queue, driver)],
             ),
@@ -229,17 +233,17 @@ async def start_local_stack(
 
     def client(name: str) -> ClientSettings:
         return ClientSettings(
-            jid=prosody.jid(name),
+            jid=xmpp.jid(name),
             password=passwords[name],
             service_jid=SERVICE_JID,
-            host=prosody.host,
-            port=prosody.c2s_port,
-            ca_file=prosody.ca_file,
+            host=xmpp.host,
+            port=xmpp.c2s_port,
+            ca_file=xmpp.ca_file,
         )
 
     return LocalStack(
         state_dir=state_dir,
-        prosody=prosody,
+        xmpp=xmpp,
         queue=queue,
         user=client("alice"),
         admin=client("admin"),

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from slixmpp import JID
 from slixmpp.componentxmpp import ComponentXMPP
 from slixmpp.jid import InvalidJID
+from slixmpp.stanza.rootstanza import RootStanza
+from slixmpp.xmlstream import StanzaBase
 
 from server.context import Caller, ServiceContext
 from server.handlers import OPERATIONS
@@ -51,6 +53,7 @@ class ServiceComponent(QuickReconnect, ComponentXMPP):
         self._answering: set[asyncio.Task[None]] = set()
         self.add_event_handler("session_start", self._on_session_start)
         self.add_event_handler("disconnected", self._on_disconnected)
+        self.add_filter("out", self._addressed)
 
     def _on_session_start(self, _event: object) -> None:
         self.reconnected()
@@ -64,6 +67,15 @@ class ServiceComponent(QuickReconnect, ComponentXMPP):
             # slixmpp does not reconnect after a live stream drops; connect() retries with
             # QuickReconnect's back-off (stanzas/backoff.py).
             self.connect()
+
+    def _addressed(self, stanza: StanzaBase) -> StanzaBase:
+        """Every stanza leaves with `from`: ejabberd closes a component's stream at the
+        first one without (Prosody fills it in). The raw XML we build (answers, errors,
+        pushes) is addressed where it is built; this covers slixmpp's stanza objects
+        (chat replies, alerts, ad-hoc commands, disco, its own errors)."""
+        if isinstance(stanza, RootStanza) and not stanza.xml.get("from"):
+            stanza["from"] = self.boundjid
+        return stanza
 
     def _spawn_event(self, xml: ET.Element) -> None:
         """A request in our namespace goes straight to its operation; everything else

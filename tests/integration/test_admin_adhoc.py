@@ -16,6 +16,8 @@ from stanzas.states import JobState
 from tests.conftest import Harness
 from tests.integration.test_print_flow import SAMPLE
 
+pytestmark = pytest.mark.every_xmpp_server
+
 SERVICE = "print.localhost"
 COMMANDS = "http://jabber.org/protocol/commands"
 

@@ -3,12 +3,16 @@ to print.localhost through Prosody and read the answers."""
 
 from __future__ import annotations
 
+import pytest
+
 from manager.drivers.sim import SimDriver
 from server.app import ServiceApp
 from stanzas import admin_ops as a
 from tests.conftest import Harness
 from tests.integration.admin_support import ChatInbox
 from tests.integration.test_print_flow import SAMPLE
+
+pytestmark = pytest.mark.every_xmpp_server
 
 
 async def chat(harness: Harness, user: str) -> ChatInbox:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from manager.drivers.sim import SimDriver
 from server.app import ServiceApp
 from stanzas import admin_ops as a
 from tests.conftest import Harness
 from tests.integration.test_cli import cirrus
+
+pytestmark = pytest.mark.every_xmpp_server
 
 
 async def test_admin_commands_from_the_command_line(service: ServiceApp, harness: Harness) -> None:

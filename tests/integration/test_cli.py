@@ -8,10 +8,14 @@ import socket
 import sys
 from pathlib import Path
 
+import pytest
+
 from cirrus.stack.local import write_client_config
 from manager.drivers.sim import SimDriver
 from tests.conftest import Harness
 from tests.integration.test_print_flow import SAMPLE
+
+pytestmark = pytest.mark.every_xmpp_server
 
 
 def write_config(harness: Harness, user: str, **changes: object) -> Path:

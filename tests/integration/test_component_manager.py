@@ -14,19 +14,21 @@ from stanzas.states import JobState
 from tests.conftest import MANAGER_COMPONENT, Harness
 from tests.integration.test_print_flow import SAMPLE, WAIT
 
+pytestmark = pytest.mark.every_xmpp_server
+
 
 def component_settings(harness: Harness) -> ManagerSettings:
-    prosody = harness.prosody
+    xmpp = harness.xmpp
     return ManagerSettings.model_validate(
         {
             "state_dir": str(harness.tmp / "component-manager"),
             "xmpp": {
                 "service_jid": "print.localhost",
-                "host": prosody.host,
-                "port": prosody.component_port,
+                "host": xmpp.host,
+                "port": xmpp.component_ports[MANAGER_COMPONENT],
                 "component_jid": MANAGER_COMPONENT,
-                "secret": prosody.components[MANAGER_COMPONENT],
-                "ca_file": str(prosody.ca_file),  # for the HTTPS document fetches
+                "secret": xmpp.components[MANAGER_COMPONENT],
+                "ca_file": str(xmpp.ca_file),  # for the HTTPS document fetches
             },
             "devices": [
                 {
@@ -60,7 +62,7 @@ async def test_a_component_manager_prints(service: ServiceApp, harness: Harness)
 async def test_an_unlisted_component_cannot_register(harness: Harness, short_tmp) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import make_service_settings
 
-    settings = make_service_settings(short_tmp / "strict", harness.prosody)
+    settings = make_service_settings(short_tmp / "strict", harness.xmpp)
     settings.manager_components = []
     service = ServiceApp(settings)
     await service.start()

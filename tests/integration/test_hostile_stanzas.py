@@ -339,8 +339,9 @@ async def test_a_huge_operation_name_is_refused_in_one_bounded_log_line(
     service, harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     attacker = RawPeer(await raw_session(harness, "bob"))
-    caplog.set_level(logging.INFO, logger="server.component")
+    component_log = "server.transport.component"
+    caplog.set_level(logging.INFO, logger=component_log)
     answer = await attacker.iq(SERVICE_JID, f"<{'X' * 20_000} xmlns='{NS}'/>", kind="set")
     assert condition(answer) == "feature-not-implemented"
-    (record,) = [r for r in caplog.records if r.name == "server.component" and "XXX" in r.message]
+    (record,) = [r for r in caplog.records if r.name == component_log and "XXX" in r.message]
     assert len(record.getMessage()) < 1000

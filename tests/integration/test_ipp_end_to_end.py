@@ -13,6 +13,8 @@ from stanzas.states import JobState
 from tests.conftest import Harness
 from tests.integration.test_print_flow import SAMPLE, WAIT
 
+pytestmark = pytest.mark.every_xmpp_server
+
 
 @pytest.fixture
 async def printer(short_tmp) -> AsyncIterator[IppEvePrinter]:  # type: ignore[no-untyped-def]

@@ -13,6 +13,8 @@ from stanzas.errors import NotPossible
 from stanzas.states import JobState
 from tests.conftest import Harness
 
+pytestmark = pytest.mark.every_xmpp_server
+
 SAMPLE = Path(__file__).parents[2] / "cirrus" / "samples" / "sample.pdf"
 WAIT = 30.0
 

@@ -142,7 +142,12 @@ async def test_wrong_password_and_untrusted_cert_are_refused(prosody: ProsodyIns
 
 async def test_plaintext_client_is_refused(prosody: ProsodyInstance) -> None:
     """Without TLS the server offers no SASL mechanism and rejects a forced PLAIN auth."""
-    client = ClientXMPP(prosody.jid("user0"), ACCOUNTS["user0"])
+    await assert_plaintext_refused(prosody, "user0", ACCOUNTS["user0"])
+
+
+async def assert_plaintext_refused(inst: ProsodyInstance, user: str, password: str) -> None:
+    """(Shared with test_ejabberd_launcher.)"""
+    client = ClientXMPP(inst.jid(user), password)
     client.enable_direct_tls = False
     client.enable_starttls = False
     client.enable_plaintext = True
@@ -167,7 +172,7 @@ async def test_plaintext_client_is_refused(prosody: ProsodyInstance) -> None:
     client.register_handler(
         Callback("test failure", MatchXPath(f"{{{SASL_NS}}}failure"), on_failure)
     )
-    client.connect(prosody.host, prosody.c2s_port)
+    client.connect(inst.host, inst.c2s_port)
     try:
         feats = await asyncio.wait_for(features, TIMEOUT)
         xml = feats.xml  # type: ignore[attr-defined]
@@ -175,7 +180,7 @@ async def test_plaintext_client_is_refused(prosody: ProsodyInstance) -> None:
         assert starttls is not None and starttls.find(f"{{{TLS_NS}}}required") is not None
         assert xml.find(f"{{{SASL_NS}}}mechanisms") is None
         # Try PLAIN anyway (authzid \0 user \0 password, base64).
-        blob = base64.b64encode(f"\0user0\0{ACCOUNTS['user0']}".encode()).decode()
+        blob = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
         client.send_raw(f"<auth xmlns='{SASL_NS}' mechanism='PLAIN'>{blob}</auth>")
         fail = await asyncio.wait_for(failure, TIMEOUT)
         assert fail.xml.find(f"{{{SASL_NS}}}encryption-required") is not None  # type: ignore[attr-defined]

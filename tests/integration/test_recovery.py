@@ -1,4 +1,4 @@
-"""Crashes and restarts: the manager, the service and Prosody, each killed for real."""
+"""Crashes and restarts: the manager, the service and the XMPP server, each killed for real."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from stanzas.states import JobState
 from tests.conftest import Harness, make_service_settings
 from tests.integration.test_print_flow import SAMPLE, WAIT, states_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.every_xmpp_server]
 
 
 def manager_process(harness: Harness, output: Path) -> tuple[ManagedProcess, Path]:
@@ -59,7 +59,7 @@ async def test_manager_killed_mid_job_prints_exactly_once(
 
 async def test_service_killed_loses_nothing_and_reconciles(harness: Harness) -> None:
     state = harness.tmp / "killed-service"
-    config = make_service_settings(state, harness.prosody).model_dump(mode="json")
+    config = make_service_settings(state, harness.xmpp).model_dump(mode="json")
     path = toml.write(state / "service.toml", config)
     service = ManagedProcess("service", "server", ["--config", str(path)], harness.tmp / "svc.log")
     await service.start(SERVICE_READY)
@@ -100,14 +100,16 @@ async def test_service_killed_loses_nothing_and_reconciles(harness: Harness) -> 
         await service.stop()
 
 
-async def test_prosody_restart_both_sides_reconnect(service: ServiceApp, harness: Harness) -> None:
+async def test_xmpp_server_restart_both_sides_reconnect(
+    service: ServiceApp, harness: Harness
+) -> None:
     sim = SimDriver()
     manager = await harness.manager(sim)
     alice = await harness.client("alice")
     first = await alice.print_files("office", [SAMPLE])
     assert (await alice.wait_for_final(first.job_id, timeout=WAIT)).job_state == JobState.COMPLETED
 
-    await harness.prosody.restart()
+    await harness.xmpp.restart()
 
     assert service.component is not None
     for online in (service.component.online, manager.session.online, alice.session.online):
