@@ -114,3 +114,25 @@ async def test_cirrus_scan_writes_the_file(service, harness: Harness, short_tmp:
     code, listing, err = await cirrus(harness, "jobs", "--history")
     assert code == 0, err
     assert "scanner" in listing
+
+
+async def test_scan_jobs_in_the_admin_commands(service, harness: Harness, short_tmp: Path) -> None:  # type: ignore[no-untyped-def]
+    """The chat bot and cirrus admin act on a scan queue as on a print queue: the
+    command's queue names its service."""
+    from tests.integration.admin_support import ChatInbox
+
+    await scanner_manager(harness, short_tmp)
+    alice = await harness.client("alice")
+    admin = ChatInbox(await harness.client("admin"))
+    assert (await admin.ask("pause scanner")).startswith("scanner: stopped (paused)")
+    job = await alice.create_job("scanner", job_name="held scan", service_type=ServiceType.SCAN)
+    await alice.add_hardcopy_document(job.job_id)
+    jobs = await admin.ask("jobs scanner")
+    row = jobs.split("```")[1].strip().splitlines()[2]
+    assert row.split()[0] == str(job.job_id)
+    code, out, err = await cirrus(harness, "admin", "jobs", "scanner", user="operator")
+    assert code == 0, err
+    assert str(job.job_id) in out
+    assert (await admin.ask("resume scanner")).startswith("scanner: ")
+    final = await alice.wait_for_final(job.job_id, timeout=WAIT)
+    assert final.job_state == JobState.COMPLETED
