@@ -7,6 +7,7 @@ from typing import Any
 
 from server.context import Caller, ServiceContext
 from server.devices import registration, reports
+from server.documents import handout
 from server.handlers.access import device_job
 from server.handlers.registry import operation
 from server.handlers.roles import DEVICE, REGISTERED_DEVICE, REGISTRANT
@@ -16,7 +17,6 @@ from server.stores.documents import Document
 from server.stores.jobs import Job
 from stanzas import device_ops as ops
 from stanzas.errors import (
-    InternalError,
     NotAuthorized,
     NotFetchable,
     NotFound,
@@ -26,7 +26,6 @@ from stanzas.errors import (
 from stanzas.groups import ServiceStatus
 from stanzas.states import DocumentState, JobState, RegistrationState, ServiceType
 from stanzas.states import JobStateReason as R
-from stanzas.types import INLINE_DOCUMENT_MAX
 
 
 @operation(ops.RegisterDevice, role=REGISTRANT)
@@ -175,23 +174,8 @@ async def fetch_document(
         raise NotFound(f"job {job.job_id} has no document {req.document_number}")
     if document.spool_name is None:
         raise NotFound(f"the data of document {req.document_number} was discarded")
-    if req.document_data_accepted and document.document_size <= INLINE_DOCUMENT_MAX:
-        try:
-            data = ctx.spool.read_small(document.spool_name, INLINE_DOCUMENT_MAX)
-        except FileNotFoundError:
-            raise NotFound(f"the data of document {req.document_number} is gone") from None
-        if len(data) != document.document_size:
-            raise InternalError(f"the data of document {req.document_number} is damaged")
-        return _fetched(job, document, document_data=data)
-    slot = ctx.slots.new_download(
-        job_id=job.job_id,
-        document_number=document.document_number,
-        spool_name=document.spool_name,
-        size=document.document_size,
-        digest=document.document_digest,
-        device_jid=device.jid,
-    )
-    return _fetched(job, document, document_access_uri=f"{ctx.public_url}/documents/{slot.token}")
+    where = handout.hand_out(ctx, document, inline=req.document_data_accepted, holder=device.jid)
+    return _fetched(job, document, **where)
 
 
 def _fetched(job: Job, document: Document, **where: Any) -> ops.FetchDocumentResponse:
@@ -270,21 +254,7 @@ async def put_job_document_data(
             document_number=number,
             upload_uri=f"{ctx.public_url}/uploads/{slot.token}",
         )
-    try:  # in-band: spooled and committed as an upload would be, the slot held meanwhile
-        spooled = await ctx.spool.receive(
-            intake.chunks_of(req.document_data),
-            prefix=f"{job.job_id}-{number}",
-            max_size=limit,
-            expected_size=req.document_size,
-            expected_digest=req.document_digest,
-        )
-        try:
-            job, _ = await intake.commit_output(ctx, slot, spooled)
-        except BaseException:
-            ctx.spool.discard(spooled.name)
-            raise
-    finally:
-        ctx.slots.take_upload(slot.token)
+    job, _ = await intake.commit_inline(ctx, slot, req.document_data)
     return ops.PutJobDocumentDataResponse(job_id=job.job_id, document_number=number)
 
 

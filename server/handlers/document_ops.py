@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from server.context import Caller, ServiceContext
-from server.documents import by_reference
+from server.documents import by_reference, handout
 from server.documents.slots import UploadSlot
 from server.handlers.access import job_for
 from server.handlers.job_ops import queue_for
@@ -20,7 +20,6 @@ from stanzas.errors import NotFound, NotPossible, OperationNotSupported, UriSche
 from stanzas.groups import JobTicket
 from stanzas.states import DocumentState, JobState, ServiceType
 from stanzas.states import JobStateReason as R
-from stanzas.types import INLINE_DOCUMENT_MAX
 
 URI_SCHEMES = ("http", "https")
 
@@ -88,23 +87,7 @@ async def send_document(
 async def _commit_inline(
     ctx: ServiceContext, slot: UploadSlot, data: bytes
 ) -> ops.SendDocumentResponse:
-    """The bytes came in the request: spool and commit them as an upload would, holding
-    the slot meanwhile so that no other document of the job can take the same number."""
-    try:
-        spooled = await ctx.spool.receive(
-            intake.chunks_of(data),
-            prefix=f"{slot.job_id}-{slot.document_number}",
-            max_size=ctx.settings.http.max_document_size,
-            expected_size=slot.expected_size,
-            expected_digest=slot.expected_digest,
-        )
-        try:
-            job, document = await intake.commit_upload(ctx, slot, spooled)
-        except BaseException:
-            ctx.spool.discard(spooled.name)
-            raise
-    finally:
-        ctx.slots.take_upload(slot.token)
+    job, document = await intake.commit_inline(ctx, slot, data)
     return ops.SendDocumentResponse(
         job_id=job.job_id,
         document_number=document.document_number,
@@ -198,21 +181,8 @@ async def get_document_data(
         raise NotFound(f"job {job.job_id} has no document {req.document_number}")
     if document.spool_name is None:
         raise NotPossible(f"document {req.document_number} holds no data (none yet, or discarded)")
-    if req.document_data_accepted and document.document_size <= INLINE_DOCUMENT_MAX:
-        try:
-            data = ctx.spool.read_small(document.spool_name, INLINE_DOCUMENT_MAX)
-        except FileNotFoundError:
-            raise NotPossible(f"the data of document {req.document_number} is gone") from None
-        return _document_data(document, document_data=data)
-    slot = ctx.slots.new_download(
-        job_id=job.job_id,
-        document_number=document.document_number,
-        spool_name=document.spool_name,
-        size=document.document_size,
-        digest=document.document_digest,
-        device_jid=caller.bare,  # who the URL was handed to
-    )
-    return _document_data(document, document_access_uri=f"{ctx.public_url}/documents/{slot.token}")
+    where = handout.hand_out(ctx, document, inline=req.document_data_accepted, holder=caller.bare)
+    return _document_data(document, **where)
 
 
 def _document_data(document: Document, **where: Any) -> ops.GetDocumentDataResponse:

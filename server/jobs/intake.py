@@ -155,6 +155,28 @@ async def insert_printed_job(
         return job
 
 
+async def commit_inline(ctx: ServiceContext, slot: UploadSlot, data: bytes) -> tuple[Job, Document]:
+    """The bytes came in the request: spooled and committed as an upload (or, for a
+    device's output, a PUT) would be, holding the slot meanwhile so that no other
+    document of the job can take the same number."""
+    commit = commit_output if slot.produced else commit_upload
+    try:
+        spooled = await ctx.spool.receive(
+            chunks_of(data),
+            prefix=f"{slot.job_id}-{slot.document_number}",
+            max_size=ctx.settings.http.max_document_size,
+            expected_size=slot.expected_size,
+            expected_digest=slot.expected_digest,
+        )
+        try:
+            return await commit(ctx, slot, spooled)
+        except BaseException:
+            ctx.spool.discard(spooled.name)
+            raise
+    finally:
+        ctx.slots.take_upload(slot.token)
+
+
 async def chunks_of(data: bytes) -> AsyncIterator[bytes]:
     """In-band document data as the spool takes it."""
     yield data
