@@ -529,32 +529,21 @@ class CirrusClient:
             raise ValueError(f"which-jobs {which!r}")
         active: list[JobStatus] = []
         history: list[JobStatus] = []
+        asked: list[tuple[type[ops.GetActiveJobs] | type[ops.GetJobHistory], list[JobStatus]]] = []
+        if which in ("not-completed", "all"):
+            asked.append((ops.GetActiveJobs, active))
+        if which in ("completed", "all"):
+            asked.append((ops.GetJobHistory, history))
         for service in service_types:
             try:
-                if which in ("not-completed", "all"):
-                    active += (
-                        await self.session.request(
-                            ops.GetActiveJobs(
-                                service_type=service,
-                                printer_name=queue,
-                                my_jobs=my_jobs,
-                                limit=limit,
-                            ),
-                            ops.JobList,
-                        )
-                    ).job
-                if which in ("completed", "all"):
-                    history += (
-                        await self.session.request(
-                            ops.GetJobHistory(
-                                service_type=service,
-                                printer_name=queue,
-                                my_jobs=my_jobs,
-                                limit=limit,
-                            ),
-                            ops.JobList,
-                        )
-                    ).job
+                for request, into in asked:
+                    listing = await self.session.request(
+                        request(
+                            service_type=service, printer_name=queue, my_jobs=my_jobs, limit=limit
+                        ),
+                        ops.JobList,
+                    )
+                    into += listing.job
             except NotFound:
                 if queue is None or len(service_types) == 1:
                     raise  # only "no such queue of this service" is skipped
