@@ -689,13 +689,25 @@ class CirrusClient:
         return response.unsupported_elements or []
 
     async def get_service_elements(
-        self, queue: str, groups: list[str] | None = None
+        self,
+        queue: str,
+        groups: list[str] | None = None,
+        service_type: ServiceType = ServiceType.PRINT,
     ) -> ServiceElements:
         response = await self.session.request(
-            ops.GetServiceElements(printer_name=queue, requested_elements=groups),
+            ops.GetServiceElements(
+                service_type=service_type, printer_name=queue, requested_elements=groups
+            ),
             ops.GetServiceElementsResponse,
         )
         return response.service
+
+    async def service_type_of(self, queue: str) -> ServiceType:
+        """The queue's service (GetServices), print when the list does not name it."""
+        for service in await self.list_queues():
+            if service.description is not None and service.description.printer_name == queue:
+                return ServiceType(service.description.service_type)
+        return ServiceType.PRINT
 
     async def identify_printer(
         self, queue: str, *, actions: list[str] | None = None, message: str | None = None

@@ -301,7 +301,8 @@ async def cmd_queues(client: CirrusClient, args: argparse.Namespace) -> int:
 
 
 async def cmd_queue(client: CirrusClient, args: argparse.Namespace) -> int:
-    service = await client.get_service_elements(args.queue)
+    kind = await client.service_type_of(args.queue)  # a scan queue shows its scanner
+    service = await client.get_service_elements(args.queue, service_type=kind)
     if args.json:
         emit_json(service)
         return 0

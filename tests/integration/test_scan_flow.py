@@ -114,6 +114,10 @@ async def test_cirrus_scan_writes_the_file(service, harness: Harness, short_tmp:
     code, listing, err = await cirrus(harness, "jobs", "--history")
     assert code == 0, err
     assert "scanner" in listing
+    # The scanner's capabilities, reported like a printer's.
+    code, shown, err = await cirrus(harness, "queue", "scanner")
+    assert code == 0, err
+    assert "input-source-supported: ['platen', 'adf']" in shown
 
 
 async def test_scan_jobs_in_the_admin_commands(service, harness: Harness, short_tmp: Path) -> None:  # type: ignore[no-untyped-def]
