@@ -50,8 +50,6 @@ from stanzas.states import JobState, ServiceType
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=Payload)
-# What a sending service's device sends to, when the driver does not say (the sim).
-_SCHEMES = {ServiceType.EMAIL_OUT: "mailto", ServiceType.FAX_OUT: "tel"}
 # Failures that pass: the job is tried again later.
 _TRANSIENT = frozenset({ServiceUnavailable.status, Timeout.status, InternalError.status})
 
@@ -147,9 +145,6 @@ class DeviceWorker:
         self._caps = capabilities
         self._last_status = status
         advertised = capabilities
-        scheme = _SCHEMES.get(self.service_type)
-        if scheme and not capabilities.destination_uri_schemes_supported:
-            advertised = replace(advertised, destination_uri_schemes_supported=(scheme,))
         if self.transformer is not None:  # the queue's real reach
             advertised = replace(
                 advertised,

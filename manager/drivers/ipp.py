@@ -458,6 +458,8 @@ class IppDriver(DeviceDriver):
         raise AssertionError("unreachable")
 
     async def create_job(self, ticket: DeviceJobTicket) -> int:
+        if ticket.destination_uris:
+            await self._check_destinations(ticket.destination_uris)
         turn = await self._turns.take()
         try:
             with self._turns.in_use(turn):
@@ -468,6 +470,20 @@ class IppDriver(DeviceDriver):
         self._track(job_id, _Job(ticket, [job_id], turn=turn))
         self._activity += 1
         return job_id
+
+    async def _check_destinations(self, uris: tuple[str, ...]) -> None:
+        """A FaxOut job goes only to a device that says it sends to such URIs: a printer
+        takes Create-Job with destination-uris and ignores them (ippeveprinter does),
+        and would print the fax instead of sending it."""
+        printer = await self._printer_attributes(["destination-uri-schemes-supported"])
+        schemes = {_text(v).lower() for v in printer.values("destination-uri-schemes-supported")}
+        wrong = [u for u in uris if u.partition(":")[0].lower() not in schemes]
+        if wrong:
+            raise DeviceRejected(
+                "client-error-attributes-or-values-not-supported",
+                f"the device does not send to {', '.join(wrong)} (destination-uri-schemes-"
+                f"supported: {', '.join(sorted(schemes)) or 'none: it is no FaxOut device'})",
+            )
 
     def _give_back_turn(self, job: _Job) -> None:
         self._turns.give_back(job.turn)

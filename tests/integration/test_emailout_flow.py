@@ -138,7 +138,7 @@ async def test_faxout_takes_the_generic_path_to_a_simulated_device(
     """Partial: the sim driver stands in for an IPP FaxOut device (none runs here)."""
     settings = harness.manager_settings(queue="fax", driver="sim:")
     settings.devices[0].service = "faxout"
-    sim = SimDriver()
+    sim = SimDriver(destination_uri_schemes=("tel",))
     await harness.manager(sim, queue="fax", settings=settings)
     queue = await service.service.queues.get("fax")
     assert queue is not None and queue.service_type == "faxout"
@@ -153,3 +153,37 @@ async def test_faxout_takes_the_generic_path_to_a_simulated_device(
     assert final.job_state == JobState.COMPLETED
     [device_job] = sim.jobs.values()
     assert device_job.ticket.destination_uris == ("tel:+15555550100",)
+
+
+async def test_a_printer_is_no_fax_peer(service, harness: Harness, short_tmp: Path) -> None:  # type: ignore[no-untyped-def]
+    """A FaxOut queue whose device is a plain IPP printer: ippeveprinter would take the
+    Create-Job and ignore destination-uris, printing the fax. The queue lists no tel:
+    destinations, so the service refuses the job; the ipp driver refuses it too."""
+    from cirrus.stack.ippeveprinter import start_ippeveprinter
+    from manager.drivers import make_driver
+    from manager.drivers.base import DeviceJobTicket, DeviceRejected
+
+    printer = await start_ippeveprinter(short_tmp / "printer", command="/bin/true")
+    try:
+        settings = harness.manager_settings(queue="fax", driver=f"ipp:{printer.uri}")
+        settings.devices[0].service = "faxout"
+        await harness.manager(make_driver(printer.uri), queue="fax", settings=settings)
+        alice = await harness.client("alice")
+        with pytest.raises(AttributesNotSupported, match="the device sends nothing"):
+            await alice.create_job(
+                "fax",
+                ticket=JobTicket(destination_uris=["tel:+15555550100"]),
+                service_type=ServiceType.FAX_OUT,
+            )
+        driver = make_driver(printer.uri)
+        await driver.start()
+        try:
+            with pytest.raises(DeviceRejected, match="it is no FaxOut device"):
+                await driver.create_job(
+                    DeviceJobTicket("fax", "alice", destination_uris=("tel:+15555550100",))
+                )
+        finally:
+            await driver.close()
+        assert printer.output_files() == []
+    finally:
+        await printer.stop()
