@@ -105,6 +105,7 @@ class ManagerApp:
         return drivers_pkg.make_driver(device.driver)
 
     async def start(self, timeout: float = 30.0) -> None:
+        await asyncio.to_thread(Transformer(self.settings.state_dir / "transform").clear)
         for worker in self.workers.values():
             await worker.start()
         await self.session.start(timeout)

@@ -448,9 +448,9 @@ class DeviceWorker:
                     ),
                 )
                 return None
-            held = await self.held.advance(held, phase=Phase.SENDING)
             last = index == len(numbers) - 1
             try:
+                held = await self.held.advance(held, phase=Phase.SENDING)
                 if converted is not None:
                     data: AsyncIterator[bytes] = _read_file(converted.path)
                     document_format = converted.document_format
@@ -475,10 +475,11 @@ class DeviceWorker:
                     ),
                 )
                 return None
+            finally:
+                if converted is not None:  # sent, refused or cut off: it is made again
+                    converted.path.unlink(missing_ok=True)
             if small is None:  # a small one never touched the spool: no unlink syscall
                 path.unlink(missing_ok=True)
-            if converted is not None:
-                converted.path.unlink(missing_ok=True)
             # After the last document straight to SENT: one durable write, not two
             # (ACKNOWLEDGED with every document sent would be followed the same way).
             held = await self.held.advance(

@@ -41,6 +41,12 @@ class Transformer:
         self.workdir = workdir
         self.timeout = timeout
 
+    def clear(self) -> None:
+        """Remove what a run cut off left behind (call before any conversion starts)."""
+        if self.workdir.is_dir():
+            for leftover in self.workdir.iterdir():
+                leftover.unlink(missing_ok=True)
+
     async def for_device(
         self,
         source: Path,

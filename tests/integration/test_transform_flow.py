@@ -47,9 +47,11 @@ async def pwg_printer(short_tmp: Path) -> AsyncIterator[IppEvePrinter]:
         await printer.stop()
 
 
-async def ipp_manager(harness: Harness, printer: IppEvePrinter, queue: str = "office") -> None:
+async def ipp_manager(harness: Harness, printer: IppEvePrinter, queue: str = "office") -> Path:
+    """A manager for the printer; returns its state folder."""
     settings = harness.manager_settings(queue=queue, driver=f"ipp:{printer.uri}")
     await harness.manager(make_driver(settings.devices[0].driver), queue=queue, settings=settings)
+    return settings.state_dir
 
 
 def received(printer: IppEvePrinter) -> list[Path]:
@@ -61,7 +63,7 @@ def received(printer: IppEvePrinter) -> list[Path]:
 async def test_a_pdf_arrives_as_pwg_raster(
     service, harness: Harness, pwg_printer: IppEvePrinter, short_tmp: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    await ipp_manager(harness, pwg_printer)
+    state = await ipp_manager(harness, pwg_printer)
     queue = await service.service.queues.get("office")
     assert queue is not None
     formats = queue.capabilities.document_format_supported or []
@@ -81,6 +83,7 @@ async def test_a_pdf_arrives_as_pwg_raster(
     assert raster.sync == PWG_SYNC
     assert len(raster.pages) == 3
     assert {(p.x_resolution, p.bits_per_pixel) for p in raster.pages} == {(300, 24)}
+    assert list((state / "transform").iterdir()) == []  # the converted file went with the job
 
 
 async def test_cirrus_print_notes_md_prints_as_text(
