@@ -5,6 +5,7 @@ documents come back over PutJobDocumentData and the HTTPS byte path, and the own
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import shutil
 from pathlib import Path
@@ -140,3 +141,26 @@ async def test_scan_jobs_in_the_admin_commands(service, harness: Harness, short_
     assert (await admin.ask("resume scanner")).startswith("scanner: ")
     final = await alice.wait_for_final(job.job_id, timeout=WAIT)
     assert final.job_state == JobState.COMPLETED
+
+
+async def test_cancel_stops_a_scan_in_progress(service, harness: Harness, short_tmp: Path) -> None:  # type: ignore[no-untyped-def]
+    driver = await scanner_manager(harness, short_tmp)
+    alice = await harness.client("alice")
+    # 1200 dpi colour over the test backend's whole area: seconds of scanning.
+    ticket = JobTicket(input_resolution=1200, input_color_mode="color")
+    job = await alice.create_job("scanner", ticket=ticket, service_type=ServiceType.SCAN)
+    await alice.add_hardcopy_document(job.job_id)
+    async for status in alice.job_updates(job.job_id, timeout=WAIT):
+        if status.job_state == JobState.PROCESSING:
+            break
+    # The manager reports processing just before it starts scanimage.
+    for _ in range(500):
+        if driver._scanning:
+            break
+        await asyncio.sleep(0.01)  # no event says scanimage has started
+    assert driver._scanning == 1
+    await alice.cancel_job(job.job_id)
+    final = await alice.wait_for_final(job.job_id, timeout=WAIT)
+    assert final.job_state == JobState.CANCELED
+    assert driver._scanning == 0  # scanimage was stopped, not left to finish
+    assert (await alice.get_documents(job.job_id)).document == []
