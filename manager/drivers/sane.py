@@ -280,7 +280,7 @@ def _range_max(spec: str) -> float | None:
 def _last_line(text: str) -> str:
     """scanimage's own words for the failure: the line with SANE's status in it (it may
     be followed by "trying to stop scanner"), else its last message."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip().startswith("scanimage:")]
+    lines = [ln[ln.find("scanimage:") :].strip() for ln in text.splitlines() if "scanimage:" in ln]
     telling = [ln for ln in lines if any(word in ln.lower() for word, _ in _FAILURES)]
     return (telling or lines or text.strip().splitlines()[-1:] or [text])[-1][:500]
 

@@ -275,15 +275,17 @@ class SmtpDriver(DeviceDriver):
         try:
             reply, partly = await asyncio.to_thread(self._send, job)
         except DeliveryFailed as exc:
-            await self._update(job, "aborted", ["aborted-by-system"], str(exc))
+            state, reasons, message = "aborted", ["aborted-by-system"], str(exc)
         except Exception as exc:  # whatever it is, the job says so
-            await self._update(job, "aborted", ["aborted-by-system"], f"not sent: {exc}")
+            state, reasons, message = "aborted", ["aborted-by-system"], f"not sent: {exc}"
         else:
             # Some recipients refused, others took it: sent, with errors (RFC 8011).
             reason = "completed-with-errors" if partly else "job-completed-successfully"
-            await self._update(job, "completed", [reason], reply)
+            state, reasons, message = "completed", [reason], reply
         finally:
+            # Before the end is reported: a job that has ended holds no documents.
             await asyncio.to_thread(self._discard_documents, job)
+        await self._update(job, state, reasons, message)
 
     def _discard_documents(self, job: _MailJob) -> None:
         for name, _, _ in job.documents:

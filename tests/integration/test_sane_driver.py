@@ -129,3 +129,19 @@ def test_parse_options_of_a_network_scanner() -> None:
     assert opts.modes == {"color": "Color", "monochrome": "Gray", "bi-level": "Lineart"}
     assert opts.resolutions == (75, 150, 300, 600)
     assert (opts.max_width_mm, opts.max_height_mm) == (215.9, 297.011)
+
+
+def test_the_failure_line_is_found_wherever_scanimage_put_it() -> None:
+    from manager.drivers.sane import _last_line
+
+    first = (
+        "scanimage failed (exit 6): scanimage: sane_read: Document feeder jammed\n"
+        "scanimage: trying to stop scanner"
+    )
+    assert _last_line(first) == "scanimage: sane_read: Document feeder jammed"
+    last = "scanimage failed (exit 6): scanimage: trying to stop scanner\nscanimage: cover open"
+    assert _last_line(last) == "scanimage: cover open"
+    assert (
+        _last_line("scanimage failed (exit 1): no message")
+        == "scanimage failed (exit 1): no message"
+    )
