@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 VENV := .venv
-APT_PACKAGES := prosody cups-ipp-utils dbus openssl lua-unbound python3 python3-venv cups-daemon cups-client cups-filters ejabberd nginx-light slapd lua-ldap systemd
+APT_PACKAGES := prosody cups-ipp-utils dbus openssl lua-unbound python3 python3-venv cups-daemon cups-client cups-filters ejabberd nginx-light slapd lua-ldap systemd ghostscript sane-utils libsane1
 MYPY_TARGETS := stanzas admin_commands server manager cirrus ipp gateway
 # mypy cannot check a package whose folder name ("prosody-config") is not a valid
 # module name: give it a correctly named symlink under the git-ignored build/.
