@@ -14,6 +14,7 @@ import functools
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,9 +25,11 @@ from manager.held_jobs import HeldJob, HeldJobs
 from manager.job_phase import Phase
 from manager.job_runner import TRANSIENT, DeviceSide, JobRunner, Requester
 from manager.status import capabilities_element, status_element
+from manager.transform import Transformer, reachable
 from stanzas import device_ops as ops
 from stanzas.errors import CloudImagingError, NotAuthorized, NotFetchable, NotFound
 from stanzas.model import Payload
+from stanzas.states import ServiceType
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=Payload)
@@ -47,8 +50,11 @@ class DeviceWorker:
         printer_location: str | None = None,
         status_interval: float = 2.0,
         device_hold: float = 2.0,
+        service_type: ServiceType = ServiceType.PRINT,
+        transformer: Transformer | None = None,
     ) -> None:
         self.uuid = output_device_uuid
+        self.service_type = service_type
         self.printer_name = printer_name
         self.driver = driver
         self.session = session
@@ -66,6 +72,7 @@ class DeviceWorker:
             spool_dir=spool_dir,
             status_interval=status_interval,
             device_hold=device_hold,
+            transformer=transformer,
         )
         self.registered = asyncio.Event()
         # Per job, only while it is worked on or waits for a retry (bounded by the jobs
@@ -114,13 +121,21 @@ class DeviceWorker:
         status = await self.driver.get_status()
         capabilities = await self.driver.get_capabilities()
         self.side.printer = status
+        self.side.capabilities = capabilities
+        advertised = capabilities
+        if self.side.transformer is not None:  # the queue's real reach
+            advertised = replace(
+                advertised,
+                document_format_supported=reachable(capabilities.document_format_supported),
+            )
         response = await self.call(
             ops.RegisterDevice(
                 output_device_uuid=self.uuid,
+                service_type=self.service_type,
                 printer_name=self.printer_name,
                 printer_info=self.printer_info or capabilities.printer_info or None,
                 printer_location=self.printer_location,
-                capabilities=capabilities_element(capabilities),
+                capabilities=capabilities_element(advertised),
                 status=status_element(status),
             ),
             ops.RegisterDeviceResponse,

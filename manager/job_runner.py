@@ -28,6 +28,7 @@ import aiohttp
 from manager.cut_off import Verdict, judge
 from manager.download import DocumentFailed, fetch, in_memory, read_file, verified
 from manager.drivers.base import (
+    DeviceCapabilities,
     DeviceDriver,
     DeviceJobStatus,
     DeviceJobTicket,
@@ -39,6 +40,7 @@ from manager.faults import armed, crash_point
 from manager.held_jobs import HeldJob, HeldJobs
 from manager.job_phase import Phase, check_move
 from manager.status import cloud_report
+from manager.transform import Converted, Transformer, TransformFailed, plan
 from stanzas import device_ops as ops
 from stanzas.errors import (
     CloudImagingError,
@@ -87,6 +89,9 @@ class DeviceSide:
     device_hold: float = 2.0
     http: aiohttp.ClientSession | None = None
     printer: DeviceStatus | None = None  # the printer's state as the worker last read it
+    capabilities: DeviceCapabilities | None = None  # as the device said at registration
+    # Converts what the device does not take (None: documents go as they are).
+    transformer: Transformer | None = None
     # remote: the jobs the service asked to cancel (only ones held or being taken)
     cancels: set[int] = field(default_factory=set)
     # Clear while a resync's UpdateFetchableJobs is on its way: an AcknowledgeJob sent
@@ -286,9 +291,42 @@ class JobRunner:
             ack = await self._acknowledge_document(number)
             if ack.job_state.is_terminal:
                 return await self._move(Phase.SENT)  # the service ended it: follow it out
-            return await self._hand_over(held, document, path, small, last)
+            try:
+                converted = await self._transform(document, path, small)
+            except TransformFailed as exc:
+                await self._quietly_cancel(held.device_job_id)
+                await self._refused(
+                    f"the document could not be converted: {exc}", (R.DOCUMENT_FORMAT_ERROR,)
+                )
+                return None
+            try:
+                return await self._hand_over(held, document, path, small, last, converted)
+            finally:
+                if converted is not None:  # sent, refused or cut off: it is made again
+                    converted.path.unlink(missing_ok=True)
         finally:
             if small is None:  # a small one never touched the spool: no unlink syscall
+                path.unlink(missing_ok=True)
+
+    async def _transform(
+        self, document: ops.FetchDocumentResponse, path: Path, small: bytes | None
+    ) -> Converted | None:
+        """The document converted for the device when it does not take its format
+        (manager/transform/); None when it goes as it is."""
+        caps = self.side.capabilities
+        if self.side.transformer is None or caps is None:
+            return None
+        if not plan(document.document_format, caps.document_format_supported):
+            return None  # taken as it is (or nothing reaches the device: it says so)
+        if small is not None:  # the converters read files
+            await asyncio.to_thread(path.write_bytes, small)
+        try:
+            ticket = device_ticket(await self._job())
+            return await self.side.transformer.for_device(
+                path, document.document_format, ticket, caps
+            )
+        finally:
+            if small is not None:
                 path.unlink(missing_ok=True)
 
     async def _fetch_document(self, held: HeldJob, number: int) -> ops.FetchDocumentResponse | None:
@@ -362,33 +400,40 @@ class JobRunner:
         path: Path,
         small: bytes | None,
         last: bool,
+        converted: Converted | None,
     ) -> HeldJob | None:
-        """Send one checked document to the device (a new device job first, if the
-        earlier one was given back)."""
+        """Send one checked (and, if need be, converted) document to the device (a new
+        device job first, if the earlier one was given back)."""
         device_job_id = held.device_job_id
         if device_job_id is None:
             try:
                 device_job_id = await self.side.driver.create_job(device_ticket(await self._job()))
             except DeviceRejected as exc:
-                await self._refused(exc, "job")
+                await self._refused(f"the device refused the job: {exc.message} ({exc.status})")
                 return None
+        if converted is not None:
+            data: AsyncIterator[bytes] = read_file(converted.path)
+            document_format = converted.document_format
+            size = (await asyncio.to_thread(converted.path.stat)).st_size
+        else:
+            data = read_file(path) if small is None else in_memory(small)
+            document_format, size = document.document_format, document.document_size
         sending = await self._move(
-            Phase.SENDING, device_job_id=device_job_id, octets=held.octets + document.document_size
+            Phase.SENDING, device_job_id=device_job_id, octets=held.octets + size
         )
         assert sending is not None
-        data = read_file(path) if small is None else in_memory(small)
         try:
             await self.side.driver.send_document(
                 device_job_id,
                 _cut_short(data) if armed("mid-send-document") else data,
-                document.document_format,
+                document_format,
                 document.document_name,
                 last,
-                document_size=document.document_size,
+                document_size=size,
             )
         except DeviceRejected as exc:
             await self._quietly_cancel(device_job_id)  # do not leave the printer busy
-            await self._refused(exc, "document")
+            await self._refused(f"the device refused the document: {exc.message} ({exc.status})")
             return None
         after = await self._move(
             Phase.SENT if last else Phase.ACKNOWLEDGED, documents_sent=held.documents_sent + 1
@@ -396,11 +441,11 @@ class JobRunner:
         crash_point("after-send-document")
         return after
 
-    async def _refused(self, exc: DeviceRejected, what: str) -> None:
+    async def _refused(self, message: str, reasons: tuple[str, ...] = ()) -> None:
+        """Report the job aborted: the device refused it, or it could not be converted."""
         held = await self._move(Phase.SENT)
         assert held is not None
-        message = f"the device refused the {what}: {exc.message} ({exc.status})"
-        await self._report(held, DeviceJobStatus.aborted(held.device_job_id, message))
+        await self._report(held, DeviceJobStatus.aborted(held.device_job_id, message, reasons))
 
     async def _job(self) -> ops.FetchJobResponse:
         """The job's ticket: from FetchJob (again, after a restart)."""
@@ -537,4 +582,5 @@ def device_ticket(fetched: ops.FetchJobResponse) -> DeviceJobTicket:
         sides=ticket.sides,
         print_color_mode=ticket.print_color_mode,
         print_quality=ticket.print_quality,
+        destination_uris=tuple(ticket.destination_uris or ()),
     )
