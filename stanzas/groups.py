@@ -59,6 +59,15 @@ class JobTicket(Element):
     job_priority: int | None = Field(default=None, ge=1, le=100)
     job_hold_until: Keyword | None = None  # no-hold, indefinite, …
     document_format: MimeType | None = None  # the format the documents will have
+    # Scan (PWG 5100.17 IPP Scan): how the hardcopy is scanned. document-format is then
+    # the format of the scanned documents and media the area scanned.
+    input_source: Keyword | None = None  # platen, adf
+    input_color_mode: Keyword | None = None  # color, monochrome, bi-level
+    input_resolution: int | None = Field(default=None, ge=1, le=9600)  # dots per inch
+    input_sides: Keyword | None = None  # one-sided, two-sided-long-edge … (feeder)
+    number_of_pages: int | None = Field(default=None, ge=1, le=10_000)  # from the feeder
+    # EmailOut and FaxOut (PWG 5100.15): where the documents go (mailto:, tel: URIs).
+    destination_uris: list[Uri] | None = Field(default=None, min_length=1, max_length=100)
 
 
 class Capabilities(Element):
@@ -82,6 +91,13 @@ class Capabilities(Element):
     number_up_supported: list[int] | None = None
     page_ranges_supported: bool | None = None
     job_priority_supported: int | None = Field(default=None, ge=1, le=100)
+    # A scanner's (PWG 5100.17): what a scan ticket may ask.
+    input_source_supported: list[Keyword] | None = None
+    input_color_mode_supported: list[Keyword] | None = None
+    input_resolution_supported: list[int] | None = None  # dots per inch
+    input_sides_supported: list[Keyword] | None = None
+    # EmailOut and FaxOut: the URI schemes destination-uris may use (mailto, tel).
+    destination_uri_schemes_supported: list[Keyword] | None = None
 
 
 class ServiceStatus(Element):
@@ -157,6 +173,14 @@ class QueueConfiguration(Element):
     # administrators may always.
     allowed_users: list[BareJid] | None = None
     allowed_groups: list[GroupName] | None = None
+    # Remedial redirection (seed 000): a job a device aborts for one of these reasons
+    # (its job-state-reasons or printer-state-reasons, without -error/-warning/-report)
+    # goes back to the queue's other devices that can print it; so does a job acknowledged
+    # by a device offline for redirect-time seconds before the job's data went to it.
+    redirect_reasons: list[Keyword] | None = None
+    redirect_time: int | None = Field(default=None, ge=1)
+    redirect_max: int | None = Field(default=None, ge=1)  # redirections per job (default 3)
+    redirect_partial: bool | None = None  # a job partly printed is redirected too
 
 
 class ServiceDescription(Element):

@@ -84,3 +84,6 @@ class JobStateReason:
     UNSUPPORTED_DOCUMENT_FORMAT = "unsupported-document-format"
     JOB_COMPLETED_SUCCESSFULLY = "job-completed-successfully"
     JOB_COMPLETED_WITH_ERRORS = "job-completed-with-errors"
+    # Cirrus's own: a device gave the job up and it went to another device of its queue
+    # (remedial redirection, seed 000); kept to the end, so the user sees what happened.
+    JOB_REDIRECTED = "job-redirected"

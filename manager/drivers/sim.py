@@ -18,11 +18,14 @@ wakes as soon as anything changes (no polling). From the command line:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+
+from stanzas.states import JobState
 
 from .base import (
     DeviceCapabilities,
@@ -81,10 +84,12 @@ class ChangeNotifier:
             return
         if timeout <= 0:
             return
-        try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            pass
+        # Not asyncio.wait_for: on Python 3.11 it returns normally when the task is
+        # cancelled just as the event is set, and the cancel is lost (a worker that
+        # stops while a device job is canceled would then never end).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await event.wait()
 
 
 @dataclass
@@ -110,6 +115,7 @@ class SimJob:
     message: str = ""
     impressions: int = 0
     last_received: bool = False
+    began: bool = False  # printing has started (IPP time-at-processing has a value)
 
     @property
     def name(self) -> str:
@@ -126,10 +132,12 @@ class SimJob:
     def status(self) -> DeviceJobStatus:
         return DeviceJobStatus(
             job_id=self.job_id,
-            job_state=self.state,
+            job_state=JobState(self.state),
             job_state_reasons=self.reasons,
             job_state_message=self.message,
             job_impressions_completed=self.impressions,
+            processing_began=self.began,
+            job_k_octets=-(-self.byte_count // 1024),
         )
 
 
@@ -175,9 +183,12 @@ class SimDriver(DeviceDriver):
         keep_data: bool = False,
         first_job_id: int = 1,
         accepting: bool = True,
+        destination_uri_schemes: Sequence[str] = (),
         color_modes: Sequence[str] = ("auto", "monochrome", "color"),
     ) -> None:
         self.speed = speed
+        # A simulated sender (FaxOut: tel): the URI schemes it says it sends to.
+        self.destination_uri_schemes = tuple(destination_uri_schemes)
         self.color_modes = tuple(color_modes)
         self.document_formats = tuple(document_formats)
         self.media_supported = tuple(media_supported)
@@ -195,7 +206,7 @@ class SimDriver(DeviceDriver):
         self._stop_reason: str | None = None
         self._stop_message = ""
         self._reject: tuple[str, str] | None = None
-        self._abort: str | None = None
+        self._abort: tuple[str, tuple[str, ...]] | None = None
         self._changes = ChangeNotifier()
 
     @classmethod
@@ -203,7 +214,9 @@ class SimDriver(DeviceDriver):
         """Build from "key=value,key=value": speed (seconds per job), formats
         ("|"-separated MIME types), media ("|"-separated), model, info, keep (bool),
         first_job_id, accepting (bool), stopped (a printer-state-reason to start with),
-        colors ("|"-separated print-color-mode values: "colors=monochrome" prints no colour)."""
+        destinations ("|"-separated URI schemes a simulated FaxOut or EmailOut device
+        sends to: tel, mailto), colors ("|"-separated print-color-mode values:
+        "colors=monochrome" prints no colour)."""
         kwargs: dict[str, object] = {}
         stopped: str | None = None
         for part in spec.replace(";", ",").split(","):
@@ -221,6 +234,8 @@ class SimDriver(DeviceDriver):
                 kwargs["document_formats"] = tuple(v for v in value.split("|") if v)
             elif key == "media":
                 kwargs["media_supported"] = tuple(v for v in value.split("|") if v)
+            elif key == "destinations":
+                kwargs["destination_uri_schemes"] = tuple(v for v in value.split("|") if v)
             elif key in ("model", "make_and_model"):
                 kwargs["make_and_model"] = value
             elif key == "info":
@@ -279,9 +294,10 @@ class SimDriver(DeviceDriver):
         """The next create_job or send_document raises DeviceRejected(status, message)."""
         self._reject = (status, message)
 
-    def abort_next(self, message: str = "Simulated printer error") -> None:
-        """The next job to finish printing ends 'aborted' with this message."""
-        self._abort = message
+    def abort_next(self, message: str = "Simulated printer error", reason: str = "") -> None:
+        """The next job to finish printing ends 'aborted' with this message (and this
+        job-state-reason besides aborted-by-system, e.g. 'media-jam')."""
+        self._abort = (message, (reason,) if reason else ())
 
     def printed(self) -> list[SimJob]:
         """The jobs that completed, in job-id order."""
@@ -324,6 +340,7 @@ class SimDriver(DeviceDriver):
             print_quality_supported=(3, 4, 5),
             finishings_supported=(3,),
             copies_max=999,
+            destination_uri_schemes_supported=self.destination_uri_schemes,
         )
 
     async def get_status(self) -> DeviceStatus:
@@ -353,6 +370,8 @@ class SimDriver(DeviceDriver):
         document_format: str,
         document_name: str,
         last: bool,
+        *,
+        document_size: int | None = None,
     ) -> None:
         self._check()
         job = self.jobs.get(job_id)
@@ -475,6 +494,7 @@ class SimDriver(DeviceDriver):
                 await self._changes.wait(None)
                 continue
             if job.state != "processing":
+                job.began = True
                 self._set(job, "processing", ("job-printing",), "")
                 self._changes.notify()
             if remaining <= 0:
@@ -483,8 +503,8 @@ class SimDriver(DeviceDriver):
             await self._changes.wait(remaining)
             remaining -= loop.time() - started
         if self._abort is not None:
-            message, self._abort = self._abort, None
-            self._set(job, "aborted", ("aborted-by-system",), message)
+            (message, reasons), self._abort = self._abort, None
+            self._set(job, "aborted", ("aborted-by-system", *reasons), message)
         else:
             job.impressions = max(len(job.documents), 1) * max(job.ticket.copies, 1)
             self._set(job, "completed", ("job-completed-successfully",), "Job completed.")

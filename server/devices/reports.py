@@ -18,6 +18,7 @@ _SERVICE_REASONS = (
     R.JOB_CANCELED_BY_USER,
     R.JOB_CANCELED_BY_OPERATOR,
     R.JOB_SUSPENDED,
+    R.JOB_REDIRECTED,  # it went to another device: the user is told to the end
 )
 
 

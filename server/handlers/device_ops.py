@@ -6,11 +6,12 @@ import contextlib
 from typing import Any
 
 from server.context import Caller, ServiceContext
-from server.devices import dispatch, registration, reports, rollup
+from server.devices import dispatch, redirection, registration, reports, rollup
+from server.documents import handout
 from server.handlers.access import device_job
 from server.handlers.registry import operation
 from server.handlers.roles import DEVICE, REGISTERED_DEVICE, REGISTRANT
-from server.jobs import tickets
+from server.jobs import intake, tickets
 from server.queues import policy
 from server.stores.devices import Device
 from server.stores.documents import Document
@@ -18,16 +19,15 @@ from server.stores.jobs import Job
 from server.stores.queues import Queue
 from stanzas import device_ops as ops
 from stanzas.errors import (
-    InternalError,
     NotAuthorized,
     NotFetchable,
     NotFound,
+    NotPossible,
     OperationNotSupported,
 )
 from stanzas.groups import ServiceStatus
 from stanzas.states import DocumentState, JobState, ServiceType
 from stanzas.states import JobStateReason as R
-from stanzas.types import INLINE_DOCUMENT_MAX
 
 
 @operation(ops.RegisterDevice, role=REGISTRANT)
@@ -191,6 +191,12 @@ async def acknowledge_job(
             else:
                 job = await _take(ctx, device, job, req.output_device_job_id)
         else:
+            refused = [req.fetch_status_code, *_reject_reasons(req.fetch_status_code)]
+            redirected = await redirection.after_abort(
+                ctx, device, job, refused, req.fetch_status_message, None
+            )
+            if redirected is not None:  # another device of the queue may print it
+                return _ack_response(redirected)
             job = await ctx.job_states.change(
                 job,
                 JobState.ABORTED,
@@ -214,23 +220,11 @@ async def fetch_document(
         raise NotFound(f"job {job.job_id} has no document {req.document_number}")
     if document.spool_name is None:
         raise NotFound(f"the data of document {req.document_number} was discarded")
-    if req.document_data_accepted and document.document_size <= INLINE_DOCUMENT_MAX:
-        try:
-            data = ctx.spool.read_small(document.spool_name, INLINE_DOCUMENT_MAX)
-        except FileNotFoundError:
-            raise NotFound(f"the data of document {req.document_number} is gone") from None
-        if len(data) != document.document_size:
-            raise InternalError(f"the data of document {req.document_number} is damaged")
-        return _fetched(job, document, document_data=data)
-    slot = ctx.slots.new_download(
-        job_id=job.job_id,
-        document_number=document.document_number,
-        spool_name=document.spool_name,
-        size=document.document_size,
-        digest=document.document_digest,
-        device_jid=device.jid,
-    )
-    return _fetched(job, document, document_access_uri=f"{ctx.public_url}/documents/{slot.token}")
+    if job.time_documents_fetched is None and await _redirects_offline(ctx, job):
+        # The device has the data from now on: it may print while cut off from here.
+        await ctx.jobs.update(job, time_documents_fetched=ctx.now())
+    where = handout.hand_out(ctx, document, inline=req.document_data_accepted, holder=device.jid)
+    return _fetched(job, document, **where)
 
 
 def _fetched(job: Job, document: Document, **where: Any) -> ops.FetchDocumentResponse:
@@ -280,9 +274,37 @@ async def acknowledge_document(
 async def put_job_document_data(
     ctx: ServiceContext, device: Device, req: ops.PutJobDocumentData
 ) -> ops.PutJobDocumentDataResponse:
-    if req.service_type == ServiceType.PRINT:
-        raise OperationNotSupported("Print queues produce no document data for the service")
-    raise OperationNotSupported(f"the {req.service_type.value} service is not offered yet")
+    job = await _bound_job(ctx, device, req.job_id)
+    if job.service_type != ServiceType.SCAN.value:
+        service = job.service_type.capitalize() if job.service_type == "print" else job.service_type
+        raise OperationNotSupported(f"{service} queues produce no document data for the service")
+    if job.job_state.is_terminal:
+        raise NotPossible(f"job {job.job_id} has ended ({job.job_state.value})")
+    if ctx.slots.upload_in_progress(job.job_id):
+        raise NotPossible(f"a document upload for job {job.job_id} is already in progress")
+    limit = ctx.settings.http.max_document_size
+    if req.document_size is not None and req.document_size > limit:
+        raise NotPossible(f"documents are limited to {limit} octets")
+    number = job.number_of_documents + 1
+    slot = ctx.slots.new_upload(
+        job_id=job.job_id,
+        document_number=number,
+        document_name=req.document_name or f"scan-{number}",
+        document_format=req.document_format,
+        last_document=req.last_document,
+        owner=device.jid,
+        expected_size=req.document_size,
+        expected_digest=req.document_digest,
+        produced=True,
+    )
+    if req.document_data is None:
+        return ops.PutJobDocumentDataResponse(
+            job_id=job.job_id,
+            document_number=number,
+            upload_uri=f"{ctx.public_url}/uploads/{slot.token}",
+        )
+    job, _ = await intake.commit_inline(ctx, slot, req.document_data)
+    return ops.PutJobDocumentDataResponse(job_id=job.job_id, document_number=number)
 
 
 @operation(ops.UpdateServiceState, role=DEVICE)
@@ -310,7 +332,17 @@ async def update_job_state(
 ) -> ops.UpdateJobStateResponse:
     async with ctx.db.transaction():
         job = await _bound_job(ctx, device, req.job_id)
-        job = await reports.apply_device_report(
+        redirected = None
+        if req.job_state == JobState.ABORTED:  # the queue may send it to another device
+            redirected = await redirection.after_abort(
+                ctx,
+                device,
+                job,
+                req.job_state_reasons,
+                req.job_state_message,
+                req.job_impressions_completed,
+            )
+        job = redirected or await reports.apply_device_report(
             ctx,
             job,
             req.job_state,
@@ -390,6 +422,11 @@ async def update_fetchable_jobs(
         fetchable = [j.job_id for j in await dispatch.fetchable_for(ctx, device)]
         await ctx.devices.touch(device.output_device_uuid, ctx.now())
     return ops.UpdateFetchableJobsResponse(fetchable_job_ids=fetchable, cancel_job_ids=cancel)
+
+
+async def _redirects_offline(ctx: ServiceContext, job: Job) -> bool:
+    queue = await ctx.queues.get(job.printer_name)
+    return queue is not None and queue.configuration.redirect_time is not None
 
 
 async def _may_take(ctx: ServiceContext, device: Device, job: Job) -> None:

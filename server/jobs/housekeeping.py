@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from server.context import ServiceContext
+from server.devices import redirection
 from server.jobs import actions as job_actions
 from server.jobs import closing
 from server.stores.jobs import Job
@@ -46,6 +47,7 @@ async def sweep(ctx: ServiceContext, now: int | None = None) -> None:
         if queue is not None:
             await ctx.retention.apply(job, queue, now)
     await ctx.enrollment.purge(before=now - ENROLLMENT_CODES_KEPT)
+    await redirection.offline_sweep(ctx, now)
 
 
 async def _time_out(ctx: ServiceContext, job: Job, queue: Queue, now: int) -> None:

@@ -47,6 +47,9 @@ class Job:
     # (server/jobs/states.py `fetchable`) with every write of the job's state.
     is_fetchable: bool = False
     output_device_assigned: str | None = None  # the name of the device bound (RFC 8011)
+    redirect_count: int = 0  # remedial redirections so far (server/devices/redirection.py)
+    redirected_from: tuple[str, ...] = ()  # devices that gave it up: not offered it again
+    time_documents_fetched: int | None = None  # a device has the data (offline redirection)
 
     def to_summary(self, *, full: bool) -> JobStatus:
         """GetActive<Service>Jobs / Get<Service>Jobs summary; `full` is False for other
@@ -98,6 +101,7 @@ def _from_row(row: aiosqlite.Row) -> Job:
     values["is_closed"] = bool(values["is_closed"])
     values["is_fetchable"] = bool(values["is_fetchable"])
     values["unsupported_elements"] = tuple(values["unsupported_elements"].split())
+    values["redirected_from"] = tuple(values["redirected_from"].split())
     if values["output_device_job_state"] is not None:
         values["output_device_job_state"] = JobState(values["output_device_job_state"])
     return Job(**values)
@@ -106,7 +110,7 @@ def _from_row(row: aiosqlite.Row) -> Job:
 def _to_column(name: str, value: Any) -> Any:
     if name == "job_ticket":
         return value.model_dump_json(exclude_none=True)
-    if name in ("job_state_reasons", "unsupported_elements"):
+    if name in ("job_state_reasons", "unsupported_elements", "redirected_from"):
         return " ".join(value)
     if name in ("is_closed", "is_fetchable"):
         return int(value)

@@ -57,6 +57,10 @@ CONFIGURATION = QueueConfiguration(
     document_formats_allowed=["application/pdf"],
     allowed_users=["alice@localhost"],
     allowed_groups=["finance"],
+    redirect_reasons=["media-jam", "offline"],
+    redirect_time=120,
+    redirect_max=2,
+    redirect_partial=False,
 )
 POLICY = a.DevicePolicy(auto_approve_devices=False)
 DESCRIPTION = a.SystemDescription(
