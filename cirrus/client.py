@@ -203,8 +203,9 @@ class CirrusClient:
                 job_mandatory_elements=mandatory,
             ),
             ops.CreateJobResponse,
+            on_answer=self._follow_new,
         )
-        return self._follow_new(response.job)
+        return response.job
 
     async def print_document(
         self,
@@ -231,8 +232,9 @@ class CirrusClient:
                 document_data=data,
             ),
             ops.PrintJobResponse,
+            on_answer=self._follow_new,
         )
-        return self._follow_new(response.job)
+        return response.job
 
     async def send_document(
         self,
@@ -564,9 +566,11 @@ class CirrusClient:
 
     async def resubmit_job(self, job_id: int, overrides: JobTicket | None = None) -> JobStatus:
         response = await self.session.request(
-            ops.ResubmitJob(job_id=job_id, job_ticket=overrides), ops.JobResponse
+            ops.ResubmitJob(job_id=job_id, job_ticket=overrides),
+            ops.JobResponse,
+            on_answer=self._follow_new,
         )
-        return self._follow_new(response.job)
+        return response.job
 
     async def validate_job_ticket(
         self, queue: str, ticket: JobTicket, mandatory: list[str] | None = None
@@ -687,12 +691,16 @@ class CirrusClient:
                 job = await self.get_job(job_id)
                 self._queue(job_id).put_nowait(ops.JobEvent(job=job))
 
-    def _follow_new(self, job: JobStatus) -> JobStatus:
+    def _follow_new(self, response: ops.CreateJobResponse | ops.JobResponse) -> None:
         """A job this client just created: from now on no event of it is lost, and its
-        state as the answer gave it is the latest known."""
+        state as the answer gave it is the latest known. Called as the answer is read
+        (the session's `on_answer`), before the stanzas behind it in the same read: the
+        job's first push may be the very next one (it was dropped, and job_updates then
+        waited on the answer's state, when this ran only once the request's coroutine
+        resumed)."""
+        job = response.job
         self._queue(job.job_id)
         self._known[job.job_id] = job
-        return job
 
     async def _forget_known(self) -> None:
         self._known.clear()  # pushes may have been lost while we were away
