@@ -276,8 +276,7 @@ async def set_job_elements(
         job = await job_for(ctx, caller, req.job_id, operators=False)
         if job.job_state.is_terminal or job.output_device_uuid is not None:
             raise NotPossible(f"job {job.job_id} is {job.job_state.value}; it can no longer change")
-        queue = await ctx.queues.get(job.printer_name)
-        assert queue is not None
+        queue = await ctx.queue_states.existing(job.printer_name)
         ticket = tickets.edit(job.job_ticket, req.job_ticket, req.delete_elements)
         if req.job_ticket is not None:
             tickets.require_supported(req.job_ticket, queue.capabilities)
