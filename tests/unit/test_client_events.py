@@ -118,10 +118,12 @@ async def test_a_push_right_behind_the_answer_reaches_a_follower() -> None:
         _wire(_answer(sent[0], ops.CreateJobResponse(job=created)), _push(printing))
     )
     job = await creating
+    seen = []
     async with asyncio.timeout(2):
-        async for first in client.job_updates(job.job_id):
+        async for status in client.job_updates(job.job_id):
+            seen.append(status.job_state)
             break
-    assert first.job_state == JobState.PROCESSING  # the push, not the answer's state
+    assert seen == [JobState.PROCESSING]  # the push, not the answer's state
     assert len(sent) == 1  # known from the push: nothing asked
 
 
