@@ -4,8 +4,9 @@
     python -m bench push scale            # some of them
     python -m bench --quick               # smaller runs (a smoke test of the suite)
 
-Each figure is measured next to its anchor in the same run (CUPS, curl, polling
-designs), since this machine is shared and noisy: absolute times drift, ratios hold.
+Each figure is measured next to its anchor in the same run (CUPS, ipptool alone, the
+INFRA reference when built, curl and nginx, polling designs), since this machine is
+shared and noisy: absolute times drift, ratios hold.
 The table goes to stdout, progress to stderr, every raw figure with the machine and
 the versions to bench/results/bench-<time>.json (and bench-latest.json). A benchmark
 that fails is reported in the table and the run goes on; the exit status is then 1.
@@ -37,7 +38,12 @@ def plan(names: list[str], quick: bool) -> list[tuple[str, Callable[[], Awaitabl
         jobs = 400 if quick else 2000
         steps.append(("throughput", lambda: throughput.run(jobs=jobs)))
     if "printer" in names:
-        steps.append(("printer", lambda: printer.run(jobs=50 if quick else 200)))
+        steps.append(
+            (
+                "printer",
+                lambda: printer.run(jobs=50 if quick else 200, infra_jobs=10 if quick else 20),
+            )
+        )
     if "push" in names or "scale" in names:
         sizes = []
         if "push" in names:
@@ -52,6 +58,7 @@ def plan(names: list[str], quick: bool) -> list[tuple[str, Callable[[], Awaitabl
                     jobs=60 if quick else 200,
                     poll="push" in names,
                     poll_jobs=6 if quick else 12,
+                    infra_jobs=((4, 8) if quick else (8, 20)) if "push" in names else None,
                 ),
             )
         )

@@ -222,8 +222,18 @@ def machine_info() -> dict[str, Any]:
             "ippeveprinter": tool_version(["dpkg-query", "-W", "cups-ipp-utils"]),
             "curl": tool_version(["curl", "--version"]),
             "openssl": tool_version(["openssl", "version"]),
+            "nginx": tool_version(["nginx", "-v"]),
+            "ippsample": _ippsample_version(),
         },
     }
+
+
+def _ippsample_version() -> str:
+    """The commit of the INFRA reference's build tree (bench.infra), if there is one."""
+    top = os.environ.get("CIRRUS_BENCH_IPPSAMPLE")
+    if not top:
+        return "not built"
+    return tool_version(["git", "-C", top, "describe", "--always", "--dirty"])
 
 
 # --- child processes that report over stdout ----------------------------------------------
@@ -240,10 +250,18 @@ class Child:
     with command lines. Its stderr goes to a log file.
     """
 
-    def __init__(self, name: str, module: str, args: list[str], log_file: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        module: str,
+        args: list[str],
+        log_file: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.name = name
         self.argv = [sys.executable, "-m", module, *args]
         self.log_file = log_file
+        self.env = env or {}
         self.proc: asyncio.subprocess.Process | None = None
         self._log: Any = None
 
@@ -260,6 +278,7 @@ class Child:
             stdout=asyncio.subprocess.PIPE,
             stderr=self._log,
             cwd=ROOT,
+            env={**os.environ, **self.env},
             start_new_session=True,
             limit=64 * 1024 * 1024,
         )
@@ -317,6 +336,23 @@ class Child:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+async def stop_group(
+    proc: asyncio.subprocess.Process | None, sig: int = signal.SIGTERM, grace: float = 10.0
+) -> None:
+    """Signal a process started with start_new_session (its whole group), and kill the
+    group if it has not exited within `grace` seconds."""
+    if proc is None or proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+    try:
+        await asyncio.wait_for(proc.wait(), grace)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
 
 
 async def run_tool(argv: list[str], timeout: float) -> tuple[int, str]:
@@ -418,6 +454,11 @@ def write_results(results: dict[str, Any], name: str) -> Path:
     latest = RESULTS_DIR / f"{name}-latest.json"
     latest.write_text(path.read_text())
     return path
+
+
+def missed_pushes(records: list[list[Any]]) -> int:
+    """Jobs of a bench.load run whose final push the client never got (it asked)."""
+    return sum(1 for r in records if len(r) > 7 and r[7])
 
 
 def ratio(a: float | None, b: float | None) -> float | None:

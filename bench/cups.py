@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
-import signal
 import time
 from pathlib import Path
 
-from bench.common import ChildFailed, run_tool
+from bench.common import ChildFailed, run_tool, stop_group
 from ipp.client import IppClient
 from prosody_config.launcher import free_ports
 
@@ -162,16 +160,7 @@ class Cupsd:
                 await asyncio.sleep(interval)
 
     async def stop(self) -> None:
-        proc = self.proc
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                await proc.wait()
+        await stop_group(self.proc)
 
 
 async def count_completed(printer_uri: str) -> int:

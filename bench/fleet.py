@@ -8,15 +8,14 @@ answer, a bigger one by HTTPS GET; size and SHA-256 checked), AcknowledgeDocumen
 UpdateJobState(completed). It keeps no held-jobs file
 and drives no device: it measures the service's side, not the manager's.
 
-A manager learns of work in one of three ways (its `mode`):
+A manager learns of work in one of two ways (its `mode`):
 
 * push: the service's WorkNotification (what Cirrus does);
 * poll: GetFetchableJobs every `interval` seconds, pushes ignored (PAPPL's proxy
-  polls every 5 s);
-* longpoll: ippsample's ippproxy loop — a held Get-Notifications answered as soon as
-  an event exists, then `interval` seconds (notify-get-interval, 30 s) of sleep before
-  the next one. Emulated on Cirrus: a push is taken only while "held"; after each
-  answer the manager sleeps, then asks GetFetchableJobs for what came meanwhile.
+  polls every 5 s).
+
+(The INFRA reference's loop, ippsample's ippproxy, is not emulated here: bench.infra
+runs the real one.)
 
 For each job it records when it first knew of the job (the notification or poll
 answer parsed) and when it had the whole document, on CLOCK_MONOTONIC, which the
@@ -100,7 +99,6 @@ class LightManager:
         )
         self.session.service_messages.append(self.on_message)
         self.seen: set[int] = set()
-        self.held_open = True  # longpoll: a Get-Notifications is parked at the server
         self.tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
@@ -139,11 +137,6 @@ class LightManager:
         now = time.monotonic()
         if self.mode == "poll":
             return
-        if self.mode == "longpoll":
-            if not self.held_open or not note.fetchable_job_ids:
-                return  # asleep: the event waits at the server for the next poll
-            self.held_open = False
-            self.spawn(self.longpoll_sleep())
         for job_id in note.fetchable_job_ids:
             self.take(job_id, now)
 
@@ -167,13 +160,6 @@ class LightManager:
         for job_id in new:
             self.take(job_id, now)
         return len(new)
-
-    async def longpoll_sleep(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)  # ippproxy: sleep(notify-get-interval)
-            if not await self.poll_once():
-                self.held_open = True  # nothing waiting: park the next request
-                return
 
     # --- printing a job ---------------------------------------------------------------
     def take(self, job_id: int, seen: float) -> None:

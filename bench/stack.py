@@ -51,6 +51,10 @@ class BenchStack:
     commits_file: Path | None = None
     db_meter_file: Path | None = None
     database: Path | None = None
+    # Environment of the Cirrus processes (service, managers, clients): empty for this
+    # checkout's code, or another checkout's (bench.checkout.code_env) for an A/B run.
+    code_env: dict[str, str] = field(default_factory=dict)
+    stanzas_counted: bool = False  # bench.stanza_count installed in Prosody
 
     @property
     def log_dir(self) -> Path:
@@ -106,7 +110,7 @@ class BenchStack:
             config["database"] = str(database)
         self.database = Path(config["database"])
         path = toml.write(folder / "service.toml", config)
-        env = {}
+        env = dict(self.code_env)
         module = "server"
         if probe or db_meter:
             module = "bench.probe_service"
@@ -145,7 +149,7 @@ class BenchStack:
                 )
             )
         self.managers.extend(new)
-        await asyncio.gather(*(m.start(MANAGER_READY, timeout=120) for m in new))
+        await asyncio.gather(*(m.start(MANAGER_READY, timeout=120, env=self.code_env) for m in new))
 
     def commits(self) -> dict[int, float]:
         """job id → monotonic time of the commit that made it fetchable (probe only)."""
@@ -183,7 +187,13 @@ class BenchStack:
         remove(self.state, *self.extra_dirs)
 
 
-async def start_stack(tag: str, accounts: list[str], *, log_level: str = "warn") -> BenchStack:
+async def start_stack(
+    tag: str,
+    accounts: list[str],
+    *,
+    log_level: str = "warn",
+    code_env: dict[str, str] | None = None,
+) -> BenchStack:
     """Prosody (or ejabberd) with these accounts (plus "admin"); nothing else yet."""
     kind = os.environ.get("CIRRUS_BENCH_XMPP", "prosody")
     if kind not in XMPP_SERVERS:
@@ -201,7 +211,9 @@ async def start_stack(tag: str, accounts: list[str], *, log_level: str = "warn")
     except BaseException:
         remove(state)
         raise
-    return BenchStack(state=state, prosody=prosody, passwords=passwords)
+    return BenchStack(
+        state=state, prosody=prosody, passwords=passwords, code_env=dict(code_env or {})
+    )
 
 
 def file_driver(folder: Path) -> str:

@@ -12,10 +12,20 @@ CUPS: its own cupsd, a raw queue to file:/dev/null, the same N jobs as Print-Job
 one ipptool connection; jobs/s from the start of ipptool until cupsd has no job left
 that is not completed. CPU per job: cupsd with its backends, and ipptool.
 
+Stanzas per job (bench.stanza_count): counted in Prosody on every client's and manager's
+c2s session over the measured run, by process (clients, service, managers) and kind;
+the service's pushes are the messages it sent.
+
 With --profile (and py-spy installed) a second Cirrus run is sampled with py-spy on the
 service and the three hottest paths are reported.
 
+A/B (--ab OTHER_CHECKOUT, or CIRRUS_BENCH_AB for `python -m bench`): the same measured
+run against another checkout's service, managers and client library (bench.checkout),
+in pairs on fresh stacks, the order alternating (A B, B A, …); the ratios are taken pair
+by pair and their median reported.
+
     python -m bench.throughput [--jobs 2000 --clients 10 --managers 10 --in-flight 10]
+    python -m bench.throughput --ab ../cirrus-main [--rounds 3] [--jobs 2000]
 """
 
 from __future__ import annotations
@@ -23,21 +33,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
+import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 import uvloop
 
+from bench import checkout, stanza_count
 from bench import cups as cups_anchor
 from bench import profile as pyspy
 from bench.common import (
+    ROOT,
     SAMPLE,
     Child,
     Meter,
     log,
     machine_info,
+    missed_pushes,
     null_sink_dir,
     ratio,
     remove,
@@ -47,9 +62,13 @@ from bench.common import (
 )
 from bench.report import Row, fmt, table
 from bench.stack import BenchStack, start_stack
+from cirrus.stack.local import SERVICE_JID
 
 SECTION = "1 throughput"
 TARGET_JPS = 200.0
+TARGET_AB_JPS = 2.0  # issue 19: at least twice today's jobs/s …
+TARGET_AB_CPU = 0.5  # … and at most half today's CPU per job, A/B in one run
+AB_ENV = "CIRRUS_BENCH_AB"
 
 
 def job_rate(records: list[list[Any]]) -> tuple[float, float, int]:
@@ -65,7 +84,13 @@ async def start_load(stack: BenchStack, users: list[str]) -> Child:
     config.write_text(
         json.dumps({"xmpp": stack.xmpp(), "clients": [[u, stack.passwords[u]] for u in users]})
     )
-    load = Child("clients", "bench.load", ["--config", str(config)], stack.log_dir / "load.log")
+    load = Child(
+        "clients",
+        "bench.load",
+        ["--config", str(config)],
+        stack.log_dir / "load.log",
+        env=stack.code_env,
+    )
     stack.children.append(load)
     await load.start()
     await load.expect("ready", 120)
@@ -78,13 +103,20 @@ async def load_run(load: Child, timeout: float, **run: Any) -> dict[str, Any]:
 
 
 async def start_cirrus(
-    clients: int, managers: int, *, db_meter: bool = False, synchronous: str = ""
+    clients: int,
+    managers: int,
+    *,
+    db_meter: bool = False,
+    synchronous: str = "",
+    code_env: dict[str, str] | None = None,
 ) -> tuple[BenchStack, Child, list[str]]:
-    """Prosody, the service, K managers (file driver into tmpfs) and M clients."""
+    """Prosody (counting stanzas), the service, K managers (file driver into tmpfs) and
+    M clients."""
     users = [f"u{i}" for i in range(clients)]
     accounts = [f"m{i}" for i in range(managers)]
-    stack = await start_stack("tp", users + accounts)
+    stack = await start_stack("tp", users + accounts, code_env=code_env)
     try:
+        stack.stanzas_counted = await stanza_count.install(stack.prosody, SERVICE_JID)
         extra = {"sqlite_synchronous": synchronous} if synchronous else {}
         await stack.start_service(db_meter=db_meter, **extra)
         specs = []
@@ -100,21 +132,37 @@ async def start_cirrus(
     return stack, load, [f"q{i}" for i in range(managers)]
 
 
+def _roles(clients: int, managers: int) -> dict[str, str]:
+    roles = {f"u{i}": "client" for i in range(clients)}
+    roles.update({f"m{i}": "manager" for i in range(managers)})
+    return roles
+
+
 async def cirrus_run(
-    jobs: int, clients: int, managers: int, in_flight: int, synchronous: str = ""
+    jobs: int,
+    clients: int,
+    managers: int,
+    in_flight: int,
+    synchronous: str = "",
+    code_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     log(f"throughput: service and {managers} managers")
-    stack, load, queues = await start_cirrus(clients, managers, synchronous=synchronous)
+    stack, load, queues = await start_cirrus(
+        clients, managers, synchronous=synchronous, code_env=code_env
+    )
     try:
         common = {"queues": queues, "document": str(SAMPLE), "in_flight": in_flight}
         timeout = 120 + jobs / 5
         await load_run(load, timeout, jobs=max(50, 2 * managers), **common)  # warm-up
         log(f"throughput: {jobs} jobs, {clients} clients, {managers} managers")
         pids = {**stack.pids(), "clients": load.pid}
+        counted = stack.stanzas_counted
+        stanzas_before = await stanza_count.snapshot(stack.prosody) if counted else {}
         meter = Meter(pids, loops=frozenset({"service", "manager0", "clients"}))
         meter.start()
         done = await load_run(load, timeout, jobs=jobs, **common)
         cpu = meter.stop()
+        stanzas_after = await stanza_count.snapshot(stack.prosody) if counted else {}
         records = done["records"]
         jps, seconds, completed = job_rate(records)
         return {
@@ -127,6 +175,7 @@ async def cirrus_run(
             "seconds": round(seconds, 3),
             "jobs_per_second": round(jps, 1),
             "job_latency": summary_ms(r[5] - r[2] for r in records),
+            "client_missed_final_push": missed_pushes(records),
             "cpu_seconds": {k: round(v, 3) for k, v in cpu.items()},
             "cpu_ms_per_job": _per_job(cpu, jobs),
             # share of the wall time each process's event-loop thread was on a CPU
@@ -136,9 +185,70 @@ async def cirrus_run(
                 if k.endswith(".main_thread")
             },
             "wall_seconds_metered": round(meter.wall, 3),
+            "stanzas_per_job": stanza_count.per_job(
+                stanzas_before, stanzas_after, jobs, _roles(clients, managers)
+            )
+            if counted
+            else {"skipped": stanza_count.NOT_COUNTED},
         }
     finally:
         await stack.stop()
+
+
+async def ab_run(
+    other: Path, *, rounds: int, jobs: int, clients: int, managers: int, in_flight: int
+) -> dict[str, Any]:
+    """The measured run on this checkout's code (A) and the other's (B), in `rounds`
+    pairs on fresh stacks, A B then B A …; ratios A/B pair by pair."""
+    folder = checkout.overlay(other)
+    try:
+        env = checkout.code_env(folder)
+        checkout.check(env, other)
+        pairs = []
+        for i in range(rounds):
+            sides: dict[str, dict[str, Any]] = {}
+            for side in ("A", "B") if i % 2 == 0 else ("B", "A"):
+                log(f"throughput A/B: round {i + 1} of {rounds}, {side}")
+                sides[side] = await cirrus_run(
+                    jobs, clients, managers, in_flight, code_env=env if side == "B" else None
+                )
+            pairs.append(sides)
+    finally:
+        remove(folder)
+
+    def med(side: str, get: Any) -> float:
+        return round(statistics.median(get(p[side]) for p in pairs), 3)
+
+    def pair_ratio(get: Any) -> float:
+        return round(statistics.median(get(p["A"]) / get(p["B"]) for p in pairs), 3)
+
+    def jps(r: dict[str, Any]) -> float:
+        return float(r["jobs_per_second"])
+
+    def cpu(r: dict[str, Any]) -> float:
+        return float(r["cpu_ms_per_job"]["total"])
+
+    def stanzas(r: dict[str, Any]) -> float:
+        return float(r["stanzas_per_job"].get("with_the_service", "nan"))
+
+    return {
+        "other": str(other),
+        "other_commit": checkout.describe(other),
+        "this_commit": checkout.describe(ROOT),
+        "rounds": rounds,
+        "jobs": jobs,
+        "pairs": pairs,
+        "median": {
+            side: {"jobs_per_second": med(side, jps), "cpu_ms_per_job": med(side, cpu)}
+            | {"stanzas_per_job": med(side, stanzas)}
+            for side in ("A", "B")
+        },
+        "ratio_A_over_B": {
+            "jobs_per_second": pair_ratio(jps),
+            "cpu_ms_per_job": pair_ratio(cpu),
+            "stanzas_per_job": pair_ratio(stanzas),
+        },
+    }
 
 
 def _per_job(cpu: dict[str, float], jobs: int) -> dict[str, float]:
@@ -341,9 +451,32 @@ def rows(result: dict[str, Any]) -> list[Row]:
         Row(
             SECTION,
             "job latency p50 / p99 (submit → completed)",
-            f"{fmt(c['job_latency']['p50_ms'])} / {fmt(c['job_latency']['p99_ms'])} ms",
+            f"{fmt(c['job_latency']['p50_ms'])} / {fmt(c['job_latency']['p99_ms'])} ms"
+            + _missed_text(c),
         )
     )
+    st = c.get("stanzas_per_job")
+    if st and "skipped" in st:
+        out.append(Row(SECTION, "stanzas per job with the service", st["skipped"]))
+    elif st:
+        cl, sv, mg = st["client"], st["service"], st["manager"]
+        out.append(
+            Row(
+                SECTION,
+                "stanzas per job with the service (sent + received, counted in Prosody)",
+                fmt(st["with_the_service"], 1),
+            )
+        )
+        out.append(
+            Row(
+                SECTION,
+                "stanzas per job sent / received: clients; service (pushes sent); managers",
+                f"{fmt(cl['sent'], 2)} / {fmt(cl['received'], 2)}; "
+                f"{fmt(sv['sent'], 2)} / {fmt(sv['received'], 2)} ({fmt(sv['pushes_sent'], 2)}); "
+                f"{fmt(mg['sent'], 2)} / {fmt(mg['received'], 2)}",
+            )
+        )
+    out += _ab_rows(result)
     prof = result.get("profile") or {}
     if "database" in prof:
         db = prof["database"]["per_job"]
@@ -377,6 +510,62 @@ def rows(result: dict[str, Any]) -> list[Row]:
     return out
 
 
+def _missed_text(run: dict[str, Any]) -> str:
+    missed = run.get("client_missed_final_push", 0)
+    return f"; the client missed the final push of {missed} (see bench.load)" if missed else ""
+
+
+def _ab_rows(result: dict[str, Any]) -> list[Row]:
+    c, ab = result["cirrus"], result.get("ab")
+    figure = f"A/B jobs/s, {c['clients']} clients → {c['managers']} managers"
+    target_jps = f"≥ {TARGET_AB_JPS:g}x today's"
+    target_cpu = f"≤ {TARGET_AB_CPU:g}x today's"
+    if ab is None:
+        hint = f"not run: --ab OTHER_CHECKOUT (or {AB_ENV} for make bench)"
+        return [
+            Row(SECTION, figure, fmt(c["jobs_per_second"]), hint, target=target_jps),
+            Row(
+                SECTION,
+                "A/B CPU ms per job, all processes",
+                fmt(c["cpu_ms_per_job"]["total"], 2),
+                hint,
+                target=target_cpu,
+            ),
+        ]
+    med, r = ab["median"], ab["ratio_A_over_B"]
+    anchor = f"{ab['other_commit']} ({ab['rounds']} pairs, medians; ratio pair by pair)"
+    return [
+        Row(
+            SECTION,
+            f"{figure}, {ab['jobs']} jobs ({ab['this_commit']})",
+            fmt(med["A"]["jobs_per_second"]),
+            anchor,
+            fmt(med["B"]["jobs_per_second"]),
+            r["jobs_per_second"],
+            target_jps,
+            r["jobs_per_second"] >= TARGET_AB_JPS,
+        ),
+        Row(
+            SECTION,
+            "A/B CPU ms per job, all processes",
+            fmt(med["A"]["cpu_ms_per_job"], 2),
+            anchor,
+            fmt(med["B"]["cpu_ms_per_job"], 2),
+            r["cpu_ms_per_job"],
+            target_cpu,
+            r["cpu_ms_per_job"] <= TARGET_AB_CPU,
+        ),
+        Row(
+            SECTION,
+            "A/B stanzas per job with the service",
+            fmt(med["A"]["stanzas_per_job"], 1),
+            anchor,
+            fmt(med["B"]["stanzas_per_job"], 1),
+            r["stanzas_per_job"],
+        ),
+    ]
+
+
 async def run(
     *,
     jobs: int = 2000,
@@ -386,7 +575,12 @@ async def run(
     profile: bool = True,
     cups: bool = True,
     synchronous: str = "",
+    ab: Path | None = None,
+    ab_rounds: int = 2,
 ) -> dict[str, Any]:
+    """ab: another checkout to measure beside this one (None: CIRRUS_BENCH_AB, if set)."""
+    if ab is None and os.environ.get(AB_ENV):
+        ab = Path(os.environ[AB_ENV])
     result: dict[str, Any] = {
         "cirrus": await cirrus_run(jobs, clients, managers, in_flight, synchronous)
     }
@@ -394,6 +588,15 @@ async def run(
         result["cups"] = await cups_run(jobs)
     if profile:
         result["profile"] = await profile_run(jobs, clients, managers, in_flight)
+    if ab is not None:
+        result["ab"] = await ab_run(
+            ab,
+            rounds=ab_rounds,
+            jobs=jobs,
+            clients=clients,
+            managers=managers,
+            in_flight=in_flight,
+        )
     result["rows"] = [r.as_dict() for r in rows(result)]
     return result
 
@@ -413,6 +616,13 @@ def main() -> None:
         default="",
         help="the service's sqlite_synchronous setting (default: as shipped, FULL)",
     )
+    parser.add_argument(
+        "--ab",
+        type=Path,
+        metavar="OTHER_CHECKOUT",
+        help=f"also measure another checkout's code, in pairs (default: ${AB_ENV})",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="A/B pairs")
     args = parser.parse_args()
     result = uvloop.run(
         run(
@@ -423,6 +633,8 @@ def main() -> None:
             profile=not args.no_profile,
             cups=not args.no_cups,
             synchronous=args.synchronous,
+            ab=args.ab,
+            ab_rounds=args.rounds,
         )
     )
     print(table([Row(**r) for r in result["rows"]]))
