@@ -26,15 +26,17 @@ import hashlib
 import mimetypes
 import secrets
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import aiohttp
 
 from stanzas import client_ops as ops
+from stanzas.backoff import Backoff
 from stanzas.errors import (
     CloudImagingError,
     DocumentAccessError,
@@ -64,6 +66,29 @@ _FORMATS = {
     ".png": "image/png",
     ".txt": "text/plain",
 }
+
+
+# The back-off between attempts of a CreateJob / PrintJob whose outcome is unknown, and
+# how long the first attempt waits for its answer (each next one twice as long).
+RETRY_FIRST, RETRY_CAP = 0.1, 1.0
+RESEND_FIRST = 2.0
+Created = TypeVar("Created", ops.CreateJobResponse, ops.PrintJobResponse)
+
+
+def new_idempotency_key() -> str:
+    """A key for one CreateJob / PrintJob and its retries (random: a UUID)."""
+    return str(uuid.uuid4())
+
+
+def _gave_up(error: CloudImagingError, attempts: int) -> CloudImagingError:
+    """The unknown outcome that stands when the time ran out, saying what was tried."""
+    if attempts > 1:
+        error.message = (
+            f"{error.message} (sent {attempts} times with idempotency-key "
+            f"{error.idempotency_key}; sending it again with that key is safe)"
+        )
+        error.args = (error.message,)
+    return error
 
 
 def guess_format(path: Path) -> str:
@@ -192,20 +217,75 @@ class CirrusClient:
         job_name: str | None = None,
         ticket: JobTicket | None = None,
         mandatory: list[str] | None = None,
+        idempotency_key: str | None = None,
     ) -> JobStatus:
         """Create<Service>Job; elements the queue cannot honour are dropped and named in
-        the job's unsupported-elements, unless listed in `mandatory` (then it fails)."""
-        response = await self.session.request(
-            ops.CreateJob(
-                printer_name=queue,
-                job_name=job_name,
-                job_ticket=ticket,
-                job_mandatory_elements=mandatory,
-            ),
-            ops.CreateJobResponse,
-            on_answer=self._follow_new,
+        the job's unsupported-elements, unless listed in `mandatory` (then it fails).
+        Safe to retry: see `submit`."""
+        request = ops.CreateJob(
+            printer_name=queue,
+            job_name=job_name,
+            job_ticket=ticket,
+            job_mandatory_elements=mandatory,
+            idempotency_key=idempotency_key or new_idempotency_key(),
         )
-        return response.job
+        return (await self.submit(request, ops.CreateJobResponse)).job
+
+    async def submit(self, request: ops.CreateJob, response_type: type[Created]) -> Created:
+        """A CreateJob or PrintJob (with its idempotency key), sent again while its
+        outcome is unknown: the service answers a request it has seen with the job the
+        first made, so however often it went, there is one job. An attempt that ends
+        OutcomeUnknown or NoAnswer is repeated, once the session is online again and
+        after a short back-off, within the enclosing time_limit() (without one, within
+        `request_timeout` in all). An attempt waits RESEND_FIRST seconds, the next twice
+        as long and so on (at most `request_timeout`): a service that restarted before
+        the session's probe noticed it answers the probe but never the request it lost,
+        and nothing else tells a client so. A first attempt that was not delivered, or
+        any answer of the service, ends it; if time runs out after an unknown outcome,
+        that error is raised (a later bounce does not make it "not delivered"). The
+        error carries the key (`idempotency_key`): sending the request again with it
+        later is as safe."""
+        key = request.idempotency_key
+        left = time_left(float("inf"))
+        unknown: CloudImagingError | None = None
+        attempts = 0
+        backoff = Backoff(first=RETRY_FIRST, cap=RETRY_CAP)
+        wait = RESEND_FIRST if key is not None else self.settings.request_timeout
+        with time_limit(self.settings.request_timeout if left == float("inf") else left):
+            while True:
+                attempts += 1
+                try:
+                    return await self.session.request(
+                        request,
+                        response_type,
+                        min(wait, self.settings.request_timeout),
+                        on_answer=self._follow_new,
+                    )
+                except CloudImagingError as error:
+                    error.idempotency_key = key
+                    if error.delivered is None and key is not None:
+                        unknown = error  # it may have been done: ask again, the same way
+                    elif unknown is None or error.delivered:
+                        raise
+                wait *= 2
+                if not await self._pause_before_retry(backoff.next_delay()):
+                    assert unknown is not None
+                    raise _gave_up(unknown, attempts)
+
+    async def _pause_before_retry(self, delay: float) -> bool:
+        """Wait `delay` seconds and until the session is online, within the time limit;
+        False if the time runs out first."""
+        left = time_left(float("inf"))
+        if left <= delay:
+            return False
+        await asyncio.sleep(delay)
+        if self.session.online.is_set():
+            return True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(time_left(float("inf")), 0)):
+                await self.session.online.wait()
+                return True
+        return False
 
     async def print_document(
         self,
@@ -217,24 +297,23 @@ class CirrusClient:
         job_name: str | None = None,
         ticket: JobTicket | None = None,
         mandatory: list[str] | None = None,
+        idempotency_key: str | None = None,
     ) -> JobStatus:
         """IPP Print-Job: a job with one small document (up to INLINE_DOCUMENT_MAX
-        octets) in one request; returns the job committed and closed."""
-        response = await self.session.request(
-            ops.PrintJob(
-                printer_name=queue,
-                job_name=job_name,
-                job_ticket=ticket,
-                job_mandatory_elements=mandatory,
-                document_name=document_name,
-                document_format=document_format,
-                document_digest=hashlib.sha256(data).hexdigest(),
-                document_data=data,
-            ),
-            ops.PrintJobResponse,
-            on_answer=self._follow_new,
+        octets) in one request; returns the job committed and closed. Safe to retry:
+        see `submit`."""
+        request = ops.PrintJob(
+            printer_name=queue,
+            job_name=job_name,
+            job_ticket=ticket,
+            job_mandatory_elements=mandatory,
+            idempotency_key=idempotency_key or new_idempotency_key(),
+            document_name=document_name,
+            document_format=document_format,
+            document_digest=hashlib.sha256(data).hexdigest(),
+            document_data=data,
         )
-        return response.job
+        return (await self.submit(request, ops.PrintJobResponse)).job
 
     async def send_document(
         self,
@@ -622,9 +701,12 @@ class CirrusClient:
         job_name: str | None = None,
         ticket: JobTicket | None = None,
         mandatory: list[str] | None = None,
+        idempotency_key: str | None = None,
     ) -> JobStatus:
         """Create one job holding every file, in order; returns the job once closed.
-        One small file goes as Print-Job: one request."""
+        One small file goes as Print-Job: one request. The job is created once however
+        often its request has to go (`submit`); the documents of a bigger job are sent
+        once each (a SendDocument whose outcome is unknown is not repeated)."""
         if len(paths) == 1:
             data = await _small_file(paths[0])
             if data is not None:
@@ -636,9 +718,14 @@ class CirrusClient:
                     job_name=job_name or paths[0].name[:255],
                     ticket=ticket,
                     mandatory=mandatory,
+                    idempotency_key=idempotency_key,
                 )
         job = await self.create_job(
-            queue, job_name=job_name or paths[0].name, ticket=ticket, mandatory=mandatory
+            queue,
+            job_name=job_name or paths[0].name,
+            ticket=ticket,
+            mandatory=mandatory,
+            idempotency_key=idempotency_key,
         )
         for index, path in enumerate(paths):
             await self.send_document(job.job_id, path, last_document=index == len(paths) - 1)
