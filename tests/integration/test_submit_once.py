@@ -3,11 +3,12 @@ CreateJob's or PrintJob's job is committed and before its answer leaves
 (CIRRUS_SERVICE_CRASH_AT=after-create-commit, server/faults.py). The client sees the
 outcome unknown (its probe is bounced), sends the request again with the same
 idempotency key until the restarted service answers, and gets the one job: one job in
-the service, printed once."""
+the service, printed once. Likewise when the XMPP server dies at that point."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 
 import pytest
@@ -16,6 +17,8 @@ from cirrus.stack import toml
 from cirrus.stack.local import SERVICE_READY
 from cirrus.stack.process import ManagedProcess
 from manager.drivers.sim import SimDriver
+from server.app import ServiceApp
+from server.handlers import job_ops
 from stanzas.states import JobState
 from tests.conftest import Harness, make_service_settings
 from tests.integration.test_print_flow import SAMPLE, WAIT
@@ -58,3 +61,36 @@ async def test_a_job_committed_before_the_service_died_is_created_and_printed_on
     assert final.job_state == JobState.COMPLETED
     assert [j.job_id for j in everything] == [job.job_id]  # one job, not two
     assert [d.state for d in sim.jobs.values()] == ["completed"]  # printed once
+
+
+async def test_a_job_committed_before_prosody_died_is_created_and_printed_once(
+    service: ServiceApp,
+    harness: Harness,
+    xmpp_kind: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The XMPP server dies instead (SIGKILL, at the same point: committed, not answered);
+    every connection drops, and the client sends the request again once it is back."""
+    if xmpp_kind != "prosody":
+        pytest.skip("kills the XMPP server's process: Prosody's, started per test")
+    killed = asyncio.Event()
+
+    def kill_prosody(point: str) -> None:
+        if point == "after-create-commit" and not killed.is_set():
+            assert harness.xmpp.pid is not None
+            os.kill(harness.xmpp.pid, signal.SIGKILL)
+            killed.set()
+
+    monkeypatch.setattr(job_ops, "crash_point", kill_prosody)
+    sim = SimDriver(speed=0.0)
+    await harness.manager(sim)
+    alice = await harness.client("alice")
+    with alice.time_limit(WAIT):
+        submitting = asyncio.create_task(alice.print_files("office", [SAMPLE]))
+        await asyncio.wait_for(killed.wait(), WAIT)
+        await harness.xmpp.restart()
+        job = await asyncio.wait_for(submitting, WAIT)
+    final = await alice.wait_for_final(job.job_id, timeout=WAIT)
+    assert final.job_state == JobState.COMPLETED
+    assert [j.job_id for j in await alice.get_jobs(which="all")] == [job.job_id]
+    assert [d.state for d in sim.jobs.values()] == ["completed"]
