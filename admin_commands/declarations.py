@@ -78,20 +78,33 @@ class Command:
     def usage(self) -> str:
         parts = [self.name]
         for arg in self.args:
-            word = {
-                Kind.FLAG: arg.name,
-                Kind.SETTINGS: "NAME=VALUE…",
-                Kind.JOBS: "ID…",
-                Kind.EVENTS: "EVENT…|on|off",
-            }.get(arg.kind, arg.name.upper())
-            if arg.keyword:
-                word = f"{arg.keyword} {word}"
+            word = _usage_word(arg, "EVENT…|on|off")
             parts.append(word if arg.required else f"[{word}]")
         return " ".join(parts)
 
     @property
+    def short_usage(self) -> str:
+        """The name and the arguments it cannot do without: `help`'s short form."""
+        words = [self.name]
+        for arg in self.args:
+            if arg.required and arg.kind != Kind.FLAG:
+                words.append(_usage_word(arg, "EVENT…"))
+        return " ".join(words)
+
+    @property
     def targets_queue(self) -> bool:
         return bool(self.args) and self.args[0].kind == Kind.QUEUE
+
+
+def _usage_word(arg: Arg, events: str) -> str:
+    """How an argument is shown in a usage line (`events`: the events' placeholder)."""
+    word = {
+        Kind.FLAG: arg.name,
+        Kind.SETTINGS: "NAME=VALUE…",
+        Kind.JOBS: "ID…",
+        Kind.EVENTS: events,
+    }.get(arg.kind, arg.name.upper())
+    return f"{arg.keyword} {word}" if arg.keyword else word
 
 
 class UsageError(ValueError):
@@ -289,7 +302,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "jobs",
-        "a queue's jobs that have not ended, in the order they will print",
+        "a queue's jobs that have not ended, in printing order",
         OP,
         lambda v: c.GetActiveJobs(printer_name=v["queue"]),
         c.JobList,
@@ -309,7 +322,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "devices",
-        "every registered device: queue, approval, online, last seen",
+        "every device: queue, account, online, last seen, printer",
         OP,
         lambda v: a.ListDevices(),
         a.ListDevicesResponse,
@@ -338,7 +351,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "cancel-jobs",
-        "cancel the named jobs of a queue, or all of them; all or nothing",
+        "cancel a queue's jobs, named or all (all or nothing)",
         OP,
         lambda v: a.CancelJobs(printer_name=v["queue"], job_ids=v.get("jobs") or None),
         a.CancelJobsResponse,
@@ -395,7 +408,7 @@ COMMANDS: tuple[Command, ...] = (
     _one_queue("release-new", "release the jobs hold-new held, and stop holding", a.ReleaseNewJobs),
     Command(
         "restart",
-        "restart a queue (even a shut-down one): idle, accepting, jobs kept",
+        "restart a queue, even a shut-down one (jobs are kept)",
         OP,
         _restart(a.RestartService),
         a.ServiceResponse,
@@ -405,7 +418,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "shutdown",
-        "shut a queue down: it answers nothing but restart; jobs are kept",
+        "shut a queue down (only restart then works); jobs kept",
         OP,
         lambda v: a.ShutdownService(service_type=a.AnyServiceType.PRINT, printer_name=v["queue"]),
         a.ServiceResponse,
@@ -414,7 +427,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "startup",
-        "create a queue (a device may register for it later), or start a shut-down one",
+        "create a queue, or start a shut-down one",
         AD,
         _restart(a.StartupService),
         a.ServiceResponse,
@@ -433,12 +446,15 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "set",
-        "set a queue's elements: " + ", ".join(SERVICE_SETTINGS[:4]) + " …; NAME= removes",
+        "set a queue's elements (NAME= removes one)",
         AD,
         set_service,
         a.ServiceResponse,
         render.service,
-        args=(QUEUE, Arg("settings", Kind.SETTINGS, "NAME=VALUE pairs")),
+        args=(
+            QUEUE,
+            Arg("settings", Kind.SETTINGS, "NAME=VALUE pairs of " + ", ".join(SERVICE_SETTINGS)),
+        ),
         example='set office printer-location="2nd floor" auto-approve-devices=true',
     ),
     # --- every queue ---------------------------------------------------------------------
@@ -469,7 +485,7 @@ COMMANDS: tuple[Command, ...] = (
     _every_queue("shutdown-all", "shut every queue down", AD, _all_op(a.ShutdownAllServices)),
     Command(
         "restart-system",
-        "restart the System Control Service: every device resynchronises",
+        "restart the System Control Service (devices resync)",
         AD,
         lambda v: a.RestartService(service_type=a.AnyServiceType.SYSTEM),
         a.ServiceResponse,
@@ -477,12 +493,12 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "set-system",
-        "set the service's elements: " + ", ".join(SYSTEM_SETTINGS) + "; NAME= removes",
+        "set the service's elements (NAME= removes one)",
         AD,
         set_system,
         a.SystemElementsResponse,
         render.system_elements,
-        args=(Arg("settings", Kind.SETTINGS, "NAME=VALUE pairs"),),
+        args=(Arg("settings", Kind.SETTINGS, "NAME=VALUE pairs of " + ", ".join(SYSTEM_SETTINGS)),),
         example='set-system system-location="Building 2"',
     ),
     # --- devices and alerts --------------------------------------------------------------
@@ -498,7 +514,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "deregister",
-        "deny a pending device, or deregister one (its jobs go back to the queue)",
+        "deny a pending device, or deregister one (jobs go back)",
         AD,
         lambda v: a.RemoveDevice(printer_name=v["device"]),
         a.DeviceResponse,
@@ -508,12 +524,12 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "alerts",
-        "chat alerts: device-offline, job-aborted, queue-stopped; on or off",
+        "chat alerts: device-offline, job-aborted, queue-stopped",
         OP,
         lambda v: a.SetAlertSubscription(alert_events=events(v["events"])),
         a.AlertSubscriptionResponse,
         render.alerts,
-        args=(Arg("events", Kind.EVENTS, "which alerts"),),
+        args=(Arg("events", Kind.EVENTS, "which alerts, or on (all) or off"),),
         example="alerts on",
     ),
 )
