@@ -241,6 +241,11 @@ class JobStore:
         )
         return row is not None
 
+    async def count_active(self) -> int:
+        """How many jobs have not ended (the partial index jobs_active)."""
+        row = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM jobs WHERE {JOB_ACTIVE}")
+        return int(row["n"]) if row else 0
+
     async def list_active(self, printer_name: str | None = None) -> list[Job]:
         sql = f"SELECT * FROM jobs WHERE {JOB_ACTIVE}"
         params: tuple[Any, ...] = ()
