@@ -11,6 +11,7 @@ from pathlib import Path
 import uvloop
 
 from .app import GatewayApp, GatewayConfig, describe
+from .logs import BoundedFormatter
 
 READY = "cirrus gateway ready"
 
@@ -19,7 +20,7 @@ async def run(config: Path) -> None:
     app = GatewayApp(GatewayConfig.load(config))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: terminal closed
         loop.add_signal_handler(sig, stop.set)
     bound = await app.start()
     print(f"{READY}: {describe(bound)}", flush=True)
@@ -34,9 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(BoundedFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=args.log_level, handlers=[handler])
     uvloop.run(run(args.config))
 
 

@@ -65,8 +65,9 @@ def make_app(ctx: ServiceContext) -> web.Application:
             )
         except CloudImagingError as error:
             return _error(error)
+        commit = intake.commit_output if slot.produced else intake.commit_upload
         try:
-            job, document = await intake.commit_upload(ctx, slot, spooled)
+            job, document = await commit(ctx, slot, spooled)
         except CloudImagingError as error:
             ctx.spool.discard(spooled.name)
             return _error(error)
