@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import xml.etree.ElementTree as ET
-from typing import Any
 
 import pytest
 
@@ -19,6 +18,7 @@ from stanzas.model import Payload
 from stanzas.namespace import NS
 from stanzas.states import JobState
 from stanzas.transport import answer_xml, error_xml, stanza_xml
+from tests.handlers.stream import FakeTransport
 from tests.unit.test_session_requests import Wire, _prosody_bounce
 
 SERVICE = "print.localhost"
@@ -30,31 +30,12 @@ HEADER = (
 )
 
 
-class Socket:
-    """What a connected session writes on its transport (nothing is read back)."""
-
-    def write(self, data: bytes) -> None:
-        pass
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return default
-
-    def is_closing(self) -> bool:
-        return False
-
-    def abort(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _client() -> tuple[CirrusClient, Wire]:
     client = CirrusClient(ClientSettings(jid=ME, password="x", service_jid=SERVICE))
     session = client.session
     sent = Wire()
     session.send = sent.send  # type: ignore[method-assign]
-    session.connection_made(Socket())  # type: ignore[arg-type]
+    session.connection_made(FakeTransport())  # type: ignore[arg-type]
     session.data_received(HEADER)
     session.online.set()  # as after session_start
     return client, sent
