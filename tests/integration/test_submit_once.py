@@ -23,9 +23,10 @@ from stanzas.states import JobState
 from tests.conftest import Harness, make_service_settings
 from tests.integration.test_print_flow import SAMPLE, WAIT
 
-pytestmark = [pytest.mark.slow, pytest.mark.every_xmpp_server]
+pytestmark = pytest.mark.slow
 
 
+@pytest.mark.every_xmpp_server
 @pytest.mark.parametrize("operation", ["PrintJob", "CreateJob"])
 async def test_a_job_committed_before_the_service_died_is_created_and_printed_once(
     harness: Harness, operation: str
@@ -66,13 +67,11 @@ async def test_a_job_committed_before_the_service_died_is_created_and_printed_on
 async def test_a_job_committed_before_prosody_died_is_created_and_printed_once(
     service: ServiceApp,
     harness: Harness,
-    xmpp_kind: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The XMPP server dies instead (SIGKILL, at the same point: committed, not answered);
-    every connection drops, and the client sends the request again once it is back."""
-    if xmpp_kind != "prosody":
-        pytest.skip("kills the XMPP server's process: Prosody's, started per test")
+    """Prosody dies instead (SIGKILL, at the same point: committed, not answered; it is
+    started per test, so the test may kill it); every connection drops, and the client
+    sends the request again once it is back."""
     killed = asyncio.Event()
 
     def kill_prosody(point: str) -> None:
