@@ -80,21 +80,34 @@ class Command:
     def usage(self) -> str:
         parts = [self.name]
         for arg in self.args:
-            word = {
-                Kind.FLAG: arg.name,
-                Kind.SETTINGS: "NAME=VALUE…",
-                Kind.JOBS: "ID…",
-                Kind.EVENTS: "EVENT…|on|off",
-                Kind.JIDS: "JID…",
-            }.get(arg.kind, arg.name.upper())
-            if arg.keyword:
-                word = f"{arg.keyword} {word}"
+            word = _usage_word(arg, "EVENT…|on|off")
             parts.append(word if arg.required else f"[{word}]")
         return " ".join(parts)
 
     @property
+    def short_usage(self) -> str:
+        """The name and the arguments it cannot do without: `help`'s short form."""
+        words = [self.name]
+        for arg in self.args:
+            if arg.required and arg.kind != Kind.FLAG:
+                words.append(_usage_word(arg, "EVENT…"))
+        return " ".join(words)
+
+    @property
     def targets_queue(self) -> bool:
         return bool(self.args) and self.args[0].kind == Kind.QUEUE
+
+
+def _usage_word(arg: Arg, events: str) -> str:
+    """How an argument is shown in a usage line (`events`: the events' placeholder)."""
+    word = {
+        Kind.FLAG: arg.name,
+        Kind.SETTINGS: "NAME=VALUE…",
+        Kind.JOBS: "ID…",
+        Kind.EVENTS: events,
+        Kind.JIDS: "JID…",
+    }.get(arg.kind, arg.name.upper())
+    return f"{arg.keyword} {word}" if arg.keyword else word
 
 
 class UsageError(ValueError):
@@ -293,7 +306,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "jobs",
-        "a queue's jobs that have not ended, in the order they will print",
+        "a queue's jobs that have not ended, in printing order",
         OP,
         lambda v: c.GetActiveJobs(printer_name=v["queue"]),
         c.JobList,
@@ -313,7 +326,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "devices",
-        "every device (or a queue's): its queues, the jobs it holds, approval, online",
+        "every device (or a queue's): queues, jobs, status",
         OP,
         lambda v: a.ListDevices(printer_name=v.get("queue")),
         a.ListDevicesResponse,
@@ -344,7 +357,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "cancel-jobs",
-        "cancel the named jobs of a queue, or all of them; all or nothing",
+        "cancel a queue's jobs, named or all (all or nothing)",
         OP,
         lambda v: a.CancelJobs(printer_name=v["queue"], job_ids=v.get("jobs") or None),
         a.CancelJobsResponse,
@@ -375,7 +388,7 @@ COMMANDS: tuple[Command, ...] = (
     # --- one queue -----------------------------------------------------------------------
     _one_queue(
         "pause",
-        "hand the device no more jobs (jobs already at it finish)",
+        "hand out no more jobs (those at a device finish)",
         a.PauseService,
         "pause office",
     ),
@@ -401,7 +414,7 @@ COMMANDS: tuple[Command, ...] = (
     _one_queue("release-new", "release the jobs hold-new held, and stop holding", a.ReleaseNewJobs),
     Command(
         "restart",
-        "restart a queue (even a shut-down one): idle, accepting, jobs kept",
+        "restart a queue, even a shut-down one (jobs are kept)",
         OP,
         _restart(a.RestartService),
         a.ServiceResponse,
@@ -411,7 +424,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "shutdown",
-        "shut a queue down: it answers nothing but restart; jobs are kept",
+        "shut a queue down (only restart then works); jobs kept",
         OP,
         lambda v: a.ShutdownService(service_type=a.AnyServiceType.PRINT, printer_name=v["queue"]),
         a.ServiceResponse,
@@ -420,7 +433,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "startup",
-        "create a queue (a device may register for it later), or start a shut-down one",
+        "create a queue, or start a shut-down one",
         AD,
         _restart(a.StartupService),
         a.ServiceResponse,
@@ -439,12 +452,15 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "set",
-        "set a queue's elements: " + ", ".join(SERVICE_SETTINGS[:4]) + " …; NAME= removes",
+        "set a queue's elements (NAME= removes one)",
         AD,
         set_service,
         a.ServiceResponse,
         render.service,
-        args=(QUEUE, Arg("settings", Kind.SETTINGS, "NAME=VALUE pairs")),
+        args=(
+            QUEUE,
+            Arg("settings", Kind.SETTINGS, "NAME=VALUE pairs of " + ", ".join(SERVICE_SETTINGS)),
+        ),
         example='set office printer-location="2nd floor" auto-approve-devices=true',
     ),
     # --- every queue ---------------------------------------------------------------------
@@ -475,7 +491,7 @@ COMMANDS: tuple[Command, ...] = (
     _every_queue("shutdown-all", "shut every queue down", AD, _all_op(a.ShutdownAllServices)),
     Command(
         "restart-system",
-        "restart the System Control Service: every device resynchronises",
+        "restart the System Control Service (devices resync)",
         AD,
         lambda v: a.RestartService(service_type=a.AnyServiceType.SYSTEM),
         a.ServiceResponse,
@@ -483,18 +499,18 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "set-system",
-        "set the service's elements: " + ", ".join(SYSTEM_SETTINGS) + "; NAME= removes",
+        "set the service's elements (NAME= removes one)",
         AD,
         set_system,
         a.SystemElementsResponse,
         render.system_elements,
-        args=(Arg("settings", Kind.SETTINGS, "NAME=VALUE pairs"),),
+        args=(Arg("settings", Kind.SETTINGS, "NAME=VALUE pairs of " + ", ".join(SYSTEM_SETTINGS)),),
         example='set-system system-location="Building 2"',
     ),
     # --- devices and alerts --------------------------------------------------------------
     Command(
         "pause-device",
-        "hand one device no new work (its queues go on with their other devices)",
+        "hand one device no new work (its queues go on)",
         OP,
         lambda v: a.PauseDevice(printer_name=v["device"]),
         a.DeviceResponse,
@@ -524,7 +540,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "drop-device",
-        "a device no longer serves this queue (the jobs it holds finish there)",
+        "a device stops serving this queue (its jobs finish)",
         AD,
         lambda v: a.RemoveDeviceFromQueue(printer_name=v["queue"], device_name=v["device"]),
         a.DeviceResponse,
@@ -534,7 +550,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "enroll",
-        "a one-time code that enrols one device in a queue (for its manager's config)",
+        "a one-time code that enrols a device in a queue",
         AD,
         lambda v: a.IssueEnrollmentCode(
             printer_name=v["queue"],
@@ -561,7 +577,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "deregister",
-        "deny a pending device, or deregister one (its jobs go back to the queue)",
+        "deny a pending device or deregister one (jobs go back)",
         AD,
         lambda v: a.RemoveDevice(printer_name=v["device"]),
         a.DeviceResponse,
@@ -571,7 +587,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "groups",
-        "the service's groups of users (queue permissions name them)",
+        "the groups of users that queue permissions name",
         OP,
         lambda v: a.ListGroups(),
         a.GroupsResponse,
@@ -589,7 +605,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "group-remove",
-        "take accounts out of a group (none named: the whole group goes)",
+        "take accounts out of a group (none named: all)",
         AD,
         lambda v: a.RemoveGroupMembers(group_name=v["group"], members=v.get("jids") or None),
         a.GroupsResponse,
@@ -599,12 +615,12 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "alerts",
-        "chat alerts: device-offline, job-aborted, queue-stopped; on or off",
+        "alerts: device-offline, job-aborted, queue-stopped",
         OP,
         lambda v: a.SetAlertSubscription(alert_events=events(v["events"])),
         a.AlertSubscriptionResponse,
         render.alerts,
-        args=(Arg("events", Kind.EVENTS, "which alerts"),),
+        args=(Arg("events", Kind.EVENTS, "which alerts, or on (all) or off"),),
         example="alerts on",
     ),
 )

@@ -318,7 +318,6 @@ async def update_service_state(
             changes["capabilities"] = device.capabilities.model_copy(
                 update=req.capabilities.model_dump(exclude_none=True)
             )
-        changes["time_last_seen"] = ctx.now()
         device = await ctx.devices.update(device, **changes)
         await rollup.refresh_queues_of(ctx, device)
     return ops.UpdateServiceStateResponse(
@@ -420,7 +419,6 @@ async def update_fetchable_jobs(
             if job.cancel_requested:
                 cancel.append(job.job_id)
         fetchable = [j.job_id for j in await dispatch.fetchable_for(ctx, device)]
-        await ctx.devices.touch(device.output_device_uuid, ctx.now())
     return ops.UpdateFetchableJobsResponse(fetchable_job_ids=fetchable, cancel_job_ids=cancel)
 
 

@@ -19,10 +19,12 @@ Handler = Callable[[ServiceContext, P, RequestT], Awaitable[Payload]]
 class Role(Generic[P]):
     """Who may ask: `admit` returns what the handler acts for (the caller, or the device
     the caller speaks for), or raises NotAuthorized (NotFound for a device no one
-    registered)."""
+    registered). `served`, if any, is told of each request of the role's that was
+    answered (a device's last-seen time)."""
 
     name: str
     admit: Callable[[ServiceContext, Caller, Any], Awaitable[P]]
+    served: Callable[[ServiceContext, P], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,11 @@ class Operation:
 
     async def __call__(self, ctx: ServiceContext, caller: Caller, request: Payload) -> Payload:
         """The operation for this caller: refused unless its role admits the caller."""
-        return await self.handler(ctx, await self.role.admit(ctx, caller, request), request)
+        admitted = await self.role.admit(ctx, caller, request)
+        response = await self.handler(ctx, admitted, request)
+        if self.role.served is not None:
+            await self.role.served(ctx, admitted)
+        return response
 
 
 OPERATIONS: dict[str, Operation] = {}

@@ -82,6 +82,10 @@ def _to_column(name: str, value: Any) -> Any:
     return value
 
 
+# A device's time-last-seen is written at most this often (seconds): see DeviceStore.seen.
+SEEN_WRITE_INTERVAL = 30
+
+
 class DeviceStore:
     """The devices table. Lookups by device, account, name and queue come from a cache:
     every handler of a manager's request, and every client request (is the sender a
@@ -92,6 +96,24 @@ class DeviceStore:
         self._cache: RowCache[tuple[str, str], Device | None] = RowCache.of(db, DeviceStore)
         self._all: RowCache[str, list[Device]] = RowCache.of(db, _AllDevices)
         self._memberships = QueueDeviceStore(db)  # they hang off devices (ON DELETE CASCADE)
+        # When this instance last heard from each device (epoch seconds), to the second;
+        # the row has it to within SEEN_WRITE_INTERVAL.
+        self._heard: dict[str, int] = {}
+
+    async def seen(self, device: Device, now: int) -> None:
+        """The device's manager sent a request. A manager reporting every few seconds
+        must not cost a write each time: the time is kept here, and written to the row
+        only once the row's is SEEN_WRITE_INTERVAL old, so what survives a restart of
+        the service (and what another instance on the same database reads) is at most
+        that much behind. A device marked offline is written at once: it is back (the
+        offline redirection reads time-offline)."""
+        self._heard[device.output_device_uuid] = now
+        if device.time_offline is not None or now - device.time_last_seen >= SEEN_WRITE_INTERVAL:
+            await self.touch(device.output_device_uuid, now)
+
+    def last_seen(self, device: Device) -> int:
+        """When the device was last heard from, as precisely as this instance knows."""
+        return max(device.time_last_seen, self._heard.get(device.output_device_uuid, 0))
 
     async def get(self, output_device_uuid: str) -> Device | None:
         return await self._one("output_device_uuid", output_device_uuid)
@@ -178,6 +200,7 @@ class DeviceStore:
 
     async def delete(self, output_device_uuid: str) -> None:
         """The device's memberships go with it (ON DELETE CASCADE)."""
+        self._heard.pop(output_device_uuid, None)
         await self.db.execute(
             "DELETE FROM devices WHERE output_device_uuid = ?", (output_device_uuid,)
         )
