@@ -31,8 +31,10 @@ from stanzas.model import Payload, ipp_name
 
 class Role(StrEnum):
     """Who may run a command (seed 001: "Access is reserved for Administrators or
-    Operators"; Cirrus keeps configuration and lifecycle changes to administrators)."""
+    Operators"; Cirrus keeps configuration and lifecycle changes to administrators).
+    A few commands are a user's own (releasing their held jobs at a device)."""
 
+    USER = "user"  # every user of the domain (the operation checks what is theirs)
     OPERATOR = "operator"  # operators and administrators
     ADMIN = "admin"  # administrators only
 
@@ -286,6 +288,20 @@ def _restart(cls: type[Any], paused_field: str = "start_service_paused") -> Any:
 
 
 COMMANDS: tuple[Command, ...] = (
+    # --- a user's own ----------------------------------------------------------------------
+    Command(
+        "release",
+        "print your held jobs at a device (all, or those named)",
+        Role.USER,
+        lambda v: c.ReleaseJobs(output_device=v["at"], job_ids=v.get("jobs") or None),
+        c.ReleaseJobsResponse,
+        render.released,
+        args=(
+            Arg("jobs", Kind.JOBS, "job ids (default: every one of yours held)", required=False),
+            Arg("at", Kind.DEVICE, "the device to print at", keyword="at"),
+        ),
+        example="release 12 at lobby",
+    ),
     # --- looking -------------------------------------------------------------------------
     Command(
         "status",
@@ -656,7 +672,7 @@ def build(command: Command, values: Values) -> Payload:
 
 
 def may_run(command: Command, *, operator: bool, admin: bool) -> bool:
-    return admin or (operator and command.role == Role.OPERATOR)
+    return admin or command.role == Role.USER or (operator and command.role == Role.OPERATOR)
 
 
 @dataclass

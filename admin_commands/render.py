@@ -407,3 +407,10 @@ def groups(response: a.GroupsResponse) -> Rendered:
     for group in response.group:
         table.rows.append([group.group_name, ", ".join(group.members) or "-"])
     return Rendered(table=table)
+
+
+def released(response: c.ReleaseJobsResponse) -> Rendered:
+    if not response.job_ids:
+        return Rendered([f"nothing of yours waits to be released at {response.output_device}"])
+    jobs = ", ".join(map(str, response.job_ids))
+    return Rendered([f"released at {response.output_device}: job {jobs}"])

@@ -63,7 +63,7 @@ def _add_argument(
     if kind == Kind.FLAG:
         p.add_argument(f"--{name}", dest=dest, action="store_true", help=text)
     elif keyword:
-        p.add_argument(f"--{keyword}", dest=dest, help=text)
+        p.add_argument(f"--{keyword}", dest=dest, help=text, required=required)
     elif kind in (Kind.JOBS, Kind.EVENTS, Kind.SETTINGS, Kind.JIDS):
         p.add_argument(dest, nargs="+" if required else "*", help=text, metavar=name.upper())
     else:

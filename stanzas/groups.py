@@ -68,6 +68,12 @@ class JobTicket(Element):
     number_of_pages: int | None = Field(default=None, ge=1, le=10_000)  # from the feeder
     # EmailOut and FaxOut (PWG 5100.15): where the documents go (mailto:, tel: URIs).
     destination_uris: list[Uri] | None = Field(default=None, min_length=1, max_length=100)
+    # PWG 5100.7 output-device: the one device of the queue the job prints at (set by
+    # releasing the job at a device, or asked for at creation).
+    output_device: DeviceName | None = None
+    # PWG 5100.11 job-release-action: 'owner-authorized' holds the job (pending-held,
+    # job-release-wait) until its owner releases it at a device (ReleaseJobs); 'none'.
+    job_release_action: Keyword | None = None
 
 
 class Capabilities(Element):
@@ -98,6 +104,10 @@ class Capabilities(Element):
     input_sides_supported: list[Keyword] | None = None
     # EmailOut and FaxOut: the URI schemes destination-uris may use (mailto, tel).
     destination_uri_schemes_supported: list[Keyword] | None = None
+    # A queue's: the names of its devices (PWG 5100.7 output-device-supported), and the
+    # job-release-action values it takes (PWG 5100.11).
+    output_device_supported: list[DeviceName] | None = None
+    job_release_action_supported: list[Keyword] | None = None
 
 
 class ServiceStatus(Element):
@@ -181,6 +191,11 @@ class QueueConfiguration(Element):
     redirect_time: int | None = Field(default=None, ge=1)
     redirect_max: int | None = Field(default=None, ge=1)  # redirections per job (default 3)
     redirect_partial: bool | None = None  # a job partly printed is redirected too
+    # Release at the device (PWG 5100.11): 'owner-authorized' holds every job until its
+    # owner releases it at a device of their choice; such a job not released within
+    # job-release-time-out seconds of its last document is aborted (default 4 h).
+    job_release_action_default: Keyword | None = None
+    job_release_time_out: int | None = Field(default=None, ge=1)
 
 
 class ServiceDescription(Element):

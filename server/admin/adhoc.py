@@ -33,6 +33,7 @@ from admin_commands.declarations import (
     Arg,
     Command,
     Kind,
+    Role,
     UsageError,
     Values,
     events,
@@ -141,7 +142,8 @@ class AdHocCommands:
             )
         caller = Caller(iq["from"].full)
         operator, admin = self.ctx.is_operator(caller), self.ctx.is_admin(caller)
-        if not operator:
+        users = command is not None and command.role == Role.USER  # releasing one's jobs
+        if not operator and not users:
             raise _refusal(
                 iq, "forbidden", "Sorry, these commands are for the print service's operators"
             )
@@ -242,10 +244,10 @@ class AdHocCommands:
         form["title"] = title or command.name
         form["instructions"] = command.summary
         for arg in args:
-            form.add_field(**await self._field(arg))
+            form.add_field(**await self._field(arg, users=command.role == Role.USER))
         return form
 
-    async def _field(self, arg: Arg) -> dict[str, Any]:
+    async def _field(self, arg: Arg, *, users: bool = False) -> dict[str, Any]:
         field: dict[str, Any] = {
             "var": arg.name,
             "label": arg.help,
@@ -260,6 +262,14 @@ class AdHocCommands:
                 options.append(
                     {"label": f"{queue.printer_name} ({shown})", "value": queue.printer_name}
                 )
+            return {**field, "ftype": "list-single", "options": options}
+        if arg.kind == Kind.DEVICE and users:
+            # A user picks where to print: the approved devices' names, nothing more.
+            options = [
+                {"label": d.name, "value": d.name}
+                for d in await self.ctx.devices.list_all()
+                if d.approved
+            ]
             return {**field, "ftype": "list-single", "options": options}
         if arg.kind == Kind.DEVICE:
             options = [

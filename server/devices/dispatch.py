@@ -45,6 +45,9 @@ async def refusal(ctx: ServiceContext, device: Device, job: Job) -> str | None:
     """Why this device may not take this job of one of its queues, or None."""
     if device.is_paused:
         return f"device {device.name} is paused"
+    wanted = job.job_ticket.output_device
+    if wanted is not None and wanted != device.name:
+        return f"job {job.job_id} is to print at device {wanted}"
     if device.output_device_uuid in job.redirected_from:
         return f"device {device.name} gave job {job.job_id} up before (redirected)"
     problems = await unsupported(ctx, device, job)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from server.context import ServiceContext
+from server.jobs.tickets import RELEASE_ACTIONS
 from server.stores.devices import Device
 from server.stores.queues import Queue
 from stanzas.groups import Capabilities
@@ -119,7 +120,12 @@ async def refresh(ctx: ServiceContext, printer_name: str) -> Queue | None:
     if not devices:
         return queue
     changes: dict[str, Any] = merged_status(devices)
-    changes["capabilities"] = merged_capabilities([d.capabilities for d in devices])
+    changes["capabilities"] = merged_capabilities([d.capabilities for d in devices]).model_copy(
+        update={
+            "output_device_supported": [d.name for d in devices],
+            "job_release_action_supported": list(RELEASE_ACTIONS),
+        }
+    )
     changed = {k: v for k, v in changes.items() if getattr(queue, k) != v}
     return await ctx.queues.update(queue, **changed)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.context import Caller, ServiceContext
-from server.devices import rollup
+from server.devices import dispatch, rollup
 from server.faults import crash_point
 from server.handlers.access import job_for
 from server.handlers.registry import operation
@@ -13,6 +13,7 @@ from server.handlers.roles import CLIENT
 from server.jobs import actions as job_actions
 from server.jobs import closing, intake, schedule, tickets
 from server.queues import permissions, policy
+from server.stores.devices import Device
 from server.stores.jobs import Job, KeyTaken
 from server.stores.queues import Queue
 from stanzas import client_ops as ops
@@ -422,6 +423,56 @@ async def validate_job_ticket(
     queue = await queue_for(ctx, caller, req.printer_name, req.service_type)
     _ticket, dropped = await settle_ticket(ctx, queue, req.job_ticket, req.job_mandatory_elements)
     return ops.ValidateResponse(unsupported_elements=dropped or None)
+
+
+@operation(ops.ReleaseJobs, role=CLIENT)
+async def release_jobs(
+    ctx: ServiceContext, caller: Caller, req: ops.ReleaseJobs
+) -> ops.ReleaseJobsResponse:
+    """IPP Release-Job for jobs held for release at a device (PWG 5100.11): the owner's
+    (or an administrator's), at a device that serves the job's queue and can print it.
+    All or nothing when jobs are named; without names, every job of the sender's that
+    waits on a queue the device serves and that it can print."""
+    device = await ctx.devices.get_by_name(req.output_device)
+    if device is None or not device.approved:
+        raise NotFound(f"no device named {req.output_device}")
+    serves = set(await ctx.queue_devices.queues_of(device.output_device_uuid))
+    message = req.message or f"released at {device.name} by {caller.bare}"
+    async with ctx.db.transaction():
+        if req.job_ids:
+            found = {i: await ctx.jobs.get(i) for i in dict.fromkeys(req.job_ids)}
+            missing = [i for i, j in found.items() if j is None]
+            if missing:
+                raise NotFound(f"no such jobs: {_ids(missing)}", job_ids=missing)
+            jobs = [j for j in found.values() if j is not None]
+            foreign = [
+                j.job_id for j in jobs if j.owner != caller.bare and not ctx.is_admin(caller)
+            ]
+            if foreign:
+                raise NotAuthorized(f"not your jobs: {_ids(foreign)}", job_ids=foreign)
+            waiting = [j.job_id for j in jobs if not job_actions.waits_for_release(j)]
+            if waiting:
+                raise NotPossible(f"not waiting for release: {_ids(waiting)}", job_ids=waiting)
+            elsewhere = [j.job_id for j in jobs if not await _releasable_at(ctx, j, device, serves)]
+            if elsewhere:
+                raise NotPossible(
+                    f"device {device.name} does not serve or cannot print: {_ids(elsewhere)}",
+                    job_ids=elsewhere,
+                )
+        else:
+            jobs = [
+                j
+                for j in await ctx.jobs.list_by_owner(caller.bare, limit=1000)
+                if job_actions.waits_for_release(j) and await _releasable_at(ctx, j, device, serves)
+            ]
+            jobs.sort(key=lambda j: j.job_id)  # released (and so printed) in arrival order
+        for job in jobs:
+            await job_actions.release_at(ctx.job_states, ctx.jobs, job, device.name, message)
+    return ops.ReleaseJobsResponse(output_device=device.name, job_ids=[j.job_id for j in jobs])
+
+
+async def _releasable_at(ctx: ServiceContext, job: Job, device: Device, serves: set[str]) -> bool:
+    return job.printer_name in serves and not await dispatch.unsupported(ctx, device, job)
 
 
 # --- shared steps ----------------------------------------------------------------------

@@ -141,9 +141,12 @@ async def insert_job(
     """A new job: open and incoming; or, with `closed_with` documents whose data the
     caller inserts in the same transaction, closed and complete at birth (Print-Job).
     KeyTaken (nothing written) if the owner has a job with `idempotency_key` already."""
-    held = tickets.is_held(ticket)
+    waits = tickets.release_action(ticket, queue.configuration) == tickets.OWNER_AUTHORIZED
+    held = tickets.is_held(ticket) or waits
     now = ctx.now()
-    reasons: tuple[str, ...] = (R.JOB_HOLD_UNTIL_SPECIFIED,) if held else ()
+    reasons: tuple[str, ...] = (R.JOB_HOLD_UNTIL_SPECIFIED,) if tickets.is_held(ticket) else ()
+    if waits:  # PWG 5100.11: held until its owner releases it at a device
+        reasons = (*reasons, R.JOB_RELEASE_WAIT)
     reasons = reasons if closed_with else (R.JOB_INCOMING, *reasons)
     job = await ctx.job_states.create(
         job_uuid=uuid.uuid4().urn,

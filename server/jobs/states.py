@@ -67,6 +67,7 @@ TRANSIENT_REASONS = frozenset(
         R.PRINTER_STOPPED,
         R.PROCESSING_TO_STOP_POINT,
         R.JOB_HOLD_UNTIL_SPECIFIED,
+        R.JOB_RELEASE_WAIT,
     }
 )
 # The reason each final state gets when nothing more specific was given.

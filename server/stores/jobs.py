@@ -351,6 +351,15 @@ class JobStore:
         )
         return [_from_row(r) for r in rows]
 
+    async def list_held_for(self, reason: str) -> list[Job]:
+        """pending-held jobs with this reason (job-release-wait: the release sweep)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE job_state = ?"
+            " AND (' ' || job_state_reasons || ' ') LIKE ? ORDER BY job_id",
+            (JobState.PENDING_HELD.value, f"% {reason} %"),
+        )
+        return [_from_row(r) for r in rows]
+
     async def list_ended_before(self, before: int, limit: int = 1000) -> list[Job]:
         rows = await self.db.fetchall(
             f"SELECT * FROM jobs WHERE {JOB_ENDED}"

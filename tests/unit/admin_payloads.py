@@ -61,6 +61,8 @@ CONFIGURATION = QueueConfiguration(
     redirect_time=120,
     redirect_max=2,
     redirect_partial=False,
+    job_release_action_default="owner-authorized",
+    job_release_time_out=3600,
 )
 POLICY = a.DevicePolicy(auto_approve_devices=False)
 DESCRIPTION = a.SystemDescription(

@@ -80,6 +80,8 @@ TICKET = JobTicket(
     input_sides="two-sided-long-edge",
     number_of_pages=12,
     destination_uris=["mailto:bob@example.org", "tel:+15555550100"],
+    output_device="office-lobby",
+    job_release_action="owner-authorized",
 )
 CAPABILITIES = Capabilities(
     printer_make_and_model="Example LaserJet 400",
@@ -105,6 +107,8 @@ CAPABILITIES = Capabilities(
     input_resolution_supported=[75, 150, 300, 600],
     input_sides_supported=["one-sided", "two-sided-long-edge"],
     destination_uri_schemes_supported=["mailto"],
+    output_device_supported=["office-lobby", "office-annex"],
+    job_release_action_supported=["none", "owner-authorized"],
 )
 STATUS = ServiceStatus(
     printer_state=PrinterState.STOPPED,
@@ -173,6 +177,8 @@ SERVICE = ServiceElements(
         redirect_time=120,
         redirect_max=2,
         redirect_partial=False,
+        job_release_action_default="owner-authorized",
+        job_release_time_out=3600,
     ),
     status=STATUS,
     default_job_ticket=TICKET,
@@ -489,6 +495,10 @@ FULL: dict[str, Payload] = {
     ),
     "ResumeJob": cops.ResumeJob(job_id=42, message="go on"),
     "ResubmitJob": cops.ResubmitJob(job_id=42, job_ticket=TICKET),
+    "ReleaseJobs": cops.ReleaseJobs(
+        output_device="office-lobby", job_ids=[42, 43], message="released at the lobby"
+    ),
+    "ReleaseJobsResponse": cops.ReleaseJobsResponse(output_device="office-lobby", job_ids=[42]),
     "JobResponse": cops.JobResponse(job=JOB, unsupported_elements=["finishings"]),
     "JobsResponse": cops.JobsResponse(job=[JOB, JOB]),
     "DocumentResponse": cops.DocumentResponse(document=DOCUMENT),
@@ -645,6 +655,8 @@ MINIMAL: dict[str, Payload] = {
     "SuspendCurrentJob": cops.SuspendCurrentJob(printer_name="office"),
     "ResumeJob": cops.ResumeJob(job_id=1),
     "ResubmitJob": cops.ResubmitJob(job_id=1),
+    "ReleaseJobs": cops.ReleaseJobs(output_device="lobby"),
+    "ReleaseJobsResponse": cops.ReleaseJobsResponse(output_device="lobby"),
     "JobResponse": cops.JobResponse(job=JobStatus(job_id=2, job_state=JobState.PENDING_HELD)),
     "JobsResponse": cops.JobsResponse(),
     "DocumentResponse": cops.DocumentResponse(
