@@ -103,6 +103,8 @@ class JobStatus(Element):
     job_state_message: Text | None = None
     number_of_documents: Count | None = None
     job_impressions_completed: Count | None = None
+    job_media_sheets_completed: Count | None = None
+    job_k_octets: Count | None = None  # the documents' size; set when the job ends
     output_device_uuid: UuidUrn | None = None
     output_device_job_id: Count | None = None
     output_device_job_state: JobState | None = None

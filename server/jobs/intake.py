@@ -49,6 +49,7 @@ async def commit_upload(
                 document_ticket=slot.document_ticket or JobTicket(),
             )
         )
+        ctx.job_log.document_received(job, document)
         close_asked = ctx.slots.take_close_request(job.job_id)  # a CloseJob came meanwhile
         last = slot.last_document or close_asked
         job = await closing.close_or_count(ctx, job, last, job.number_of_documents + 1)
@@ -110,7 +111,7 @@ async def insert_printed_job(
     transaction: committed, and fetchable unless held, when this returns."""
     async with ctx.db.transaction():
         job = await insert_job(ctx, caller, queue, name, ticket, dropped, closed_with=1)
-        await ctx.documents.insert(
+        document = await ctx.documents.insert(
             Document(
                 job_id=job.job_id,
                 document_number=1,
@@ -123,6 +124,7 @@ async def insert_printed_job(
                 time_at_creation=job.time_at_creation,
             )
         )
+        ctx.job_log.document_received(job, document)
         return job
 
 
@@ -163,7 +165,7 @@ async def resubmit(
                     spool_name = f"{job.job_id}-{document.document_number}-resubmit"
                     os.link(ctx.spool.path(document.spool_name), ctx.spool.path(spool_name))
                     linked.append(spool_name)
-                await ctx.documents.insert(
+                copy = await ctx.documents.insert(
                     Document(
                         job_id=job.job_id,
                         document_number=document.document_number,
@@ -178,6 +180,8 @@ async def resubmit(
                         document_ticket=document.document_ticket,
                     )
                 )
+                if copy.has_data:
+                    ctx.job_log.document_received(job, copy)
             job = await closing.close_or_count(ctx, job, True, len(documents))
     except BaseException:
         for name in linked:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from importlib import resources
@@ -331,11 +333,14 @@ class Database:
             listener.rolled_back()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
-        """Run callback after the current transaction commits (now, if none is open)."""
+        """Run callback after the current transaction commits (now, if none is open).
+        It runs in the context (contextvars) of the code that registered it, not in that
+        of whichever member of the group commit ran the COMMIT: what it reads of the
+        request it belongs to (the job log's cause) is its own request's."""
         if self._owner is not asyncio.current_task():
             callback()
         else:
-            self._after_commit.append(callback)
+            self._after_commit.append(functools.partial(contextvars.copy_context().run, callback))
 
     # --- queries: one hop to the aiosqlite thread each --------------------------------
     @contextlib.asynccontextmanager

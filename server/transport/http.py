@@ -13,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from server.context import ServiceContext
+from server.joblog.recorder import REQUEST, Request
 from server.jobs import intake
 from stanzas.errors import CloudImagingError, NotFound
 
@@ -65,6 +66,7 @@ def make_app(ctx: ServiceContext) -> web.Application:
             )
         except CloudImagingError as error:
             return _error(error)
+        token = REQUEST.set(Request("HTTP-PUT", slot.owner))  # for the job log
         try:
             job, document = await intake.commit_upload(ctx, slot, spooled)
         except CloudImagingError as error:
@@ -73,6 +75,8 @@ def make_app(ctx: ServiceContext) -> web.Application:
         except Exception:
             ctx.spool.discard(spooled.name)
             raise
+        finally:
+            REQUEST.reset(token)
         return web.json_response(
             {
                 "job-id": job.job_id,

@@ -112,6 +112,8 @@ JOB = JobStatus(
     job_state_message="printing page 2 of 5",
     number_of_documents=1,
     job_impressions_completed=1,
+    job_media_sheets_completed=1,
+    job_k_octets=12,
     output_device_uuid=DEVICE,
     output_device_job_id=17,
     output_device_job_state=JobState.PROCESSING,
@@ -286,6 +288,7 @@ FULL: dict[str, Payload] = {
         output_device_job_id=17,
         output_device_job_state=JobState.PROCESSING_STOPPED,
         job_impressions_completed=2,
+        job_media_sheets_completed=1,
     ),
     "UpdateJobStateResponse": dops.UpdateJobStateResponse(
         job_id=42, job_state=JobState.PROCESSING_STOPPED, job_state_reasons=["printer-stopped"]
@@ -1223,6 +1226,7 @@ updates = st.builds(
     output_device_job_id=optional(counts),
     output_device_job_state=optional(st.sampled_from(JobState)),
     job_impressions_completed=optional(counts),
+    job_media_sheets_completed=optional(counts),
 )
 
 
