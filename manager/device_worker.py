@@ -513,6 +513,7 @@ class DeviceWorker:
                 output_device_job_id=held.device_job_id,
                 output_device_job_state=JobState(status.job_state),
                 job_impressions_completed=status.job_impressions_completed,
+                job_media_sheets_completed=status.job_media_sheets_completed,
             ),
             ops.UpdateJobStateResponse,
         )

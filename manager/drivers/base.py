@@ -66,6 +66,7 @@ class DeviceJobStatus:
     job_state_reasons: tuple[str, ...] = ("none",)
     job_state_message: str = ""
     job_impressions_completed: int = 0
+    job_media_sheets_completed: int = 0  # sheets of paper, as the device counts them
 
     @property
     def is_terminal(self) -> bool:

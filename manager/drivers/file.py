@@ -73,8 +73,14 @@ class _FileJob:
         return self.state in ("canceled", "aborted", "completed")
 
     def status(self) -> DeviceJobStatus:
+        # One impression a sheet: the file driver's "paper" is one file per copy.
         return DeviceJobStatus(
-            self.job_id, self.state, tuple(self.reasons), self.message, self.impressions
+            self.job_id,
+            self.state,
+            tuple(self.reasons),
+            self.message,
+            self.impressions,
+            self.impressions,
         )
 
 

@@ -111,6 +111,7 @@ JOB_ATTRIBUTES = [
     "job-state-reasons",
     "job-state-message",
     "job-impressions-completed",
+    "job-media-sheets-completed",
 ]
 
 
@@ -524,6 +525,7 @@ class IppDriver(DeviceDriver):
             job_state_reasons=tuple(_text(v) for v in job.values("job-state-reasons")) or ("none",),
             job_state_message=_text(job.first("job-state-message", "")),
             job_impressions_completed=int(job.first("job-impressions-completed", 0) or 0),
+            job_media_sheets_completed=int(job.first("job-media-sheets-completed", 0) or 0),
         )
 
     async def get_job(self, job_id: int) -> DeviceJobStatus | None:
@@ -554,12 +556,15 @@ class IppDriver(DeviceDriver):
 
     @staticmethod
     def _combine(job_id: int, job: _Job, statuses: list[DeviceJobStatus]) -> DeviceJobStatus:
-        impressions = sum(s.job_impressions_completed for s in statuses)
+        counts = {
+            "job_impressions_completed": sum(s.job_impressions_completed for s in statuses),
+            "job_media_sheets_completed": sum(s.job_media_sheets_completed for s in statuses),
+        }
         for bad in ("aborted", "canceled"):
             for s in statuses:
                 if s.job_state == bad:
                     return DeviceJobStatus(
-                        job_id, bad, s.job_state_reasons, s.job_state_message, impressions
+                        job_id, bad, s.job_state_reasons, s.job_state_message, **counts
                     )
         active = next((s for s in statuses if not s.is_terminal), None)
         if active is not None:
@@ -568,13 +573,13 @@ class IppDriver(DeviceDriver):
                 active.job_state,
                 active.job_state_reasons,
                 active.job_state_message,
-                impressions,
+                **counts,
             )
         if not job.last_sent:  # every document so far printed; more are coming
-            return DeviceJobStatus(job_id, "processing", ("job-incoming",), "", impressions)
+            return DeviceJobStatus(job_id, "processing", ("job-incoming",), "", **counts)
         final = statuses[-1]
         return DeviceJobStatus(
-            job_id, "completed", final.job_state_reasons, final.job_state_message, impressions
+            job_id, "completed", final.job_state_reasons, final.job_state_message, **counts
         )
 
     async def identify(self, actions: list[str], message: str | None) -> None:

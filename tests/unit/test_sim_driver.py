@@ -287,3 +287,18 @@ def test_make_driver(tmp_path: object) -> None:
     for bad in ("nothing", "lpd:printer", "ipp:", "file:"):
         with pytest.raises(ValueError):
             make_driver(bad)
+
+
+async def test_sheets_are_counted_as_the_sides_use_the_paper() -> None:
+    sim = SimDriver()
+    one = await print_one(sim, b"%PDF")
+    duplex = await sim.create_job(
+        DeviceJobTicket(
+            job_name="d", requesting_user_name="ann", copies=3, sides="two-sided-long-edge"
+        )
+    )
+    await sim.send_document(duplex, chunks(b"%PDF"), "application/pdf", "d.pdf", True)
+    simplex = await until(sim, one, lambda s: s.is_terminal)
+    both = await until(sim, duplex, lambda s: s.is_terminal)
+    assert (simplex.job_impressions_completed, simplex.job_media_sheets_completed) == (2, 2)
+    assert (both.job_impressions_completed, both.job_media_sheets_completed) == (3, 2)
