@@ -19,6 +19,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from server.accounting.groups import Groups, NoGroups
+from server.accounting.quotas import Quotas
 from server.config import Settings
 from server.documents.slots import Slots
 from server.documents.spool import Spool
@@ -140,9 +142,13 @@ class ServiceContext:
             self.db, self.jobs, self.documents, self.queues, self.spool, self.tasks.spawn
         )
         self.usage = UsageStore(self.db)
-        self.quotas = QuotaStore(self.db)
         self.job_states = JobStates(
             self.db, self.jobs, self.documents, self.retention, clock, usage=self.usage
+        )
+        # Who is in which group (issue 13's groups plug in here), and the quotas.
+        self.groups: Groups = NoGroups()
+        self.quotas = Quotas(
+            QuotaStore(self.db), self.usage, self.jobs, self.job_states, self.groups, clock
         )
         self.job_log = JobLog(
             job_log_writer(settings), settings.xmpp.component_jid, clock, self.db.after_commit
@@ -177,6 +183,7 @@ class ServiceContext:
         self.job_log.start()
         await self.db.open()
         await self.queue_states.start()
+        await self.quotas.load()
 
     async def stop(self) -> None:
         self.queue_states.stop()

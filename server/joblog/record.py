@@ -18,9 +18,10 @@ Pure functions; the writer thread (writer.py) calls `format_record`.
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+import time
+from dataclasses import dataclass
 from enum import IntEnum
 
 SD_ID = "pwg@2699"  # the PWG's private enterprise number
@@ -54,36 +55,47 @@ class Entry:
     params: tuple[tuple[str, str], ...]
     message: str = ""
     severity: Severity = Severity.INFORMATIONAL
-    extra: dict[str, str] = field(default_factory=dict)  # not written; for tests and tools
 
 
 # PARAM-VALUE escapes (RFC 5424 §6.3.3): '"', '\' and ']' take a backslash. Line breaks
 # and other control characters would split the record in a file: a space instead.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ESCAPE = re.compile(r'(["\\\]])')
+_SPECIAL = re.compile(r'["\\\]\x00-\x1f\x7f]')
 
 
 def _value(text: str, limit: int = MAX_VALUE) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
+    if _SPECIAL.search(text) is None:  # nearly always: nothing to do
+        return text
     return _ESCAPE.sub(r"\\\1", _CONTROL.sub(" ", text))
 
 
 def _timestamp(epoch: float) -> str:
-    moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}Z"
+    seconds = int(epoch)
+    micros = int((epoch - seconds) * 1_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
 
 
+@functools.lru_cache(maxsize=256)
 def _header_field(text: str, limit: int) -> str:
     """HOSTNAME, APP-NAME, PROCID, MSGID: printable US-ASCII without spaces, or '-'."""
     cleaned = "".join(c for c in text if 33 <= ord(c) <= 126)[:limit]
     return cleaned or "-"
 
 
+@functools.lru_cache(maxsize=16)
+def _origin(hostname: str, app_name: str, procid: str) -> str:
+    return " ".join(
+        (_header_field(hostname, 255), _header_field(app_name, 48), _header_field(procid, 128))
+    )
+
+
 def structured_data(params: tuple[tuple[str, str], ...]) -> str:
     if not params:
         return "-"
-    body = " ".join(f'{name}="{_value(value)}"' for name, value in params)
+    body = " ".join([f'{name}="{_value(value)}"' for name, value in params])
     return f"[{SD_ID} {body}]"
 
 
@@ -92,17 +104,11 @@ def format_record(
 ) -> str:
     """The RFC 5424 record, without a line end; `pri=False` leaves out the <PRI> (the
     syslog handler puts its own in front)."""
-    head = f"<{facility * 8 + int(entry.severity)}>" if pri else ""
-    parts = [
-        f"{head}1",
-        _timestamp(entry.time),
-        _header_field(hostname, 255),
-        _header_field(app_name, 48),
-        _header_field(procid, 128),
-        _header_field(entry.event, 32),
-        structured_data(entry.params),
-    ]
-    text = " ".join(parts)
+    head = f"<{facility * 8 + int(entry.severity)}>1" if pri else "1"
+    text = (
+        f"{head} {_timestamp(entry.time)} {_origin(hostname, app_name, procid)}"
+        f" {_header_field(entry.event, 32)} {structured_data(entry.params)}"
+    )
     if entry.message:
         text += " " + _CONTROL.sub(" ", entry.message[:MAX_MESSAGE])  # MSG: free text
     return text

@@ -195,6 +195,17 @@ class JobLog:
 
         self.after_commit(record)
 
+    def job_refused(self, user: str, printer_name: str, why: str) -> None:
+        """A new job was refused (over a quota, on a queue that refuses then)."""
+        if self.writer is None:
+            return
+        params = [
+            *self._cause(0),
+            ("ServiceName", printer_name),
+            ("StatusCode", "client-error-not-possible"),
+        ]
+        self._put("job-refused", params, f"a job of {user} on {printer_name}: {why}", warn=True)
+
     def wants(self, request: Payload, error: CloudImagingError | None) -> bool:
         """Whether a device's request needs a record of its own: not when it changed
         the job it names (that change was recorded, naming the operation)."""

@@ -9,6 +9,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 
+from server.accounting.quotas import REFUSE
 from server.context import Caller, ServiceContext
 from server.documents import by_reference
 from server.documents.slots import UploadSlot
@@ -73,6 +74,14 @@ async def insert_job(
     now = ctx.now()
     reasons: tuple[str, ...] = (R.JOB_HOLD_UNTIL_SPECIFIED,) if held else ()
     reasons = reasons if closed_with else (R.JOB_INCOMING, *reasons)
+    message = ""
+    over = await ctx.quotas.exceeded(caller.bare, queue.printer_name)
+    if over is not None:
+        if queue.configuration.quota_exceeded_action == REFUSE:
+            ctx.job_log.job_refused(caller.bare, queue.printer_name, over.message)
+            raise NotPossible(f"not accepted: {over.message}")
+        held, message = True, f"held: {over.message}"
+        reasons = (*reasons, R.ACCOUNT_LIMIT_REACHED)
     job = await ctx.job_states.create(
         job_uuid=uuid.uuid4().urn,
         printer_name=queue.printer_name,
@@ -84,6 +93,7 @@ async def insert_job(
         job_priority=ticket.job_priority or 50,
         job_state=JobState.PENDING_HELD if held else JobState.PENDING,
         job_state_reasons=reasons,
+        job_state_message=message,
         is_closed=bool(closed_with),
         number_of_documents=closed_with,
         time_at_creation=now,
