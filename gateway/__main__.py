@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 from pathlib import Path
 
 import uvloop
+
+from stanzas import logsetup
 
 from .app import GatewayApp, GatewayConfig, describe
 
@@ -32,11 +33,9 @@ async def run(config: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="cirrus gateway", description=__doc__)
     parser.add_argument("--config", type=Path, required=True)
-    parser.add_argument("--log-level", default="INFO")
+    logsetup.add_arguments(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    logsetup.configure(args.log_level, args.log_format)
     uvloop.run(run(args.config))
 
 

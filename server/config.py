@@ -77,6 +77,10 @@ class Settings(BaseModel):
     housekeeping_interval: float = 5.0  # seconds between retention / time-out sweeps
     sqlite_synchronous: str = "FULL"
     job_log: JobLogSettings = Field(default_factory=JobLogSettings)
+    backup_dir: Path | None = None  # where Backup writes; default: backups/ beside the database
+
+    def backup_folder(self) -> Path:
+        return self.backup_dir or self.database.parent / "backups"
 
     def job_log_file(self) -> Path:
         return self.job_log.file or self.database.parent / "job-log" / "jobs.log"
@@ -94,6 +98,8 @@ class Settings(BaseModel):
             settings.http.cert_file = base / settings.http.cert_file
         if settings.http.key_file is not None:
             settings.http.key_file = base / settings.http.key_file
+        if settings.backup_dir is not None:
+            settings.backup_dir = base / settings.backup_dir
         if settings.job_log.file is not None:
             settings.job_log.file = base / settings.job_log.file
         return settings

@@ -66,15 +66,6 @@ class UsageResponse(Payload):
     usage: list[UsageRow] = Field(default_factory=list)
 
 
-class QuotaSelector(Element):
-    """Which quota: whose, on which queue (none: every queue), and per which period."""
-
-    subject_kind: SubjectKind
-    subject: Name
-    printer_name: QueueName | None = None
-    quota_period: QuotaPeriod
-
-
 class QuotaStatus(Element):
     """A quota and how much of it is used in the current period."""
 

@@ -1,15 +1,20 @@
-"""Handlers of operating the service: usage, quotas (stanzas/operating_ops.py)."""
+"""Handlers of operating the service: usage, quotas, backup (stanzas/operating_ops.py)."""
 
 from __future__ import annotations
 
+import logging
+
 from server.accounting import usage as accounting
 from server.accounting.periods import Period, next_start, start_of
+from server.backup import archive
 from server.context import Caller, ServiceContext
 from server.handlers.registry import operation
 from server.handlers.roles import ADMIN, OPERATOR
 from server.stores.quotas import ALL_QUEUES, Quota
 from stanzas import operating_ops as ops
-from stanzas.errors import BadRequest, NotFound
+from stanzas.errors import BadRequest, NotFound, NotPossible
+
+log = logging.getLogger(__name__)
 
 
 @operation(ops.GetUsage, role=OPERATOR)
@@ -93,3 +98,24 @@ async def _quotas(ctx: ServiceContext, released: list[int] | None = None) -> ops
             )
         )
     return ops.QuotasResponse(quota=statuses, released_job_ids=released or None)
+
+
+@operation(ops.Backup, role=ADMIN)
+async def backup(ctx: ServiceContext, caller: Caller, req: ops.Backup) -> ops.BackupResponse:
+    """An online backup, written on the service's host in its backup_dir (a bare file
+    name: the service writes nowhere else, and never over a file)."""
+    target = ctx.settings.backup_folder() / req.backup_name
+    ctx.job_log.flush()  # the log up to now is on disk beside it
+    try:
+        taken = await archive.take(ctx.settings.database, ctx.spool, target)
+    except FileExistsError:
+        raise NotPossible(f"{req.backup_name} exists in the backup folder; name another") from None
+    log.info("backup by %s: %s, %s octets", caller.bare, taken.path, taken.size)
+    return ops.BackupResponse(
+        backup_name=req.backup_name,
+        backup_path=str(taken.path),
+        backup_size=taken.size,
+        job_count=taken.jobs,
+        document_count=taken.documents,
+        store="sqlite",
+    )

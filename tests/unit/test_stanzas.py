@@ -41,7 +41,7 @@ from stanzas.namespace import NS, qname
 from stanzas.registry import PAYLOADS
 from stanzas.states import DocumentState, JobState, PrinterState, RegistrationState, ServiceType
 from tests.schema_check import SCHEMA_PATH, compiled_schema, validate_payload
-from tests.unit import admin_payloads
+from tests.unit import admin_payloads, operating_payloads
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
 
@@ -153,6 +153,7 @@ SERVICE = ServiceElements(
         multiple_operation_time_out_action="abort-job",
         allow_private_document_uris=False,
         job_mandatory_elements=["copies"],
+        quota_exceeded_action="hold-job",
     ),
     status=STATUS,
     default_job_ticket=TICKET,
@@ -618,6 +619,8 @@ MINIMAL: dict[str, Payload] = {
 
 FULL |= admin_payloads.full(TICKET, CAPABILITIES, STATUS, JOB)  # administration
 MINIMAL |= admin_payloads.MINIMAL
+FULL |= operating_payloads.FULL  # usage, quotas, backup
+MINIMAL |= operating_payloads.MINIMAL
 
 
 def over_the_wire(payload: Payload) -> ET.Element:
@@ -762,6 +765,7 @@ NESTED = {
         dops.FetchableJob,
         dops.HeldJob,
         *admin_payloads.NESTED,
+        *operating_payloads.NESTED,
     )
 }
 
