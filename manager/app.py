@@ -11,6 +11,7 @@ from manager.config import ManagerSettings
 from manager.device_worker import DeviceWorker
 from manager.drivers.base import DeviceDriver
 from manager.held_jobs import HeldJobs
+from manager.metrics import ManagerMetrics
 from stanzas.device_ops import WorkNotification
 from stanzas.errors import CloudImagingError
 from stanzas.session import ComponentSession, ServiceSession, tls_context
@@ -71,13 +72,23 @@ class ManagerApp:
         self.session.on_online.append(self._on_online)
         self.session.service_messages.append(self._on_message)
         self._acting: set[asyncio.Task[None]] = set()
+        self.metrics = (
+            ManagerMetrics(self, settings.metrics_port)
+            if settings.metrics_port is not None
+            else None
+        )
+        self.metrics_port: int | None = None  # where /metrics listens, once started
 
     async def start(self, timeout: float = 30.0) -> None:
+        if self.metrics is not None:
+            self.metrics_port = self.metrics.start()
         for worker in self.workers.values():
             await worker.start()
         await self.session.start(timeout)
 
     async def stop(self) -> None:
+        if self.metrics is not None:
+            self.metrics.stop()
         await self.session.stop()
         for worker in self.workers.values():
             await worker.stop()

@@ -39,6 +39,7 @@ class ManagerSettings(BaseModel):
     state_dir: Path
     devices: list[DeviceSettings] = Field(min_length=1)
     status_interval: float = 2.0  # how often to ask devices about themselves
+    metrics_port: int | None = None  # /metrics on 127.0.0.1:PORT (0: any free port)
 
     @classmethod
     def load(cls, path: Path) -> ManagerSettings:

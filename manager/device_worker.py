@@ -86,6 +86,7 @@ class DeviceWorker:
         self.printer_location = printer_location
         self.status_interval = status_interval
         self.registered = asyncio.Event()
+        self.device_answers = False  # the device answered its last status query (metrics)
         self._jobs: dict[int, asyncio.Task[None]] = {}
         self._attempts: dict[int, int] = {}
         self._retries: dict[int, asyncio.TimerHandle] = {}
@@ -538,6 +539,7 @@ class DeviceWorker:
         while True:
             try:
                 status = await self.driver.get_status()
+                self.device_answers = True
                 if status != self._last_status and self.registered.is_set():
                     self._last_status = status
                     await self.call(
@@ -546,7 +548,10 @@ class DeviceWorker:
                         ),
                         ops.UpdateServiceStateResponse,
                     )
-            except (DeviceUnreachable, CloudImagingError) as exc:
+            except DeviceUnreachable as exc:
+                self.device_answers = False
+                log.debug("device status not reported: %s", exc)
+            except CloudImagingError as exc:
                 log.debug("device status not reported: %s", exc)
             await self.driver.wait_for_change(self.status_interval)
 

@@ -62,6 +62,15 @@ class JobLogSettings(BaseModel):
         return value
 
 
+class MetricsSettings(BaseModel):
+    """GET /metrics on the HTTPS endpoint (Prometheus); GET /healthz is always open."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Scrapers send `Authorization: Bearer TOKEN`. Without a token, /metrics answers
+    # only requests from loopback that came through no proxy.
+    token: str | None = None
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     xmpp: XmppSettings
@@ -77,6 +86,7 @@ class Settings(BaseModel):
     housekeeping_interval: float = 5.0  # seconds between retention / time-out sweeps
     sqlite_synchronous: str = "FULL"
     job_log: JobLogSettings = Field(default_factory=JobLogSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     backup_dir: Path | None = None  # where Backup writes; default: backups/ beside the database
 
     def backup_folder(self) -> Path:

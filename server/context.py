@@ -12,11 +12,12 @@ through the `Push` port the XMPP component implements.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import ssl
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from server.accounting.groups import Groups, NoGroups
@@ -74,6 +75,18 @@ class Push(Protocol):
     def identify(self, device: Device, actions: list[str], message: str | None) -> None: ...
 
 
+@dataclass
+class Traffic:
+    """Counts the hot path keeps as plain integers (server/metrics.py exports them at
+    each scrape): document bytes in and out, the component's reconnects, and every
+    request by operation and outcome (its IPP status)."""
+
+    document_bytes_in: int = 0
+    document_bytes_out: int = 0
+    reconnects: int = 0
+    requests: collections.Counter[tuple[str, str]] = field(default_factory=collections.Counter)
+
+
 class Tasks:
     """Background work of the service: follow-up work of committed changes (pushes,
     retention, fetches) and, as `daemon`s, loops that run until the service stops."""
@@ -128,6 +141,7 @@ class ServiceContext:
         self.clock = clock
         self.started = clock()  # for system-up-time
         self.tasks = Tasks()
+        self.traffic = Traffic()
         self.db = Database(settings.database, synchronous=settings.sqlite_synchronous)
         self.jobs = JobStore(self.db)
         self.documents = DocumentStore(self.db)

@@ -61,6 +61,7 @@ async def fetch_document(ctx: ServiceContext, job_id: int, number: int) -> None:
             document_digest=spooled.digest,
         )
         ctx.job_log.document_received(job, document)
+        ctx.traffic.document_bytes_in += document.document_size
         await release_if_complete(ctx, job)
 
 

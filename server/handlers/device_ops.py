@@ -182,6 +182,7 @@ async def fetch_document(
             raise NotFound(f"the data of document {req.document_number} is gone") from None
         if len(data) != document.document_size:
             raise InternalError(f"the data of document {req.document_number} is damaged")
+        ctx.traffic.document_bytes_out += len(data)
         return _fetched(job, document, document_data=data)
     slot = ctx.slots.new_download(
         job_id=job.job_id,

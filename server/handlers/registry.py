@@ -42,11 +42,20 @@ class Operation:
         The job log learns who asked for what (REQUEST); a Device Manager's request is
         a record of its own unless the change it made was one."""
         token = REQUEST.set(Request(request.ELEMENT, caller.bare))
+        outcome = "server-error-internal-error"
         try:
             if self.role.name not in DEVICE_ROLES:
-                return await self.handler(ctx, await self.role.admit(ctx, caller, request), request)
-            return await self._from_device(ctx, caller, request)
+                admitted = await self.role.admit(ctx, caller, request)
+                response = await self.handler(ctx, admitted, request)
+            else:
+                response = await self._from_device(ctx, caller, request)
+            outcome = "successful-ok"
+            return response
+        except CloudImagingError as error:
+            outcome = error.status
+            raise
         finally:
+            ctx.traffic.requests[request.ELEMENT, outcome] += 1
             REQUEST.reset(token)
 
     async def _from_device(self, ctx: ServiceContext, caller: Caller, request: Payload) -> Payload:

@@ -51,6 +51,7 @@ async def commit_upload(
             )
         )
         ctx.job_log.document_received(job, document)
+        ctx.traffic.document_bytes_in += document.document_size
         close_asked = ctx.slots.take_close_request(job.job_id)  # a CloseJob came meanwhile
         last = slot.last_document or close_asked
         job = await closing.close_or_count(ctx, job, last, job.number_of_documents + 1)
@@ -135,6 +136,7 @@ async def insert_printed_job(
             )
         )
         ctx.job_log.document_received(job, document)
+        ctx.traffic.document_bytes_in += document.document_size
         return job
 
 

@@ -7,7 +7,7 @@ import io
 import logging
 import os
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -95,6 +95,7 @@ def make_app(ctx: ServiceContext) -> web.Application:
             return _error(NotFound("unknown or expired download slot"))
         path = ctx.spool.path(slot.spool_name)
         headers = {DIGEST_HEADER: slot.digest, "Content-Type": "application/octet-stream"}
+        ctx.traffic.document_bytes_out += slot.size  # counted as it is handed out
         if not request.secure:
             if not path.exists():
                 return _error(NotFound("the document data is gone"))
@@ -146,10 +147,16 @@ def server_ssl_context(cert_file: Path | None, key_file: Path | None) -> ssl.SSL
     return context
 
 
-async def start_http(ctx: ServiceContext) -> web.AppRunner:
-    """Serve the byte path; sets ctx.public_url to where it listens."""
+async def start_http(
+    ctx: ServiceContext, routes: Callable[[web.Application], None] | None = None
+) -> web.AppRunner:
+    """Serve the byte path (and the `routes` added to it: /metrics, /healthz); sets
+    ctx.public_url to where it listens."""
     settings = ctx.settings.http
-    runner = web.AppRunner(make_app(ctx), access_log=None)
+    app = make_app(ctx)
+    if routes is not None:
+        routes(app)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(
         runner,
