@@ -13,13 +13,13 @@ from tests.handlers.conftest import DEVICE, create_job, register
 from tests.handlers.stream import ALICE, MGR1, Stream, settings
 from tests.handlers.test_job_log import PDF, print_one
 
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
-def samples(
-    stream_or_app: Stream | ServiceApp,
-) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+
+def samples(stream_or_app: Stream | ServiceApp) -> Samples:
     app = stream_or_app.app if isinstance(stream_or_app, Stream) else stream_or_app
     text = app.metrics.exposition().decode()
-    found = {}
+    found: Samples = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             found[sample.name, tuple(sorted(sample.labels.items()))] = sample.value
