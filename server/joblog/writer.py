@@ -1,6 +1,6 @@
-"""Writes job-log records off the event loop: the loop puts each `Entry` on a queue (a
-C-level SimpleQueue put, well under a microsecond), and the standard library's
-QueueListener thread formats it and hands it to the destinations: a file, rotated by
+"""Writes job-log records off the event loop: the loop collects each `Entry` and hands
+them to the standard library's QueueListener thread in batches (every HAND_OVER
+seconds), which formats them and hands them to the destinations: a file, rotated by
 size and by age and deleted after the retention period, and/or the local syslog socket.
 
 The file's records are whole RFC 5424 lines (with their <PRI>), so a log tool reads the
@@ -10,6 +10,7 @@ put in front by logging's SysLogHandler.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import logging.handlers
 import os
@@ -25,6 +26,7 @@ from server.joblog.record import Entry, Severity, format_record
 log = logging.getLogger(__name__)
 
 _LEVELS = {Severity.WARNING: logging.WARNING, Severity.NOTICE: logging.INFO}
+HAND_OVER = 0.05  # seconds records wait on the loop before the thread gets them
 _STAMP = "%Y%m%dT%H%M%SZ"
 
 
@@ -152,7 +154,8 @@ class _Listener(logging.handlers.QueueListener):
             self._flush()
             record.event.set()
             return
-        super().handle(record)
+        for entry in record:  # a batch
+            super().handle(entry)
         if cast("queue.SimpleQueue[Any]", self.queue).empty():
             self._flush()
 
@@ -218,16 +221,37 @@ class JobLogWriter:
             self.handlers.append(syslog)
         self._listener = _Listener(self.queue, *self.handlers, respect_handler_level=False)
         self._running = False
+        self._pending: list[Entry] = []  # put on the loop, not yet handed to the thread
+        self._handing_over = False
 
     def start(self) -> None:
         self._listener.start()
         self._running = True
 
     def put(self, entry: Entry) -> None:
-        self.queue.put_nowait(entry)
+        """Queue one record. On the event loop, records are handed to the thread in
+        batches, once per HAND_OVER seconds: waking the thread (and passing the GIL to
+        it) per record cost more than writing the record."""
+        self._pending.append(entry)
+        if self._handing_over:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._hand_over()
+            return
+        self._handing_over = True
+        loop.call_later(HAND_OVER, self._hand_over)
+
+    def _hand_over(self) -> None:
+        self._handing_over = False
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self.queue.put_nowait(batch)
 
     def flush(self) -> None:
         """Wait until every entry put so far is written (tests, backup, stop)."""
+        self._hand_over()
         if not self._running:
             return
         done = _Marker()
@@ -235,6 +259,7 @@ class JobLogWriter:
         done.wait()
 
     def stop(self) -> None:
+        self._hand_over()
         if self._running:
             self._running = False
             self._listener.stop()  # writes what is queued, then joins the thread
