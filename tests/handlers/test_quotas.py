@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.admin.chat import ChatBot
 from server.jobs import housekeeping
 from stanzas import admin_ops as a
 from stanzas import client_ops as c
@@ -194,3 +195,22 @@ async def test_the_owner_cannot_release_a_quota_hold(stream: Stream) -> None:
         o.DeleteQuota(subject_kind="user", subject="alice@localhost", quota_period="weekly"),
     )
     assert o.QuotasResponse.from_xml(answer[0]).released_job_ids == [held.job_id]
+
+
+async def test_the_chat_bot_sets_quotas_and_answers_usage_as_csv(stream: Stream) -> None:
+    await register(stream, MGR1, DEVICE, "office")
+    await printed(stream, ALICE, impressions=3, sheets=2)
+    bot = ChatBot(stream.ctx)
+    answer = await bot.answer(ADMIN, "quota alice@localhost monthly jobs 3 impressions 10")
+    assert "alice@localhost" in answer and "1 of 3" in answer and "3 of 10" in answer
+    answer = await bot.answer(OPERATOR, "usage by queue csv")
+    assert answer.splitlines()[1:] == [
+        "```",
+        "QUEUE,JOBS,DOCUMENTS,IMPRESSIONS,SHEETS,OCTETS",
+        f"office,1,1,3,2,{len(PDF)}",
+        "```",
+    ]
+    answer = await bot.answer(OPERATOR, "quota alice@localhost monthly jobs 30")
+    assert "for administrators" in answer
+    answer = await bot.answer(ADMIN, "quota alice@localhost yearly jobs 3")
+    assert answer.startswith("usage: period is one of daily, weekly, monthly")

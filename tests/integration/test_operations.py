@@ -26,6 +26,7 @@ from stanzas.operating_ops import BackupResponse
 from stanzas.states import JobState
 from stanzas.states import JobStateReason as R
 from tests.conftest import MANAGER_COMPONENT, Harness
+from tests.integration.test_cli import cirrus
 from tests.joblog_format import of_job, read
 
 SAMPLE = Path(__file__).parents[2] / "cirrus" / "samples" / "sample.pdf"
@@ -130,6 +131,24 @@ async def test_a_jobs_life_in_the_log_and_the_metrics(harness: Harness, short_tm
             text
         )
         assert 'cirrus_manager_devices_online{queue="office"} 1.0' in text
+
+        # Accounting from the command line, as CSV for a spreadsheet.
+        code, out, err = await cirrus(
+            harness, "admin", "usage", "--by", "queue", "--csv", user="operator"
+        )
+        assert code == 0, err
+        header, row = out.splitlines()
+        assert header == "QUEUE,JOBS,DOCUMENTS,IMPRESSIONS,SHEETS,OCTETS"
+        assert row == f"office,1,1,1,1,{SAMPLE.stat().st_size}"
+        code, out, err = await cirrus(
+            harness, "admin", "quota", xmpp.jid("alice"), "monthly", "--jobs", "1", user="admin"
+        )
+        assert code == 0, err
+        assert out.splitlines()[2].split()[:5] == [xmpp.jid("alice"), "(all)", "monthly", "1", "of"]
+        code, _out, err = await cirrus(
+            harness, "admin", "quota", xmpp.jid("alice"), "monthly", "--jobs", "2", user="operator"
+        )
+        assert code == 2 and "client-error-not-authorized" in err
     finally:
         await service.stop()
 
