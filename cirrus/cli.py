@@ -110,7 +110,7 @@ async def cmd_up(args: argparse.Namespace) -> int:
     print("\n" + stack.welcome())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: terminal closed
         loop.add_signal_handler(sig, stop.set)  # a second Ctrl-C does not cut the cleanup short
     try:
         await stop.wait()

@@ -12,6 +12,7 @@ import uvloop
 from stanzas import logsetup
 
 from .app import GatewayApp, GatewayConfig, describe
+from .logs import MAX_RECORD, BoundedFormatter
 
 READY = "cirrus gateway ready"
 
@@ -20,7 +21,7 @@ async def run(config: Path) -> None:
     app = GatewayApp(GatewayConfig.load(config))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: terminal closed
         loop.add_signal_handler(sig, stop.set)
     bound = await app.start()
     print(f"{READY}: {describe(bound)}", flush=True)
@@ -35,7 +36,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", type=Path, required=True)
     logsetup.add_arguments(parser)
     args = parser.parse_args(argv)
-    logsetup.configure(args.log_level, args.log_format)
+    # Bounded either way: no client can make one record huge.
+    logsetup.configure(
+        args.log_level, args.log_format, text_formatter=BoundedFormatter, max_field=MAX_RECORD
+    )
     uvloop.run(run(args.config))
 
 

@@ -7,6 +7,8 @@ Settings (TOML, see docs/gateway.md)::
     account, password the gateway's own (unprivileged) account: public printer reads and
                       anonymous printing on anonymous_queues
     anonymous_queues, operators, queues (to advertise), dnssd, idle_timeout
+    login_rate, login_burst  logins (XMPP server round trips) per second and at once that
+                      one client address may cause; beyond them requests get HTTP 429
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .cloud import CloudClient, Directory, service_elements_directory
 from .core import Gateway, GatewaySettings
 from .dnssd import Advertiser, txt_record
 from .http import IppHttp, Listener
+from .ratelimit import RateLimiter
 from .sessions import Sessions
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,9 @@ class GatewayConfig(BaseModel):
     dnssd: bool = False
     idle_timeout: float = 900.0
     notify_wait_max: float = 30.0
+    queue_poll: float = Field(default=5.0, gt=0)  # reads of queues printer subscriptions watch
+    login_rate: float = Field(default=1.0, gt=0)
+    login_burst: float = Field(default=10.0, ge=1)
 
     @classmethod
     def load(cls, path: Path) -> GatewayConfig:
@@ -85,7 +91,11 @@ class GatewayApp:
     def __init__(self, config: GatewayConfig, *, directory: Directory | None = None) -> None:
         self.config = config
         self.resource = f"cirrus-gateway-{secrets.token_hex(4)}"
-        self.sessions = Sessions(self._login, idle_timeout=config.idle_timeout)
+        self.sessions = Sessions(
+            self._login,
+            idle_timeout=config.idle_timeout,
+            limiter=RateLimiter(rate=config.login_rate, burst=config.login_burst),
+        )
         account = None
         if config.account and config.password is not None:
             account = (config.account, config.password)
@@ -95,6 +105,7 @@ class GatewayApp:
                 anonymous_queues=frozenset(config.anonymous_queues),
                 operators=frozenset(config.operators),
                 notify_wait_max=config.notify_wait_max,
+                queue_poll=config.queue_poll,
             ),
             self.sessions,
             directory or service_elements_directory,
@@ -127,6 +138,7 @@ class GatewayApp:
             self.gateway.subscriptions.publish_job(
                 event.notify_subscribed_event, owner, event.job, event.job.job_state_message or ""
             )
+            self.gateway.watch.hint(event.job.printer_name)  # its queue's state may follow
 
         client.session.service_messages.append(on_event)
         return client
@@ -143,6 +155,7 @@ class GatewayApp:
             context.load_cert_chain(listen.cert_file, listen.key_file)
             listeners.append(Listener(listen.host, listen.tls_port, context))
         self.bound = await self.http.start(listeners)
+        self.gateway.start()
         settings = self.gateway.settings
         for _host, port, tls in self.bound:
             if tls:
@@ -168,6 +181,7 @@ class GatewayApp:
             await self.advertiser.stop()
             self.advertiser = None
         await self.http.stop()
+        await self.gateway.stop()
         await self.sessions.close()
 
 

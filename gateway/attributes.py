@@ -30,9 +30,18 @@ from ipp.codec import (
     StringWithLanguage,
 )
 from ipp.constants import StatusCode, ValueTag
-from stanzas.groups import Capabilities, JobStatus, JobTicket, ServiceStatus
+from stanzas.groups import (
+    Capabilities,
+    DocumentStatus,
+    JobStatus,
+    JobTicket,
+    QueueConfiguration,
+    ServiceStatus,
+)
 
+from .compression import COMPRESSIONS
 from .errors import IppStatusError
+from .subscriptions import EVENT_LIFE
 
 T = ValueTag
 
@@ -55,6 +64,7 @@ NOTIFY_EVENTS = (
     "job-created",
     "job-progress",
     "job-state-changed",
+    "printer-config-changed",
     "printer-state-changed",
     "printer-stopped",
 )
@@ -74,6 +84,33 @@ JOB_CREATION_ATTRIBUTES = (
     "print-quality",
     "sides",
 )
+#: Job Template attributes ``ticket_from_request`` reads (the job-name is an operation
+#: attribute); all are taken from the operation group too (gateway.jobs.template_group).
+TEMPLATE_NAMES = frozenset(
+    {*JOB_CREATION_ATTRIBUTES, "job-sheets", "multiple-document-handling"} - {"job-name"}
+)
+#: What Set-Job-Attributes changes (the service's SetJobElements: the ticket, job-name).
+JOB_SETTABLE_ATTRIBUTES = JOB_CREATION_ATTRIBUTES
+#: What Set-Printer-Attributes changes (the service's SetServiceElements description).
+PRINTER_SETTABLE_ATTRIBUTES = ("printer-info", "printer-location")
+#: which-jobs values (RFC 8011 §4.2.6.1, PWG 5100.11 §5.2.2): the two groups, 'all',
+#: and one job state each. 'proof-print', 'saved' and 'fetchable' name jobs the
+#: service does not have.
+WHICH_JOBS = (
+    "completed",
+    "not-completed",
+    "all",
+    "aborted",
+    "canceled",
+    "pending",
+    "pending-held",
+    "processing",
+    "processing-stopped",
+)
+#: The service's multiple-operation time-out when the queue's configuration sets none
+#: (docs/protocol.md, CreateJob: 300 s, process-job).
+MULTIPLE_OPERATION_TIME_OUT = 300
+MULTIPLE_OPERATION_TIME_OUT_ACTION = "process-job"
 # Templates whose -default/-supported attributes form the "job-template" group.
 _TEMPLATE_PREFIXES = (
     *JOB_CREATION_ATTRIBUTES,
@@ -123,6 +160,7 @@ class QueueInfo:
     default_ticket: JobTicket | None = None
     output_device_uuid: str | None = None
     anonymous: bool = False  # whether unauthenticated requesting-user-name printing is allowed
+    configuration: QueueConfiguration | None = None  # as administrators set it (sparse)
 
     @property
     def formats(self) -> list[str]:
@@ -391,18 +429,20 @@ def printer_attributes(info: QueueInfo, ctx: PrinterContext) -> list[IppAttribut
         _attr("ipp-versions-supported", T.KEYWORD, *IPP_VERSIONS),
         _attr("ipp-features-supported", T.KEYWORD, "ipp-everywhere"),
         _attr("pdl-override-supported", T.KEYWORD, "attempted"),
-        _attr("compression-supported", T.KEYWORD, "none"),
+        _attr("compression-supported", T.KEYWORD, *COMPRESSIONS),
         _attr("document-format-supported", T.MIME_MEDIA_TYPE, *formats),
         _attr("document-format-default", T.MIME_MEDIA_TYPE, default_format),
         _attr("color-supported", T.BOOLEAN, color),
         _attr("pages-per-minute", T.INTEGER, 1),
         *([_attr("pages-per-minute-color", T.INTEGER, 1)] if color else []),
         _attr("multiple-document-jobs-supported", T.BOOLEAN, True),
-        _attr("multiple-operation-time-out", T.INTEGER, 300),
-        _attr("multiple-operation-time-out-action", T.KEYWORD, "abort-job"),
+        *_time_out(info.configuration),
         _attr("job-ids-supported", T.BOOLEAN, True),
         _attr("preferred-attributes-supported", T.BOOLEAN, False),
-        _attr("which-jobs-supported", T.KEYWORD, "completed", "not-completed", "all"),
+        _attr("which-jobs-supported", T.KEYWORD, *WHICH_JOBS),
+        _attr("job-settable-attributes-supported", T.KEYWORD, *JOB_SETTABLE_ATTRIBUTES),
+        _attr("printer-settable-attributes-supported", T.KEYWORD, *PRINTER_SETTABLE_ATTRIBUTES),
+        _text("printer-message-from-operator", _operator_message(status)[:127]),
         _attr("printer-get-attributes-supported", T.KEYWORD, "document-format"),
         _attr("job-creation-attributes-supported", T.KEYWORD, *JOB_CREATION_ATTRIBUTES),
         _attr("identify-actions-default", T.KEYWORD, "sound"),
@@ -419,6 +459,7 @@ def printer_attributes(info: QueueInfo, ctx: PrinterContext) -> list[IppAttribut
             RangeOfInteger(0, ctx.notify_lease_duration_max),
         ),
         _attr("notify-max-events-supported", T.INTEGER, 100),
+        _attr("ippget-event-life", T.INTEGER, EVENT_LIFE),
         # --- Job Template defaults and supported values (RFC 8011 §5.2)
         _attr("copies-default", T.INTEGER, ticket.copies or 1),
         _attr("copies-supported", T.RANGE_OF_INTEGER, RangeOfInteger(1, copies_max)),
@@ -471,6 +512,36 @@ def printer_attributes(info: QueueInfo, ctx: PrinterContext) -> list[IppAttribut
     taken = {a.name for a in out}
     out += _passthrough(caps, taken)
     return out
+
+
+def _time_out(config: QueueConfiguration | None) -> list[IppAttribute]:
+    """multiple-operation-time-out(-action) (PWG 5100.5 §5.4.17): the queue's own, as
+    administrators configured it, else the service's defaults."""
+    config = config or QueueConfiguration()
+    return [
+        _attr(
+            "multiple-operation-time-out",
+            T.INTEGER,
+            config.multiple_operation_time_out or MULTIPLE_OPERATION_TIME_OUT,
+        ),
+        _attr(
+            "multiple-operation-time-out-action",
+            T.KEYWORD,
+            config.multiple_operation_time_out_action or MULTIPLE_OPERATION_TIME_OUT_ACTION,
+        ),
+    ]
+
+
+#: printer-state-reasons the service's administrative operations set (its queue state).
+_OPERATOR_REASONS = frozenset({"paused", "moving-to-paused", "shutdown", "hold-new-jobs"})
+
+
+def _operator_message(status: ServiceStatus) -> str:
+    """printer-message-from-operator (RFC 8011 §5.4.10): the message an operator gave
+    with the Table 2 operation that paused or shut down the queue, which the service
+    shows as the queue's state message while it lasts; empty otherwise."""
+    reasons = set(status.printer_state_reasons or ())
+    return (status.printer_state_message or "") if reasons & _OPERATOR_REASONS else ""
 
 
 def _number_up(caps: Capabilities) -> list[IppAttribute]:
@@ -604,6 +675,7 @@ class TicketResult:
 
     ticket: JobTicket
     unsupported: list[IppAttribute] = field(default_factory=list)
+    job_name: str | None = None  # job-name in the job group (Set-Job-Attributes)
 
 
 def _first(attr: IppAttribute, tags: tuple[int, ...]) -> Any:
@@ -624,6 +696,7 @@ def ticket_from_request(job_group: IppGroup | None, info: QueueInfo) -> TicketRe
     returned as unsupported (the caller applies ipp-attribute-fidelity)."""
     values: dict[str, Any] = {}
     unsupported: list[IppAttribute] = []
+    job_name: str | None = None
     caps = info.capabilities
     for attr in job_group.attributes if job_group else []:
         name = attr.name
@@ -693,12 +766,13 @@ def ticket_from_request(job_group: IppGroup | None, info: QueueInfo) -> TicketRe
                 values["page_ranges"] = ",".join(
                     str(r.lower) if r.lower == r.upper else f"{r.lower}-{r.upper}" for r in ranges
                 )
-        elif name in ("job-sheets", "multiple-document-handling") and _only_keyword(
-            attr, {"none", "separate-documents-collated-copies"}
-        ):
-            continue  # the defaults: nothing to carry
-        else:
-            unsupported.append(attr)
+        elif name in ("job-sheets", "multiple-document-handling"):
+            if not _only_keyword(attr, {"none", "separate-documents-collated-copies"}):
+                unsupported.append(attr)  # only the defaults, which need nothing carried
+        elif name == "job-name":
+            job_name = _string(_first(attr, (T.NAME, T.NAME_WITH_LANGUAGE)))[:255]
+        else:  # RFC 8011 §4.1.7: an attribute not supported at all comes back 'unsupported'
+            unsupported.append(IppAttribute(name, [IppValue(T.UNSUPPORTED, None)]))
     try:
         ticket = JobTicket.model_validate(values)
     except ValueError:
@@ -706,7 +780,7 @@ def ticket_from_request(job_group: IppGroup | None, info: QueueInfo) -> TicketRe
             StatusCode.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
             "job template values out of range",
         ) from None
-    return TicketResult(ticket, unsupported)
+    return TicketResult(ticket, unsupported, job_name)
 
 
 def _media_col_ticket(col: IppCollection, media: str) -> dict[str, Any]:
@@ -744,3 +818,41 @@ def _media_from_col(col: Any, caps: Capabilities) -> str | None:
             ):
                 return candidate
     return None
+
+
+# --------------------------------------------------------------------------- documents
+
+#: document-state enums (PWG 5100.5 §5.3.6): the job states without pending-held.
+DOCUMENT_STATES = {k: v for k, v in JOB_STATES.items() if k != "pending-held"}
+#: Document Template attributes Set-Document-Attributes changes (the document ticket).
+DOCUMENT_SETTABLE_ATTRIBUTES = tuple(
+    a for a in JOB_CREATION_ATTRIBUTES if a not in ("job-name", "job-hold-until", "job-priority")
+)
+
+
+def document_attributes(doc: DocumentStatus, printer_uri: str, now: int) -> list[IppAttribute]:
+    """A document's Description and Status attributes and its ticket (PWG 5100.5 §5)."""
+    out = [
+        _attr("document-job-id", T.INTEGER, doc.job_id),
+        _attr("document-job-uri", T.URI, job_uri(printer_uri, doc.job_id)),
+        _attr("document-number", T.INTEGER, doc.document_number),
+        _attr("document-printer-uri", T.URI, printer_uri),
+        _attr("document-name", T.NAME, doc.document_name or f"document {doc.document_number}"),
+        _attr(
+            "document-format", T.MIME_MEDIA_TYPE, doc.document_format or "application/octet-stream"
+        ),
+        _attr("document-state", T.ENUM, DOCUMENT_STATES[doc.document_state.value]),
+        _attr("document-state-reasons", T.KEYWORD, *(doc.document_state_reasons or ["none"])),
+        _attr("printer-up-time", T.INTEGER, max(now, 1)),
+    ]
+    if doc.document_uri:
+        out.append(_attr("document-uri", T.URI, doc.document_uri))
+    if doc.document_size is not None:
+        out.append(_attr("k-octets", T.INTEGER, min((doc.document_size + 1023) // 1024, 2**31 - 1)))
+    ticket = doc.document_ticket or JobTicket()
+    for field_name, ipp, tag in _TICKET_ATTRIBUTES:
+        value = getattr(ticket, field_name)
+        if value is None or value == [] or ipp not in DOCUMENT_SETTABLE_ATTRIBUTES:
+            continue
+        out.append(_attr(ipp, tag, *(value if isinstance(value, list) else [value])))
+    return out

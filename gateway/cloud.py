@@ -14,9 +14,10 @@ gateway running next to the service, and for tests until GetServiceElements exis
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from stanzas.groups import Capabilities, JobStatus, JobTicket, ServiceStatus
+from stanzas.model import Payload
 
 from .attributes import QueueInfo
 from .errors import not_found, not_supported
@@ -51,8 +52,28 @@ class CloudClient(Protocol):
 
 
 def has(client: object, method: str) -> bool:
-    """Whether the client library offers ``method`` (issue 3 adds them one by one)."""
-    return callable(getattr(client, method, None))
+    """Whether the client library offers ``method`` (a dotted path: ``session.request``)."""
+    found: object = client
+    for part in method.split("."):
+        found = getattr(found, part, None)
+    return callable(found)
+
+
+#: What the administrative operations need: the session's own request call.
+REQUEST = "session.request"
+P = TypeVar("P", bound=Payload)
+
+
+async def request(client: CloudClient, payload: Payload, response_type: type[P]) -> P:
+    """One service operation the client library has no method for (the seeds' Table 2
+    operations of stanzas.admin_ops), made on the user's session."""
+    session = getattr(client, "session", None)
+    call = getattr(session, "request", None)
+    if not callable(call):
+        raise not_supported(f"the Cloud Imaging Service client cannot make {payload.ELEMENT}")
+    answer = await call(payload, response_type)
+    assert isinstance(answer, response_type)
+    return answer
 
 
 def method(client: object, name: str) -> Callable[..., Awaitable[Any]]:
@@ -93,6 +114,7 @@ async def service_elements_directory(client: CloudClient, queue: str) -> QueueIn
         queued_job_count=int(_get(elements, "queued_job_count", default=0) or 0),
         default_ticket=_get(elements, "default_job_ticket"),
         output_device_uuid=_get(description, "output_device_uuid"),
+        configuration=_get(elements, "configuration"),
     )
 
 
@@ -111,6 +133,7 @@ def local_service_directory(service: Any) -> Directory:
             printer_location=row.printer_location,
             is_accepting_jobs=row.is_accepting_jobs,
             output_device_uuid=row.output_device_uuid,
+            configuration=row.configuration,
         )
 
     return directory

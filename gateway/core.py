@@ -10,11 +10,13 @@ client sends. The HTTP layer (``gateway.http``) and the in-process fuzz test bot
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
+
+from pydantic import ValidationError
 
 from ipp.codec import (
     IppAttribute,
@@ -27,21 +29,25 @@ from ipp.codec import (
 from ipp.constants import GroupTag, Operation, StatusCode, ValueTag
 from stanzas.errors import CloudImagingError
 
-from . import job_ops, printer_ops, subscription_ops  # noqa: F401  (they register)
+from . import (  # noqa: F401  (they register their operations)
+    admin_ops,
+    document_ops,
+    job_control_ops,
+    job_ops,
+    printer_ops,
+    subscription_ops,
+)
 from .attributes import PrinterContext, QueueInfo, printer_uuid
 from .cloud import CloudClient, Directory
-from .dispatch import (
-    OPERATIONS,
-    Body,
-    Endpoint,
-    Identity,
-    OperationSpec,
-    Request,
-    supported_operations,
-)
+from .credentials import Refused, bare_jid, saslprep
+from .dispatch import OPERATIONS, OperationSpec, supported_operations
 from .errors import IppStatusError, bad_request, not_found, status_for
-from .sessions import NotAuthenticated, Sessions
-from .subscriptions import Event, Subscriptions
+from .logs import ClientErrors, clip
+from .queue_watch import QueueWatch
+from .request import Body, Endpoint, Identity, Request
+from .sessions import NotAuthenticated, Sessions, TooManyLogins
+from .settings import GatewaySettings
+from .subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +69,27 @@ class AuthRequired(Exception):
     """The request needs credentials (answered with HTTP 401 and a Basic challenge)."""
 
 
-@dataclass
-class GatewaySettings:
-    domain: str = "localhost"  # XMPP domain of the users (alice → alice@domain)
-    plain_port: int | None = None  # ipp:// listener, if any
-    tls_port: int | None = None  # ipps:// listener, if any
-    anonymous_queues: frozenset[str] = frozenset()  # requesting-user-name printing allowed
-    operators: frozenset[str] = frozenset()  # bare JIDs that see every job's events
-    uuid_seed: str = "cirrus-gateway"
-    notify_wait_max: float = 30.0  # longest a Get-Notifications with notify-wait waits
+class BodyError(Exception):
+    """Reading the request body failed: it broke off, or its HTTP framing was wrong. The
+    client's error, not the gateway's."""
+
+
+class _GuardedReader:
+    """The request body, remembering the first failure to read it (whatever layer the
+    failure surfaces through afterwards: the client library's upload, say)."""
+
+    def __init__(self, reader: Reader) -> None:
+        self._reader = reader
+        self.failure: BaseException | None = None
+
+    async def read(self, n: int = -1) -> bytes:
+        if self.failure is not None:
+            raise BodyError("the request body broke off") from self.failure
+        try:
+            return await self._reader.read(n)
+        except Exception as exc:
+            self.failure = exc
+            raise BodyError("the request body broke off") from exc
 
 
 class Gateway:
@@ -91,8 +109,12 @@ class Gateway:
         self.clock = clock
         self.started = int(clock())
         self.subscriptions = Subscriptions(clock)
+        self.client_errors = ClientErrors()
+        self.internal_errors = 0  # requests answered server-error-internal-error
         self._queue_cache: dict[str, tuple[float, QueueInfo]] = {}
-        self._queue_seen: dict[str, tuple[tuple[object, ...], int]] = {}
+        self.watch = QueueWatch(
+            self.subscriptions, self.now, started=self.started, poll_interval=settings.queue_poll
+        )
         #: job-id → requesting-user-name of jobs printed anonymously through this gateway
         self.anonymous_jobs: dict[int, str] = {}
 
@@ -101,44 +123,71 @@ class Gateway:
 
     # ------------------------------------------------------------------ entry point
     async def handle(
-        self, reader: Reader, credentials: tuple[str, str] | None, endpoint: Endpoint
+        self,
+        reader: Reader,
+        credentials: tuple[str, str] | None,
+        endpoint: Endpoint,
+        *,
+        peer: str | None = None,
     ) -> bytes:
-        """Answer one request read from ``reader``; raises only AuthRequired or
-        NotAuthenticated (the HTTP layer answers 401 for both)."""
+        """Answer one request read from ``reader``; raises only AuthRequired,
+        NotAuthenticated (the HTTP layer answers 401) or TooManyLogins (429)."""
         decoder = IppStreamDecoder(max_size=MAX_ATTRIBUTES)
+        guard = _GuardedReader(reader)
         head = bytearray()
         try:
             message = None
             while message is None:
-                chunk = await reader.read(READ_CHUNK)
+                chunk = await guard.read(READ_CHUNK)
                 if len(head) < 8:
                     head += chunk[: 8 - len(head)]
                 message = decoder.feed_eof() if not chunk else decoder.feed(chunk)
         except IppParseError as exc:
             return encode(self._parse_failure(bytes(head), exc))
-        body = Body(_body_chunks(decoder.rest, reader))
+        except BodyError:
+            self.client_errors.report(peer, "the request broke off", guard.failure)
+            stub = self._stub(bytes(head))
+            return encode(make_response(stub, S.CLIENT_ERROR_BAD_REQUEST, status_message=_BROKE))
+        body = Body(_body_chunks(decoder.rest, guard))
         try:
-            response = await self._handle(message, body, credentials, endpoint)
-        except (AuthRequired, NotAuthenticated):
+            response = await self._handle(message, body, credentials, endpoint, peer)
+        except (AuthRequired, NotAuthenticated, TooManyLogins):
             raise
-        except IppStatusError as exc:
-            response = self._error(message, exc)
-        except CloudImagingError as exc:
-            response = self._error(message, IppStatusError(status_for(exc), exc.message))
-        except TimeoutError:
-            response = self._error(
-                message, IppStatusError(S.SERVER_ERROR_SERVICE_UNAVAILABLE, "the service timed out")
-            )
-        except Exception:
-            log.exception("%s failed", message.operation_name)
-            response = self._error(
-                message, IppStatusError(S.SERVER_ERROR_INTERNAL_ERROR, "the gateway failed")
-            )
+        except Exception as exc:
+            if body.failure is not None and guard.failure is None:
+                failure = IppStatusError(S.CLIENT_ERROR_COMPRESSION_ERROR, clip(body.failure))
+                response = self._error(message, failure)
+            elif guard.failure is None:
+                response = self._error(message, self._status_of(message, exc))
+            else:
+                what = f"{message.operation_name}: the document broke off"
+                self.client_errors.report(peer, what, guard.failure)
+                response = self._error(message, bad_request(_BROKE))
         return encode(response)
 
-    def _parse_failure(self, head: bytes, exc: IppParseError) -> IppMessage:
+    def _status_of(self, message: IppMessage, exc: Exception) -> IppStatusError:
+        """The one mapping of a failed operation to its IPP status."""
+        if isinstance(exc, IppStatusError):
+            return exc
+        if isinstance(exc, CloudImagingError):
+            return IppStatusError(status_for(exc), exc.message)
+        if isinstance(exc, TimeoutError):
+            return IppStatusError(S.SERVER_ERROR_SERVICE_UNAVAILABLE, "the service timed out")
+        if isinstance(exc, ValidationError):
+            # A request value the service's protocol cannot carry (a name too long for
+            # name(MAX), a control character in a text …): the client's error.
+            fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+            return bad_request(clip(f"values the service cannot take: {', '.join(fields)}"))
+        self.internal_errors += 1
+        log.exception("%s failed", message.operation_name)
+        return IppStatusError(S.SERVER_ERROR_INTERNAL_ERROR, "the gateway failed")
+
+    def _stub(self, head: bytes) -> IppMessage:
         request_id = int.from_bytes(head[4:8], "big") if len(head) >= 8 else 0
-        stub = IppMessage(version=(2, 0), code=0, request_id=request_id & 0x7FFFFFFF)
+        return IppMessage(version=(2, 0), code=0, request_id=request_id & 0x7FFFFFFF)
+
+    def _parse_failure(self, head: bytes, exc: IppParseError) -> IppMessage:
+        stub = self._stub(head)
         status = (
             S.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE
             if "-octet limit" in exc.message
@@ -159,6 +208,7 @@ class Gateway:
         body: Body,
         credentials: tuple[str, str] | None,
         endpoint: Endpoint,
+        peer: str | None,
     ) -> IppMessage:
         _check_header(message)
         spec = OPERATIONS.get(message.code)
@@ -168,7 +218,7 @@ class Gateway:
                 f"operation 0x{message.code:04x} is not supported",
             )
         queue, job_id = _target(message, spec)
-        identity = await self._identify(message, spec, queue, credentials)
+        identity = await self._identify(message, spec, queue, credentials, peer)
         if not spec.available(identity.client):
             raise IppStatusError(
                 S.SERVER_ERROR_OPERATION_NOT_SUPPORTED,
@@ -188,6 +238,8 @@ class Gateway:
             endpoint=endpoint,
         )
         await spec.handler(request)
+        named = {a.name for a in request.unsupported}
+        request.unsupported += [a for a in spec.unread_attributes(request) if a.name not in named]
         if request.unsupported:
             if response.code == S.SUCCESSFUL_OK:
                 response.code = S.SUCCESSFUL_OK_IGNORED_OR_SUBSTITUTED_ATTRIBUTES
@@ -205,11 +257,10 @@ class Gateway:
         spec: OperationSpec,
         queue: str,
         credentials: tuple[str, str] | None,
+        peer: str | None,
     ) -> Identity:
         if credentials is not None:
-            user, password = credentials
-            client = await self.sessions.get(self.jid(user), password)
-            owner = self.jid(user)
+            owner, client = await self.authenticate(credentials, peer)
             return Identity(
                 user=owner.split("@", 1)[0],
                 owner=owner,
@@ -219,16 +270,27 @@ class Gateway:
         anonymous_ok = spec.public or queue in self.settings.anonymous_queues
         if not anonymous_ok or self.service_account is None:
             raise AuthRequired()
-        account, password = self.service_account
-        client = await self.sessions.get(self.jid(account), password)
+        owner, client = await self.authenticate(self.service_account, peer)
         name = message.first("requesting-user-name", "anonymous", group=GroupTag.OPERATION)
         user = name.text if hasattr(name, "text") else str(name)
-        return Identity(
-            user=user or "anonymous", owner=self.jid(account), client=client, anonymous=True
-        )
+        return Identity(user=user[:255] or "anonymous", owner=owner, client=client, anonymous=True)
+
+    async def authenticate(
+        self, credentials: tuple[str, str], peer: str | None
+    ) -> tuple[str, CloudClient]:
+        """(bare JID, session) of HTTP Basic credentials. Credentials the XMPP server
+        could never accept are refused at once, without a login (gateway.credentials)."""
+        user, password = credentials
+        try:
+            owner = self.jid(user)
+            saslprep(password)
+        except Refused as exc:
+            raise NotAuthenticated(str(exc)) from None
+        return owner, await self.sessions.get(owner, password, peer)
 
     def jid(self, user: str) -> str:
-        return user if "@" in user else f"{user}@{self.settings.domain}"
+        """The bare JID of a user name (Refused if it cannot be one)."""
+        return bare_jid(user, self.settings.domain)
 
     # ------------------------------------------------------------------ queues
     async def queue_info(self, client: CloudClient, queue: str) -> QueueInfo:
@@ -240,37 +302,42 @@ class Gateway:
         if queue in self.settings.anonymous_queues:
             info = QueueInfo(**{**info.__dict__, "anonymous": True})
         self._queue_cache[queue] = (now, info)
-        self._observe(info)
+        self.watch.observe(info)
         return info
 
     def forget_queue(self, queue: str) -> None:
         self._queue_cache.pop(queue, None)
 
-    def _observe(self, info: QueueInfo) -> None:
-        status = info.status
-        key = (
-            status.printer_state,
-            tuple(status.printer_state_reasons or ()),
-            status.printer_is_accepting_jobs,
-            info.is_accepting_jobs,
-        )
-        seen = self._queue_seen.get(info.name)
-        if seen is None:
-            self._queue_seen[info.name] = (key, self.started)
-        elif seen[0] != key:
-            self._queue_seen[info.name] = (key, self.now())
-            stopped = status.printer_state is not None and status.printer_state.value == "stopped"
-            for name in ("printer-state-changed", *(["printer-stopped"] if stopped else [])):
-                self.subscriptions.publish(
-                    Event(
-                        name=name,
-                        queue=info.name,
-                        owner="",
-                        time=self.now(),
-                        printer=status,
-                        text=f"printer {info.name} is {key[0] or 'idle'}",
-                    )
-                )
+    async def refresh_queue(self, client: CloudClient, queue: str) -> None:
+        """Read the queue's state afresh (after a change), publishing what changed; a
+        queue that cannot be read now (shut down) is left as last seen."""
+        self.forget_queue(queue)
+        try:
+            await self.queue_info(client, queue)
+        except (CloudImagingError, IppStatusError, TimeoutError):
+            pass
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Start following the queues that printer subscriptions watch."""
+        self.watch.start(self._read_for_watch)
+
+    async def stop(self) -> None:
+        await self.watch.stop()
+
+    async def _read_for_watch(self, queue: str) -> QueueInfo | None:
+        """The queue read afresh for its subscribers, with the gateway's own account (or
+        a subscriber's session); None if no session can read it."""
+        client = None
+        if self.service_account is not None:
+            _owner, client = await self.authenticate(self.service_account, None)
+        else:
+            owners = {s.owner for s in self.subscriptions.all() if s.queue == queue}
+            client = next(filter(None, map(self.sessions.cached, sorted(owners))), None)
+        if client is None:
+            return None
+        self.forget_queue(queue)
+        return await self.queue_info(client, queue)
 
     def printer_context(self, request: Request) -> PrinterContext:
         endpoint = request.endpoint
@@ -288,7 +355,6 @@ class Gateway:
             uris.insert(0, (request.printer_uri, security, "basic"))
         uris.sort(key=lambda u: u[0] != request.printer_uri)
         page = f"{endpoint.http_base()}/ipp/print/{queue}"
-        seen = self._queue_seen.get(queue)
         return PrinterContext(
             uris=uris,
             more_info=page,
@@ -296,9 +362,14 @@ class Gateway:
             printer_uuid=printer_uuid(self.settings.uuid_seed, queue),
             operations=supported_operations(request.client),
             up_time=self.now(),
-            config_change_time=self.started,
-            state_change_time=seen[1] if seen else self.started,
+            config_change_time=self.watch.config_change_time(queue),
+            state_change_time=self.watch.state_change_time(queue),
         )
+
+
+#: A queue's printer-name as the service's protocol spells it (stanzas.types.QueueName).
+_QUEUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$")
+_BROKE = "the request body broke off or its HTTP framing was wrong"
 
 
 async def _body_chunks(rest: bytes, reader: Reader) -> AsyncIterator[bytes]:
@@ -380,7 +451,7 @@ def _target(message: IppMessage, spec: OperationSpec) -> tuple[str, int | None]:
     if spec.job_target:
         attr = op.get("job-id")
         if attr is None or len(attr.values) != 1 or attr.tag != ValueTag.INTEGER:
-            if spec.operation in (Operation.CANCEL_CURRENT_JOB,):
+            if spec.operation in (Operation.CANCEL_CURRENT_JOB, Operation.SUSPEND_CURRENT_JOB):
                 return queue, None
             raise bad_request("job-id (one integer) or job-uri is required")
         job_id = attr.value
@@ -394,12 +465,16 @@ def _parse_uri(attr: IppAttribute) -> tuple[str, int | None]:
         raise bad_request(f"{attr.name} must be one uri value")
     parts = urlsplit(str(attr.value))
     if parts.scheme.lower() not in ("ipp", "ipps", "http", "https"):
-        raise not_found(f"{attr.value} is not a printer of this gateway")
+        raise not_found(f"{clip(attr.value)} is not a printer of this gateway")
     segments = [unquote(s) for s in parts.path.split("/") if s]
-    if len(segments) not in (3, 4) or segments[:2] != ["ipp", "print"] or not segments[2]:
-        raise not_found(f"{attr.value} is not a printer of this gateway")
+    if (
+        len(segments) not in (3, 4)
+        or segments[:2] != ["ipp", "print"]
+        or not _QUEUE_NAME.match(segments[2])
+    ):
+        raise not_found(f"{clip(attr.value)} is not a printer of this gateway")
     if len(segments) == 4:
         if not segments[3].isdigit() or len(segments[3]) > 10:
-            raise not_found(f"{attr.value} is not a job of this gateway")
+            raise not_found(f"{clip(attr.value)} is not a job of this gateway")
         return segments[2], int(segments[3])
     return segments[2], None

@@ -7,6 +7,10 @@ data relayed to the service as it arrives. ``Expect: 100-continue`` is answered 
 once the credentials (if any) are known good, so a refused client never sends its
 document. HTTP Basic is accepted over TLS, or in clear only from a loopback peer.
 ``GET /ipp/print/QUEUE`` is the printer-more-info page, ``GET /icons/QUEUE.png`` its icon.
+
+Malformed HTTP is answered (400 by aiohttp; 501 for a transfer coding other than
+chunked, RFC 9112 §6.1: it is not decoded, so a body must not be read as if it were
+plain) and logged as one bounded line (``gateway.logs``), never with a traceback.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from dataclasses import dataclass
 from aiohttp import hdrs, web
 
 from .core import AuthRequired, Gateway
-from .dispatch import Endpoint
 from .icon import printer_icon
-from .sessions import NotAuthenticated
+from .logs import ServerLog
+from .request import Endpoint
+from .sessions import NotAuthenticated, TooManyLogins
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +48,14 @@ class Listener:
     ssl_context: ssl.SSLContext | None = None
 
 
+class BadCredentials(Exception):
+    """An Authorization header that is no decodable HTTP Basic credential."""
+
+
 def basic_credentials(request: web.BaseRequest) -> tuple[str, str] | None:
-    """(user, password) from an Authorization: Basic header, or None."""
+    """(user, password) from an Authorization: Basic header, None without one;
+    BadCredentials when the header cannot be decoded (RFC 7617: base64 of UTF-8
+    ``user:password``)."""
     header = request.headers.get(hdrs.AUTHORIZATION, "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic":
@@ -52,9 +63,23 @@ def basic_credentials(request: web.BaseRequest) -> tuple[str, str] | None:
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        return None
+        raise BadCredentials("the Basic credentials are not base64 of UTF-8 text") from None
     user, sep, password = decoded.partition(":")
-    return (user, password) if sep and user else None
+    if not sep or not user:
+        raise BadCredentials("the Basic credentials are not user:password")
+    return user, password
+
+
+def _unsupported_coding(request: web.BaseRequest) -> str | None:
+    """A transfer coding other than chunked, if the request names one."""
+    codings = [
+        c.strip().lower()
+        for header in request.headers.getall(hdrs.TRANSFER_ENCODING, [])
+        for c in header.split(",")
+        if c.strip()
+    ]
+    other = [c for c in codings if c != "chunked"]
+    return other[0] if other else None
 
 
 def _loopback(request: web.BaseRequest) -> bool:
@@ -88,6 +113,17 @@ def _unauthorized(text: str) -> web.Response:
     return response
 
 
+def _closing(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
+    response = web.Response(status=status, text=text, headers=headers)
+    response.force_close()  # the body (if any) is not read: the connection cannot be reused
+    return response
+
+
+def _too_many(exc: TooManyLogins) -> web.Response:
+    retry = str(max(1, round(exc.retry_after)))
+    return _closing(429, f"{exc}\n", {hdrs.RETRY_AFTER: retry})
+
+
 class IppHttp:
     """The aiohttp application around one Gateway."""
 
@@ -105,27 +141,35 @@ class IppHttp:
         self.app.router.add_get("/icons/{queue}.png", self.icon)
         self._runners: list[web.AppRunner] = []
 
-    def _refuse_clear_credentials(self, request: web.BaseRequest) -> web.Response | None:
-        if request.secure or _loopback(request) or basic_credentials(request) is None:
+    def _refuse(self, request: web.BaseRequest) -> web.Response | None:
+        """What is refused before the body is read: a transfer coding that is not
+        decoded, undecodable credentials, Basic in clear from a non-loopback peer."""
+        coding = _unsupported_coding(request)
+        if coding is not None:
+            self.gateway.client_errors.report(request.remote, "transfer coding not chunked")
+            return _closing(501, "only the chunked transfer coding is implemented\n")
+        try:
+            credentials = basic_credentials(request)
+        except BadCredentials as exc:
+            return _unauthorized(f"{exc}\n")
+        if request.secure or _loopback(request) or credentials is None:
             return None
-        response = web.Response(
-            status=403, text="HTTP Basic is only accepted over TLS: use the ipps:// URI\n"
-        )
-        response.force_close()
-        return response
+        return _closing(403, "HTTP Basic is only accepted over TLS: use the ipps:// URI\n")
 
     async def expect(self, request: web.Request) -> web.StreamResponse | None:
         if request.headers.get(hdrs.EXPECT, "").lower() != "100-continue":
-            raise web.HTTPExpectationFailed(text="Unknown Expect: " + request.headers[hdrs.EXPECT])
-        refused = self._refuse_clear_credentials(request)
+            return _closing(417, "only Expect: 100-continue is understood\n")
+        refused = self._refuse(request)
         if refused is not None:
             return refused
         credentials = basic_credentials(request)
         if credentials is not None:
             try:
-                await self.gateway.sessions.get(self.gateway.jid(credentials[0]), credentials[1])
+                await self.gateway.authenticate(credentials, request.remote)
             except NotAuthenticated as exc:
                 return _unauthorized(f"{exc}\n")
+            except TooManyLogins as exc:
+                return _too_many(exc)
         if request.version >= (1, 1):
             await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             request.writer.output_size = 0
@@ -133,18 +177,23 @@ class IppHttp:
 
     async def ipp(self, request: web.Request) -> web.StreamResponse:
         if request.content_type != "application/ipp":
-            return web.Response(status=400, text="IPP requests are application/ipp\n")
-        refused = self._refuse_clear_credentials(request)
+            return _closing(400, "IPP requests are application/ipp\n")
+        refused = self._refuse(request)
         if refused is not None:
             return refused
         try:
             answer = await self.gateway.handle(
-                request.content, basic_credentials(request), _endpoint(request)
+                request.content,
+                basic_credentials(request),
+                _endpoint(request),
+                peer=request.remote,
             )
         except AuthRequired:
             return _unauthorized("this operation needs a Cirrus account (HTTP Basic)\n")
         except NotAuthenticated as exc:
             return _unauthorized(f"{exc}\n")
+        except TooManyLogins as exc:
+            return _too_many(exc)
         response = web.Response(body=answer, content_type="application/ipp")
         if not await _drain(request):
             response.force_close()
@@ -169,7 +218,12 @@ class IppHttp:
         """Listen on each; returns (host, port, tls) actually bound (port 0 = any)."""
         bound = []
         for listener in listeners:
-            runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+            runner = web.AppRunner(
+                self.app,
+                access_log=None,
+                handle_signals=False,
+                logger=ServerLog(self.gateway.client_errors),
+            )
             await runner.setup()
             site = web.TCPSite(
                 runner, listener.host, listener.port, ssl_context=listener.ssl_context
@@ -199,6 +253,6 @@ async def _drain(request: web.Request) -> bool:
                 total += len(chunk)
                 if total > DRAIN_LIMIT:
                     return False
-    except (TimeoutError, ConnectionError):
+    except Exception:  # broke off, bad framing, too slow: the connection goes
         return False
     return True

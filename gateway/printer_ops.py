@@ -8,13 +8,18 @@ from ipp.constants import GroupTag, Operation, StatusCode, ValueTag
 
 from .attributes import printer_attributes, select
 from .cloud import method
-from .dispatch import Request, operation
+from .dispatch import operation
 from .errors import IppStatusError
+from .request import Request
 
 T = ValueTag
 
 
-@operation(Operation.GET_PRINTER_ATTRIBUTES, public=True)
+@operation(
+    Operation.GET_PRINTER_ATTRIBUTES,
+    public=True,
+    attributes=("requested-attributes", "document-format"),
+)
 async def get_printer_attributes(req: Request) -> None:
     """Get-Printer-Attributes → the queue's elements (GetServiceElements) mapped to IPP."""
     fmt = req.attr("document-format", (T.MIME_MEDIA_TYPE,))
@@ -26,16 +31,25 @@ async def get_printer_attributes(req: Request) -> None:
     req.add_group(GroupTag.PRINTER, select(attrs, req.requested()))
 
 
-@operation(Operation.GET_PRINTER_SUPPORTED_VALUES, public=True)
+@operation(
+    Operation.GET_PRINTER_SUPPORTED_VALUES,
+    public=True,
+    attributes=("requested-attributes", "document-format"),
+)
 async def get_printer_supported_values(req: Request) -> None:
-    """Get-Printer-Supported-Values (RFC 3380): the values Set-Printer-Attributes would
-    take. Printer attributes are the device's and the administrators' to set, so none
-    is settable through the gateway: the answer is an empty printer group."""
+    """Get-Printer-Supported-Values (RFC 3380 §4.3): the values Set-Printer-Attributes
+    would take for the printer's "xxx-supported" attributes. Those are the device's
+    report, never settable through the gateway (only printer-info and printer-location
+    are, and they have no supported values): the answer is an empty printer group."""
     await req.gateway.queue_info(req.client, req.queue)  # the queue must exist
     req.add_group(GroupTag.PRINTER, [])
 
 
-@operation(Operation.IDENTIFY_PRINTER, needs=("identify_printer",))
+@operation(
+    Operation.IDENTIFY_PRINTER,
+    needs=("identify_printer",),
+    attributes=("identify-actions", "message"),
+)
 async def identify_printer(req: Request) -> None:
     """Identify-Printer (PWG 5100.13) → IdentifyPrinter, relayed to the device."""
     actions_attr = req.op.get("identify-actions")

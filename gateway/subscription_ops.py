@@ -6,8 +6,9 @@ from ipp.codec import IppAttribute, IppGroup, IppValue
 from ipp.constants import GroupTag, Operation, StatusCode, ValueTag
 
 from .attributes import JOB_STATES, NOTIFY_EVENTS, PRINTER_STATES
-from .dispatch import Request, operation
+from .dispatch import operation
 from .errors import IppStatusError, bad_request, not_found
+from .request import Request
 from .subscriptions import GET_INTERVAL, Event, Subscription
 
 S = StatusCode
@@ -61,7 +62,7 @@ def _subscribe(req: Request, group: IppGroup, job_id: int | None) -> list[IppAtt
         raise bad_request("a subscription needs notify-pull-method (ippget)")
     if status is not None and not 0 <= status <= 0xFF:
         return [IppAttribute("notify-status-code", [IppValue(T.ENUM, int(status))])]
-    if req.gateway.subscriptions.full():
+    if req.gateway.subscriptions.full(req.identity.owner):
         return [
             IppAttribute(
                 "notify-status-code", [IppValue(T.ENUM, int(S.CLIENT_ERROR_TOO_MANY_SUBSCRIPTIONS))]
@@ -82,24 +83,33 @@ def _subscribe(req: Request, group: IppGroup, job_id: int | None) -> list[IppAtt
     return out
 
 
-async def _create_subscriptions(req: Request, job_id: int | None) -> None:
+async def subscribe_groups(req: Request, job_id: int | None, *, new_job: bool = False) -> None:
+    """A subscription group of the answer for each one of the request (``new_job``:
+    those of a job-creating request, RFC 3995 §5.1, whose job exists either way)."""
     groups = req.message.groups_of(GroupTag.SUBSCRIPTION)
     if not groups:
         raise bad_request("no subscription attributes group")
     answers = [_subscribe(req, g, job_id) for g in groups]
     for answer in answers:
         req.add_group(GroupTag.SUBSCRIPTION, answer)
-    if all(a[0].name == "notify-status-code" for a in answers):
+    ignored = [a for a in answers if a[0].name == "notify-status-code"]
+    if new_job and ignored and req.response.code == S.SUCCESSFUL_OK:
+        req.response.code = S.SUCCESSFUL_OK_IGNORED_SUBSCRIPTIONS
+    elif not new_job and len(ignored) == len(answers):
         req.response.code = S.CLIENT_ERROR_IGNORED_ALL_SUBSCRIPTIONS
 
 
-@operation(Operation.CREATE_PRINTER_SUBSCRIPTIONS)
+@operation(Operation.CREATE_PRINTER_SUBSCRIPTIONS, groups=(GroupTag.SUBSCRIPTION,))
 async def create_printer_subscriptions(req: Request) -> None:
     await req.gateway.queue_info(req.client, req.queue)
-    await _create_subscriptions(req, None)
+    await subscribe_groups(req, None)
 
 
-@operation(Operation.CREATE_JOB_SUBSCRIPTIONS)
+@operation(
+    Operation.CREATE_JOB_SUBSCRIPTIONS,
+    attributes=("notify-job-id",),
+    groups=(GroupTag.SUBSCRIPTION,),
+)
 async def create_job_subscriptions(req: Request) -> None:
     job_id = req.attr("notify-job-id", (T.INTEGER,))
     if job_id is None:
@@ -109,7 +119,7 @@ async def create_job_subscriptions(req: Request) -> None:
         raise not_found(f"job {job_id} is not on {req.queue}")
     if job.job_state.is_terminal:
         raise IppStatusError(S.CLIENT_ERROR_NOT_POSSIBLE, f"job {job_id} has ended")
-    await _create_subscriptions(req, job_id)
+    await subscribe_groups(req, job_id)
 
 
 def _own(req: Request, attr_name: str = "notify-subscription-id") -> Subscription:
@@ -140,13 +150,54 @@ def _description(sub: Subscription, printer_uri: str) -> list[IppAttribute]:
     return out
 
 
-@operation(Operation.GET_SUBSCRIPTION_ATTRIBUTES)
+def _select(attrs: list[IppAttribute], requested: list[str] | None) -> list[IppAttribute]:
+    wanted = set(requested or ["all"])
+    if wanted & {"all", "subscription-description", "subscription-template"}:
+        return attrs
+    return [a for a in attrs if a.name in wanted]
+
+
+@operation(
+    Operation.GET_SUBSCRIPTION_ATTRIBUTES,
+    attributes=("notify-subscription-id", "requested-attributes"),
+)
 async def get_subscription_attributes(req: Request) -> None:
     sub = _own(req)
-    req.add_group(GroupTag.SUBSCRIPTION, _description(sub, req.printer_uri))
+    req.add_group(
+        GroupTag.SUBSCRIPTION, _select(_description(sub, req.printer_uri), req.requested())
+    )
 
 
-@operation(Operation.RENEW_SUBSCRIPTION)
+@operation(
+    Operation.GET_SUBSCRIPTIONS,
+    attributes=("notify-job-id", "limit", "my-subscriptions", "requested-attributes"),
+)
+async def get_subscriptions(req: Request) -> None:
+    """Get-Subscriptions (RFC 3995 §11.2.6): the queue's subscriptions (of one job with
+    notify-job-id); a user sees their own, an operator everyone's unless
+    my-subscriptions is true."""
+    job_id = req.attr("notify-job-id", (T.INTEGER,))
+    limit = req.attr("limit", (T.INTEGER,))
+    if limit is not None and limit < 1:
+        raise bad_request("limit must be 1 or more")
+    mine = bool(req.attr("my-subscriptions", (T.BOOLEAN,), False)) or not req.identity.operator
+    found = [
+        sub
+        for sub in req.gateway.subscriptions.all()
+        if sub.queue == req.queue
+        and sub.job_id == job_id
+        and (not mine or sub.owner == req.identity.owner)
+    ]
+    if job_id is not None and not found:
+        raise not_found(f"no subscriptions for job {job_id}")
+    requested = req.requested()
+    for sub in found[:limit]:
+        req.add_group(GroupTag.SUBSCRIPTION, _select(_description(sub, req.printer_uri), requested))
+
+
+@operation(
+    Operation.RENEW_SUBSCRIPTION, attributes=("notify-subscription-id", "notify-lease-duration")
+)
 async def renew_subscription(req: Request) -> None:
     sub = _own(req)
     if sub.job_id is not None:
@@ -159,7 +210,7 @@ async def renew_subscription(req: Request) -> None:
     )
 
 
-@operation(Operation.CANCEL_SUBSCRIPTION)
+@operation(Operation.CANCEL_SUBSCRIPTION, attributes=("notify-subscription-id",))
 async def cancel_subscription(req: Request) -> None:
     sub = _own(req)
     req.gateway.subscriptions.cancel(sub.subscription_id)
@@ -208,7 +259,10 @@ def _event_group(req: Request, sub: Subscription, seq: int, event: Event) -> lis
     return out
 
 
-@operation(Operation.GET_NOTIFICATIONS)
+@operation(
+    Operation.GET_NOTIFICATIONS,
+    attributes=("notify-subscription-ids", "notify-sequence-numbers", "notify-wait"),
+)
 async def get_notifications(req: Request) -> None:
     """Get-Notifications (RFC 3996 §5): the events after the given sequence numbers,
     waiting for the next one with notify-wait."""

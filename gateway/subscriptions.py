@@ -3,7 +3,9 @@
 Events come from the service's pushes: every JobEvent that reaches a user's gateway
 session is published here (``publish_job``), as are the jobs the gateway creates and the
 queue states it observes. A subscription keeps its last ``MAX_EVENTS`` events; the
-client pulls them with Get-Notifications (optionally waiting, ``notify-wait``).
+client pulls them with Get-Notifications (optionally waiting, ``notify-wait``). An event
+is kept ``EVENT_LIFE`` seconds (RFC 3996 ippget-event-life), so what a subscription
+holds is bounded both in number and in age.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from stanzas.groups import JobStatus, ServiceStatus
 
 MAX_EVENTS = 100
 MAX_SUBSCRIPTIONS = 1000
+MAX_PER_OWNER = 100  # one account cannot take every subscription of the gateway
+#: ippget-event-life (RFC 3996 §7.1, at least 15 s): how long an event can be fetched.
+EVENT_LIFE = 300
 #: notify-get-interval: how long a client waits between polls when nothing is pending.
 GET_INTERVAL = 10
 
@@ -103,9 +108,14 @@ class Subscriptions:
         self._subs[sub.subscription_id] = sub
         return sub
 
-    def full(self) -> bool:
+    def full(self, owner: str | None = None) -> bool:
+        """Whether no subscription can be added (for ``owner``, when named)."""
         self._expire()
-        return len(self._subs) >= MAX_SUBSCRIPTIONS
+        if len(self._subs) >= MAX_SUBSCRIPTIONS:
+            return True
+        return owner is not None and (
+            sum(1 for s in self._subs.values() if s.owner == owner) >= MAX_PER_OWNER
+        )
 
     def get(self, subscription_id: int) -> Subscription | None:
         self._expire()
@@ -125,7 +135,10 @@ class Subscriptions:
         return found
 
     def publish(self, event: Event) -> None:
+        oldest = event.time - EVENT_LIFE
         for sub in self._subs.values():
+            while sub.pending and sub.pending[0][1].time < oldest:
+                sub.pending.popleft()
             if sub.wants(event):
                 sub.pending.append((sub.next_sequence, event))
                 sub.next_sequence += 1
@@ -151,7 +164,9 @@ class Subscriptions:
         )
 
     def events_after(self, sub: Subscription, sequence: int) -> list[tuple[int, Event]]:
-        return [(seq, ev) for seq, ev in sub.pending if seq >= sequence]
+        """The events from ``sequence`` on that are younger than EVENT_LIFE."""
+        oldest = self._clock() - EVENT_LIFE
+        return [(seq, ev) for seq, ev in sub.pending if seq >= sequence and ev.time >= oldest]
 
     async def wait(self, timeout: float) -> None:
         """Until the next publish (or cancel), at most ``timeout`` seconds."""

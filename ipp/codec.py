@@ -738,7 +738,12 @@ def _encode_datetime(value: Any, where: str) -> bytes:
 
 
 _NAME_RE = re.compile(rb"[\x21-\x7e]+")
+#: Attribute names decoded before: a few hundred real ones recur in every message. Only
+#: names of a plausible length are kept, and at most _NAME_CACHE_SIZE of them, so that
+#: names a peer makes up (up to 32 KiB each) cannot fill memory.
 _NAME_CACHE: dict[bytes, str] = {}
+_NAME_CACHE_SIZE = 4096
+_NAME_CACHE_LONGEST = 64
 
 
 def _decode_name(raw: bytes, what: str) -> str:
@@ -750,7 +755,7 @@ def _decode_name(raw: bytes, what: str) -> str:
     if _NAME_RE.fullmatch(raw) is None:
         raise IppParseError(f"{what} {raw[:40]!r} contains a byte outside printable US-ASCII")
     name = raw.decode("ascii")
-    if len(_NAME_CACHE) < 4096:
+    if len(raw) <= _NAME_CACHE_LONGEST and len(_NAME_CACHE) < _NAME_CACHE_SIZE:
         _NAME_CACHE[raw] = name
     return name
 

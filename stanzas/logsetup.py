@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -21,15 +22,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def configure(level: str, fmt: str = "text") -> None:
+class _Json(JsonFormatter):
+    """JSON lines whose string fields are at most `max_field` characters (None: any)."""
+
+    def __init__(self, max_field: int | None) -> None:
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+        self.max_field = max_field
+
+    def process_log_record(self, log_record: dict[str, Any]) -> dict[str, Any]:
+        limit = self.max_field
+        if limit is not None:
+            for key, value in log_record.items():
+                if isinstance(value, str) and len(value) > limit:
+                    left_out = len(value) - limit
+                    log_record[key] = f"{value[:limit]}... [{left_out} characters left out]"
+        return log_record
+
+
+def configure(
+    level: str,
+    fmt: str = "text",
+    *,
+    text_formatter: type[logging.Formatter] = logging.Formatter,
+    max_field: int | None = None,
+) -> None:
     handler = logging.StreamHandler()
     if fmt == "json":
-        handler.setFormatter(
-            JsonFormatter(
-                "%(asctime)s %(levelname)s %(name)s %(message)s",
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            )
-        )
+        handler.setFormatter(_Json(max_field))
     else:
-        handler.setFormatter(logging.Formatter(TEXT))
+        handler.setFormatter(text_formatter(TEXT))
     logging.basicConfig(level=level, handlers=[handler], force=True)

@@ -358,6 +358,18 @@ def gateway_sections(names: Names, *, account: str, password: str) -> list[Secti
             Setting("dnssd", "Advertise the queues through the local Avahi daemon.", example=False),
             Setting("idle_timeout", "Seconds an idle user's XMPP session is kept.", example=900.0),
             Setting("notify_wait_max", "Longest wait of Get-Notifications, seconds.", example=30.0),
+            Setting(
+                "login_rate",
+                "Logins to the XMPP server per second one client address may cause"
+                " (beyond them: HTTP 429).",
+                example=1.0,
+            ),
+            Setting("login_burst", "Logins one client address may cause at once.", example=10.0),
+            Setting(
+                "queue_poll",
+                "Seconds between reads of the queues printer subscriptions watch.",
+                example=5.0,
+            ),
         ],
     )
     listen = Section(

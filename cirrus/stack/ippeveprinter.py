@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from cirrus.stack.process import die_with_parent
 from ipp.client import IppClient, IppError, IppTransportError
 from ipp.codec import IppParseError
 
@@ -266,16 +267,23 @@ async def _start(
     bus = f"unix:path={socket_path}"
     dbus_log = _open_log(printer.state_dir / "dbus.log")
     printer._files.append(dbus_log)
+    # Both children lead their own session (a terminal's signals reach the runner, which
+    # stops them in order) and die with the runner (die_with_parent), even a SIGKILLed one.
     printer._dbus = await asyncio.create_subprocess_exec(
-        dbus_executable,
-        "--session",
-        f"--address={bus}",
-        "--nofork",
-        "--nopidfile",
-        "--print-address",
+        *die_with_parent(
+            [
+                dbus_executable,
+                "--session",
+                f"--address={bus}",
+                "--nofork",
+                "--nopidfile",
+                "--print-address",
+            ]
+        ),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=dbus_log,
+        start_new_session=True,
     )
     assert printer._dbus.stdout is not None
     try:
@@ -296,12 +304,13 @@ async def _start(
     log.write(f"--- {' '.join(args)}\n".encode())
     log.flush()
     printer._process = await asyncio.create_subprocess_exec(
-        *args,
+        *die_with_parent(args),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=log,
         stderr=log,
         env=env,
         cwd=str(printer.state_dir),
+        start_new_session=True,
     )
 
     async with IppClient(printer.uri, timeout=2.0, connect_timeout=1.0) as client:

@@ -16,7 +16,8 @@ from typing import Any
 
 from gateway.attributes import QueueInfo
 from gateway.core import AuthRequired, Gateway, GatewaySettings
-from gateway.dispatch import Endpoint
+from gateway.dispatch import OPERATIONS
+from gateway.request import Endpoint
 from gateway.sessions import NotAuthenticated, Sessions
 from ipp.codec import (
     IppParseError,
@@ -91,10 +92,14 @@ class FakeCloud:
     async def send_uri(self, job_id: int, uri: str, **_: Any) -> None:
         self._job(job_id)
 
-    async def cancel_my_jobs(self, queue: str | None = None, job_ids: Any = None) -> None:
+    async def cancel_my_jobs(
+        self, queue: str | None = None, job_ids: Any = None, message: str | None = None
+    ) -> None:
         return None
 
-    async def cancel_current_job(self, queue: str, job_id: int | None = None) -> list[JobStatus]:
+    async def cancel_current_job(
+        self, queue: str, job_id: int | None = None, message: str | None = None
+    ) -> list[JobStatus]:
         return []
 
     async def hold_job(self, job_id: int, until: str = "indefinite") -> JobStatus:
@@ -104,7 +109,7 @@ class FakeCloud:
         return self._job(job_id)
 
     async def set_job_elements(
-        self, job_id: int, ticket: Any = None, delete: Any = None
+        self, job_id: int, ticket: Any = None, delete: Any = None, *, job_name: Any = None
     ) -> JobStatus:
         return self._job(job_id)
 
@@ -152,7 +157,9 @@ def make_gateway() -> tuple[Gateway, FakeCloud]:
 
 
 def seeds() -> list[bytes]:
-    """A well-formed request of every operation, using every value tag somewhere."""
+    """A request of every operation, using every value tag somewhere: each once with
+    every attribute of every operation (the gateway names those it does not read in
+    unsupported-attributes), and once with only what the operation reads."""
     out = []
     for number, op in enumerate(
         [
@@ -223,7 +230,21 @@ def seeds() -> list[bytes]:
         sub.add("notify-user-data", b"hello")
         sub.add("notify-lease-duration", 60)
         out.append(encode(req) + b"%PDF-1.4 tiny")
+        out.append(encode(_only_what_it_reads(req)) + b"%PDF-1.4 tiny")
     return out
+
+
+def _only_what_it_reads(req: IppRequest) -> IppRequest:
+    spec = OPERATIONS.get(req.code)
+    if spec is None:
+        return req
+    clean = IppRequest(Operation(req.code), req.request_id)
+    for group in req.groups:
+        if group.tag == GroupTag.OPERATION:
+            clean.groups[0].attributes[:] = [a for a in group.attributes if spec.reads(a.name)]
+        elif group.tag in spec.groups:
+            clean.add_group(group.tag).attributes[:] = group.attributes
+    return clean
 
 
 def mutate(rng: random.Random, data: bytes, pool: list[bytes]) -> bytes:

@@ -785,3 +785,23 @@ def test_thousands_of_mutated_messages_only_raise_parse_error() -> None:
             streamed = "error"
         assert streamed == outcome
     assert failed > 1000 and parsed > 100  # the mutations explore both sides
+
+
+def test_names_a_peer_makes_up_cannot_fill_the_name_cache() -> None:
+    """The decoder keeps the attribute names it decoded; 4096 distinct 30 KB names used
+    to stay in memory for good (about 250 MB, keys and values)."""
+    from ipp import codec
+
+    codec._NAME_CACHE.clear()
+    for number in range(5000):
+        name = (b"x%05d" % number) * 5000  # 30,000 printable octets
+        msg = (
+            b"\x02\x00\x00\x0b\x00\x00\x00\x01\x01"
+            + b"\x44"
+            + len(name).to_bytes(2, "big")
+            + name
+            + b"\x00\x01v\x03"
+        )
+        decode(msg)
+    held = sum(len(k) + len(v) for k, v in codec._NAME_CACHE.items())
+    assert held < 1024 * 1024

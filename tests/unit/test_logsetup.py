@@ -46,3 +46,14 @@ def test_every_program_takes_the_option(program: str) -> None:
         check=True,
     ).stdout
     assert "--log-format {text,json}" in shown
+
+
+def test_a_bounded_json_record_stays_one_short_line(capsys: pytest.CaptureFixture[str]) -> None:
+    logsetup.configure("INFO", "json", max_field=100)
+    try:
+        logging.getLogger("gateway.clients").info("peer sent %s", "x\n" * 5000)
+    finally:
+        logsetup.configure("WARNING", "text")
+    (line,) = capsys.readouterr().err.splitlines()
+    record = json.loads(line)
+    assert len(line) < 400 and record["message"].endswith("characters left out]")
