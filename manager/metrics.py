@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-if TYPE_CHECKING:
-    from manager.app import ManagerApp
+from manager.device_worker import DeviceWorker
+from manager.held_jobs import HeldJobs
+from stanzas.session import ComponentSession, ServiceSession
+
+
+class ManagerApp(Protocol):
+    """What the metrics read of the manager (manager/app.py's ManagerApp)."""
+
+    workers: dict[str, DeviceWorker]
+    held: HeldJobs
+    session: ServiceSession | ComponentSession
 
 
 class ManagerCollector:
