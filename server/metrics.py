@@ -16,6 +16,7 @@ is online, 503 (and what is wrong) otherwise.
 from __future__ import annotations
 
 import asyncio
+import collections
 import hmac
 import ipaddress
 import time
@@ -29,6 +30,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from server.context import ServiceContext
 from server.stores.jobs import Job
 from server.stores.sql import JOB_ACTIVE
+from stanzas.states import RegistrationState
 
 _SECONDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600)
 _PUSH = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1)
@@ -69,6 +71,13 @@ class ServiceMetrics:
             "the device",
             ["kind"],
             buckets=_PUSH,
+            registry=r,
+        )
+        self.devices = Gauge(
+            "cirrus_devices",
+            "Registered devices, by whether their manager's account is online (presence or "
+            "a request since the service started) and approved",
+            ["online", "approved"],
             registry=r,
         )
         r.register(_Counts(ctx))
@@ -115,6 +124,20 @@ class ServiceMetrics:
             )
             self.latency.labels(queue).observe(max(took, 0.0))
 
+    async def scrape(self) -> bytes:
+        """The exposition, with the devices counted now (a read per scrape, not per job)."""
+        counts: collections.Counter[tuple[str, str]] = collections.Counter()
+        for device in await self.ctx.devices.list_all():
+            online = "true" if device.jid in self.ctx.online else "false"
+            approved = (
+                "true" if device.registration_state == RegistrationState.APPROVED else "false"
+            )
+            counts[online, approved] += 1
+        for online in ("true", "false"):
+            for approved in ("true", "false"):
+                self.devices.labels(online, approved).set(counts[online, approved])
+        return self.exposition()
+
     def pushed(self, kind: str, seconds: float) -> None:
         self.push_latency.labels(kind).observe(seconds)
 
@@ -152,9 +175,6 @@ class _Counts:
             requests.add_metric([operation, status], n)
         yield requests
         yield GaugeMetricFamily(
-            "cirrus_devices_online", "Device accounts present (XMPP presence)", len(ctx.online)
-        )
-        yield GaugeMetricFamily(
             "cirrus_xmpp_online",
             "Whether the component is connected to the XMPP server",
             1 if _online(ctx) else 0,
@@ -185,7 +205,7 @@ def add_routes(app: web.Application, ctx: ServiceContext, metrics: ServiceMetric
     async def serve_metrics(request: web.Request) -> web.Response:
         if not _allowed(request, ctx.settings.metrics.token):
             return web.Response(status=403, text="metrics: bearer token or loopback only\n")
-        body = metrics.exposition()
+        body = await metrics.scrape()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def health(request: web.Request) -> web.Response:

@@ -115,6 +115,7 @@ async def test_a_jobs_life_in_the_log_and_the_metrics(harness: Harness, short_tm
         assert status == 200
         assert 'cirrus_jobs_ended_total{queue="office",state="completed"} 1.0' in text
         assert "cirrus_job_latency_seconds_bucket" in text
+        assert 'cirrus_devices{approved="true",online="true"} 1.0' in text
         # Through a proxy (which forwards from loopback too) it is refused.
         status, _ = await get(f"{base}/metrics", xmpp, **{"X-Forwarded-For": "192.0.2.7"})
         assert status == 403
