@@ -58,11 +58,8 @@ async def release(states: JobStates, job: Job, message: str | None) -> Job:
         return job
     # Held over a quota too: only the quota's reset or an administrator's raise of it
     # releases that hold (server/accounting/quotas.py).
-    state = (
-        JobState.PENDING_HELD
-        if R.ACCOUNT_LIMIT_REACHED in job.job_state_reasons
-        else (JobState.PENDING)
-    )
+    held = R.ACCOUNT_LIMIT_REACHED in job.job_state_reasons
+    state = JobState.PENDING_HELD if held else JobState.PENDING
     return await states.change(job, state, remove=[R.JOB_HOLD_UNTIL_SPECIFIED], message=message)
 
 

@@ -11,7 +11,7 @@ from stanzas import client_ops as c
 from stanzas import device_ops as d
 from stanzas.states import JobState
 from tests.handlers.conftest import DEVICE, create_job, register
-from tests.handlers.stream import ALICE, MGR1, MGR2, Stream
+from tests.handlers.stream import ALICE, BOB, MGR1, MGR2, Stream, xml_of
 from tests.joblog_format import Record, of_job, read
 
 PDF = b"%PDF-1.4 one page\n" * 40
@@ -135,3 +135,32 @@ async def test_the_services_own_change_names_the_service(stream: Stream) -> None
         ("-", "print.localhost")
     ]
     assert done[0].params["JobState"] == "aborted" and done[0].pri == 6 * 8 + 4
+
+
+async def test_a_group_commit_names_each_members_own_request(stream: Stream) -> None:
+    """Requests that commit together (one member's task runs every member's after-commit
+    callbacks) are each recorded with their own operation and user."""
+    await register(stream, MGR1, DEVICE, "office")
+    senders = [ALICE, BOB, ALICE, BOB, ALICE, BOB]
+    jobs = [await create_job(stream, who, "office") for who in senders]
+    raw = "".join(
+        f"<iq type='set' id='g{job}' from='{who}' to='print.localhost'>"
+        f"{xml_of(c.CancelJob(job_id=job))}</iq>"
+        for job, who in zip(jobs, senders, strict=True)
+    )
+    commits = 0
+    hop = stream.ctx.db._hop
+
+    async def counted(sql: str) -> None:
+        nonlocal commits
+        commits += sql == "COMMIT"
+        await hop(sql)
+
+    stream.ctx.db._hop = counted  # type: ignore[method-assign]
+    await stream.feed(raw)  # one read: the six are dispatched together
+    assert commits < len(jobs)  # some of them did commit together
+    ended = [r for r in records(stream) if r.event == "job-completed"]
+    assert len(ended) == 6
+    for record in ended:
+        assert record.params["Operation"] == "CancelJob"
+        assert record.params["UserName"] == record.params["JobOriginatingUserName"]
