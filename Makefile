@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 VENV := .venv
-APT_PACKAGES := prosody cups-ipp-utils dbus openssl lua-unbound python3 python3-venv cups-daemon cups-client cups-filters ejabberd nginx-light slapd lua-ldap systemd
+APT_PACKAGES := prosody cups-ipp-utils dbus openssl lua-unbound python3 python3-venv cups-daemon cups-client cups-filters ejabberd nginx-light slapd lua-ldap systemd ghostscript sane-utils libsane1
 MYPY_TARGETS := stanzas admin_commands server manager cirrus ipp gateway
 # mypy cannot check a package whose folder name ("prosody-config") is not a valid
 # module name: give it a correctly named symlink under the git-ignored build/.
@@ -13,7 +13,7 @@ MYPY_SHIM := build/mypy/prosody_config
 MYPY_SHIM_EJABBERD := build/mypy/ejabberd_config
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install apt venv test pytest lint demo up bench clean
+.PHONY: install apt venv test pytest lint demo up bench chaos soak clean
 
 install: apt venv
 
@@ -58,6 +58,15 @@ up: install
 
 bench: install
 	$(VENV)/bin/python -m bench
+
+# SIGKILLs the service, managers and Prosody while jobs flow; checks exactly-once
+# (bench/README.md). Arguments: make chaos CHAOS_ARGS="--jobs 5000 --seed 7"
+chaos: install
+	$(VENV)/bin/python -m bench.chaos $(CHAOS_ARGS)
+
+# Memory growth per 10,000 jobs of every process. make soak SOAK_ARGS="--jobs 50000"
+soak: install
+	$(VENV)/bin/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

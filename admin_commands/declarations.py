@@ -643,10 +643,15 @@ BY_NAME: dict[str, Command] = {
 }
 
 
+SERVICE_TYPE = "service-type"  # the named queue's service, filled in by the runner
+
+
 def build(command: Command, values: Values) -> Payload:
-    """The command's request, or UsageError when a value does not fit the protocol."""
+    """The command's request, or UsageError when a value does not fit the protocol.
+    A request naming a queue gets the queue's service type when the runner looked it
+    up (values[SERVICE_TYPE]): `jobs scanner` is a scan queue's GetActiveJobs."""
     try:
-        return command.build(values)
+        request = command.build(values)
     except ValidationError as exc:
         problems = []
         for err in exc.errors()[:3]:
@@ -654,6 +659,12 @@ def build(command: Command, values: Values) -> Payload:
             message = str(err["msg"]).removeprefix("Value error, ")
             problems.append(f"{where}: {message}" if where else message)
         raise UsageError("; ".join(problems)) from None
+    service = values.get(SERVICE_TYPE)
+    current = getattr(request, "service_type", None)
+    if service and current is not None and getattr(request, "printer_name", None):
+        # ServiceType or AnyServiceType, whichever the request's field takes
+        request = request.model_copy(update={"service_type": type(current)(service)})
+    return request
 
 
 def may_run(command: Command, *, operator: bool, admin: bool) -> bool:

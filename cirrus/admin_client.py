@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from admin_commands.declarations import BY_NAME, Command, UsageError, Values, build
+from admin_commands.declarations import BY_NAME, SERVICE_TYPE, Command, UsageError, Values, build
 from admin_commands.render import Rendered
 from cirrus.client import CirrusClient
 from stanzas import admin_ops as ops
@@ -40,6 +40,11 @@ class AdminClient:
             if command not in BY_NAME:
                 raise UsageError(f"no command {command!r}")
             command = BY_NAME[command]
+        if command.targets_queue and isinstance(values.get("queue"), str):
+            # The queue's service (a scan queue's jobs are scan jobs): one look-up.
+            found = [s for s in await self.services() if s.printer_name == values["queue"]]
+            if found:
+                values = {**values, SERVICE_TYPE: found[0].service_type.value}
         response = await self.call(build(command, values), command.response)
         return response, command.render(response)
 

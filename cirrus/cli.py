@@ -193,9 +193,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queue", "-q", required=True)
     p.add_argument("--uri", action="append", default=[], help="a document the service fetches")
     p.add_argument("--name", help="job-name (default: the first file's name)")
+    p.add_argument(
+        "--to",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="send instead of print: mailto:ADDRESS (an EmailOut queue) or tel:NUMBER (FaxOut)",
+    )
     add_ticket_options(p)
     p.add_argument("--hold", action="store_true", help="hold the job (job-hold-until=indefinite)")
     p.add_argument("--no-wait", action="store_true", help="return once the job is submitted")
+    p.add_argument(
+        "--timeout", type=float, default=None, help="stop following after SECONDS without news"
+    )
+
+    p = sub.add_parser(
+        "scan", parents=[common], help="scan at a scan queue's device into a file, live"
+    )
+    p.add_argument("--queue", "-q", required=True)
+    p.add_argument("--output", "-o", required=True, metavar="FILE")
+    p.add_argument("--resolution", type=int, help="input-resolution in dpi, e.g. 300")
+    p.add_argument("--color-mode", choices=["color", "monochrome", "bi-level"])
+    p.add_argument("--source", choices=["platen", "feeder", "adf"], help="feeder = adf")
+    p.add_argument("--format", default="application/pdf", help="application/pdf, image/jpeg …")
+    p.add_argument("--pages", type=int, help="pages to take from the feeder (default: all)")
+    p.add_argument("--duplex", action="store_true", help="both sides (feeder)")
+    p.add_argument("--media", help="the area to scan, e.g. iso_a4_210x297mm")
+    p.add_argument("--name", help="job-name (default: the file's name)")
     p.add_argument(
         "--timeout", type=float, default=None, help="stop following after SECONDS without news"
     )
@@ -266,6 +290,7 @@ def add_xmpp_option(parser: argparse.ArgumentParser) -> None:
 
 COMMANDS: dict[str, Callable[[CirrusClient, argparse.Namespace], Awaitable[int]]] = {
     "print": commands.cmd_print,
+    "scan": commands.cmd_scan,
     "jobs": commands.cmd_jobs,
     "job": commands.cmd_job,
     "cancel": commands.cmd_cancel,

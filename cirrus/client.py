@@ -40,12 +40,14 @@ from stanzas.errors import (
     DocumentAccessError,
     NoAnswer,
     NotDelivered,
+    NotFound,
     OutcomeUnknown,
     WaitTimeout,
     error_for,
 )
 from stanzas.groups import DocumentStatus, JobStatus, JobTicket, ServiceElements
 from stanzas.session import REQUEST_TIMEOUT, ServiceSession, time_left, time_limit, tls_context
+from stanzas.states import ServiceType
 from stanzas.types import INLINE_DOCUMENT_MAX
 
 READ_CHUNK = 4 * 1024 * 1024  # bytes per thread hop reading a document file
@@ -63,6 +65,7 @@ _FORMATS = {
     ".jpeg": "image/jpeg",
     ".png": "image/png",
     ".txt": "text/plain",
+    ".md": "text/markdown",
 }
 
 
@@ -192,11 +195,13 @@ class CirrusClient:
         job_name: str | None = None,
         ticket: JobTicket | None = None,
         mandatory: list[str] | None = None,
+        service_type: ServiceType = ServiceType.PRINT,
     ) -> JobStatus:
         """Create<Service>Job; elements the queue cannot honour are dropped and named in
         the job's unsupported-elements, unless listed in `mandatory` (then it fails)."""
         response = await self.session.request(
             ops.CreateJob(
+                service_type=service_type,
                 printer_name=queue,
                 job_name=job_name,
                 job_ticket=ticket,
@@ -216,11 +221,13 @@ class CirrusClient:
         job_name: str | None = None,
         ticket: JobTicket | None = None,
         mandatory: list[str] | None = None,
+        service_type: ServiceType = ServiceType.PRINT,
     ) -> JobStatus:
         """IPP Print-Job: a job with one small document (up to INLINE_DOCUMENT_MAX
         octets) in one request; returns the job committed and closed."""
         response = await self.session.request(
             ops.PrintJob(
+                service_type=service_type,
                 printer_name=queue,
                 job_name=job_name,
                 job_ticket=ticket,
@@ -386,6 +393,85 @@ class CirrusClient:
             )
         return body
 
+    async def add_hardcopy_document(
+        self, job_id: int, *, input_source: str | None = None, last_document: bool = True
+    ) -> ops.AddHardcopyDocumentResponse:
+        """Add<Service>HardcopyDocument: the device scans it (Scan, and EmailOut or
+        FaxOut from hardcopy); the job's ticket says how."""
+        return await self.session.request(
+            ops.AddHardcopyDocument(
+                job_id=job_id, input_source=input_source, last_document=last_document
+            ),
+            ops.AddHardcopyDocumentResponse,
+        )
+
+    async def get_document_data(
+        self, job_id: int, document_number: int, *, accept_inline: bool = True
+    ) -> ops.GetDocumentDataResponse:
+        return await self.session.request(
+            ops.GetDocumentData(
+                job_id=job_id,
+                document_number=document_number,
+                document_data_accepted=accept_inline,
+            ),
+            ops.GetDocumentDataResponse,
+        )
+
+    async def download_document(self, job_id: int, document_number: int, path: Path) -> int:
+        """A job's document (a scan) into `path`, streamed and checked by size and
+        SHA-256 before it takes that name; returns its size. Only the job's owner and
+        administrators may."""
+        found = await self.get_document_data(job_id, document_number)
+        part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        try:
+            if found.document_data is not None:
+                data = found.document_data
+                await asyncio.to_thread(part.write_bytes, data)
+                size, digest = len(data), hashlib.sha256(data).hexdigest()
+            elif found.document_access_uri is not None:
+                size, digest = await self._get(found.document_access_uri, part)
+            else:
+                raise DocumentAccessError("the service sent neither the data nor a URL for it")
+            if (size, digest) != (found.document_size, found.document_digest):
+                raise DocumentAccessError(
+                    f"document {document_number} arrived as {size} octets with SHA-256 "
+                    f"{digest}; the service said {found.document_size} octets with "
+                    f"{found.document_digest}"
+                )
+            await asyncio.to_thread(part.replace, path)
+        finally:
+            await asyncio.to_thread(part.unlink, missing_ok=True)
+        return size
+
+    async def _get(self, uri: str, part: Path) -> tuple[int, str]:
+        """The HTTPS download into `part`, hashed as it arrives, bounded by the enclosing
+        time_limit()."""
+        digest = hashlib.sha256()
+        size = 0
+        left = time_left(float("inf"))
+        f = await asyncio.to_thread(part.open, "wb")
+        try:
+            async with asyncio.timeout(None if left == float("inf") else max(left, 0)):
+                async with self._http_session().get(uri) as response:
+                    if response.status != 200:
+                        body = await _json_body(response)
+                        raise error_for(
+                            str(body.get("status", "client-error-document-access-error")),
+                            str(
+                                body.get("message", f"download failed with HTTP {response.status}")
+                            ),
+                        )
+                    async for chunk in response.content.iter_chunked(READ_CHUNK):
+                        size += len(chunk)
+                        await asyncio.to_thread(_write_hashing, f, chunk, digest)
+        except TimeoutError:
+            raise NoAnswer("the download did not finish within the time limit") from None
+        except aiohttp.ClientError as exc:
+            raise DocumentAccessError(f"the download broke off: {exc}") from None
+        finally:
+            await asyncio.to_thread(f.close)
+        return size, digest.hexdigest()
+
     async def close_job(self, job_id: int) -> ops.SendDocumentResponse:
         """Send<Service>Document with LastDocument and no data (the older way to close;
         Close<Service>Job is `close`)."""
@@ -434,22 +520,37 @@ class CirrusClient:
         which: str = "not-completed",
         my_jobs: bool = True,
         limit: int | None = None,
+        service_types: tuple[ServiceType, ...] = (ServiceType.PRINT,),
     ) -> list[JobStatus]:
         """GetActive<Service>Jobs (which='not-completed'), Get<Service>JobHistory
-        ('completed'), or both ('all': active first, then history)."""
-        lists: list[JobStatus] = []
-        if which in ("not-completed", "all"):
-            active = await self.session.request(
-                ops.GetActiveJobs(printer_name=queue, my_jobs=my_jobs, limit=limit), ops.JobList
-            )
-            lists += active.job
-        if which in ("completed", "all"):
-            history = await self.session.request(
-                ops.GetJobHistory(printer_name=queue, my_jobs=my_jobs, limit=limit), ops.JobList
-            )
-            lists += history.job
+        ('completed'), or both ('all': active first, then history), of each service
+        in `service_types` (one request each; a queue of another service is skipped)."""
         if which not in ("not-completed", "completed", "all"):
             raise ValueError(f"which-jobs {which!r}")
+        active: list[JobStatus] = []
+        history: list[JobStatus] = []
+        asked: list[tuple[type[ops.GetActiveJobs] | type[ops.GetJobHistory], list[JobStatus]]] = []
+        if which in ("not-completed", "all"):
+            asked.append((ops.GetActiveJobs, active))
+        if which in ("completed", "all"):
+            asked.append((ops.GetJobHistory, history))
+        for service in service_types:
+            try:
+                for request, into in asked:
+                    listing = await self.session.request(
+                        request(
+                            service_type=service, printer_name=queue, my_jobs=my_jobs, limit=limit
+                        ),
+                        ops.JobList,
+                    )
+                    into += listing.job
+            except NotFound:
+                if queue is None or len(service_types) == 1:
+                    raise  # only "no such queue of this service" is skipped
+        if len(service_types) > 1:  # one list per service: merged in each list's order
+            active.sort(key=lambda j: j.job_id)
+            history.sort(key=lambda j: (-(j.time_at_completed or 0), -j.job_id))
+        lists = active + history
         return lists[:limit] if limit else lists
 
     async def get_job_elements(
@@ -588,13 +689,25 @@ class CirrusClient:
         return response.unsupported_elements or []
 
     async def get_service_elements(
-        self, queue: str, groups: list[str] | None = None
+        self,
+        queue: str,
+        groups: list[str] | None = None,
+        service_type: ServiceType = ServiceType.PRINT,
     ) -> ServiceElements:
         response = await self.session.request(
-            ops.GetServiceElements(printer_name=queue, requested_elements=groups),
+            ops.GetServiceElements(
+                service_type=service_type, printer_name=queue, requested_elements=groups
+            ),
             ops.GetServiceElementsResponse,
         )
         return response.service
+
+    async def service_type_of(self, queue: str) -> ServiceType:
+        """The queue's service (GetServices), print when the list does not name it."""
+        for service in await self.list_queues():
+            if service.description is not None and service.description.printer_name == queue:
+                return ServiceType(service.description.service_type)
+        return ServiceType.PRINT
 
     async def identify_printer(
         self, queue: str, *, actions: list[str] | None = None, message: str | None = None
@@ -618,9 +731,11 @@ class CirrusClient:
         job_name: str | None = None,
         ticket: JobTicket | None = None,
         mandatory: list[str] | None = None,
+        service_type: ServiceType = ServiceType.PRINT,
     ) -> JobStatus:
         """Create one job holding every file, in order; returns the job once closed.
-        One small file goes as Print-Job: one request."""
+        One small file goes as Print-Job: one request. EmailOut and FaxOut jobs take
+        their files the same way (service_type, and destination-uris in the ticket)."""
         if len(paths) == 1:
             data = await _small_file(paths[0])
             if data is not None:
@@ -632,9 +747,14 @@ class CirrusClient:
                     job_name=job_name or paths[0].name[:255],
                     ticket=ticket,
                     mandatory=mandatory,
+                    service_type=service_type,
                 )
         job = await self.create_job(
-            queue, job_name=job_name or paths[0].name, ticket=ticket, mandatory=mandatory
+            queue,
+            job_name=job_name or paths[0].name,
+            ticket=ticket,
+            mandatory=mandatory,
+            service_type=service_type,
         )
         for index, path in enumerate(paths):
             await self.send_document(job.job_id, path, last_document=index == len(paths) - 1)
@@ -766,6 +886,11 @@ def _measure(path: Path) -> tuple[int, str]:
             size += len(chunk)
             digest.update(chunk)
     return size, digest.hexdigest()
+
+
+def _write_hashing(f: BinaryIO, chunk: bytes, digest: Any) -> None:
+    digest.update(chunk)
+    f.write(chunk)
 
 
 def _read_hashing(f: BinaryIO, digest: Any) -> bytes:

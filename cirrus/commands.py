@@ -9,11 +9,32 @@ from pathlib import Path
 from cirrus.client import CirrusClient, guess_format
 from cirrus.output import JOB_HEADERS, describe, emit_json, job_rows, table
 from stanzas.groups import JobStatus, JobTicket
+from stanzas.states import ServiceType
 from stanzas.types import INLINE_DOCUMENT_MAX
+
+# destination-uris schemes and the service that sends there (PWG 5100.15).
+SERVICE_FOR_SCHEME = {"mailto": ServiceType.EMAIL_OUT, "tel": ServiceType.FAX_OUT}
+SCAN_FORMATS = {
+    "pdf": "application/pdf",
+    "jpeg": "image/jpeg",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+}
+_EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+
+
+def destination_service(uris: list[str]) -> ServiceType:
+    """The service of `--to` URIs: all mailto: (EmailOut) or all tel: (FaxOut)."""
+    schemes = {uri.partition(":")[0].lower() for uri in uris}
+    services = {SERVICE_FOR_SCHEME.get(scheme) for scheme in schemes}
+    if len(services) != 1 or None in services:
+        raise SystemExit("cirrus: --to takes mailto: URIs (email) or tel: URIs (fax), not both")
+    return next(s for s in services if s is not None)
 
 
 def ticket_from(args: argparse.Namespace) -> JobTicket:
     return JobTicket(
+        destination_uris=getattr(args, "to", None) or None,
         copies=args.copies,
         media=args.media,
         sides=args.sides,
@@ -53,12 +74,17 @@ async def cmd_print(client: CirrusClient, args: argparse.Namespace) -> int:
     if not paths and not args.uri:
         raise SystemExit("cirrus: nothing to print: give files or --uri")
     name = args.name or (paths[0].name if paths else args.uri[0].rsplit("/", 1)[-1])
+    service = destination_service(args.to) if args.to else ServiceType.PRINT
     small = len(paths) == 1 and not args.uri and paths[0].stat().st_size <= INLINE_DOCUMENT_MAX
     if small:  # one request (Print-Job)
-        job = await client.print_files(args.queue, paths, job_name=name, ticket=ticket_from(args))
+        job = await client.print_files(
+            args.queue, paths, job_name=name, ticket=ticket_from(args), service_type=service
+        )
         _say(args, f"job {job.job_id} created on queue {args.queue} with {paths[0].name}", job)
     else:
-        job = await client.create_job(args.queue, job_name=name, ticket=ticket_from(args))
+        job = await client.create_job(
+            args.queue, job_name=name, ticket=ticket_from(args), service_type=service
+        )
         _say(args, f"job {job.job_id} created on queue {args.queue}", job)
     if job.unsupported_elements:
         _say(args, f"the queue ignores: {', '.join(job.unsupported_elements)}")
@@ -78,6 +104,53 @@ async def cmd_print(client: CirrusClient, args: argparse.Namespace) -> int:
         _say(args, describe(status), status)
         final = status
     return 0 if final.job_state.value == "completed" else 1
+
+
+async def cmd_scan(client: CirrusClient, args: argparse.Namespace) -> int:
+    """A scan job: the ticket, Add<Service>HardcopyDocument, the states live, then the
+    scanned documents downloaded into -o FILE (FILE-2.ext, … for one image per page)."""
+    output = Path(args.output)
+    if not output.parent.is_dir():
+        raise SystemExit(f"cirrus: {output.parent}: no such folder")
+    document_format = SCAN_FORMATS.get(args.format.lower(), args.format)
+    ticket = JobTicket(
+        document_format=document_format,
+        input_source={"feeder": "adf"}.get(args.source, args.source),
+        input_color_mode=args.color_mode,
+        input_resolution=args.resolution,
+        input_sides="two-sided-long-edge" if args.duplex else None,
+        number_of_pages=args.pages,
+        media=args.media,
+    )
+    job = await client.create_job(
+        args.queue, job_name=args.name or output.name, ticket=ticket, service_type=ServiceType.SCAN
+    )
+    _say(args, f"scan job {job.job_id} created on queue {args.queue}", job)
+    if job.unsupported_elements:
+        _say(args, f"the queue ignores: {', '.join(job.unsupported_elements)}")
+    await client.add_hardcopy_document(job.job_id, input_source=ticket.input_source)
+    final = job
+    async for status in client.job_updates(job.job_id, timeout=args.timeout):
+        _say(args, describe(status), status)
+        final = status
+    if final.job_state.value != "completed":
+        return 1
+    documents = (await client.get_documents(job.job_id)).document
+    for index, document in enumerate(documents):
+        path = _numbered(output, index, document.document_format)
+        size = await client.download_document(job.job_id, document.document_number, path)
+        _say(args, f"wrote {path} ({size} octets, {document.document_format})")
+    if not documents:
+        _say(args, "the scan produced no document")
+        return 1
+    return 0
+
+
+def _numbered(output: Path, index: int, document_format: str | None) -> Path:
+    if index == 0:
+        return output
+    suffix = output.suffix or _EXTENSIONS.get(document_format or "", "")
+    return output.with_name(f"{output.stem}-{index + 1}{suffix}")
 
 
 async def _upload(
@@ -114,7 +187,13 @@ async def _upload(
 
 async def cmd_jobs(client: CirrusClient, args: argparse.Namespace) -> int:
     which = "completed" if args.history else "not-completed"
-    jobs = await client.get_jobs(args.queue, which=which, my_jobs=not args.all, limit=args.limit)
+    jobs = await client.get_jobs(
+        args.queue,
+        which=which,
+        my_jobs=not args.all,
+        limit=args.limit,
+        service_types=tuple(ServiceType),  # print, scan, emailout and faxout jobs alike
+    )
     if args.json:
         emit_json(jobs)
     elif jobs:
@@ -222,7 +301,8 @@ async def cmd_queues(client: CirrusClient, args: argparse.Namespace) -> int:
 
 
 async def cmd_queue(client: CirrusClient, args: argparse.Namespace) -> int:
-    service = await client.get_service_elements(args.queue)
+    kind = await client.service_type_of(args.queue)  # a scan queue shows its scanner
+    service = await client.get_service_elements(args.queue, service_type=kind)
     if args.json:
         emit_json(service)
         return 0

@@ -5,23 +5,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import manager.drivers as drivers_pkg
-from manager.config import ManagerSettings
+from manager.config import DeviceSettings, ManagerSettings
 from manager.device_worker import DeviceWorker
 from manager.drivers.base import DeviceDriver
+from manager.drivers.scanner import ScanDriver
+from manager.drivers.smtp import SmtpDriver
 from manager.held_jobs import HeldJobs
 from manager.metrics import ManagerMetrics
+from manager.scan_worker import ScanWorker
+from manager.transform import Transformer
 from stanzas.device_ops import WorkNotification
 from stanzas.errors import CloudImagingError
 from stanzas.session import ComponentSession, ServiceSession, tls_context
+from stanzas.states import ServiceType
 
 log = logging.getLogger(__name__)
 
 
 class ManagerApp:
     def __init__(
-        self, settings: ManagerSettings, drivers: dict[str, DeviceDriver] | None = None
+        self,
+        settings: ManagerSettings,
+        drivers: dict[str, DeviceDriver | ScanDriver] | None = None,
     ) -> None:
         """`drivers` may supply ready driver objects by output-device-uuid (tests do)."""
         self.settings = settings
@@ -50,22 +58,38 @@ class ManagerApp:
             )
         self.held = HeldJobs(settings.state_dir / "held-jobs.json")
         http_ssl = tls_context(xmpp.ca_file)
-        self.workers: dict[str, DeviceWorker] = {}
+        self.workers: dict[str, DeviceWorker | ScanWorker] = {}
         for device in settings.devices:
-            driver = (drivers or {}).get(device.output_device_uuid) or drivers_pkg.make_driver(
-                device.driver
+            given = (drivers or {}).get(device.output_device_uuid)
+            common: dict[str, Any] = {
+                "output_device_uuid": device.output_device_uuid,
+                "printer_name": device.printer_name,
+                "session": self.session,
+                "spool_dir": settings.state_dir / "spool",
+                "http_ssl": http_ssl,
+                "printer_info": device.printer_info,
+                "printer_location": device.printer_location,
+                "status_interval": settings.status_interval,
+            }
+            service = service_of(device)
+            if service == ServiceType.SCAN:
+                scanner = given or drivers_pkg.make_scan_driver(device.driver)
+                assert isinstance(scanner, ScanDriver), f"{device.driver} is not a scanner"
+                self.workers[device.output_device_uuid] = ScanWorker(driver=scanner, **common)
+                continue
+            driver = given or self._make_driver(device)
+            assert isinstance(driver, DeviceDriver), f"{device.driver} does not take documents"
+            transformer = (
+                Transformer(settings.state_dir / "transform", timeout=settings.transform_timeout)
+                if device.transform and service == ServiceType.PRINT
+                else None
             )
             self.workers[device.output_device_uuid] = DeviceWorker(
-                output_device_uuid=device.output_device_uuid,
-                printer_name=device.printer_name,
                 driver=driver,
-                session=self.session,
                 held=self.held,
-                spool_dir=settings.state_dir / "spool",
-                http_ssl=http_ssl,
-                printer_info=device.printer_info,
-                printer_location=device.printer_location,
-                status_interval=settings.status_interval,
+                service_type=service,
+                transformer=transformer,
+                **common,
             )
         self.synced = asyncio.Event()
         self._notification_order = asyncio.Lock()
@@ -79,7 +103,16 @@ class ManagerApp:
         )
         self.metrics_port: int | None = None  # where /metrics listens, once started
 
+    def _make_driver(self, device: DeviceSettings) -> DeviceDriver:
+        if device.driver.strip().lower().startswith("smtp:"):
+            if self.settings.smtp is None:
+                raise ValueError(f"{device.printer_name}: the smtp driver needs an [smtp] section")
+            spool = self.settings.state_dir / "smtp" / device.output_device_uuid.rsplit(":", 1)[-1]
+            return SmtpDriver(self.settings.smtp, spool)
+        return drivers_pkg.make_driver(device.driver)
+
     async def start(self, timeout: float = 30.0) -> None:
+        await asyncio.to_thread(Transformer(self.settings.state_dir / "transform").clear)
         if self.metrics is not None:
             self.metrics_port = self.metrics.start()
         for worker in self.workers.values():
@@ -125,10 +158,19 @@ class ManagerApp:
         self._acting.add(task)
         task.add_done_callback(self._acting.discard)
 
-    async def _act_on(self, worker: DeviceWorker, note: WorkNotification) -> None:
+    async def _act_on(self, worker: DeviceWorker | ScanWorker, note: WorkNotification) -> None:
         try:
             # In arrival order: the tasks start, and so queue for the lock, in that order.
             async with self._notification_order:
                 await worker.on_notification(note)
         except CloudImagingError as exc:
             log.warning("acting on a notification failed: %s %s", exc.status, exc.message)
+
+
+def service_of(device: DeviceSettings) -> ServiceType:
+    """The queue's service: as configured, else the driver's (sane scans, smtp sends
+    email, everything else prints)."""
+    if device.service is not None:
+        return ServiceType(device.service)
+    kind = device.driver.strip().partition(":")[0].lower()
+    return {"sane": ServiceType.SCAN, "smtp": ServiceType.EMAIL_OUT}.get(kind, ServiceType.PRINT)

@@ -11,7 +11,7 @@ import contextlib
 import functools
 import logging
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -22,6 +22,7 @@ from manager.download import DocumentFailed, fetch, verified
 from manager.download import in_memory as _in_memory
 from manager.download import read_file as _read_file
 from manager.drivers.base import (
+    DeviceCapabilities,
     DeviceDriver,
     DeviceJobStatus,
     DeviceJobTicket,
@@ -32,6 +33,7 @@ from manager.drivers.base import (
 from manager.faults import crash_point
 from manager.held_jobs import HeldJob, HeldJobs, Phase
 from manager.status import capabilities_element, cloud_report, status_element
+from manager.transform import Converted, Transformer, TransformFailed, plan, reachable
 from stanzas import device_ops as ops
 from stanzas.errors import (
     CloudImagingError,
@@ -44,7 +46,7 @@ from stanzas.errors import (
 )
 from stanzas.groups import JobTicket
 from stanzas.model import Payload
-from stanzas.states import JobState
+from stanzas.states import JobState, ServiceType
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=Payload)
@@ -74,8 +76,15 @@ class DeviceWorker:
         printer_info: str | None = None,
         printer_location: str | None = None,
         status_interval: float = 2.0,
+        service_type: ServiceType = ServiceType.PRINT,
+        transformer: Transformer | None = None,
     ) -> None:
         self.uuid = output_device_uuid
+        self.service_type = service_type
+        # Converts what the device does not take (None: documents go as they are).
+        self.transformer = transformer
+        self._caps: DeviceCapabilities | None = None
+        self._tickets: dict[int, DeviceJobTicket] = {}
         self.printer_name = printer_name
         self.driver = driver
         self.session = session
@@ -134,14 +143,22 @@ class DeviceWorker:
     async def register(self) -> ops.RegisterDeviceResponse:
         status = await self.driver.get_status()
         capabilities = await self.driver.get_capabilities()
+        self._caps = capabilities
         self._last_status = status
+        advertised = capabilities
+        if self.transformer is not None:  # the queue's real reach
+            advertised = replace(
+                advertised,
+                document_format_supported=reachable(capabilities.document_format_supported),
+            )
         response = await self.call(
             ops.RegisterDevice(
                 output_device_uuid=self.uuid,
+                service_type=self.service_type,
                 printer_name=self.printer_name,
                 printer_info=self.printer_info or capabilities.printer_info or None,
                 printer_location=self.printer_location,
-                capabilities=capabilities_element(capabilities),
+                capabilities=capabilities_element(advertised),
                 status=status_element(status),
             ),
             ops.RegisterDeviceResponse,
@@ -255,6 +272,7 @@ class DeviceWorker:
 
     def _job_done(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self._jobs.pop(job_id, None)
+        self._tickets.pop(job_id, None)
         self._messages.pop(job_id, None)
         if not self._jobs:
             self.idle.set()
@@ -323,8 +341,10 @@ class DeviceWorker:
         crash_point("after-fetch-job")
         if job_id in self._cancel:
             return None
+        ticket = _device_ticket(fetched)
+        self._tickets[job_id] = ticket
         try:
-            device_job_id = await self.driver.create_job(_device_ticket(fetched))
+            device_job_id = await self.driver.create_job(ticket)
         except DeviceRejected as exc:
             await self.call(
                 ops.AcknowledgeJob(
@@ -413,15 +433,33 @@ class DeviceWorker:
             if ack.job_state.is_terminal:
                 path.unlink(missing_ok=True)
                 break
-            held = await self.held.advance(held, phase=Phase.SENDING)
+            try:
+                converted = await self._transform(held.job_id, document, path, small)
+            except TransformFailed as exc:
+                path.unlink(missing_ok=True)
+                await self._quietly_cancel(held.device_job_id)
+                held = await self.held.advance(held, phase=Phase.SENT)
+                await self._report(
+                    held,
+                    DeviceJobStatus(
+                        job_id=held.device_job_id,
+                        job_state="aborted",
+                        job_state_reasons=("aborted-by-system", "document-format-error"),
+                        job_state_message=f"the document could not be converted: {exc}",
+                    ),
+                )
+                return None
             last = index == len(numbers) - 1
             try:
+                held = await self.held.advance(held, phase=Phase.SENDING)
+                if converted is not None:
+                    data: AsyncIterator[bytes] = _read_file(converted.path)
+                    document_format = converted.document_format
+                else:
+                    data = _read_file(path) if small is None else _in_memory(small)
+                    document_format = document.document_format
                 await self.driver.send_document(
-                    held.device_job_id,
-                    _read_file(path) if small is None else _in_memory(small),
-                    document.document_format,
-                    document.document_name,
-                    last,
+                    held.device_job_id, data, document_format, document.document_name, last
                 )
             except DeviceRejected as exc:
                 path.unlink(missing_ok=True)
@@ -438,6 +476,9 @@ class DeviceWorker:
                     ),
                 )
                 return None
+            finally:
+                if converted is not None:  # sent, refused or cut off: it is made again
+                    converted.path.unlink(missing_ok=True)
             if small is None:  # a small one never touched the spool: no unlink syscall
                 path.unlink(missing_ok=True)
             # After the last document straight to SENT: one durable write, not two
@@ -449,6 +490,30 @@ class DeviceWorker:
             )
             crash_point("after-send-document")
         return await self.held.advance(held, phase=Phase.SENT)
+
+    async def _transform(
+        self, job_id: int, document: ops.FetchDocumentResponse, path: Path, small: bytes | None
+    ) -> Converted | None:
+        """The document converted for the device when it does not take its format
+        (manager/transform/); None when it goes as it is."""
+        caps = self._caps
+        if self.transformer is None or caps is None:
+            return None
+        if not plan(document.document_format, caps.document_format_supported):
+            return None  # taken as it is (or nothing reaches the device: it says so)
+        if small is not None:  # the converters read files
+            await asyncio.to_thread(path.write_bytes, small)
+        ticket = self._tickets.get(job_id)
+        if ticket is None:  # after a restart: the ticket again (a bound job may be re-fetched)
+            fetched = await self.call(
+                ops.FetchJob(output_device_uuid=self.uuid, job_id=job_id), ops.FetchJobResponse
+            )
+            ticket = self._tickets[job_id] = _device_ticket(fetched)
+        try:
+            return await self.transformer.for_device(path, document.document_format, ticket, caps)
+        finally:
+            if small is not None:
+                path.unlink(missing_ok=True)
 
     async def _download(self, document: ops.FetchDocumentResponse, path: Path) -> bytes | None:
         """GET the document, checking size and SHA-256 before the device sees any of it
@@ -566,4 +631,5 @@ def _device_ticket(fetched: ops.FetchJobResponse) -> DeviceJobTicket:
         sides=ticket.sides,
         print_color_mode=ticket.print_color_mode,
         print_quality=ticket.print_quality,
+        destination_uris=tuple(ticket.destination_uris or ()),
     )

@@ -12,21 +12,28 @@ manager keeps anyway, so the job path costs nothing more.
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from manager.device_worker import DeviceWorker
 from manager.held_jobs import HeldJobs
 from stanzas.session import ComponentSession, ServiceSession
+
+
+class Worker(Protocol):
+    uuid: str
+    printer_name: str
+    device_answers: bool
 
 
 class ManagerApp(Protocol):
     """What the metrics read of the manager (manager/app.py's ManagerApp)."""
 
-    workers: dict[str, DeviceWorker]
+    @property
+    def workers(self) -> Mapping[str, Worker]: ...
+
     held: HeldJobs
     session: ServiceSession | ComponentSession
 

@@ -34,6 +34,7 @@ def capabilities_element(caps: DeviceCapabilities) -> Capabilities:
         print_quality_supported=list(caps.print_quality_supported) or None,
         finishings_supported=list(caps.finishings_supported) or None,
         copies_supported=caps.copies_max or None,
+        destination_uri_schemes_supported=list(caps.destination_uri_schemes_supported) or None,
     )
 
 

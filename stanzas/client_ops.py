@@ -129,6 +129,29 @@ class AddHardcopyDocumentResponse(Payload):
     document_number: DocumentNumber
 
 
+class GetDocumentData(Payload):
+    """A job's document bytes for its owner (or an administrator): the documents a
+    scan produced. Answered with a one-time HTTPS download URL, or, with
+    document-data-accepted and a small document, the bytes themselves."""
+
+    ELEMENT = "GetDocumentData"
+    job_id: JobId
+    document_number: DocumentNumber
+    document_data_accepted: bool = False
+
+
+class GetDocumentDataResponse(Payload):
+    ELEMENT = "GetDocumentDataResponse"
+    job_id: JobId
+    document_number: DocumentNumber
+    document_name: Name
+    document_format: MimeType
+    document_size: Octets
+    document_digest: Sha256Hex  # SHA-256 of the bytes, lowercase hex
+    document_access_uri: Uri | None = None
+    document_data: DocumentData | None = None
+
+
 class CloseJob(Payload):
     """Seed Close<Service>Job; IPP Close-Job."""
 

@@ -180,10 +180,13 @@ class AcknowledgeDocumentResponse(Payload):
 
 
 class PutJobDocumentData(DeviceRequest):
-    """Seed Put<Service>JobDocumentData: a device's output (a scan) for the service.
+    """Seed Put<Service>JobDocumentData: a document the device produced (a scan) for
+    the service, which keeps it for the job's owner.
 
-    Answered with a one-time HTTPS upload URL; Print queues answer
-    server-error-operation-not-supported.
+    Answered with a one-time HTTPS upload URL bound to the device; the PUT's 201 means
+    the document is committed (size and digest checked). A small document (up to
+    INLINE_DOCUMENT_MAX octets) may come in `document-data` instead; then the answer
+    means it is committed. Print queues answer server-error-operation-not-supported.
     """
 
     ELEMENT = "PutJobDocumentData"
@@ -192,13 +195,15 @@ class PutJobDocumentData(DeviceRequest):
     document_size: Octets | None = None
     document_digest: Sha256Hex | None = None
     last_document: bool = True
+    document_name: Name | None = None
+    document_data: DocumentData | None = None
 
 
 class PutJobDocumentDataResponse(Payload):
     ELEMENT = "PutJobDocumentDataResponse"
     job_id: JobId
     document_number: DocumentNumber
-    upload_uri: Uri
+    upload_uri: Uri | None = None  # absent when the data came in the request
 
 
 # --- state updates (INFRA Update-Output-Device-Attributes, Update-Job-Status, …) ----------

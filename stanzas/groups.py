@@ -58,6 +58,15 @@ class JobTicket(Element):
     job_priority: int | None = Field(default=None, ge=1, le=100)
     job_hold_until: Keyword | None = None  # no-hold, indefinite, …
     document_format: MimeType | None = None  # the format the documents will have
+    # Scan (PWG 5100.17 IPP Scan): how the hardcopy is scanned. document-format is then
+    # the format of the scanned documents and media the area scanned.
+    input_source: Keyword | None = None  # platen, adf
+    input_color_mode: Keyword | None = None  # color, monochrome, bi-level
+    input_resolution: int | None = Field(default=None, ge=1, le=9600)  # dots per inch
+    input_sides: Keyword | None = None  # one-sided, two-sided-long-edge … (feeder)
+    number_of_pages: int | None = Field(default=None, ge=1, le=10_000)  # from the feeder
+    # EmailOut and FaxOut (PWG 5100.15): where the documents go (mailto:, tel: URIs).
+    destination_uris: list[Uri] | None = Field(default=None, min_length=1, max_length=100)
 
 
 class Capabilities(Element):
@@ -81,6 +90,13 @@ class Capabilities(Element):
     number_up_supported: list[int] | None = None
     page_ranges_supported: bool | None = None
     job_priority_supported: int | None = Field(default=None, ge=1, le=100)
+    # A scanner's (PWG 5100.17): what a scan ticket may ask.
+    input_source_supported: list[Keyword] | None = None
+    input_color_mode_supported: list[Keyword] | None = None
+    input_resolution_supported: list[int] | None = None  # dots per inch
+    input_sides_supported: list[Keyword] | None = None
+    # EmailOut and FaxOut: the URI schemes destination-uris may use (mailto, tel).
+    destination_uri_schemes_supported: list[Keyword] | None = None
 
 
 class ServiceStatus(Element):

@@ -268,6 +268,12 @@ def manager_sections(
                 example=2.0,
             ),
             Setting(
+                "transform_timeout",
+                "Seconds one conversion (Ghostscript, texttopdf, img2pdf) of a document "
+                "the printer does not take may run before the job is aborted.",
+                example=300.0,
+            ),
+            Setting(
                 "metrics_port",
                 "Serve Prometheus metrics on 127.0.0.1:PORT (GET /metrics); off when left out.",
                 example=9464,
@@ -326,10 +332,47 @@ def manager_sections(
                 "printer_info", "A description shown to users.", example="Office printer, 2nd floor"
             ),
             Setting("printer_location", "Where it is.", example="Building A, room 214"),
+            Setting(
+                "service",
+                "The queue's service: print, scan, emailout or faxout. By default the "
+                "driver's (sane: scan, smtp: emailout, the others print); faxout takes an "
+                "ipp: driver to an IPP FaxOut device.",
+                example="print",
+            ),
+            Setting(
+                "transform",
+                "Convert documents the printer does not take (PDF to PWG Raster, text "
+                "laid out …); the queue then lists every format that reaches it.",
+                example=True,
+            ),
         ],
         array=True,
     )
-    return [top, xmpp, device]
+    smtp = Section(
+        "smtp",
+        'For an EmailOut device (driver = "smtp:"): the SMTP server it sends through. '
+        "Leave every setting out when no device sends email.",
+        [
+            Setting("host", "The SMTP server.", example=f"smtp.{names.domain}"),
+            Setting("port", "587 for STARTTLS, 465 for TLS.", example=587),
+            Setting(
+                "security", "starttls, tls or none (a relay on this host).", example="starttls"
+            ),
+            Setting(
+                "username", "The login (leave out for none).", example=f"scanner@{names.domain}"
+            ),
+            Setting("password", "Its password.", example="smtp-password"),
+            Setting("from_address", "The sender of the emails.", example=f"scanner@{names.domain}"),
+            Setting("ca_file", "CA bundle (PEM) of the server's certificate.", example="ca.pem"),
+            Setting("timeout", "Seconds for each exchange with the server.", example=60.0),
+            Setting(
+                "max_message_size",
+                "The largest total of documents one email carries, in bytes.",
+                example=26214400,
+            ),
+        ],
+    )
+    return [top, xmpp, device, smtp]
 
 
 def gateway_sections(names: Names, *, account: str, password: str) -> list[Section]:

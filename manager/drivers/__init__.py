@@ -5,13 +5,18 @@
 * ``ipp:ipp://127.0.0.1:8631/ipp/print`` (or a bare ``ipp://``/``ipps://`` URI) — IppDriver
 * ``file:/path/to/dir`` — FileDriver, one file per document
 * ``sim:`` or ``sim:speed=0.1`` — SimDriver, an in-memory simulated printer
+
+Scanners have their own interface (scanner.py): ``make_scan_driver(spec)`` builds one:
+
+* ``sane:test`` (any SANE device name, as ``scanimage -L`` lists it) — SaneDriver
 """
 
 from __future__ import annotations
 
 from .base import DeviceDriver
+from .scanner import ScanDriver
 
-__all__ = ["make_driver"]
+__all__ = ["make_driver", "make_scan_driver"]
 
 
 def make_driver(spec: str) -> DeviceDriver:
@@ -41,3 +46,13 @@ def make_driver(spec: str) -> DeviceDriver:
 
         return SimDriver.from_spec(rest)
     raise ValueError(f"driver spec {spec!r}: unknown driver {kind!r} (ipp, file or sim)")
+
+
+def make_scan_driver(spec: str) -> ScanDriver:
+    """A scanner driver for ``spec``; ValueError if unknown."""
+    kind, sep, rest = spec.strip().partition(":")
+    if kind.lower() == "sane" and sep:
+        from .sane import SaneDriver
+
+        return SaneDriver.from_spec(rest)
+    raise ValueError(f"driver spec {spec!r}: expected sane:DEVICE for a scanner")

@@ -39,6 +39,17 @@ class DeviceCapabilities:
     print_quality_supported: tuple[int, ...] = (4,)  # 3 draft, 4 normal, 5 high
     finishings_supported: tuple[int, ...] = (3,)  # 3 = none
     copies_max: int = 999
+    # What raster the device takes, for the transform (manager/transform/): PWG 5102.4
+    # pwg-raster-document-resolution-supported (dpi, square), -type-supported
+    # (sgray_8, srgb_8 …) and -sheet-back (how a back side is oriented); Apple's
+    # urf-supported keywords (RS300-600, W8, SRGB24, DM1 …).
+    pwg_raster_document_resolution_supported: tuple[int, ...] = ()
+    pwg_raster_document_type_supported: tuple[str, ...] = ()
+    pwg_raster_document_sheet_back: str = ""
+    urf_supported: tuple[str, ...] = ()
+    printer_resolution_supported: tuple[int, ...] = ()  # dpi, for PCL and PostScript output
+    # EmailOut and FaxOut: the URI schemes the device sends to (mailto, tel).
+    destination_uri_schemes_supported: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,9 @@ class DeviceJobTicket:
     sides: str | None = None
     print_color_mode: str | None = None
     print_quality: int | None = None
+    # Where EmailOut and FaxOut send the documents (PWG 5100.15 destination-uris:
+    # mailto: or tel: URIs); empty for Print.
+    destination_uris: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
 

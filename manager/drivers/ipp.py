@@ -50,7 +50,7 @@ from typing import Any
 import aiohttp
 
 from ipp.client import IppClient, IppTransportError
-from ipp.codec import IppGroup, IppMessage, IppParseError, StringWithLanguage
+from ipp.codec import IppGroup, IppMessage, IppParseError, Resolution, StringWithLanguage
 from ipp.constants import (
     ATTRIBUTE_SYNTAX,
     GroupTag,
@@ -99,6 +99,13 @@ CAPABILITY_ATTRIBUTES = [
     "finishings-supported",
     "copies-supported",
     "multiple-document-jobs-supported",
+    # what the transform (manager/transform/) renders raster and PDLs at
+    "pwg-raster-document-resolution-supported",
+    "pwg-raster-document-type-supported",
+    "pwg-raster-document-sheet-back",
+    "urf-supported",
+    "printer-resolution-supported",
+    "destination-uri-schemes-supported",  # an IPP FaxOut device's (PWG 5100.15)
 ]
 STATUS_ATTRIBUTES = [
     "printer-state",
@@ -326,6 +333,14 @@ class IppDriver(DeviceDriver):
             values = tuple(v for v in printer.values(name) if isinstance(v, int))
             return values or default
 
+        def dpi(name: str) -> tuple[int, ...]:
+            """Square resolutions in dots per inch (units 4 are dots per centimetre)."""
+            return tuple(
+                r.x if r.units == 3 else round(r.x * 2.54)
+                for r in printer.values(name)
+                if isinstance(r, Resolution) and r.x == r.y
+            )
+
         return DeviceCapabilities(
             printer_make_and_model=_text(printer.first("printer-make-and-model", "")),
             printer_info=_text(printer.first("printer-info", "")),
@@ -347,6 +362,16 @@ class IppDriver(DeviceDriver):
             ),
             finishings_supported=ints("finishings-supported", defaults.finishings_supported),
             copies_max=copies_max if isinstance(copies_max, int) and copies_max > 0 else 1,
+            pwg_raster_document_resolution_supported=dpi(
+                "pwg-raster-document-resolution-supported"
+            ),
+            pwg_raster_document_type_supported=strings("pwg-raster-document-type-supported", ()),
+            pwg_raster_document_sheet_back=_text(
+                printer.first("pwg-raster-document-sheet-back", "")
+            ),
+            urf_supported=strings("urf-supported", ()),
+            printer_resolution_supported=dpi("printer-resolution-supported"),
+            destination_uri_schemes_supported=strings("destination-uri-schemes-supported", ()),
         )
 
     async def get_status(self) -> DeviceStatus:
@@ -394,6 +419,8 @@ class IppDriver(DeviceDriver):
         ):
             if value is not None:
                 attrs[name] = value
+        if ticket.destination_uris:  # IPP FaxOut (PWG 5100.15): where the fax goes
+            attrs["destination-uris"] = [{"destination-uri": u} for u in ticket.destination_uris]
         for name, value in ticket.extra.items():
             attrs.setdefault(name, _extra_value(name, value))
         return attrs
@@ -423,6 +450,8 @@ class IppDriver(DeviceDriver):
                 for group in resp.groups_of(GroupTag.UNSUPPORTED):
                     unsupported.update(group.names())
                 dropped = [name for name in attrs if name in unsupported] or list(attrs)
+                if "destination-uris" in dropped:  # a fax without its number is no fax
+                    raise DeviceRejected(resp.status_name, "the device refused destination-uris")
                 for name in dropped:
                     del attrs[name]
                 continue
@@ -430,6 +459,8 @@ class IppDriver(DeviceDriver):
         raise AssertionError("unreachable")
 
     async def create_job(self, ticket: DeviceJobTicket) -> int:
+        if ticket.destination_uris:
+            await self._check_destinations(ticket.destination_uris)
         turn = await self._turns.take()
         try:
             with self._turns.in_use(turn):
@@ -440,6 +471,20 @@ class IppDriver(DeviceDriver):
         self._track(job_id, _Job(ticket, [job_id], turn=turn))
         self._activity += 1
         return job_id
+
+    async def _check_destinations(self, uris: tuple[str, ...]) -> None:
+        """A FaxOut job goes only to a device that says it sends to such URIs: a printer
+        takes Create-Job with destination-uris and ignores them (ippeveprinter does),
+        and would print the fax instead of sending it."""
+        printer = await self._printer_attributes(["destination-uri-schemes-supported"])
+        schemes = {_text(v).lower() for v in printer.values("destination-uri-schemes-supported")}
+        wrong = [u for u in uris if u.partition(":")[0].lower() not in schemes]
+        if wrong:
+            raise DeviceRejected(
+                "client-error-attributes-or-values-not-supported",
+                f"the device does not send to {', '.join(wrong)} (destination-uri-schemes-"
+                f"supported: {', '.join(sorted(schemes)) or 'none: it is no FaxOut device'})",
+            )
 
     def _give_back_turn(self, job: _Job) -> None:
         self._turns.give_back(job.turn)

@@ -182,8 +182,11 @@ class SimDriver(DeviceDriver):
         keep_data: bool = False,
         first_job_id: int = 1,
         accepting: bool = True,
+        destination_uri_schemes: Sequence[str] = (),
     ) -> None:
         self.speed = speed
+        # A simulated sender (FaxOut: tel): the URI schemes it says it sends to.
+        self.destination_uri_schemes = tuple(destination_uri_schemes)
         self.document_formats = tuple(document_formats)
         self.media_supported = tuple(media_supported)
         self.make_and_model = make_and_model
@@ -207,7 +210,9 @@ class SimDriver(DeviceDriver):
     def from_spec(cls, spec: str) -> SimDriver:
         """Build from "key=value,key=value": speed (seconds per job), formats
         ("|"-separated MIME types), media ("|"-separated), model, info, keep (bool),
-        first_job_id, accepting (bool), stopped (a printer-state-reason to start with)."""
+        first_job_id, accepting (bool), stopped (a printer-state-reason to start with),
+        destinations ("|"-separated URI schemes a simulated FaxOut or EmailOut device
+        sends to: tel, mailto)."""
         kwargs: dict[str, object] = {}
         stopped: str | None = None
         for part in spec.replace(";", ",").split(","):
@@ -225,6 +230,8 @@ class SimDriver(DeviceDriver):
                 kwargs["document_formats"] = tuple(v for v in value.split("|") if v)
             elif key == "media":
                 kwargs["media_supported"] = tuple(v for v in value.split("|") if v)
+            elif key == "destinations":
+                kwargs["destination_uri_schemes"] = tuple(v for v in value.split("|") if v)
             elif key in ("model", "make_and_model"):
                 kwargs["make_and_model"] = value
             elif key == "info":
@@ -326,6 +333,7 @@ class SimDriver(DeviceDriver):
             print_quality_supported=(3, 4, 5),
             finishings_supported=(3,),
             copies_max=999,
+            destination_uri_schemes_supported=self.destination_uri_schemes,
         )
 
     async def get_status(self) -> DeviceStatus:

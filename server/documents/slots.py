@@ -31,6 +31,9 @@ class UploadSlot:
     expected_digest: str | None
     expires: float
     document_ticket: JobTicket | None = None
+    # Put<Service>JobDocumentData: the device's output (a scan) for a closed job, not a
+    # client's input; `owner` is then the device's account.
+    produced: bool = False
 
 
 @dataclass(frozen=True)

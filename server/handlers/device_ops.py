@@ -7,16 +7,16 @@ from typing import Any
 
 from server.context import Caller, ServiceContext
 from server.devices import registration, reports
+from server.documents import handout
 from server.handlers.access import device_job
 from server.handlers.registry import operation
 from server.handlers.roles import DEVICE, REGISTERED_DEVICE, REGISTRANT
-from server.jobs import tickets
+from server.jobs import intake, tickets
 from server.stores.devices import Device
 from server.stores.documents import Document
 from server.stores.jobs import Job
 from stanzas import device_ops as ops
 from stanzas.errors import (
-    InternalError,
     NotAuthorized,
     NotFetchable,
     NotFound,
@@ -26,7 +26,6 @@ from stanzas.errors import (
 from stanzas.groups import ServiceStatus
 from stanzas.states import DocumentState, JobState, RegistrationState, ServiceType
 from stanzas.states import JobStateReason as R
-from stanzas.types import INLINE_DOCUMENT_MAX
 
 
 @operation(ops.RegisterDevice, role=REGISTRANT)
@@ -175,24 +174,8 @@ async def fetch_document(
         raise NotFound(f"job {job.job_id} has no document {req.document_number}")
     if document.spool_name is None:
         raise NotFound(f"the data of document {req.document_number} was discarded")
-    if req.document_data_accepted and document.document_size <= INLINE_DOCUMENT_MAX:
-        try:
-            data = ctx.spool.read_small(document.spool_name, INLINE_DOCUMENT_MAX)
-        except FileNotFoundError:
-            raise NotFound(f"the data of document {req.document_number} is gone") from None
-        if len(data) != document.document_size:
-            raise InternalError(f"the data of document {req.document_number} is damaged")
-        ctx.traffic.document_bytes_out += len(data)
-        return _fetched(job, document, document_data=data)
-    slot = ctx.slots.new_download(
-        job_id=job.job_id,
-        document_number=document.document_number,
-        spool_name=document.spool_name,
-        size=document.document_size,
-        digest=document.document_digest,
-        device_jid=device.jid,
-    )
-    return _fetched(job, document, document_access_uri=f"{ctx.public_url}/documents/{slot.token}")
+    where = handout.hand_out(ctx, document, inline=req.document_data_accepted, holder=device.jid)
+    return _fetched(job, document, **where)
 
 
 def _fetched(job: Job, document: Document, **where: Any) -> ops.FetchDocumentResponse:
@@ -242,9 +225,37 @@ async def acknowledge_document(
 async def put_job_document_data(
     ctx: ServiceContext, device: Device, req: ops.PutJobDocumentData
 ) -> ops.PutJobDocumentDataResponse:
-    if req.service_type == ServiceType.PRINT:
-        raise OperationNotSupported("Print queues produce no document data for the service")
-    raise OperationNotSupported(f"the {req.service_type.value} service is not offered yet")
+    job = await _bound_job(ctx, device, req.job_id)
+    if job.service_type != ServiceType.SCAN.value:
+        service = job.service_type.capitalize() if job.service_type == "print" else job.service_type
+        raise OperationNotSupported(f"{service} queues produce no document data for the service")
+    if job.job_state.is_terminal:
+        raise NotPossible(f"job {job.job_id} has ended ({job.job_state.value})")
+    if ctx.slots.upload_in_progress(job.job_id):
+        raise NotPossible(f"a document upload for job {job.job_id} is already in progress")
+    limit = ctx.settings.http.max_document_size
+    if req.document_size is not None and req.document_size > limit:
+        raise NotPossible(f"documents are limited to {limit} octets")
+    number = job.number_of_documents + 1
+    slot = ctx.slots.new_upload(
+        job_id=job.job_id,
+        document_number=number,
+        document_name=req.document_name or f"scan-{number}",
+        document_format=req.document_format,
+        last_document=req.last_document,
+        owner=device.jid,
+        expected_size=req.document_size,
+        expected_digest=req.document_digest,
+        produced=True,
+    )
+    if req.document_data is None:
+        return ops.PutJobDocumentDataResponse(
+            job_id=job.job_id,
+            document_number=number,
+            upload_uri=f"{ctx.public_url}/uploads/{slot.token}",
+        )
+    job, _ = await intake.commit_inline(ctx, slot, req.document_data)
+    return ops.PutJobDocumentDataResponse(job_id=job.job_id, document_number=number)
 
 
 @operation(ops.UpdateServiceState, role=DEVICE)

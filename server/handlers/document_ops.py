@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from server.context import Caller, ServiceContext
-from server.documents import by_reference
+from server.documents import by_reference, handout
 from server.documents.slots import UploadSlot
 from server.handlers.access import job_for
 from server.handlers.job_ops import queue_for
@@ -28,6 +29,11 @@ def _open_for_documents(job: Job) -> None:
         raise NotPossible(f"job {job.job_id} takes no more documents (inputs are closed)")
 
 
+def _takes_digital(job: Job) -> None:
+    if job.service_type == ServiceType.SCAN.value:
+        raise NotPossible(f"scan job {job.job_id} takes hardcopy (AddHardcopyDocument)")
+
+
 @operation(ops.SendDocument, role=CLIENT)
 async def send_document(
     ctx: ServiceContext, caller: Caller, req: ops.SendDocument
@@ -44,6 +50,7 @@ async def send_document(
             job_state_reasons=list(job.job_state_reasons),
         )
     _open_for_documents(job)
+    _takes_digital(job)
     if ctx.slots.upload_in_progress(job.job_id):
         raise NotPossible(f"a document upload for job {job.job_id} is already in progress")
     queue = await ctx.queues.get(job.printer_name)
@@ -80,23 +87,7 @@ async def send_document(
 async def _commit_inline(
     ctx: ServiceContext, slot: UploadSlot, data: bytes
 ) -> ops.SendDocumentResponse:
-    """The bytes came in the request: spool and commit them as an upload would, holding
-    the slot meanwhile so that no other document of the job can take the same number."""
-    try:
-        spooled = await ctx.spool.receive(
-            intake.chunks_of(data),
-            prefix=f"{slot.job_id}-{slot.document_number}",
-            max_size=ctx.settings.http.max_document_size,
-            expected_size=slot.expected_size,
-            expected_digest=slot.expected_digest,
-        )
-        try:
-            job, document = await intake.commit_upload(ctx, slot, spooled)
-        except BaseException:
-            ctx.spool.discard(spooled.name)
-            raise
-    finally:
-        ctx.slots.take_upload(slot.token)
+    job, document = await intake.commit_inline(ctx, slot, data)
     return ops.SendDocumentResponse(
         job_id=job.job_id,
         document_number=document.document_number,
@@ -110,6 +101,7 @@ async def send_uri(ctx: ServiceContext, caller: Caller, req: ops.SendUri) -> ops
     async with ctx.db.transaction():
         job = await job_for(ctx, caller, req.job_id)
         _open_for_documents(job)
+        _takes_digital(job)
         scheme = urlsplit(req.document_uri).scheme.lower()
         if scheme not in URI_SCHEMES:
             raise UriSchemeNotSupported(f"{scheme}: URIs are not supported (use http or https)")
@@ -152,11 +144,57 @@ async def send_uri(ctx: ServiceContext, caller: Caller, req: ops.SendUri) -> ops
 async def add_hardcopy_document(
     ctx: ServiceContext, caller: Caller, req: ops.AddHardcopyDocument
 ) -> ops.AddHardcopyDocumentResponse:
-    job = await job_for(ctx, caller, req.job_id)
-    _open_for_documents(job)
-    if job.service_type == ServiceType.PRINT.value:
-        raise OperationNotSupported("Print jobs take digital documents, not hardcopy")
-    raise OperationNotSupported(f"{job.service_type} hardcopy input is not offered yet")
+    async with ctx.db.transaction():
+        job = await job_for(ctx, caller, req.job_id)
+        _open_for_documents(job)
+        if job.service_type == ServiceType.PRINT.value:
+            raise OperationNotSupported("Print jobs take digital documents, not hardcopy")
+        if job.service_type != ServiceType.SCAN.value:
+            # EmailOut/FaxOut from hardcopy needs a device that both scans and sends.
+            raise OperationNotSupported(
+                f"{job.service_type} from hardcopy is not offered: the device does not scan"
+            )
+        if not req.last_document:
+            raise NotPossible("a scan job takes one hardcopy document: the stack the device scans")
+        ticket = job.job_ticket
+        if req.input_source is not None:
+            queue = await ctx.queues.get(job.printer_name)
+            assert queue is not None
+            ticket = ticket.model_copy(update={"input_source": req.input_source})
+            tickets.require_supported(ticket, queue.capabilities)
+            job = await ctx.jobs.update(job, job_ticket=ticket)
+        # Closed, and fetchable (nothing awaits data: the device produces it).
+        job = await closing.close_hardcopy(ctx, job)
+    return ops.AddHardcopyDocumentResponse(job_id=job.job_id, document_number=1)
+
+
+@operation(ops.GetDocumentData, role=CLIENT)
+async def get_document_data(
+    ctx: ServiceContext, caller: Caller, req: ops.GetDocumentData
+) -> ops.GetDocumentDataResponse:
+    """A document's bytes for the job's owner or an administrator (not operators: they
+    manage jobs, not read them): in the answer when small and accepted, else behind a
+    one-time download URL."""
+    job = await job_for(ctx, caller, req.job_id, operators=False)
+    document = await ctx.documents.get(job.job_id, req.document_number)
+    if document is None:
+        raise NotFound(f"job {job.job_id} has no document {req.document_number}")
+    if document.spool_name is None:
+        raise NotPossible(f"document {req.document_number} holds no data (none yet, or discarded)")
+    where = handout.hand_out(ctx, document, inline=req.document_data_accepted, holder=caller.bare)
+    return _document_data(document, **where)
+
+
+def _document_data(document: Document, **where: Any) -> ops.GetDocumentDataResponse:
+    return ops.GetDocumentDataResponse(
+        job_id=document.job_id,
+        document_number=document.document_number,
+        document_name=document.document_name,
+        document_format=document.document_format,
+        document_size=document.document_size,
+        document_digest=document.document_digest,
+        **where,
+    )
 
 
 @operation(ops.GetDocuments, role=CLIENT)

@@ -11,7 +11,7 @@ from server.jobs import closing, intake, schedule, tickets
 from server.stores.jobs import Job
 from server.stores.queues import Queue
 from stanzas import client_ops as ops
-from stanzas.errors import NotAcceptingJobs, NotAuthorized, NotFound, NotPossible
+from stanzas.errors import BadRequest, NotAcceptingJobs, NotAuthorized, NotFound, NotPossible
 from stanzas.groups import JobTicket
 from stanzas.states import JobState, ServiceType
 from stanzas.states import JobStateReason as R
@@ -36,12 +36,15 @@ async def _new_job_terms(
     queue = await queue_for(ctx, req.printer_name, req.service_type)
     if not (queue.is_accepting_jobs and queue.printer_is_accepting_jobs):
         raise NotAcceptingJobs(f"queue {queue.printer_name} is not accepting jobs")
+    mandatory = list(req.job_mandatory_elements or ())
+    sends = req.service_type in (ServiceType.EMAIL_OUT, ServiceType.FAX_OUT)
+    if sends:  # an EmailOut or FaxOut job is nothing without where it goes
+        mandatory.append("destination-uris")
     ticket, dropped = tickets.settle(
-        req.job_ticket or JobTicket(),
-        queue.capabilities,
-        queue.configuration,
-        req.job_mandatory_elements,
+        req.job_ticket or JobTicket(), queue.capabilities, queue.configuration, mandatory
     )
+    if sends and not ticket.destination_uris:
+        raise BadRequest(f"a {req.service_type.value} job needs destination-uris")
     return queue, ticket, dropped
 
 

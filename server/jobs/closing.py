@@ -38,6 +38,18 @@ async def close_or_count(
     return await ctx.job_states.change(job, job.job_state, message=message, **closing)
 
 
+async def close_hardcopy(ctx: ServiceContext, job: Job) -> Job:
+    """Add<Service>HardcopyDocument with last-document: closed and, since the device
+    produces the data, at once no longer incoming (fetchable if pending)."""
+    return await ctx.job_states.change(
+        job,
+        job.job_state,
+        remove=[R.JOB_INCOMING],
+        is_closed=True,
+        time_last_activity=ctx.now(),
+    )
+
+
 async def release_if_complete(ctx: ServiceContext, job: Job) -> Job:
     """A closed job whose documents are all in: no longer incoming, fetchable if pending."""
     return await _release(ctx, job) if await _complete(ctx, job) else job

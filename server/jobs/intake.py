@@ -58,6 +58,37 @@ async def commit_upload(
     return job, document
 
 
+async def commit_output(
+    ctx: ServiceContext, slot: UploadSlot, spooled: SpooledFile
+) -> tuple[Job, Document]:
+    """A document the device produced (Put<Service>JobDocumentData) has arrived whole:
+    it becomes the job's next document, kept for the owner. Committed before the device
+    hears the answer (or the PUT's 201)."""
+    async with ctx.db.transaction():
+        job = await ctx.jobs.get(slot.job_id)
+        if job is None or job.job_state.is_terminal:
+            state = job.job_state.value if job else "gone"
+            raise NotPossible(f"job {slot.job_id} takes no more documents (it is {state})")
+        number = slot.document_number
+        document = await ctx.documents.insert(
+            Document(
+                job_id=job.job_id,
+                document_number=number,
+                document_name=slot.document_name,
+                document_format=slot.document_format,
+                document_size=spooled.size,
+                document_digest=spooled.digest,
+                spool_name=spooled.name,
+                last_document=slot.last_document,
+                time_at_creation=ctx.now(),
+            )
+        )
+        ctx.job_log.document_received(job, document)
+        ctx.traffic.document_bytes_in += document.document_size
+        job = await ctx.jobs.update(job, number_of_documents=number, time_last_activity=ctx.now())
+    return job, document
+
+
 async def insert_job(
     ctx: ServiceContext,
     caller: Caller,
@@ -138,6 +169,28 @@ async def insert_printed_job(
         ctx.job_log.document_received(job, document)
         ctx.traffic.document_bytes_in += document.document_size
         return job
+
+
+async def commit_inline(ctx: ServiceContext, slot: UploadSlot, data: bytes) -> tuple[Job, Document]:
+    """The bytes came in the request: spooled and committed as an upload (or, for a
+    device's output, a PUT) would be, holding the slot meanwhile so that no other
+    document of the job can take the same number."""
+    commit = commit_output if slot.produced else commit_upload
+    try:
+        spooled = await ctx.spool.receive(
+            chunks_of(data),
+            prefix=f"{slot.job_id}-{slot.document_number}",
+            max_size=ctx.settings.http.max_document_size,
+            expected_size=slot.expected_size,
+            expected_digest=slot.expected_digest,
+        )
+        try:
+            return await commit(ctx, slot, spooled)
+        except BaseException:
+            ctx.spool.discard(spooled.name)
+            raise
+    finally:
+        ctx.slots.take_upload(slot.token)
 
 
 async def chunks_of(data: bytes) -> AsyncIterator[bytes]:

@@ -22,16 +22,27 @@ from server.stores.queues import Queue, QueueStore
 
 # Defaults where a queue's configuration says nothing.
 DOCUMENT_RETENTION = "discard"  # seed 000: discard right after processing
+# A scan job's documents are its product, for the owner to retrieve (GetDocumentData):
+# a scan queue keeps them for the retention period unless configured otherwise.
+SCAN_DOCUMENT_RETENTION = "timed"
 DOCUMENT_RETENTION_PERIOD = 24 * 3600
 JOB_HISTORY_PERIOD = 30 * 24 * 3600
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], None]
 
 
+def retention_policy(queue: Queue | None) -> str:
+    """discard, timed or keep: the queue's, else its service's default."""
+    if queue is not None and queue.configuration.document_retention:
+        return queue.configuration.document_retention
+    if queue is not None and queue.service_type == "scan":
+        return SCAN_DOCUMENT_RETENTION
+    return DOCUMENT_RETENTION
+
+
 def discards_at_end(queue: Queue | None) -> bool:
     """Whether a job's document data goes as soon as the job ends."""
-    policy = (queue.configuration.document_retention if queue else None) or DOCUMENT_RETENTION
-    return policy == "discard"
+    return retention_policy(queue) == "discard"
 
 
 class RetentionPolicy:
@@ -83,7 +94,7 @@ class RetentionPolicy:
         if history and ended + history <= now:
             await self.forget_job(job)
             return
-        if (config.document_retention or DOCUMENT_RETENTION) == "timed":
+        if retention_policy(queue) == "timed":
             period = config.document_retention_period or DOCUMENT_RETENTION_PERIOD
             if ended + period <= now:
                 await self.discard_documents(job.job_id)

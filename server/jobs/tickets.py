@@ -71,6 +71,29 @@ def unsupported(ticket: JobTicket, caps: Capabilities) -> dict[str, str]:
         problems["job-priority"] = f"job-priority={ticket.job_priority}"
     if ticket.job_hold_until is not None and ticket.job_hold_until not in HOLD_VALUES:
         problems["job-hold-until"] = f"job-hold-until={ticket.job_hold_until}"
+    # A scanner's and a sender's elements: unsupported where the device lists nothing
+    # (a print queue scans nothing), and checked against what it lists.
+    for name, value, supported in (
+        ("input-source", ticket.input_source, caps.input_source_supported),
+        ("input-color-mode", ticket.input_color_mode, caps.input_color_mode_supported),
+        ("input-resolution", ticket.input_resolution, caps.input_resolution_supported),
+        ("input-sides", ticket.input_sides, caps.input_sides_supported),
+        ("number-of-pages", ticket.number_of_pages, caps.input_source_supported),
+    ):
+        if value is not None and not supported:
+            problems[name] = f"{name} (the device does not scan)"
+        elif name != "number-of-pages":
+            among(name, value, supported)
+    if ticket.destination_uris:
+        schemes = caps.destination_uri_schemes_supported
+        wrong = [
+            u for u in ticket.destination_uris if u.partition(":")[0].lower() not in (schemes or ())
+        ]
+        if wrong:
+            problems["destination-uris"] = (
+                f"destination-uris {', '.join(wrong)} (supported schemes: "
+                f"{', '.join(schemes or []) or 'none: the device sends nothing'})"
+            )
     if ticket.document_format is not None:
         formats = caps.document_format_supported
         if formats and ticket.document_format not in (*formats, GENERIC_FORMAT):

@@ -66,9 +66,10 @@ def make_app(ctx: ServiceContext) -> web.Application:
             )
         except CloudImagingError as error:
             return _error(error)
+        commit = intake.commit_output if slot.produced else intake.commit_upload
         token = REQUEST.set(Request("HTTP-PUT", slot.owner))  # for the job log
         try:
-            job, document = await intake.commit_upload(ctx, slot, spooled)
+            job, document = await commit(ctx, slot, spooled)
         except CloudImagingError as error:
             ctx.spool.discard(spooled.name)
             return _error(error)

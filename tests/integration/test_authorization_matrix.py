@@ -70,6 +70,10 @@ CASES: dict[str, Case] = {
     "GetActiveJobs": Case(lambda t: c.GetActiveJobs(printer_name="office"), USERS),
     "GetJobHistory": Case(lambda t: c.GetJobHistory(printer_name="office"), USERS),
     "GetDocuments": Case(lambda t: c.GetDocuments(job_id=t.job_id), OWNER_OPERATOR_ADMIN),
+    # A document's bytes: the owner and administrators, not operators (they manage jobs).
+    "GetDocumentData": Case(
+        lambda t: c.GetDocumentData(job_id=t.job_id, document_number=1), OWNER_ADMIN
+    ),
     "GetDocumentElements": Case(
         lambda t: c.GetDocumentElements(job_id=t.job_id, document_number=1), OWNER_OPERATOR_ADMIN
     ),

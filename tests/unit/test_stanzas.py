@@ -74,6 +74,12 @@ TICKET = JobTicket(
     job_priority=60,
     job_hold_until="no-hold",
     document_format="application/pdf",
+    input_source="adf",
+    input_color_mode="color",
+    input_resolution=300,
+    input_sides="two-sided-long-edge",
+    number_of_pages=12,
+    destination_uris=["mailto:bob@example.org", "tel:+15555550100"],
 )
 CAPABILITIES = Capabilities(
     printer_make_and_model="Example LaserJet 400",
@@ -94,6 +100,11 @@ CAPABILITIES = Capabilities(
     number_up_supported=[1, 2, 4],
     page_ranges_supported=True,
     job_priority_supported=100,
+    input_source_supported=["platen", "adf"],
+    input_color_mode_supported=["color", "monochrome"],
+    input_resolution_supported=[75, 150, 300, 600],
+    input_sides_supported=["one-sided", "two-sided-long-edge"],
+    destination_uri_schemes_supported=["mailto"],
 )
 STATUS = ServiceStatus(
     printer_state=PrinterState.STOPPED,
@@ -266,6 +277,8 @@ FULL: dict[str, Payload] = {
         document_size=1_048_576,
         document_digest=DIGEST,
         last_document=False,
+        document_name="scan.pdf",
+        document_data=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n",
     ),
     "PutJobDocumentDataResponse": dops.PutJobDocumentDataResponse(
         job_id=7, document_number=1, upload_uri=f"{BASE}/uploads/q1w2e3r4t5y6u7i8o9p0"
@@ -406,6 +419,19 @@ FULL: dict[str, Payload] = {
         job_id=42, job_name="Quarterly report", document=[DOCUMENT, DOCUMENT]
     ),
     "GetDocumentElements": cops.GetDocumentElements(job_id=42, document_number=1),
+    "GetDocumentData": cops.GetDocumentData(
+        job_id=42, document_number=1, document_data_accepted=True
+    ),
+    "GetDocumentDataResponse": cops.GetDocumentDataResponse(
+        job_id=42,
+        document_number=1,
+        document_name="scan.pdf",
+        document_format="application/pdf",
+        document_size=32,
+        document_digest=DIGEST,
+        document_access_uri=f"{BASE}/documents/z9x8c7v6b5n4m3",
+        document_data=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n",
+    ),
     "GetDocumentElementsResponse": cops.GetDocumentElementsResponse(document=DOCUMENT),
     "GetServiceElements": cops.GetServiceElements(
         service_type=ServiceType.PRINT,
@@ -526,9 +552,7 @@ MINIMAL: dict[str, Payload] = {
     "PutJobDocumentData": dops.PutJobDocumentData(
         output_device_uuid=DEVICE, job_id=1, document_format="image/jpeg"
     ),
-    "PutJobDocumentDataResponse": dops.PutJobDocumentDataResponse(
-        job_id=1, document_number=1, upload_uri="https://127.0.0.1:8443/uploads/x"
-    ),
+    "PutJobDocumentDataResponse": dops.PutJobDocumentDataResponse(job_id=1, document_number=1),
     "UpdateServiceState": dops.UpdateServiceState(output_device_uuid=DEVICE),
     "UpdateServiceStateResponse": dops.UpdateServiceStateResponse(
         output_device_uuid=DEVICE, status=ServiceStatus()
@@ -579,6 +603,15 @@ MINIMAL: dict[str, Payload] = {
     "GetDocuments": cops.GetDocuments(job_id=1),
     "GetDocumentsResponse": cops.GetDocumentsResponse(job_id=1, job_name=""),
     "GetDocumentElements": cops.GetDocumentElements(job_id=1, document_number=1),
+    "GetDocumentData": cops.GetDocumentData(job_id=1, document_number=1),
+    "GetDocumentDataResponse": cops.GetDocumentDataResponse(
+        job_id=1,
+        document_number=1,
+        document_name="",
+        document_format="image/jpeg",
+        document_size=0,
+        document_digest=DIGEST,
+    ),
     "GetDocumentElementsResponse": cops.GetDocumentElementsResponse(
         document=DocumentStatus(job_id=1, document_number=1, document_state=DocumentState.ABORTED)
     ),
