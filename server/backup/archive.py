@@ -30,7 +30,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from server.documents.spool import Spool
 
@@ -53,7 +53,7 @@ class RestoreError(Exception):
 
 def _snapshot(database: Path, target: Path) -> None:
     """SQLite's online backup, in one step (one read transaction: one consistent state)."""
-    source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    source = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
     try:
         copy = sqlite3.connect(target)
         try:
@@ -114,7 +114,8 @@ def _write(database: Path, spool: Spool, target: Path, created: float) -> Taken:
         with partial.open("rb+") as f:
             os.fsync(f.fileno())
         os.chmod(partial, 0o600)  # user names, job names and document data
-        os.rename(partial, target)
+        # A link fails if the name exists: two backups to one name cannot both win.
+        os.link(partial, target)
     folder = os.open(target.parent, os.O_RDONLY)
     try:
         os.fsync(folder)
@@ -129,7 +130,10 @@ async def take(database: Path, spool: Spool, target: Path) -> Taken:
         raise FileExistsError(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with spool.discards_held():
-        return await asyncio.to_thread(_write, database, spool, target, time.time())
+        try:
+            return await asyncio.to_thread(_write, database, spool, target, time.time())
+        except FileExistsError:
+            raise FileExistsError(target) from None
 
 
 def restore(archive: Path, database: Path, spool_dir: Path) -> dict[str, Any]:
@@ -137,11 +141,17 @@ def restore(archive: Path, database: Path, spool_dir: Path) -> dict[str, Any]:
     no database there yet); returns the manifest."""
     if database.exists():
         raise RestoreError(f"{database} exists: restore into a fresh state directory")
+    for stale in (
+        database.with_name(database.name + "-wal"),
+        database.with_name(database.name + "-shm"),
+    ):
+        # Left by a database that is gone: SQLite would replay it into the restored one.
+        stale.unlink(missing_ok=True)
     with tarfile.open(archive, "r") as tar:
-        member = tar.extractfile(MANIFEST)
-        if member is None:
-            raise RestoreError(f"{archive} is not a Cirrus backup (no {MANIFEST})")
-        manifest: dict[str, Any] = json.load(member)
+        try:
+            manifest: dict[str, Any] = json.load(_member(tar, MANIFEST))
+        except RestoreError:
+            raise RestoreError(f"{archive} is not a Cirrus backup (no {MANIFEST})") from None
         if manifest.get("format") != FORMAT:
             raise RestoreError(f"unknown backup format {manifest.get('format')!r}")
         spool_dir.mkdir(parents=True, exist_ok=True)
@@ -149,13 +159,8 @@ def restore(archive: Path, database: Path, spool_dir: Path) -> dict[str, Any]:
             name = entry["spool_name"]
             if "/" in name or name.startswith("."):
                 raise RestoreError(f"bad spool name {name!r} in the manifest")
-            data = tar.extractfile(f"spool/{name}")
-            if data is None:
-                raise RestoreError(f"the archive lacks spool/{name}")
-            _put(data, spool_dir / name, entry)
-        db = tar.extractfile(DATABASE)
-        if db is None:
-            raise RestoreError(f"the archive lacks {DATABASE}")
+            _put(_member(tar, f"spool/{name}"), spool_dir / name, entry)
+        db = _member(tar, DATABASE)
         database.parent.mkdir(parents=True, exist_ok=True)
         partial = database.with_name(database.name + ".restoring")
         with partial.open("wb") as out:
@@ -165,6 +170,16 @@ def restore(archive: Path, database: Path, spool_dir: Path) -> dict[str, Any]:
             os.fsync(out.fileno())
         os.rename(partial, database)
     return manifest
+
+
+def _member(tar: tarfile.TarFile, name: str) -> IO[bytes]:
+    try:
+        data = tar.extractfile(name)
+    except KeyError:
+        data = None
+    if data is None:
+        raise RestoreError(f"the archive lacks {name}")
+    return data
 
 
 def _put(data: Any, path: Path, entry: dict[str, Any]) -> None:

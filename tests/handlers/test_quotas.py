@@ -214,3 +214,34 @@ async def test_the_chat_bot_sets_quotas_and_answers_usage_as_csv(stream: Stream)
     assert "for administrators" in answer
     answer = await bot.answer(ADMIN, "quota alice@localhost yearly jobs 3")
     assert answer.startswith("usage: period is one of daily, weekly, monthly")
+
+
+class StaffGroups:
+    """Groups as issue 13's will answer them: alice and bob are staff, bob also ops."""
+
+    groups = {"staff": ["alice@localhost", "bob@localhost"], "ops": ["bob@localhost"]}
+
+    async def groups_of(self, user: str) -> list[str]:
+        return [g for g, members in self.groups.items() if user in members]
+
+    async def all_groups(self) -> dict[str, list[str]]:
+        return self.groups
+
+
+async def test_a_group_quota_counts_every_member_and_usage_goes_by_group(stream: Stream) -> None:
+    groups = StaffGroups()
+    stream.ctx.groups = stream.ctx.quotas.groups = groups
+    await register(stream, MGR1, DEVICE, "office")
+    await printed(stream, ALICE, impressions=2, sheets=1)
+    await printed(stream, BOB, impressions=3, sheets=3)
+    await set_quota(
+        stream, subject_kind="group", subject="staff", quota_period="weekly", job_limit=3
+    )
+    third = (await create(stream, ALICE)).job  # the group's third job: within the quota
+    assert third.job_state == JobState.PENDING
+    held = (await create(stream, BOB)).job  # the fourth: over it, whoever sends it
+    assert held.job_state == JobState.PENDING_HELD
+    assert "group staff has used 3 of 3 jobs" in (held.job_state_message or "")
+    answer, _ = await stream.iq(OPERATOR, o.GetUsage(usage_by=o.UsageBy.GROUP), "get")
+    rows = {r.name: (r.jobs, r.impressions) for r in o.UsageResponse.from_xml(answer[0]).usage}
+    assert rows == {"staff": (2, 5), "ops": (1, 3)}
