@@ -357,7 +357,9 @@ def rows(result: dict[str, Any]) -> list[Row]:
             hot = [
                 p
                 for p in data.get("top_inclusive", [])
-                if not p["path"].startswith(("main (", "<module>", "DeviceWorker._run_job"))
+                if not p["path"].startswith(
+                    ("main (", "<module>", "DeviceWorker._run", "JobRunner.run")
+                )
             ]
             out.append(
                 Row(

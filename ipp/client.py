@@ -2,8 +2,9 @@
 
 ``IppClient("ipp://127.0.0.1:8631/ipp/print")`` posts ``application/ipp`` messages to
 the printer (ipp:// is sent as http://, ipps:// as https://, default port 631). Document
-data given as an async iterator is streamed with chunked transfer encoding, never held
-whole in memory.
+data given as an async iterator is streamed, never held whole in memory: with a
+Content-Length when the caller gives its size (the printer can then tell a cut-off
+request from a whole one), else with chunked transfer encoding.
 
 Errors: ``IppError`` for a response whose status is not successful;
 ``IppTransportError`` for connection, timeout or HTTP-level failures; ``IppParseError``
@@ -130,16 +131,27 @@ class IppClient:
         return req
 
     async def request(
-        self, msg: IppMessage, data: DocumentData = None, *, check: bool = True
+        self,
+        msg: IppMessage,
+        data: DocumentData = None,
+        *,
+        check: bool = True,
+        data_size: int | None = None,
     ) -> IppMessage:
         """Send ``msg`` (followed by ``data``, streamed if it is an async iterator) and
-        return the response; raise IppError for a non-successful status if ``check``."""
+        return the response; raise IppError for a non-successful status if ``check``.
+        ``data_size``: the octets an async iterator yields, sent as the Content-Length
+        (an iterator that yields more or fewer fails the request)."""
         head = encode(msg)
         body: bytes | AsyncIterator[bytes]
+        headers = {"Content-Type": "application/ipp", "Accept": "application/ipp"}
         if data is None:
             body = head
         elif isinstance(data, bytes | bytearray | memoryview):
             body = head + bytes(data)
+        elif data_size is not None:
+            body = _chain(head, _exactly(data, data_size))
+            headers["Content-Length"] = str(len(head) + data_size)
         else:
             body = _chain(head, data)
         session = self._get_session()
@@ -147,7 +159,7 @@ class IppClient:
             async with session.post(
                 self.url,
                 data=body,
-                headers={"Content-Type": "application/ipp", "Accept": "application/ipp"},
+                headers=headers,
                 ssl=self._ssl,
                 timeout=self._timeout,
             ) as resp:
@@ -292,3 +304,16 @@ async def _chain(head: bytes, data: AsyncIterator[bytes]) -> AsyncIterator[bytes
     async for chunk in data:
         if chunk:
             yield bytes(chunk)
+
+
+async def _exactly(data: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
+    """`data`, failing (which aborts the request) unless it is `size` octets long: a
+    Content-Length that does not match would cut the body or leave the printer waiting."""
+    seen = 0
+    async for chunk in data:
+        seen += len(chunk)
+        if seen > size:
+            raise IppTransportError(f"the document is longer than its {size} octets")
+        yield chunk
+    if seen != size:
+        raise IppTransportError(f"the document ended after {seen} of {size} octets")

@@ -89,6 +89,7 @@ class ManagerApp:
                 held=self.held,
                 service_type=service,
                 transformer=transformer,
+                device_hold=settings.device_hold,
                 **common,
             )
         self.synced = asyncio.Event()

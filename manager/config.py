@@ -48,6 +48,9 @@ class ManagerSettings(BaseModel):
     state_dir: Path
     devices: list[DeviceSettings] = Field(min_length=1)
     status_interval: float = 2.0  # how often to ask devices about themselves
+    # How long an empty device job may wait for the service before it is given back
+    # (docs/architecture.md, "The device is not held across a wait for the service").
+    device_hold: float = 2.0
     smtp: SmtpSettings | None = None  # the server EmailOut (smtp:) devices send through
     transform_timeout: float = 300.0  # seconds one converter run may take
     metrics_port: int | None = None  # /metrics on 127.0.0.1:PORT (0: any free port)

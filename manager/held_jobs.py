@@ -3,11 +3,8 @@
 The print-at-most-once rule (docs/architecture.md) depends on it: each step that
 cannot be undone is written down, fdatasynced, before it is taken.
 
-Phases of a held job, in order:
-- created: the device job exists, holding no document; AcknowledgeJob not yet answered.
-- acknowledged: the service bound the job to this device; no document sent yet.
-- sending: document `documents_sent + 1` is being handed to the device.
-- sent: every document is on the device; the manager follows the device job.
+Each record holds a job's phase (how far the manager got, manager/job_phase.py), its
+state as the service last heard it (remote) and its device job's id and state (local).
 
 The file is a journal: one JSON line per change (``{"put": {job}}`` or ``{"drop": id}``).
 Loading replays the lines in order. The space after the last line is written with NUL
@@ -46,29 +43,32 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from manager.job_phase import Phase
+from stanzas.states import JobState
 
-class Phase(StrEnum):
-    CREATED = "created"
-    ACKNOWLEDGED = "acknowledged"
-    SENDING = "sending"
-    SENT = "sent"
+__all__ = ["HeldJob", "HeldJobs", "JournalDamaged", "Phase"]
 
 
 @dataclass(frozen=True)
 class HeldJob:
-    job_id: int
+    job_id: int  # the service's job-id
     output_device_uuid: str
     phase: Phase
-    device_job_id: int
+    device_job_id: int | None  # the device's job-id (None: none at the moment)
     number_of_documents: int
     documents_sent: int = 0
     documents: tuple[int, ...] = ()  # the document numbers to send, in order (empty: 1..n)
-    last_state: str = "pending"  # the job-state last reported to the service
+    # remote: the job-state and job-state-reasons last reported to the service
+    last_state: JobState = JobState.PENDING
     last_reasons: tuple[str, ...] = ("none",)
+    # local: the device job's state when the manager last looked (None: not yet)
+    device_job_state: JobState | None = None
+    # the octets of every document handed to the device so far, the one being sent
+    # included: what the device should hold (its job-k-octets) once the send is done
+    octets: int = 0
 
 
 class JournalDamaged(Exception):
@@ -332,7 +332,7 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 def _put_line(job: HeldJob) -> bytes:
-    # vars(): the dataclass fields; tuples become lists, Phase its string value
+    # vars(): the dataclass fields; tuples become lists, enums their string values
     return _ENCODER.encode({"put": vars(job)}).encode() + b"\n"
 
 
@@ -349,6 +349,9 @@ def _apply(jobs: dict[int, HeldJob], job_id: int, job: HeldJob | None) -> None:
 
 def _job(raw: dict[str, Any]) -> HeldJob:
     raw["phase"] = Phase(raw["phase"])
+    raw["last_state"] = JobState(raw["last_state"])
+    if raw.get("device_job_state") is not None:
+        raw["device_job_state"] = JobState(raw["device_job_state"])
     raw["last_reasons"] = tuple(raw["last_reasons"])
     raw["documents"] = tuple(raw.get("documents", ()))
     return HeldJob(**raw)

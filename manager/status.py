@@ -6,8 +6,8 @@ import re
 
 from manager.drivers.base import DeviceCapabilities, DeviceJobStatus, DeviceStatus
 from stanzas.groups import Capabilities, ServiceStatus
+from stanzas.states import JobState, PrinterState
 from stanzas.states import JobStateReason as R
-from stanzas.states import PrinterState
 
 _KEYWORD = re.compile(r"^[a-z0-9][a-zA-Z0-9._-]{0,254}$")
 
@@ -47,24 +47,27 @@ def status_element(status: DeviceStatus) -> ServiceStatus:
     )
 
 
-def cloud_report(job: DeviceJobStatus, printer: DeviceStatus | None) -> tuple[str, list[str], str]:
+def cloud_report(
+    job: DeviceJobStatus, printer: DeviceStatus | None
+) -> tuple[JobState, list[str], str]:
     """The cloud job's state, reasons and message from the device job's (and the
-    printer's, when it has stopped): seed 000 asks the service to show both."""
+    printer's, when it has stopped): seed 000 asks the service to show both. The one
+    place where the local (device) state becomes the remote (cloud) one."""
     state = job.job_state
     reasons = [r for r in keywords(job.job_state_reasons) if r != R.NONE]
     message = job.job_state_message
-    printer_stopped = printer is not None and printer.printer_state == "stopped"
-    if state == "processing" and printer_stopped:
-        state = "processing-stopped"
-    if state == "processing" and R.JOB_PRINTING not in reasons:
+    printer_stopped = printer is not None and printer.printer_state == PrinterState.STOPPED
+    if state == JobState.PROCESSING and printer_stopped:
+        state = JobState.PROCESSING_STOPPED
+    if state == JobState.PROCESSING and R.JOB_PRINTING not in reasons:
         reasons.append(R.JOB_PRINTING)
-    if state == "processing-stopped" and R.JOB_SUSPENDED not in reasons:
+    if state == JobState.PROCESSING_STOPPED and R.JOB_SUSPENDED not in reasons:
         if R.PRINTER_STOPPED not in reasons:
             reasons.append(R.PRINTER_STOPPED)
         if printer is not None:
             why = ", ".join(r for r in printer.printer_state_reasons if r != R.NONE)
             detail = f"; {printer.printer_state_message}" if printer.printer_state_message else ""
             message = f"printer stopped: {why or 'unknown reason'}{detail}"
-    if state in ("pending", "pending-held") and R.JOB_QUEUED not in reasons:
+    if state in (JobState.PENDING, JobState.PENDING_HELD) and R.JOB_QUEUED not in reasons:
         reasons.append(R.JOB_QUEUED)
     return state, reasons or [R.NONE], message[:1023]

@@ -268,6 +268,12 @@ def manager_sections(
                 example=2.0,
             ),
             Setting(
+                "device_hold",
+                "Seconds a device job that holds no document yet may wait for the service's "
+                "answer before it is canceled, so that the printer serves other jobs.",
+                example=2.0,
+            ),
+            Setting(
                 "transform_timeout",
                 "Seconds one conversion (Ghostscript, texttopdf, img2pdf) of a document "
                 "the printer does not take may run before the job is aborted.",

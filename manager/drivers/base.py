@@ -12,6 +12,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stanzas.states import JobState
+from stanzas.states import JobStateReason as R
+
 
 @dataclass(frozen=True)
 class DeviceStatus:
@@ -71,20 +74,37 @@ class DeviceJobTicket:
 
 @dataclass(frozen=True)
 class DeviceJobStatus:
-    """The device job's state group (RFC 8011 §5.3.7-9)."""
+    """The device job's state group (RFC 8011 §5.3.7-9), as the device reports it."""
 
     job_id: int
-    job_state: (
-        str  # pending, pending-held, processing, processing-stopped, canceled, aborted, completed
-    )
+    job_state: JobState  # a keyword is taken too, and made the enum
     job_state_reasons: tuple[str, ...] = ("none",)
     job_state_message: str = ""
     job_impressions_completed: int = 0
     job_media_sheets_completed: int = 0  # sheets of paper, as the device counts them
+    # Whether the device has begun processing the job (IPP time-at-processing has a
+    # value): a job that ended without ever processing printed nothing. None: the
+    # device does not say.
+    processing_began: bool | None = None
+    # The document data the device holds for the job, in K octets rounded up
+    # (job-k-octets); None: the device does not say.
+    job_k_octets: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.job_state, JobState):
+            object.__setattr__(self, "job_state", JobState(self.job_state))
 
     @property
     def is_terminal(self) -> bool:
-        return self.job_state in ("canceled", "aborted", "completed")
+        return self.job_state.is_terminal
+
+    @classmethod
+    def aborted(
+        cls, job_id: int | None, message: str, reasons: tuple[str, ...] = ()
+    ) -> DeviceJobStatus:
+        """The report of a device job the manager gives up on: aborted-by-system (and
+        `reasons`), with `message` saying why (the one way these reports are made)."""
+        return cls(job_id or 0, JobState.ABORTED, (R.ABORTED_BY_SYSTEM, *reasons), message)
 
 
 class DeviceRejected(Exception):
@@ -139,13 +159,19 @@ class DeviceDriver(abc.ABC):
         document_format: str,
         document_name: str,
         last: bool,
+        *,
+        document_size: int | None = None,
     ) -> None:
         """Stream one document into the device job (never holding it whole in memory).
-        Raises DeviceRejected when the device refuses it."""
+        `document_size`: its length in octets, when known (a device that is told the
+        length can tell a cut-off send from a whole one). Raises DeviceRejected when
+        the device refuses it."""
 
     @abc.abstractmethod
     async def get_job(self, job_id: int) -> DeviceJobStatus | None:
-        """The device job's status, or None when the device does not know the job."""
+        """The device job's status, or None when the device does not know the job.
+        processing_began and job_k_octets tell the manager, after a cut-off send, what
+        the device got (manager/cut_off.py); a driver that cannot say leaves them None."""
 
     @abc.abstractmethod
     async def cancel_job(self, job_id: int) -> None:

@@ -5,11 +5,22 @@ system; a repeated name gets "-2", "-3"... before its extension). A document is 
 to a hidden ``.part`` file and renamed when complete; the job completes when its last
 document is in place. Job states are kept in ``<folder>/.cirrus-jobs/<job-id>.json`` so
 job ids keep increasing and get_job keeps answering across restarts.
+
+A finished document is recorded in the job's state file first and renamed into place
+second; a job read back from its file after a crash between the two gets the rename
+done then (the ``.part`` file is whole by the time it is recorded). So whatever the
+moment of a crash, the state file and the folder agree: a document is in place exactly
+when the state says so, and a job still ``pending`` with no document printed nothing.
+The manager relies on it to resend such a job (manager/cut_off.py).
+
+In memory the driver keeps the jobs not yet ended and the last ENDED_KEPT ended ones;
+an older one is read back from its state file when asked for.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import functools
 import json
@@ -17,10 +28,14 @@ import math
 import os
 import re
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
+
+from manager.faults import crash_point
+from stanzas.states import JobState
 
 from .base import (
     DeviceCapabilities,
@@ -43,6 +58,7 @@ _COPY_STEP = 64 << 20
 # sendfile between these file systems (or this kernel) cannot copy file to file: stream.
 _NO_SENDFILE = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV})
 _ACCESS_CHECK_INTERVAL = 1.0  # seconds a "the folder is writable" answer is kept
+ENDED_KEPT = 256  # ended jobs kept in memory (get_job reads older ones from disk)
 _JOB_FILE_RE = re.compile(r"^(\d+)-")
 _STATE_FILE_RE = re.compile(r"^(\d+)\.json$")
 
@@ -73,14 +89,15 @@ class _FileJob:
         return self.state in ("canceled", "aborted", "completed")
 
     def status(self) -> DeviceJobStatus:
-        # One impression a sheet: the file driver's "paper" is one file per copy.
         return DeviceJobStatus(
             self.job_id,
-            self.state,
+            JobState(self.state),
             tuple(self.reasons),
             self.message,
             self.impressions,
-            self.impressions,
+            self.impressions,  # one impression a sheet: a file per copy is the "paper"
+            # a document in place is a document printed
+            processing_began=bool(self.files),
         )
 
 
@@ -108,7 +125,8 @@ class FileDriver(DeviceDriver):
         # handing one over is a hard link.
         self._incoming = self._state_dir / "incoming"
         self.staging_dir = self._incoming
-        self._jobs: dict[int, _FileJob] = {}
+        self._jobs: dict[int, _FileJob] = {}  # not ended, or among the last ENDED_KEPT
+        self._ended: deque[int] = deque()  # ended jobs in self._jobs, oldest first
         self._next_id: int | None = None
         self._changes = ChangeNotifier()
         self._writable_at = -math.inf  # when os.access last found the folder writable
@@ -164,24 +182,45 @@ class FileDriver(DeviceDriver):
         path = self._state_dir / f"{job_id}.json"
         try:
             data: dict[str, Any] = json.loads(path.read_text())
-            return _FileJob(**data)
+            job = _FileJob(**data)
         except (OSError, ValueError, TypeError):
             return None
+        for name in job.files:  # recorded, but a crash came before the rename
+            final = self.folder / name
+            part = final.with_name(f".{name}.part")
+            if not final.exists() and part.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(part, final)
+        return job
 
     async def _job(self, job_id: int) -> _FileJob | None:
         job = self._jobs.get(job_id)
         if job is None:
             job = await asyncio.to_thread(self._load_sync, job_id)
             if job is not None:
-                self._jobs[job_id] = job
+                self._keep(job)
         return job
+
+    def _keep(self, job: _FileJob) -> None:
+        """Hold `job` in memory; of the ended ones, only the last ENDED_KEPT."""
+        self._jobs[job.job_id] = job
+        if not job.is_terminal:
+            return
+        self._ended.append(job.job_id)
+        while len(self._ended) > ENDED_KEPT:
+            old = self._jobs.get(self._ended.popleft())
+            if old is not None and old.is_terminal:
+                del self._jobs[old.job_id]
 
     async def _update(
         self, job: _FileJob, state: str, reasons: list[str], message: str = "", *, save: bool = True
     ) -> None:
+        ended = job.is_terminal
         job.state, job.reasons, job.message = state, reasons, message
         if save:
             await self._save(job)
+        if job.is_terminal and not ended:
+            self._keep(job)
         self._changes.notify()
 
     def _final_path(self, job_id: int, document_name: str) -> Path:
@@ -238,7 +277,7 @@ class FileDriver(DeviceDriver):
         job_id = self._next_id
         self._next_id += 1
         job = _FileJob(job_id, ticket.job_name, ticket.requesting_user_name, max(ticket.copies, 1))
-        self._jobs[job_id] = job
+        self._keep(job)
         await self._save(job)
         self._changes.notify()
         return job_id
@@ -250,6 +289,8 @@ class FileDriver(DeviceDriver):
         document_format: str,
         document_name: str,
         last: bool,
+        *,
+        document_size: int | None = None,
     ) -> None:
         await self._ensure_ready()
         job = await self._job(job_id)
@@ -260,8 +301,7 @@ class FileDriver(DeviceDriver):
         final = self._final_path(job_id, document_name)
         part = final.with_name(f".{final.name}.part")
         # In memory only: the state file gets the outcome in the hop that puts the
-        # document in place (a restart in between finds the job pending without its
-        # document, which the manager aborts rather than risk printing it twice).
+        # document in place (the module docstring says in which order).
         await self._update(job, "processing", ["job-printing"], save=False)
         handle: BinaryIO | None = None
         try:
@@ -295,7 +335,7 @@ class FileDriver(DeviceDriver):
             else:
                 outcome.state, outcome.reasons, outcome.message = "pending", ["job-incoming"], ""
             state_file = functools.partial(self._save_sync, outcome)
-            # One hop: the document in place, then the job's new state on disk.
+            # One hop: the job's new state on disk, then the document in place.
             if taken:
                 await asyncio.to_thread(_finish_taken, part, final, state_file)
             else:
@@ -344,8 +384,8 @@ class FileDriver(DeviceDriver):
         await self._changes.wait(timeout)
 
     def output_files(self, job_id: int) -> list[Path]:
-        """The documents written for a job (as known to this process)."""
-        job = self._jobs.get(job_id)
+        """The documents written for a job."""
+        job = self._jobs.get(job_id) or self._load_sync(job_id)
         return [self.folder / name for name in job.files] if job else []
 
 
@@ -407,18 +447,20 @@ def _finish(
     part: Path,
     rest: bytearray,
     final: Path,
-    then: Callable[[], None],
+    record: Callable[[], None],
 ) -> None:
-    """Write what is left, close, put the document in place, then `then` (the job's
-    state file)."""
+    """Write what is left, close, then as _finish_taken."""
     handle = _write(handle, part, rest)
     handle.close()
-    _finish_taken(part, final, then)
+    _finish_taken(part, final, record)
 
 
-def _finish_taken(part: Path, final: Path, then: Callable[[], None]) -> None:
+def _finish_taken(part: Path, final: Path, record: Callable[[], None]) -> None:
+    """`record` the document in the job's state file, then put it in place: a crash in
+    between leaves a whole `part` that reading the state file back puts in place."""
+    record()
+    crash_point("mid-file-document")
     os.replace(part, final)
-    then()
 
 
 def _discard(handle: BinaryIO | None, part: Path) -> None:

@@ -29,6 +29,13 @@ Printer behaviours handled here:
   submission: a printer that queues jobs still prints one while the next is sent. A
   holder that does nothing with the driver for ``submit_lease`` seconds (the manager
   gave up on the job without canceling it) loses its turn to the next waiter.
+* A document is sent with a Content-Length, and every connection to the printer is
+  closed with a reset (SO_LINGER 0), also when the manager dies: a printer reading a
+  request whose sender went away then sees an error, not an early end of the document.
+  ippeveprinter takes a connection closed the ordinary way (FIN) halfway through a
+  document for the end of it and prints what came; after a reset it aborts the job
+  without printing it, and get_job says so (time-at-processing without a value), so
+  the manager can send the job again (manager/cut_off.py).
 * A printer without multiple-document-jobs-supported (ippeveprinter) would end the job
   after its first document, so each further document goes into a new device job with
   the same ticket. get_job reports the set as one job under the first job-id (terminal
@@ -40,11 +47,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl as _ssl
+import struct
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -61,6 +70,7 @@ from ipp.constants import (
     ValueTag,
     status_name,
 )
+from stanzas.states import JobState as Keyword  # the keywords; JobState: IPP's enums
 
 from .base import (
     DeviceCapabilities,
@@ -119,7 +129,18 @@ JOB_ATTRIBUTES = [
     "job-state-message",
     "job-impressions-completed",
     "job-media-sheets-completed",
+    "time-at-processing",  # no-value until the printer begins processing the job
+    "job-k-octets",
 ]
+_ABORTIVE_CLOSE = struct.pack("ii", 1, 0)  # struct linger {l_onoff = 1, l_linger = 0}
+
+
+def _abortive_socket(addr_info: Any) -> socket.socket:
+    """A socket whose close sends a reset, not a FIN (aiohttp's socket_factory)."""
+    family, type_, proto, _, _ = addr_info
+    sock = socket.socket(family=family, type=type_, proto=proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORTIVE_CLOSE)
+    return sock
 
 
 @dataclass
@@ -237,9 +258,11 @@ class IppDriver(DeviceDriver):
         self.min_poll_interval = min(min_poll_interval, poll_interval)
         self.busy_timeout = busy_timeout
         self.max_tracked_jobs = max_tracked_jobs
+        self._session = session
+        self._own_session: aiohttp.ClientSession | None = None
         self._client_factory: Callable[[], IppClient] = lambda: IppClient(
             printer_uri,
-            session=session,
+            session=self._session or self._abortive_session(),
             ssl=ssl,
             requesting_user_name=requesting_user_name,
             timeout=timeout,
@@ -265,14 +288,29 @@ class IppDriver(DeviceDriver):
     async def start(self) -> None:
         _ = self.client
 
+    def _abortive_session(self) -> aiohttp.ClientSession:
+        if self._own_session is None or self._own_session.closed:
+            self._own_session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(socket_factory=_abortive_socket)
+            )
+        return self._own_session
+
     async def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
             await client.close()
+        own, self._own_session = self._own_session, None
+        if own is not None:
+            await own.close()
 
-    async def _send(self, req: IppMessage, data: AsyncIterator[bytes] | None = None) -> IppMessage:
+    async def _send(
+        self,
+        req: IppMessage,
+        data: AsyncIterator[bytes] | None = None,
+        data_size: int | None = None,
+    ) -> IppMessage:
         try:
-            return await self.client.request(req, data, check=False)
+            return await self.client.request(req, data, check=False, data_size=data_size)
         except (IppTransportError, IppParseError) as exc:
             raise DeviceUnreachable(f"{self.printer_uri}: {exc}") from exc
 
@@ -497,6 +535,8 @@ class IppDriver(DeviceDriver):
         document_format: str,
         document_name: str,
         last: bool,
+        *,
+        document_size: int | None = None,
     ) -> None:
         job = self._jobs.get(job_id)
         if job is None:  # e.g. created before a restart: no ticket to split with
@@ -506,7 +546,9 @@ class IppDriver(DeviceDriver):
             raise DeviceRejected("client-error-not-possible", f"job {job_id} was canceled")
         try:
             with self._turns.in_use(job.turn):
-                await self._send_document(job, data, document_format, document_name, last)
+                await self._send_document(
+                    job, data, document_format, document_name, last, document_size
+                )
         except BaseException:
             self._give_back_turn(job)
             raise
@@ -520,6 +562,7 @@ class IppDriver(DeviceDriver):
         document_format: str,
         document_name: str,
         last: bool,
+        document_size: int | None,
     ) -> None:
         multi = True
         if job.documents_sent > 0 or not last:
@@ -541,7 +584,7 @@ class IppDriver(DeviceDriver):
             document_format=document_format or "application/octet-stream",
             last_document=last or not multi,
         )
-        resp = await self._send(req, data)
+        resp = await self._send(req, data, document_size)
         self._activity += 1
         if not resp.is_successful:
             raise DeviceRejected(resp.status_name, resp.status_message or resp.status_name)
@@ -561,9 +604,11 @@ class IppDriver(DeviceDriver):
             )
         job = resp.group(GroupTag.JOB) or resp.add_group(GroupTag.JOB)
         try:
-            state = JobState(job.first("job-state")).keyword
+            state = Keyword(JobState(job.first("job-state")).keyword)
         except ValueError:
-            state = "pending"
+            state = Keyword.PENDING
+        processing = job.get("time-at-processing")
+        k_octets = job.first("job-k-octets")
         return DeviceJobStatus(
             job_id=device_id,
             job_state=state,
@@ -571,6 +616,9 @@ class IppDriver(DeviceDriver):
             job_state_message=_text(job.first("job-state-message", "")),
             job_impressions_completed=int(job.first("job-impressions-completed", 0) or 0),
             job_media_sheets_completed=int(job.first("job-media-sheets-completed", 0) or 0),
+            # RFC 8011 §5.3.14: no-value until the job begins processing
+            processing_began=None if processing is None else not processing.is_out_of_band,
+            job_k_octets=k_octets if isinstance(k_octets, int) else None,
         )
 
     async def get_job(self, job_id: int) -> DeviceJobStatus | None:
@@ -594,37 +642,32 @@ class IppDriver(DeviceDriver):
                 if device_id == job_id and known is None:
                     return None
                 # purged by the printer after it ended: keep what was seen last
-                status = known or DeviceJobStatus(device_id, "completed")
+                status = known or DeviceJobStatus(device_id, Keyword.COMPLETED)
             job.statuses[device_id] = status
             statuses.append(status)
         return self._combine(job_id, job, statuses)
 
     @staticmethod
     def _combine(job_id: int, job: _Job, statuses: list[DeviceJobStatus]) -> DeviceJobStatus:
-        counts = {
-            "job_impressions_completed": sum(s.job_impressions_completed for s in statuses),
-            "job_media_sheets_completed": sum(s.job_media_sheets_completed for s in statuses),
-        }
-        for bad in ("aborted", "canceled"):
-            for s in statuses:
-                if s.job_state == bad:
-                    return DeviceJobStatus(
-                        job_id, bad, s.job_state_reasons, s.job_state_message, **counts
-                    )
-        active = next((s for s in statuses if not s.is_terminal), None)
-        if active is not None:
-            return DeviceJobStatus(
-                job_id,
-                active.job_state,
-                active.job_state_reasons,
-                active.job_state_message,
-                **counts,
-            )
-        if not job.last_sent:  # every document so far printed; more are coming
-            return DeviceJobStatus(job_id, "processing", ("job-incoming",), "", **counts)
-        final = statuses[-1]
-        return DeviceJobStatus(
-            job_id, "completed", final.job_state_reasons, final.job_state_message, **counts
+        """The device jobs of one job (one per document) as one."""
+        shown = (
+            next((s for s in statuses if s.job_state == Keyword.ABORTED), None)
+            or next((s for s in statuses if s.job_state == Keyword.CANCELED), None)
+            or next((s for s in statuses if not s.is_terminal), None)
+        )
+        if shown is None and not job.last_sent:  # every document so far printed; more coming
+            shown = DeviceJobStatus(job_id, Keyword.PROCESSING, ("job-incoming",))
+        if shown is None:
+            shown = replace(statuses[-1], job_state=Keyword.COMPLETED)
+        began = [s.processing_began for s in statuses]
+        k_octets = [s.job_k_octets for s in statuses]
+        return replace(
+            shown,
+            job_id=job_id,
+            job_impressions_completed=sum(s.job_impressions_completed for s in statuses),
+            job_media_sheets_completed=sum(s.job_media_sheets_completed for s in statuses),
+            processing_began=True if any(began) else None if None in began else False,
+            job_k_octets=None if None in k_octets else sum(k or 0 for k in k_octets),
         )
 
     async def identify(self, actions: list[str], message: str | None) -> None:

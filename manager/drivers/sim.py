@@ -18,11 +18,14 @@ wakes as soon as anything changes (no polling). From the command line:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+
+from stanzas.states import JobState
 
 from .base import (
     DeviceCapabilities,
@@ -81,10 +84,12 @@ class ChangeNotifier:
             return
         if timeout <= 0:
             return
-        try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            pass
+        # Not asyncio.wait_for: on Python 3.11 it returns normally when the task is
+        # cancelled just as the event is set, and the cancel is lost (a worker that
+        # stops while a device job is canceled would then never end).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await event.wait()
 
 
 @dataclass
@@ -110,6 +115,7 @@ class SimJob:
     message: str = ""
     impressions: int = 0
     last_received: bool = False
+    began: bool = False  # printing has started (IPP time-at-processing has a value)
 
     @property
     def name(self) -> str:
@@ -126,11 +132,13 @@ class SimJob:
     def status(self) -> DeviceJobStatus:
         return DeviceJobStatus(
             job_id=self.job_id,
-            job_state=self.state,
+            job_state=JobState(self.state),
             job_state_reasons=self.reasons,
             job_state_message=self.message,
             job_impressions_completed=self.impressions,
             job_media_sheets_completed=self.sheets,
+            processing_began=self.began,
+            job_k_octets=-(-self.byte_count // 1024),
         )
 
     @property
@@ -363,6 +371,8 @@ class SimDriver(DeviceDriver):
         document_format: str,
         document_name: str,
         last: bool,
+        *,
+        document_size: int | None = None,
     ) -> None:
         self._check()
         job = self.jobs.get(job_id)
@@ -485,6 +495,7 @@ class SimDriver(DeviceDriver):
                 await self._changes.wait(None)
                 continue
             if job.state != "processing":
+                job.began = True
                 self._set(job, "processing", ("job-printing",), "")
                 self._changes.notify()
             if remaining <= 0:

@@ -34,6 +34,8 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from stanzas.states import JobState
+
 from .base import (
     DeviceCapabilities,
     DeviceDriver,
@@ -110,7 +112,9 @@ class _MailJob:
 
     def status(self) -> DeviceJobStatus:
         sent = 1 if self.state == "completed" else 0
-        return DeviceJobStatus(self.job_id, self.state, tuple(self.reasons), self.message, sent)
+        return DeviceJobStatus(
+            self.job_id, JobState(self.state), tuple(self.reasons), self.message, sent
+        )
 
 
 class SmtpDriver(DeviceDriver):
@@ -227,6 +231,8 @@ class SmtpDriver(DeviceDriver):
         document_format: str,
         document_name: str,
         last: bool,
+        *,
+        document_size: int | None = None,
     ) -> None:
         job = await self._job(job_id)
         if job is None or job.state != "pending":

@@ -16,6 +16,7 @@ import pytest
 from cirrus.stack.ippeveprinter import IppEvePrinter, start_ippeveprinter
 from ipp.client import IppClient, IppError, IppTransportError
 from ipp.constants import StatusCode
+from manager.device_worker import DeviceWorker
 from manager.drivers.base import (
     DeviceJobStatus,
     DeviceJobTicket,
@@ -23,6 +24,10 @@ from manager.drivers.base import (
     DeviceUnreachable,
 )
 from manager.drivers.ipp import IppDriver
+from manager.held_jobs import HeldJobs
+from stanzas import device_ops as ops
+from stanzas.states import JobState
+from tests.unit.fake_device_service import FakeDeviceService
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ippeveprinter") is None or shutil.which("dbus-daemon") is None,
@@ -285,3 +290,54 @@ async def test_a_refused_document_gives_the_turn_back(driver: IppDriver) -> None
         second_id = await second
     await driver.send_document(second_id, chunks(PDF, 1024), "application/pdf", "b.pdf", True)
     assert (await follow(driver, second_id)).job_state == "completed"
+
+
+async def test_a_job_waiting_for_the_service_does_not_hold_the_printer(
+    printer: IppEvePrinter, driver: IppDriver, tmp_path: Path
+) -> None:
+    """Issue 11, defect 6: a job whose AcknowledgeJob answer is slow in coming (the
+    service died) held the submission turn and its empty device job kept ippeveprinter
+    busy, so the next job waited for the 30 s time-out. The empty device job is given
+    back after device_hold; the next job prints meanwhile, the slow one once it is
+    answered."""
+    service = FakeDeviceService()
+    slow, quick = service.add(1, PDF), service.add(2, PDF)
+    answer = asyncio.Event()
+    service.on_call = lambda req: (
+        service.hold.setdefault(ops.AcknowledgeJob, answer)
+        if isinstance(req, ops.FetchJob) and req.job_id == 1
+        else None
+    )
+    worker = DeviceWorker(
+        output_device_uuid="urn:uuid:0b7e1f52-3c1d-4e4f-8a5b-6c7d8e9f0a1b",
+        printer_name="p",
+        driver=driver,
+        session=service,
+        held=HeldJobs(tmp_path / "held.json"),
+        spool_dir=tmp_path / "spool",
+        http_ssl=None,
+        device_hold=0.2,
+    )
+    await worker.start()
+    try:
+        worker.start_job(1)
+        await asyncio.wait_for(service.seen(ops.AcknowledgeJob).wait(), 10)
+        service.hold.pop(ops.AcknowledgeJob)  # only job 1's answer is held
+        worker.start_job(2)
+        assert await asyncio.wait_for(quick.done, 10) == JobState.COMPLETED
+        assert not slow.done.done()
+        answer.set()
+        assert await asyncio.wait_for(slow.done, 10) == JobState.COMPLETED
+    finally:
+        await worker.stop()
+        await worker.held.close()
+    printed = [p for p in printer.output_files() if p.suffix != ".prn"]
+    assert [p.read_bytes() for p in printed] == [PDF, PDF]
+    async with IppClient(printer.uri) as client:
+        ended = await client.get_jobs("completed", ["job-id", "job-state"])
+    # the slow job's first, empty device job was canceled; then each job printed once
+    assert sorted((j.first("job-id"), j.first("job-state")) for j in ended) == [
+        (1, 7),
+        (2, 9),
+        (3, 9),
+    ]

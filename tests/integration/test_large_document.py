@@ -48,13 +48,13 @@ class Hashing(SimDriver):
         super().__init__()
         self.digest = hashlib.sha256()
 
-    async def send_document(self, job_id, data, document_format, document_name, last):  # type: ignore[no-untyped-def]
+    async def send_document(self, job_id, data, document_format, document_name, last, **more):  # type: ignore[no-untyped-def]
         async def tee():  # type: ignore[no-untyped-def]
             async for chunk in data:
                 self.digest.update(chunk)
                 yield chunk
 
-        await super().send_document(job_id, tee(), document_format, document_name, last)
+        await super().send_document(job_id, tee(), document_format, document_name, last, **more)
 
 
 async def test_a_1_gb_document_streams_end_to_end(harness: Harness) -> None:

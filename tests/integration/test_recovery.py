@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 from pathlib import Path
 
 import pytest
 
 from cirrus.stack import toml
+from cirrus.stack.ippeveprinter import start_ippeveprinter
 from cirrus.stack.local import MANAGER_READY, SERVICE_READY
 from cirrus.stack.process import ManagedProcess
 from manager.drivers.sim import SimDriver
@@ -21,8 +23,11 @@ from tests.integration.test_print_flow import SAMPLE, WAIT, states_until
 pytestmark = [pytest.mark.slow, pytest.mark.every_xmpp_server]
 
 
-def manager_process(harness: Harness, output: Path) -> tuple[ManagedProcess, Path]:
-    settings = harness.manager_settings(driver=f"file:{output}", state="crashy-manager")
+def manager_process(harness: Harness, output: Path | str) -> tuple[ManagedProcess, Path]:
+    """A manager process printing into the folder `output` (or to the device `output`
+    names, a driver spec)."""
+    driver = f"file:{output}" if isinstance(output, Path) else output
+    settings = harness.manager_settings(driver=driver, state="crashy-manager")
     config = settings.model_dump(mode="json")
     path = toml.write(harness.tmp / "crashy-manager.toml", config)
     process = ManagedProcess(
@@ -32,7 +37,14 @@ def manager_process(harness: Harness, output: Path) -> tuple[ManagedProcess, Pat
 
 
 @pytest.mark.parametrize(
-    "crash_at", ["after-fetch-job", "after-acknowledge-job", "after-send-document"]
+    "crash_at",
+    [
+        "after-fetch-job",
+        "after-acknowledge-job",
+        "mid-send-document",  # the document was being handed to the device: sent again
+        "after-send-document",
+        "mid-file-document",  # the file driver recorded it, and had not put it in place
+    ],
 )
 async def test_manager_killed_mid_job_prints_exactly_once(
     service: ServiceApp, harness: Harness, crash_at: str
@@ -55,6 +67,35 @@ async def test_manager_killed_mid_job_prints_exactly_once(
     assert len(printed) == 1, printed
     assert printed[0].endswith(SAMPLE.name)
     assert (output / printed[0]).read_bytes() == SAMPLE.read_bytes()
+
+
+@pytest.mark.skipif(
+    shutil.which("ippeveprinter") is None or shutil.which("dbus-daemon") is None,
+    reason="needs ippeveprinter (cups-ipp-utils) and dbus-daemon",
+)
+async def test_manager_killed_mid_send_to_ippeveprinter_prints_exactly_once(
+    service: ServiceApp, harness: Harness
+) -> None:
+    """Issue 11, defect 5: ippeveprinter prints whatever part of a document came before
+    the connection closed. The manager dies halfway through a Send-Document; after the
+    restart the printer must hold one whole copy, not a truncated one reported completed."""
+    printer = await start_ippeveprinter(harness.tmp / "printer", command="/bin/true")
+    process, _ = manager_process(harness, f"ipp:{printer.uri}")
+    try:
+        await process.start(MANAGER_READY, env={"CIRRUS_MANAGER_CRASH_AT": "mid-send-document"})
+        alice = await harness.client("alice")
+        job = await alice.print_files("office", [SAMPLE])
+        assert await asyncio.wait_for(process.wait(), WAIT) == -signal.SIGKILL
+
+        await process.start(MANAGER_READY)
+        final = await alice.wait_for_final(job.job_id, timeout=WAIT)
+    finally:
+        await process.stop()
+        await printer.stop()
+
+    assert final.job_state == JobState.COMPLETED
+    printed = [p.read_bytes() for p in printer.output_files() if p.suffix != ".prn"]
+    assert printed == [SAMPLE.read_bytes()]
 
 
 async def test_service_killed_loses_nothing_and_reconciles(harness: Harness) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -285,3 +288,56 @@ async def test_leftovers_in_the_staging_folder_go_at_start(tmp_path: Path) -> No
     again = FileDriver(tmp_path / "out")
     await again.start()
     assert again.staging_dir is not None and list(again.staging_dir.iterdir()) == []
+
+
+_SEND_ONE = """
+import asyncio, sys
+from manager.drivers.base import DeviceJobTicket
+from manager.drivers.file import FileDriver
+
+async def main() -> None:
+    driver = FileDriver(sys.argv[1])
+    await driver.start()
+    job_id = await driver.create_job(DeviceJobTicket(job_name="r", requesting_user_name="ann"))
+    async def body():
+        yield b"%PDF-whole document"
+    await driver.send_document(job_id, body(), "application/pdf", "a.pdf", True)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_crash_while_a_document_is_put_in_place_leaves_state_and_folder_agreeing(
+    tmp_path: Path,
+) -> None:
+    """Issue 11, defect 4: killed between recording a document and putting it in place,
+    the driver must not say "pending" for a document that is in the folder (the manager
+    would report it aborted, or send it again); read back, the job is completed."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _SEND_ONE,
+        str(tmp_path),
+        env={**os.environ, "CIRRUS_MANAGER_CRASH_AT": "mid-file-document"},
+    )
+    assert await asyncio.wait_for(process.wait(), 30) == -signal.SIGKILL
+
+    again = FileDriver(tmp_path)  # the manager restarts
+    await again.start()
+    status = await again.get_job(1)
+    assert status is not None and status.job_state == "completed"
+    assert status.processing_began is True
+    assert visible(tmp_path) == ["1-a.pdf"]
+    assert (tmp_path / "1-a.pdf").read_bytes() == b"%PDF-whole document"
+    assert [p for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+async def test_ended_jobs_are_not_all_kept_in_memory(tmp_path: Path) -> None:
+    driver = FileDriver(tmp_path)
+    for _ in range(file_driver.ENDED_KEPT + 10):
+        job_id = await driver.create_job(TICKET)
+        await driver.send_document(job_id, chunks(b"x"), "text/plain", "a.txt", True)
+    assert len(driver._jobs) == file_driver.ENDED_KEPT
+    first = await driver.get_job(1)  # read back from its state file
+    assert first is not None and first.job_state == "completed"
+    assert driver.output_files(1) == [tmp_path / "1-a.txt"]

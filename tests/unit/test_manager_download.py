@@ -17,10 +17,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from manager import download
-from manager.device_worker import DeviceWorker, DocumentFailed, _read_file
-from manager.download import SpooledDocument
+from manager.device_worker import DeviceWorker
+from manager.download import DocumentFailed, SpooledDocument
+from manager.download import read_file as _read_file
 from manager.drivers.sim import SimDriver
 from manager.held_jobs import HeldJobs, Phase
+from manager.job_runner import JobRunner
 from stanzas import device_ops as ops
 from stanzas.errors import NotFetchable, Timeout
 from stanzas.groups import JobTicket
@@ -97,7 +99,7 @@ async def test_a_whole_document_is_fetched(
     monkeypatch.setattr(download, "SPOOL_BATCH", 1024 * 1024)  # several batches
     bodies["doc"] = body = os.urandom(size)
     path = tmp_path / "spool" / "1-1"
-    small = await worker._download(
+    small = await JobRunner(worker.side, 1)._download(
         _document(base + "doc", size, hashlib.sha256(body).hexdigest()), path
     )
     if size <= download.IN_MEMORY:
@@ -131,7 +133,7 @@ async def test_a_document_that_does_not_match_is_refused(
     bodies["doc"] = body
     path = tmp_path / "spool" / "1-1"
     with pytest.raises(DocumentFailed):
-        await worker._download(_document(base + "doc", size, digest), path)
+        await JobRunner(worker.side, 1)._download(_document(base + "doc", size, digest), path)
     assert not path.exists()
     assert os.listdir(tmp_path / "spool") == []
 
@@ -175,7 +177,7 @@ async def test_a_refused_acknowledgement_cancels_the_empty_device_job(
     await w.start()
     try:
         with pytest.raises(type(error)):
-            await w._take_job(5)
+            await JobRunner(w.side, 5).take()
         [device_job] = sim.jobs.values()
         if transient:  # the acknowledgement may have landed: the resync settles it
             held = w.held.get(5)
@@ -198,7 +200,7 @@ async def test_a_batch_of_more_pieces_than_one_writev_takes(
     bodies["doc"] = body = os.urandom(2 * 1024 * 1024 + 5)
     path = tmp_path / "spool" / "1-1"
     document = _document(base + "doc", len(body), hashlib.sha256(body).hexdigest())
-    assert await worker._download(document, path) is None
+    assert await JobRunner(worker.side, 1)._download(document, path) is None
     assert path.read_bytes() == body
 
 
@@ -215,10 +217,10 @@ async def test_an_in_band_document_is_checked(worker: DeviceWorker, tmp_path: Pa
     body = b"%PDF-1.7 small"
     document = _document("https://unused.invalid/", len(body), hashlib.sha256(body).hexdigest())
     inline = document.model_copy(update={"document_data": body, "document_access_uri": None})
-    assert await worker._download(inline, tmp_path / "x") == body
+    assert await JobRunner(worker.side, 1)._download(inline, tmp_path / "x") == body
     wrong = inline.model_copy(update={"document_data": b"%PDF-1.7 smalL"})
     with pytest.raises(DocumentFailed):
-        await worker._download(wrong, tmp_path / "x")
+        await JobRunner(worker.side, 1)._download(wrong, tmp_path / "x")
 
 
 async def test_a_cancelled_fetch_leaves_no_file(
@@ -243,7 +245,7 @@ async def test_a_cancelled_fetch_leaves_no_file(
     path = tmp_path / "spool" / "1-1"
     try:
         document = _document(str(server.make_url("/slow")), 64 * 1024 * 1024, "0" * 64)
-        fetching = asyncio.create_task(worker._download(document, path))
+        fetching = asyncio.create_task(JobRunner(worker.side, 1)._download(document, path))
         await asyncio.wait_for(started.wait(), 5)
         await asyncio.sleep(0.1)
         fetching.cancel()

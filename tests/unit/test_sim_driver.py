@@ -289,6 +289,19 @@ def test_make_driver(tmp_path: object) -> None:
             make_driver(bad)
 
 
+async def test_a_wait_cancelled_as_a_change_comes_is_cancelled() -> None:
+    """A worker stopping while a device job is canceled cancels its watcher just as the
+    change notifies it: the cancel must not be lost (asyncio.wait_for loses it on 3.11,
+    and the watcher then waited forever)."""
+    changes = ChangeNotifier()
+    waiter = asyncio.create_task(changes.wait(10))
+    await asyncio.sleep(0)  # waiting now
+    changes.notify()
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+
+
 async def test_sheets_are_counted_as_the_sides_use_the_paper() -> None:
     sim = SimDriver()
     one = await print_one(sim, b"%PDF")
