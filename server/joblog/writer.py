@@ -123,6 +123,31 @@ class RotatingLogFile(logging.handlers.BaseRotatingHandler):
         except Exception:
             self.handleError(record)
 
+    def write_batch(self, records: list[Any]) -> None:
+        """Records in one write (rotating between them where due): the logging
+        machinery's lock, filters and emit per record cost as much as the formatting."""
+        with self.lock:  # type: ignore[union-attr]
+            lines: list[str] = []
+            try:
+                for record in records:
+                    if self.shouldRollover(record):
+                        self._write(lines)
+                        lines = []
+                        self.doRollover()
+                    text = self.format(record)
+                    lines.append(text)
+                    self.size += len(text) + 1  # characters; non-ASCII ones count once
+                self._write(lines)
+            except Exception:
+                self.handleError(records[-1])
+
+    def _write(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        if self.stream is None:
+            self.stream = self._open()
+        self.stream.write("\n".join(lines) + "\n")
+
     def rotated(self) -> list[Path]:
         return sorted(self.path.parent.glob(self.path.name + ".*"))
 
@@ -154,8 +179,13 @@ class _Listener(logging.handlers.QueueListener):
             self._flush()
             record.event.set()
             return
-        for entry in record:  # a batch
-            super().handle(entry)
+        batch = [_Record(entry) for entry in record]
+        for handler in self.handlers:
+            if isinstance(handler, RotatingLogFile):
+                handler.write_batch(batch)  # one write for the batch
+            else:
+                for one in batch:
+                    handler.handle(one)  # type: ignore[arg-type]
         if cast("queue.SimpleQueue[Any]", self.queue).empty():
             self._flush()
 
