@@ -83,20 +83,33 @@ class Command:
     def usage(self) -> str:
         parts = [self.name]
         for arg in self.args:
-            word = {
-                Kind.FLAG: arg.name,
-                Kind.SETTINGS: "NAME=VALUE…",
-                Kind.JOBS: "ID…",
-                Kind.EVENTS: "EVENT…|on|off",
-            }.get(arg.kind, arg.name.upper())
-            if arg.keyword:
-                word = f"{arg.keyword} {word}"
+            word = _usage_word(arg, "EVENT…|on|off")
             parts.append(word if arg.required else f"[{word}]")
         return " ".join(parts)
 
     @property
+    def short_usage(self) -> str:
+        """The name and the arguments it cannot do without: `help`'s short form."""
+        words = [self.name]
+        for arg in self.args:
+            if arg.required and arg.kind != Kind.FLAG:
+                words.append(_usage_word(arg, "EVENT…"))
+        return " ".join(words)
+
+    @property
     def targets_queue(self) -> bool:
         return bool(self.args) and self.args[0].kind == Kind.QUEUE
+
+
+def _usage_word(arg: Arg, events: str) -> str:
+    """How an argument is shown in a usage line (`events`: the events' placeholder)."""
+    word = {
+        Kind.FLAG: arg.name,
+        Kind.SETTINGS: "NAME=VALUE…",
+        Kind.JOBS: "ID…",
+        Kind.EVENTS: events,
+    }.get(arg.kind, arg.name.upper())
+    return f"{arg.keyword} {word}" if arg.keyword else word
 
 
 class UsageError(ValueError):
@@ -250,11 +263,12 @@ def set_quota(values: Values) -> o.SetQuota:
 
 def delete_quota(values: Values) -> o.DeleteQuota:
     kind, name = subject(values["subject"])
+    period = values.get("period")
     return o.DeleteQuota(
         subject_kind=kind,
         subject=name,
         printer_name=values.get("queue"),
-        quota_period=o.QuotaPeriod(values["period"]),
+        quota_period=o.QuotaPeriod(period) if period else None,
     )
 
 
@@ -268,6 +282,13 @@ NOT_ACCEPTING = Arg("not-accepting", Kind.FLAG, "do not accept jobs", required=F
 OP, AD = Role.OPERATOR, Role.ADMIN
 SUBJECT = Arg("subject", Kind.NAME, "a user's bare JID, or group:NAME")
 PERIOD = Arg("period", Kind.CHOICE, "when it resets", choices=tuple(p.value for p in o.QuotaPeriod))
+PERIOD_OPTIONAL = Arg(
+    "period",
+    Kind.CHOICE,
+    "only this period's",
+    False,
+    choices=tuple(p.value for p in o.QuotaPeriod),
+)
 ON_QUEUE = Arg("queue", Kind.QUEUE, "only this queue (default: all)", False, keyword="queue")
 CSV = Arg("csv", Kind.FLAG, "comma-separated values instead of a table", required=False)
 
@@ -340,7 +361,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "jobs",
-        "a queue's jobs that have not ended, in the order they will print",
+        "a queue's jobs that have not ended, in printing order",
         OP,
         lambda v: c.GetActiveJobs(printer_name=v["queue"]),
         c.JobList,
@@ -360,7 +381,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "devices",
-        "every registered device: queue, approval, online, last seen",
+        "every device: queue, account, online, last seen, printer",
         OP,
         lambda v: a.ListDevices(),
         a.ListDevicesResponse,
@@ -389,7 +410,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "cancel-jobs",
-        "cancel the named jobs of a queue, or all of them; all or nothing",
+        "cancel a queue's jobs, named or all (all or nothing)",
         OP,
         lambda v: a.CancelJobs(printer_name=v["queue"], job_ids=v.get("jobs") or None),
         a.CancelJobsResponse,
@@ -446,7 +467,7 @@ COMMANDS: tuple[Command, ...] = (
     _one_queue("release-new", "release the jobs hold-new held, and stop holding", a.ReleaseNewJobs),
     Command(
         "restart",
-        "restart a queue (even a shut-down one): idle, accepting, jobs kept",
+        "restart a queue, even a shut-down one (jobs are kept)",
         OP,
         _restart(a.RestartService),
         a.ServiceResponse,
@@ -456,7 +477,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "shutdown",
-        "shut a queue down: it answers nothing but restart; jobs are kept",
+        "shut a queue down (only restart then works); jobs kept",
         OP,
         lambda v: a.ShutdownService(service_type=a.AnyServiceType.PRINT, printer_name=v["queue"]),
         a.ServiceResponse,
@@ -465,7 +486,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "startup",
-        "create a queue (a device may register for it later), or start a shut-down one",
+        "create a queue, or start a shut-down one",
         AD,
         _restart(a.StartupService),
         a.ServiceResponse,
@@ -484,12 +505,15 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "set",
-        "set a queue's elements: " + ", ".join(SERVICE_SETTINGS[:4]) + " …; NAME= removes",
+        "set a queue's elements (NAME= removes one)",
         AD,
         set_service,
         a.ServiceResponse,
         render.service,
-        args=(QUEUE, Arg("settings", Kind.SETTINGS, "NAME=VALUE pairs")),
+        args=(
+            QUEUE,
+            Arg("settings", Kind.SETTINGS, "NAME=VALUE pairs of " + ", ".join(SERVICE_SETTINGS)),
+        ),
         example='set office printer-location="2nd floor" auto-approve-devices=true',
     ),
     # --- every queue ---------------------------------------------------------------------
@@ -520,7 +544,7 @@ COMMANDS: tuple[Command, ...] = (
     _every_queue("shutdown-all", "shut every queue down", AD, _all_op(a.ShutdownAllServices)),
     Command(
         "restart-system",
-        "restart the System Control Service: every device resynchronises",
+        "restart the System Control Service (devices resync)",
         AD,
         lambda v: a.RestartService(service_type=a.AnyServiceType.SYSTEM),
         a.ServiceResponse,
@@ -528,12 +552,12 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "set-system",
-        "set the service's elements: " + ", ".join(SYSTEM_SETTINGS) + "; NAME= removes",
+        "set the service's elements (NAME= removes one)",
         AD,
         set_system,
         a.SystemElementsResponse,
         render.system_elements,
-        args=(Arg("settings", Kind.SETTINGS, "NAME=VALUE pairs"),),
+        args=(Arg("settings", Kind.SETTINGS, "NAME=VALUE pairs of " + ", ".join(SYSTEM_SETTINGS)),),
         example='set-system system-location="Building 2"',
     ),
     # --- devices and alerts --------------------------------------------------------------
@@ -549,7 +573,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "deregister",
-        "deny a pending device, or deregister one (its jobs go back to the queue)",
+        "deny a pending device, or deregister one (jobs go back)",
         AD,
         lambda v: a.RemoveDevice(printer_name=v["device"]),
         a.DeviceResponse,
@@ -560,7 +584,7 @@ COMMANDS: tuple[Command, ...] = (
     # --- usage and quotas ---------------------------------------------------------------
     Command(
         "usage",
-        "jobs, documents, impressions, sheets and octets per user, queue or group",
+        "what the jobs that ended used, by user, queue or group",
         OP,
         get_usage,
         o.UsageResponse,
@@ -591,7 +615,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "quota",
-        "limit a user's or group's jobs or impressions per day, week or month",
+        "limit a user's or group's jobs or impressions per period",
         AD,
         set_quota,
         o.QuotasResponse,
@@ -607,17 +631,17 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "quota-remove",
-        "remove a quota (jobs it held are released)",
+        "remove quotas (every period's unless one is named)",
         AD,
         delete_quota,
         o.QuotasResponse,
         render.quotas,
-        args=(SUBJECT, PERIOD, ON_QUEUE),
+        args=(SUBJECT, PERIOD_OPTIONAL, ON_QUEUE),
         example="quota-remove alice@example.org monthly",
     ),
     Command(
         "backup",
-        "a consistent online backup (database and spool) into the service's backup folder",
+        "back the service up, online, into its backup folder",
         AD,
         lambda v: o.Backup(backup_name=v["file"]),
         o.BackupResponse,
@@ -627,12 +651,12 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "alerts",
-        "chat alerts: device-offline, job-aborted, queue-stopped; on or off",
+        "chat alerts: device-offline, job-aborted, queue-stopped",
         OP,
         lambda v: a.SetAlertSubscription(alert_events=events(v["events"])),
         a.AlertSubscriptionResponse,
         render.alerts,
-        args=(Arg("events", Kind.EVENTS, "which alerts"),),
+        args=(Arg("events", Kind.EVENTS, "which alerts, or on (all) or off"),),
         example="alerts on",
     ),
 )

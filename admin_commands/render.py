@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import textwrap
 import time
 import types
 import typing
@@ -20,6 +22,10 @@ from stanzas import admin_ops as a
 from stanzas import client_ops as c
 from stanzas import operating_ops as o
 from stanzas.groups import JobStatus
+
+# Lines of text front ends show: an 80-column terminal, or a phone held sideways.
+WIDTH = 80
+_GAP = "  "
 
 
 @dataclass
@@ -35,13 +41,86 @@ class Table:
         writer.writerows(self.rows)
         return out.getvalue().rstrip("\n")
 
-    def aligned(self) -> str:
-        """Columns padded to their widest cell, a rule under the header."""
+    def aligned(self, width: int = WIDTH) -> str:
+        """Columns padded to their widest cell, a rule under the header, at most `width`
+        characters a line: while too wide, the widest column is narrowed (never below
+        its header) and its cells wrap onto lines of their own."""
         cells = [self.columns, *self.rows]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(self.columns))]
-        lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(line.rstrip() for line in lines)
+        count = len(self.columns)
+        widths = [max(len(row[i]) for row in cells) for i in range(count)]
+        # First down to each column's longest word (cells wrap between words), then, if
+        # that is not enough, down to its header (words are cut).
+        words = [max(len(w) for row in cells for w in row[i].split() or [""]) for i in range(count)]
+        headers = [len(name) for name in self.columns]
+        for floors in ([max(h, w) for h, w in zip(headers, words, strict=True)], headers):
+            while sum(widths) + len(_GAP) * (count - 1) > width:
+                narrowable = [i for i in range(count) if widths[i] > floors[i]]
+                if not narrowable:
+                    break
+                widths[max(narrowable, key=lambda i: widths[i])] -= 1
+        lines = _row_lines(self.columns, widths)
+        lines.append(_GAP.join("-" * w for w in widths))
+        for row in self.rows:
+            lines += _row_lines(row, widths)
+        return "\n".join(lines)
+
+
+def _row_lines(row: list[str], widths: list[int]) -> list[str]:
+    """One row as lines: each cell wrapped to its column's width."""
+    wrapped = [wrap(cell, w) for cell, w in zip(row, widths, strict=True)]
+    height = max(len(parts) for parts in wrapped)
+    return [
+        _GAP.join(
+            (parts[k] if k < len(parts) else "").ljust(w)
+            for parts, w in zip(wrapped, widths, strict=True)
+        ).rstrip()
+        for k in range(height)
+    ]
+
+
+def wrap(text: str, width: int, indent: str = "") -> list[str]:
+    """`text` in lines of at most `width`, broken at spaces; a word longer than a line
+    is cut after a '-', '.' or '@' where it can be, else where it must. Lines after the
+    first start with `indent`."""
+    words = [part for word in text.split() for part in _pieces(word, width - len(indent))]
+    return textwrap.wrap(
+        " ".join(words),
+        width,
+        subsequent_indent=indent,
+        break_long_words=True,
+        break_on_hyphens=False,
+    ) or [""]
+
+
+def _pieces(word: str, width: int) -> list[str]:
+    """A word cut into pieces of at most `width` (at least 1), after a '-', '.' or '@'
+    where one is far enough in."""
+    width = max(width, 1)
+    pieces = []
+    while len(word) > width:
+        cut = max(word.rfind(mark, 0, width) for mark in "-.@") + 1
+        if cut < width // 2:
+            cut = width
+        pieces.append(word[:cut])
+        word = word[cut:]
+    return [*pieces, word]
+
+
+def fit(text: str, width: int = WIDTH) -> str:
+    """Every line of `text` at most `width` long: a longer one wraps, its continuation
+    lines indented two more than it; ``` blocks (tables, already aligned to fit) are
+    left as they are."""
+    out: list[str] = []
+    block = False
+    for line in text.split("\n"):
+        if line.startswith("```"):
+            block = not block
+        if block or len(line) <= width:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip()) + 2)
+        out += wrap(line, width, indent)
+    return "\n".join(out)
 
 
 @dataclass
@@ -88,6 +167,20 @@ def when(epoch: int | None, now: float | None = None) -> str:
     return stamp
 
 
+def ago(epoch: int | None, now: float | None = None) -> str:
+    """A short "when" for tables: seconds, minutes or hours ago, else the date."""
+    if epoch is None:
+        return "-"
+    seconds = int((time.time() if now is None else now) - epoch)
+    if 0 <= seconds < 120:
+        return f"{seconds} s ago"
+    if 0 <= seconds < 120 * 60:
+        return f"{seconds // 60} min ago"
+    if 0 <= seconds < 48 * 3600:
+        return f"{seconds // 3600} h ago"
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M")
+
+
 def reasons(values: list[str] | None) -> str:
     shown = [r for r in values or [] if r != "none"]
     return ", ".join(shown) or "-"
@@ -114,9 +207,7 @@ def services(response: a.ServicesResponse) -> Rendered:
         device = (
             "-" if s.output_device_uuid is None else ("online" if s.device_online else "offline")
         )
-        printer = "-" if s.printer_state is None else s.printer_state.value
-        if reasons(s.printer_state_reasons) != "-":
-            printer += f" ({reasons(s.printer_state_reasons)})"
+        printer = _printer(s)
         table.rows.append(
             [
                 s.printer_name or "",
@@ -251,23 +342,28 @@ def promote(response: a.PromoteJobResponse) -> Rendered:
 
 
 def devices(response: a.ListDevicesResponse) -> Rendered:
-    table = Table(["QUEUE", "DEVICE", "ACCOUNT", "APPROVAL", "ONLINE", "LAST SEEN", "PRINTER"])
+    """One line per device, narrow: its uuid, times and reasons in full are `device
+    QUEUE`'s."""
+    table = Table(["QUEUE", "ACCOUNT", "STATUS", "LAST SEEN", "PRINTER"])
     for d in response.device:
-        printer = d.printer_state.value if d.printer_state else "-"
-        if reasons(d.printer_state_reasons) != "-":
-            printer += f" ({reasons(d.printer_state_reasons)})"
+        online = "online" if d.online else "offline"
+        status = online if d.registration_state.value == "approved" else f"pending, {online}"
         table.rows.append(
-            [
-                d.printer_name,
-                d.output_device_uuid,
-                d.registered_by,
-                d.registration_state.value,
-                yes(d.online),
-                when(d.time_last_seen),
-                printer,
-            ]
+            [d.printer_name, d.registered_by, status, ago(d.time_last_seen), _printer(d)]
         )
     return Rendered(table=table)
+
+
+def _printer(d: a.DeviceSummary | a.ServiceSummary) -> str:
+    """The printer's state for a table: its reasons without their severity suffix
+    (RFC 8011 §5.4.12: -error, -warning, -report), which the details keep."""
+    if d.printer_state is None:
+        return "-"
+    short = [_SEVERITY.sub("", r) for r in d.printer_state_reasons or [] if r != "none"]
+    return f"{d.printer_state.value} ({', '.join(short)})" if short else d.printer_state.value
+
+
+_SEVERITY = re.compile(r"-(error|warning|report)$")
 
 
 def device(response: a.DeviceResponse) -> Rendered:

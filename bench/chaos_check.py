@@ -16,8 +16,9 @@ Each accepted submission (the client got a job id) falls in exactly one class:
 
 Submissions the client saw fail (no job id) but which printed all the same are counted
 as `printed_after_client_failure` (the issue's "accepted-but-client-saw-failure"):
-without an idempotency key a client cannot tell, and its retry prints a second copy
-(`printed_twice_via_retry` counts the jobs that printed twice that way). One whose
+the client library's retries with the request's idempotency key keep it at zero unless
+a failure outlasts the library's time limit, and then a retry with a new key prints a
+second copy (`printed_twice_via_retry` counts the jobs that printed twice that way). One whose
 failure said the request was never delivered (`delivered` False: NotDelivered) must
 not print: `printed_though_not_delivered` is a failure. Prints of no
 submission at all are `phantom` (a failure). Jobs the service still holds open at the

@@ -4,8 +4,10 @@ through crashes of everything around them.
 
 Each client is a real `cirrus.client.CirrusClient` on its own account. A job is one
 PrintJob (a small document, in-band) or CreateJob + SendDocument with an HTTPS upload
-(a bigger one). A submission the client sees fail is retried with a new key, as a user
-would press "print" again (there is no idempotency key yet), up to `retries` times;
+(a bigger one). The client library itself sends a CreateJob or PrintJob whose outcome
+is unknown again with its idempotency key (cirrus.client.CirrusClient.submit); a
+submission the client still sees fail is retried here with a new key, as a user would
+press "print" again, up to `retries` times;
 "accepted" means the client got a job id. After a failed upload of an accepted job
 the client asks the job's state and sends again while the job is still waiting for
 its document, and cancels it after three tries (the job is then "abandoned").

@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 import uvloop
+from pydantic import TypeAdapter, ValidationError
 
 from cirrus import admin_cli, commands
 from cirrus.client import CirrusClient, ClientSettings
@@ -28,6 +29,7 @@ from cirrus.deploy import cli as deploy_cli
 from cirrus.output import error_line, failure_line
 from cirrus.stack.xmpp import XMPP_SERVERS
 from stanzas.errors import CloudImagingError
+from stanzas.types import IdempotencyKey
 
 CONNECT_TIMEOUT = 10.0  # a command gives up reaching the XMPP server sooner than a daemon
 ENV_KEYS = {
@@ -161,6 +163,16 @@ async def cmd_demo(args: argparse.Namespace) -> int:
 # --- entry point ---------------------------------------------------------------------------
 
 
+def _idempotency_key(text: str) -> str:
+    """--idempotency-key: checked here, so a bad one is a usage error, not a refusal."""
+    try:
+        return TypeAdapter(IdempotencyKey).validate_python(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(
+            "1-128 letters, digits and ._:~+/=- (a UUID will do)"
+        ) from None
+
+
 def _common_options(parser: argparse.ArgumentParser, default: object) -> None:
     """The options every command takes, before or after its name. Below the top level
     the default is SUPPRESS, so that an option given before the name is not reset."""
@@ -203,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_ticket_options(p)
     p.add_argument("--hold", action="store_true", help="hold the job (job-hold-until=indefinite)")
     p.add_argument("--no-wait", action="store_true", help="return once the job is submitted")
+    p.add_argument(
+        "--idempotency-key",
+        type=_idempotency_key,
+        help="the job's key (default: a new one); the same command run again with the same "
+        "key makes no second job",
+    )
     p.add_argument(
         "--timeout", type=float, default=None, help="stop following after SECONDS without news"
     )

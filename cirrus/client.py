@@ -26,15 +26,17 @@ import hashlib
 import mimetypes
 import secrets
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import aiohttp
 
 from stanzas import client_ops as ops
+from stanzas.backoff import Backoff
 from stanzas.errors import (
     CloudImagingError,
     DocumentAccessError,
@@ -67,6 +69,29 @@ _FORMATS = {
     ".txt": "text/plain",
     ".md": "text/markdown",
 }
+
+
+# The back-off between attempts of a CreateJob / PrintJob whose outcome is unknown, and
+# how long the first attempt waits for its answer (each next one twice as long).
+RETRY_FIRST, RETRY_CAP = 0.1, 1.0
+RESEND_FIRST = 2.0
+Created = TypeVar("Created", ops.CreateJobResponse, ops.PrintJobResponse)
+
+
+def new_idempotency_key() -> str:
+    """A key for one CreateJob / PrintJob and its retries (random: a UUID)."""
+    return str(uuid.uuid4())
+
+
+def _gave_up(error: CloudImagingError, attempts: int) -> CloudImagingError:
+    """The unknown outcome that stands when the time ran out, saying what was tried."""
+    if attempts > 1:
+        error.message = (
+            f"{error.message} (sent {attempts} times with idempotency-key "
+            f"{error.idempotency_key}; sending it again with that key is safe)"
+        )
+        error.args = (error.message,)
+    return error
 
 
 def guess_format(path: Path) -> str:
@@ -196,20 +221,76 @@ class CirrusClient:
         ticket: JobTicket | None = None,
         mandatory: list[str] | None = None,
         service_type: ServiceType = ServiceType.PRINT,
+        idempotency_key: str | None = None,
     ) -> JobStatus:
         """Create<Service>Job; elements the queue cannot honour are dropped and named in
-        the job's unsupported-elements, unless listed in `mandatory` (then it fails)."""
-        response = await self.session.request(
-            ops.CreateJob(
-                service_type=service_type,
-                printer_name=queue,
-                job_name=job_name,
-                job_ticket=ticket,
-                job_mandatory_elements=mandatory,
-            ),
-            ops.CreateJobResponse,
+        the job's unsupported-elements, unless listed in `mandatory` (then it fails).
+        Safe to retry: see `submit`."""
+        request = ops.CreateJob(
+            service_type=service_type,
+            printer_name=queue,
+            job_name=job_name,
+            job_ticket=ticket,
+            job_mandatory_elements=mandatory,
+            idempotency_key=idempotency_key or new_idempotency_key(),
         )
-        return self._follow_new(response.job)
+        return (await self.submit(request, ops.CreateJobResponse)).job
+
+    async def submit(self, request: ops.CreateJob, response_type: type[Created]) -> Created:
+        """A CreateJob or PrintJob (with its idempotency key), sent again while its
+        outcome is unknown: the service answers a request it has seen with the job the
+        first made, so however often it went, there is one job. An attempt that ends
+        OutcomeUnknown or NoAnswer is repeated, once the session is online again and
+        after a short back-off, within the enclosing time_limit() (without one, within
+        `request_timeout` in all). An attempt waits RESEND_FIRST seconds, the next twice
+        as long and so on (at most `request_timeout`): a service that restarted before
+        the session's probe noticed it answers the probe but never the request it lost,
+        and nothing else tells a client so. A first attempt that was not delivered, or
+        any answer of the service, ends it; if time runs out after an unknown outcome,
+        that error is raised (a later bounce does not make it "not delivered"). The
+        error carries the key (`idempotency_key`): sending the request again with it
+        later is as safe."""
+        key = request.idempotency_key
+        left = time_left(float("inf"))
+        unknown: CloudImagingError | None = None
+        attempts = 0
+        backoff = Backoff(first=RETRY_FIRST, cap=RETRY_CAP)
+        wait = RESEND_FIRST if key is not None else self.settings.request_timeout
+        with time_limit(self.settings.request_timeout if left == float("inf") else left):
+            while True:
+                attempts += 1
+                try:
+                    return await self.session.request(
+                        request,
+                        response_type,
+                        min(wait, self.settings.request_timeout),
+                        on_answer=self._follow_new,
+                    )
+                except CloudImagingError as error:
+                    error.idempotency_key = key
+                    if error.delivered is None and key is not None:
+                        unknown = error  # it may have been done: ask again, the same way
+                    elif unknown is None or error.delivered:
+                        raise
+                wait *= 2
+                if not await self._pause_before_retry(backoff.next_delay()):
+                    assert unknown is not None
+                    raise _gave_up(unknown, attempts)
+
+    async def _pause_before_retry(self, delay: float) -> bool:
+        """Wait `delay` seconds and until the session is online, within the time limit;
+        False if the time runs out first."""
+        left = time_left(float("inf"))
+        if left <= delay:
+            return False
+        await asyncio.sleep(delay)
+        if self.session.online.is_set():
+            return True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(time_left(float("inf")), 0)):
+                await self.session.online.wait()
+                return True
+        return False
 
     async def print_document(
         self,
@@ -222,24 +303,24 @@ class CirrusClient:
         ticket: JobTicket | None = None,
         mandatory: list[str] | None = None,
         service_type: ServiceType = ServiceType.PRINT,
+        idempotency_key: str | None = None,
     ) -> JobStatus:
         """IPP Print-Job: a job with one small document (up to INLINE_DOCUMENT_MAX
-        octets) in one request; returns the job committed and closed."""
-        response = await self.session.request(
-            ops.PrintJob(
-                service_type=service_type,
-                printer_name=queue,
-                job_name=job_name,
-                job_ticket=ticket,
-                job_mandatory_elements=mandatory,
-                document_name=document_name,
-                document_format=document_format,
-                document_digest=hashlib.sha256(data).hexdigest(),
-                document_data=data,
-            ),
-            ops.PrintJobResponse,
+        octets) in one request; returns the job committed and closed. Safe to retry:
+        see `submit`."""
+        request = ops.PrintJob(
+            service_type=service_type,
+            printer_name=queue,
+            job_name=job_name,
+            job_ticket=ticket,
+            job_mandatory_elements=mandatory,
+            idempotency_key=idempotency_key or new_idempotency_key(),
+            document_name=document_name,
+            document_format=document_format,
+            document_digest=hashlib.sha256(data).hexdigest(),
+            document_data=data,
         )
-        return self._follow_new(response.job)
+        return (await self.submit(request, ops.PrintJobResponse)).job
 
     async def send_document(
         self,
@@ -665,9 +746,11 @@ class CirrusClient:
 
     async def resubmit_job(self, job_id: int, overrides: JobTicket | None = None) -> JobStatus:
         response = await self.session.request(
-            ops.ResubmitJob(job_id=job_id, job_ticket=overrides), ops.JobResponse
+            ops.ResubmitJob(job_id=job_id, job_ticket=overrides),
+            ops.JobResponse,
+            on_answer=self._follow_new,
         )
-        return self._follow_new(response.job)
+        return response.job
 
     async def validate_job_ticket(
         self, queue: str, ticket: JobTicket, mandatory: list[str] | None = None
@@ -732,10 +815,14 @@ class CirrusClient:
         ticket: JobTicket | None = None,
         mandatory: list[str] | None = None,
         service_type: ServiceType = ServiceType.PRINT,
+        idempotency_key: str | None = None,
     ) -> JobStatus:
         """Create one job holding every file, in order; returns the job once closed.
         One small file goes as Print-Job: one request. EmailOut and FaxOut jobs take
-        their files the same way (service_type, and destination-uris in the ticket)."""
+        their files the same way (service_type, and destination-uris in the ticket).
+        The job is created once however often its request has to go (`submit`); the
+        documents of a bigger job are sent once each (a SendDocument whose outcome is
+        unknown is not repeated)."""
         if len(paths) == 1:
             data = await _small_file(paths[0])
             if data is not None:
@@ -748,6 +835,7 @@ class CirrusClient:
                     ticket=ticket,
                     mandatory=mandatory,
                     service_type=service_type,
+                    idempotency_key=idempotency_key,
                 )
         job = await self.create_job(
             queue,
@@ -755,6 +843,7 @@ class CirrusClient:
             ticket=ticket,
             mandatory=mandatory,
             service_type=service_type,
+            idempotency_key=idempotency_key,
         )
         for index, path in enumerate(paths):
             await self.send_document(job.job_id, path, last_document=index == len(paths) - 1)
@@ -807,12 +896,16 @@ class CirrusClient:
                 job = await self.get_job(job_id)
                 self._queue(job_id).put_nowait(ops.JobEvent(job=job))
 
-    def _follow_new(self, job: JobStatus) -> JobStatus:
+    def _follow_new(self, response: ops.CreateJobResponse | ops.JobResponse) -> None:
         """A job this client just created: from now on no event of it is lost, and its
-        state as the answer gave it is the latest known."""
+        state as the answer gave it is the latest known. Called as the answer is read
+        (the session's `on_answer`), before the stanzas behind it in the same read: the
+        job's first push may be the very next one (it was dropped, and job_updates then
+        waited on the answer's state, when this ran only once the request's coroutine
+        resumed)."""
+        job = response.job
         self._queue(job.job_id)
         self._known[job.job_id] = job
-        return job
 
     async def _forget_known(self) -> None:
         self._known.clear()  # pushes may have been lost while we were away

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from cirrus.client import CirrusClient, guess_format
+from cirrus.client import CirrusClient, guess_format, new_idempotency_key
 from cirrus.output import JOB_HEADERS, describe, emit_json, job_rows, table
 from stanzas.groups import JobStatus, JobTicket
 from stanzas.states import ServiceType
@@ -76,14 +76,25 @@ async def cmd_print(client: CirrusClient, args: argparse.Namespace) -> int:
     name = args.name or (paths[0].name if paths else args.uri[0].rsplit("/", 1)[-1])
     service = destination_service(args.to) if args.to else ServiceType.PRINT
     small = len(paths) == 1 and not args.uri and paths[0].stat().st_size <= INLINE_DOCUMENT_MAX
+    # The same key when the command is run again makes no second job (client.submit).
+    key = args.idempotency_key or new_idempotency_key()
     if small:  # one request (Print-Job)
         job = await client.print_files(
-            args.queue, paths, job_name=name, ticket=ticket_from(args), service_type=service
+            args.queue,
+            paths,
+            job_name=name,
+            ticket=ticket_from(args),
+            service_type=service,
+            idempotency_key=key,
         )
         _say(args, f"job {job.job_id} created on queue {args.queue} with {paths[0].name}", job)
     else:
         job = await client.create_job(
-            args.queue, job_name=name, ticket=ticket_from(args), service_type=service
+            args.queue,
+            job_name=name,
+            ticket=ticket_from(args),
+            service_type=service,
+            idempotency_key=key,
         )
         _say(args, f"job {job.job_id} created on queue {args.queue}", job)
     if job.unsupported_elements:

@@ -47,6 +47,11 @@ def _hint(exc: CloudImagingError, admin: bool) -> str | None:
     if isinstance(exc, NotDelivered) or (isinstance(exc, NoAnswer) and exc.delivered is False):
         return "nothing reached the service; check that it and the XMPP server run, then retry"
     if isinstance(exc, OutcomeUnknown | NoAnswer):
+        if exc.idempotency_key:  # cirrus print: the job is created at most once
+            return (
+                "the job may have been created; run the same command again with "
+                f"--idempotency-key {exc.idempotency_key} to make sure without printing twice"
+            )
         return UNKNOWN_OUTCOME
     return (ADMIN_HINTS.get(exc.status) if admin else None) or HINTS.get(exc.status)
 

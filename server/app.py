@@ -82,6 +82,7 @@ class ServiceApp:
 
     async def stop(self) -> None:
         if self.component is not None:
+            self.admin.presence.going_offline()  # queued before the stream's end
             self.component.stopping = True
             self.component.disconnect(wait=1.0)
             self.unplug_component(self.component)

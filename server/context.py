@@ -31,7 +31,7 @@ from server.joblog.writer import JobLogWriter
 from server.jobs.retention import RetentionPolicy
 from server.jobs.states import JobStates
 from server.queues.states import QueueStates
-from server.stores.admin import AlertStore, SystemElementStore
+from server.stores.admin import AlertStore, PresenceSubscriberStore, SystemElementStore
 from server.stores.db import Database
 from server.stores.devices import Device, DeviceStore
 from server.stores.documents import DocumentStore
@@ -150,6 +150,7 @@ class ServiceContext:
         self.schedule = JobScheduleStore(self.db)
         self.alerts = AlertStore(self.db)
         self.system = SystemElementStore(self.db)
+        self.presence_subscribers = PresenceSubscriberStore(self.db)
         self.spool = Spool(settings.spool_dir)
         self.slots = Slots(ttl=settings.http.slot_ttl)
         self.retention = RetentionPolicy(

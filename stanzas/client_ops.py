@@ -14,6 +14,7 @@ from stanzas.states import JobState, ServiceType
 from stanzas.types import (
     DocumentData,
     DocumentNumber,
+    IdempotencyKey,
     JobId,
     Keyword,
     MimeType,
@@ -38,6 +39,10 @@ class CreateJob(Payload):
     # Elements that must be honoured or the job refused (PWG 5100.7 job-mandatory-attributes);
     # other unsupported elements are dropped and named in the answer.
     job_mandatory_elements: list[Keyword] | None = None
+    # Chosen by the client, unique among its jobs: a request sent again with the same key
+    # (its first outcome unknown) is answered with the job the first one created, if it
+    # did, instead of creating a second (docs/protocol.md, CreateJob).
+    idempotency_key: IdempotencyKey | None = None
 
 
 class CreateJobResponse(Payload):

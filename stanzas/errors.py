@@ -18,6 +18,9 @@ class CloudImagingError(Exception):
     # with this error (it got the request and refused it), False when it never got there
     # (sending it again is safe), None when nobody can tell (it may have been done).
     delivered: bool | None = True
+    # The idempotency key of the request that failed (a CreateJob / PrintJob the client
+    # library sent): sending that request again with this key never makes a second job.
+    idempotency_key: str | None = None
 
     def __init__(
         self,

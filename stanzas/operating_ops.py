@@ -93,11 +93,14 @@ class SetQuota(Payload):
 
 
 class DeleteQuota(Payload):
+    """Remove the subject's quota of that period (of every period, with none) on that
+    queue (or on every queue, with none)."""
+
     ELEMENT = "DeleteQuota"
     subject_kind: SubjectKind
     subject: Name
     printer_name: QueueName | None = None
-    quota_period: QuotaPeriod
+    quota_period: QuotaPeriod | None = None
 
 
 class GetQuotas(Payload):

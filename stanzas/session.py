@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -152,6 +153,8 @@ class _Session(QuickReconnect):
     # In the order they were sent (a dict keeps it): a bounce ends those before it.
     _answers: dict[str, asyncio.Future[ET.Element]]
     _sent_at: dict[str, float]  # loop time each waiting request was sent
+    # Told of a request's answer the moment it is read (see request's `on_answer`).
+    _on_answer: dict[str, Callable[[ET.Element], None]]
     _probe: asyncio.TimerHandle | None
     _iq_tag: str
     _message_tag: str
@@ -171,6 +174,7 @@ class _Session(QuickReconnect):
         self.service_jid = service_jid
         self._answers = {}
         self._sent_at = {}
+        self._on_answer = {}
         self._probe = None
         self._reconnect = None
         self.outcomes = collections.Counter()
@@ -219,12 +223,22 @@ class _Session(QuickReconnect):
             await self.disconnect(wait=1.0)
 
     async def request(
-        self: Any, payload: Payload, response_type: type[P], timeout: float | None = None
+        self: Any,
+        payload: Payload,
+        response_type: type[P],
+        timeout: float | None = None,
+        *,
+        on_answer: Callable[[P], None] | None = None,
     ) -> P:
         """Send `payload` to the service and return its typed answer. Raises the
         service's CloudImagingError, or NotDelivered / OutcomeUnknown / NoAnswer (see
         the module's docstring). `timeout` (default `request_timeout`) is cut to what
-        is left of an enclosing time_limit()."""
+        is left of an enclosing time_limit().
+
+        `on_answer` is called with the answer as soon as it is read, before the session
+        handles the stanzas that came behind it in the same read (the caller's
+        coroutine resumes only after those): a client registers there for the pushes of
+        a job it just created, which may be the very next stanza."""
         timeout = time_left(self.request_timeout if timeout is None else timeout)
         if not self.online.is_set():
             raise NotDelivered("not connected to the XMPP server")
@@ -237,6 +251,11 @@ class _Session(QuickReconnect):
         if self.is_component:
             attributes["from"] = self.boundjid.full
         answer = self._expect(key, payload.ELEMENT, timeout)
+        early: list[P] = []
+        if on_answer is not None:
+            self._on_answer[key] = functools.partial(
+                _read_early, response_type, on_answer, early.append
+            )
         if self._probe is None:
             self._probe = self.loop.call_later(PROBE_AFTER, self._probe_service)
         try:
@@ -252,7 +271,7 @@ class _Session(QuickReconnect):
             self.outcomes[payload.ELEMENT, error.status] += 1
             raise error
         self.outcomes[payload.ELEMENT, "successful-ok"] += 1
-        return read_xml(xml, response_type)
+        return early[0] if early else read_xml(xml, response_type)
 
     def _expect(self: Any, key: str, request: str, timeout: float) -> asyncio.Future[ET.Element]:
         """Wait for the answer to request `key`, at most `timeout` seconds."""
@@ -266,6 +285,7 @@ class _Session(QuickReconnect):
     def _forget(self: Any, key: str) -> None:
         self._answers.pop(key, None)
         self._sent_at.pop(key, None)
+        self._on_answer.pop(key, None)
 
     def _probe_service(self: Any) -> None:
         """Ping the service while a request has waited PROBE_AFTER: if the service has
@@ -322,8 +342,11 @@ class _Session(QuickReconnect):
             if not answer.done():
                 answer.set_exception(NotDelivered(f"the XMPP server bounced it: {why}"))
             return
+        hook = self._on_answer.get(key)
         self._forget(key)
         if not answer.done():
+            if hook is not None and xml.get("type") == "result":
+                hook(xml)
             answer.set_result(xml)
 
     def _service_message(self: Any, sender: str | None, element: ET.Element) -> None:
@@ -400,6 +423,25 @@ class _Session(QuickReconnect):
 def _asks_resync(element: ET.Element) -> bool:
     flag = element.find(_RESYNC)
     return flag is not None and (flag.text or "").strip() in ("true", "1")
+
+
+def _read_early(
+    response_type: type[P],
+    on_answer: Callable[[P], None],
+    keep: Callable[[P], None],
+    xml: ET.Element,
+) -> None:
+    """An answer read as it arrives (request's `on_answer`): parsed once, kept for the
+    request to return. A malformed one is left to the request, which raises for it."""
+    try:
+        response = read_xml(xml, response_type)
+    except CloudImagingError:
+        return
+    keep(response)
+    try:
+        on_answer(response)
+    except Exception:
+        log.exception("an answer hook failed")
 
 
 def _expire(answer: asyncio.Future[ET.Element], request: str, timeout: float) -> None:

@@ -33,6 +33,9 @@ UuidUrn = Annotated[
     ),
 ]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+# A client's idempotency key for CreateJob / PrintJob: an opaque token it chose (a UUID,
+# base64url …), unique among its own jobs; letters, digits and ._:~+/=- only.
+IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:~+/=-]{1,128}$")]
 # Epoch seconds: the time-at-* attributes (RFC 8011 §5.3.14), in seconds since 1970.
 EpochSeconds = Annotated[int, Field(ge=0, le=2**40)]
 

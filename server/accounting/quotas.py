@@ -92,7 +92,7 @@ class Quotas:
         await self.store.put(quota)
         await self.load()
 
-    async def delete(self, kind: str, subject: str, printer_name: str, period: str) -> bool:
+    async def delete(self, kind: str, subject: str, printer_name: str, period: str | None) -> bool:
         found = await self.store.delete(kind, subject, printer_name, period) > 0
         await self.load()
         return found

@@ -25,7 +25,7 @@ from admin_commands.declarations import (
     may_run,
     parse_words,
 )
-from admin_commands.render import Rendered, Table
+from admin_commands.render import Rendered, Table, fit
 from server.admin.runner import run
 from server.context import Caller, ServiceContext
 from stanzas.errors import CloudImagingError
@@ -56,6 +56,8 @@ def preformatted(rendered: Rendered) -> str:
 
 
 def help_text(words: list[str], *, operator: bool, admin: bool) -> str:
+    """The short form: each command this sender may run with its one-line summary;
+    `help COMMAND` gives its arguments and an example."""
     if words:
         command = BY_NAME.get(words[0].lower())
         if command is None:
@@ -64,8 +66,8 @@ def help_text(words: list[str], *, operator: bool, admin: bool) -> str:
     table = Table(["COMMAND", "WHAT IT DOES"])
     for command in COMMANDS:
         if may_run(command, operator=operator, admin=admin):
-            table.rows.append([command.usage, command.summary])
-    return preformatted(Rendered(["Commands (help COMMAND for more):"], table))
+            table.rows.append([command.short_usage, command.summary])
+    return preformatted(Rendered(["Commands (help COMMAND: its arguments, an example):"], table))
 
 
 def command_help(command: Command) -> str:
@@ -102,7 +104,11 @@ class ChatBot:
         self.ctx = ctx
 
     async def answer(self, sender: str, body: str) -> str:
-        """The reply to one chat message from `sender` (a full JID)."""
+        """The reply to one chat message from `sender` (a full JID), every line at most
+        80 characters (render.fit): phones and terminals show it as it is."""
+        return fit(await self._answer(sender, body))
+
+    async def _answer(self, sender: str, body: str) -> str:
         caller = Caller(sender)
         operator, admin = self.ctx.is_operator(caller), self.ctx.is_admin(caller)
         if not operator:

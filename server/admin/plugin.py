@@ -1,5 +1,6 @@
 """The administrators' front ends as one plugin of the service's XMPP component: the chat
-bot, the ad-hoc commands, alerts, and device presence (online / offline, last seen).
+bot, the ad-hoc commands, alerts, device presence (online / offline, last seen), and the
+service's own presence to its operators and administrators (presence.py).
 What `register` adds to the component, `unregister` removes (slixmpp's rule for plugins).
 
 Devices' managers send directed presence to the service when they connect
@@ -21,6 +22,7 @@ from slixmpp.xmlstream import StanzaBase
 from server.admin.adhoc import AdHocCommands
 from server.admin.alerts import Alerts
 from server.admin.chat import ChatBot
+from server.admin.presence import ServicePresence
 from server.context import ServiceContext
 from server.transport.component import ServiceComponent
 from stanzas import device_ops
@@ -42,6 +44,7 @@ class AdminPlugin:
         self.ctx = ctx
         self.chat = ChatBot(ctx)
         self.alerts = Alerts(ctx, self.send_chat)
+        self.presence = ServicePresence(ctx)
         self.resources: dict[str, set[str]] = {}  # bare JID -> resources present
         self._xmpp: ServiceComponent | None = None
         self._adhoc: AdHocCommands | None = None
@@ -64,6 +67,7 @@ class AdminPlugin:
         xmpp.register_plugin("xep_0050")
         self._adhoc = AdHocCommands(xmpp, self.ctx)
         self.alerts.attach()
+        self.presence.register(xmpp)
         xmpp.add_event_handler("message", self._on_message)
         xmpp.add_event_handler("presence", self._on_presence)
         xmpp.request_observers.append(self._on_request)
@@ -75,6 +79,7 @@ class AdminPlugin:
         xmpp.request_observers.remove(self._on_request)
         xmpp.del_event_handler("presence", self._on_presence)
         xmpp.del_event_handler("message", self._on_message)
+        self.presence.unregister()
         self.alerts.detach()
         adhoc.close()
         plugins = cast(PluginManager, xmpp.plugin)  # slixmpp types it as a plain dict

@@ -74,7 +74,7 @@ async def device_summary(
         registration_state=device.registration_state,
         online=device.jid in ctx.online,
         time_registered=device.time_registered,
-        time_last_seen=device.time_last_seen,
+        time_last_seen=ctx.devices.last_seen(device),
         printer_state=queue.printer_state if queue else None,
         printer_state_reasons=(list(queue.printer_state_reasons) or ["none"]) if queue else None,
         printer_state_message=(queue.printer_state_message or None) if queue else None,

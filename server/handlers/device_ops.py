@@ -274,7 +274,6 @@ async def update_service_state(
             )
             changes["capabilities"] = merged
         queue = await ctx.queues.update(queue, **changes)
-        await ctx.devices.touch(device.output_device_uuid, ctx.now())
     return ops.UpdateServiceStateResponse(
         output_device_uuid=device.output_device_uuid, status=queue.to_status()
     )
@@ -366,7 +365,6 @@ async def update_fetchable_jobs(
             if job.cancel_requested:
                 cancel.append(job.job_id)
         fetchable = [j.job_id for j in await ctx.jobs.list_fetchable(device.printer_name)]
-        await ctx.devices.touch(device.output_device_uuid, ctx.now())
     return ops.UpdateFetchableJobsResponse(fetchable_job_ids=fetchable, cancel_job_ids=cancel)
 
 

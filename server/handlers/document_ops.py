@@ -53,8 +53,7 @@ async def send_document(
     _takes_digital(job)
     if ctx.slots.upload_in_progress(job.job_id):
         raise NotPossible(f"a document upload for job {job.job_id} is already in progress")
-    queue = await ctx.queues.get(job.printer_name)
-    assert queue is not None
+    queue = await ctx.queue_states.existing(job.printer_name)
     tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
     if req.document_ticket is not None:
         tickets.require_supported(req.document_ticket, queue.capabilities)
@@ -105,8 +104,7 @@ async def send_uri(ctx: ServiceContext, caller: Caller, req: ops.SendUri) -> ops
         scheme = urlsplit(req.document_uri).scheme.lower()
         if scheme not in URI_SCHEMES:
             raise UriSchemeNotSupported(f"{scheme}: URIs are not supported (use http or https)")
-        queue = await ctx.queues.get(job.printer_name)
-        assert queue is not None
+        queue = await ctx.queue_states.existing(job.printer_name)
         tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
         if req.document_ticket is not None:
             tickets.require_supported(req.document_ticket, queue.capabilities)
@@ -263,8 +261,7 @@ async def set_document_elements(
         document = await _document(ctx, job, req.document_number)
         if document.document_state.is_terminal or job.output_device_uuid is not None:
             raise NotPossible(f"document {document.document_number} can no longer change")
-        queue = await ctx.queues.get(job.printer_name)
-        assert queue is not None
+        queue = await ctx.queue_states.existing(job.printer_name)
         ticket = tickets.edit(document.document_ticket, req.document_ticket, req.delete_elements)
         if req.document_ticket is not None:
             tickets.require_supported(req.document_ticket, queue.capabilities)

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from server.context import Caller, ServiceContext
+from server.faults import crash_point
 from server.handlers.access import job_for
 from server.handlers.registry import operation
 from server.handlers.roles import CLIENT
 from server.jobs import actions as job_actions
 from server.jobs import closing, intake, schedule, tickets
-from server.stores.jobs import Job
+from server.stores.jobs import Job, KeyTaken
 from server.stores.queues import Queue
 from stanzas import client_ops as ops
-from stanzas.errors import BadRequest, NotAcceptingJobs, NotAuthorized, NotFound, NotPossible
+from stanzas.errors import (
+    BadRequest,
+    CloudImagingError,
+    NotAcceptingJobs,
+    NotAuthorized,
+    NotFound,
+    NotPossible,
+)
 from stanzas.groups import JobTicket
 from stanzas.states import JobState, ServiceType
 from stanzas.states import JobStateReason as R
@@ -48,20 +58,56 @@ async def _new_job_terms(
     return queue, ticket, dropped
 
 
+def _created(job: Job) -> dict[str, Any]:
+    """CreateJob's and PrintJob's answer: the job with its ticket, and what was dropped."""
+    return {
+        "job": job.to_status(with_ticket=True),
+        "unsupported_elements": list(job.unsupported_elements) or None,
+    }
+
+
 @operation(ops.CreateJob, role=CLIENT)
 async def create_job(
     ctx: ServiceContext, caller: Caller, req: ops.CreateJob
 ) -> ops.CreateJobResponse:
-    queue, ticket, dropped = await _new_job_terms(ctx, caller, req)
-    job = await intake.insert_job(ctx, caller, queue, req.job_name or "untitled", ticket, dropped)
+    digest = intake.request_digest(req) if req.idempotency_key else None
+    try:
+        queue, ticket, dropped = await _new_job_terms(ctx, caller, req)
+        job = await intake.insert_job(
+            ctx,
+            caller,
+            queue,
+            req.job_name or "untitled",
+            ticket,
+            dropped,
+            idempotency_key=req.idempotency_key,
+            digest=digest,
+        )
+    except (CloudImagingError, KeyTaken) as error:
+        # Sent again: the first one's job, even if the queue refuses new ones by now.
+        job = await _sent_before(ctx, caller, req, digest, error)
+    else:
+        crash_point("after-create-commit")
     # Committed (maybe with a group of others) before this answer leaves.
-    return ops.CreateJobResponse(
-        job=job.to_status(with_ticket=True), unsupported_elements=dropped or None
-    )
+    return ops.CreateJobResponse(**_created(job))
 
 
 @operation(ops.PrintJob, role=CLIENT)
 async def print_job(ctx: ServiceContext, caller: Caller, req: ops.PrintJob) -> ops.PrintJobResponse:
+    digest = intake.request_digest(req) if req.idempotency_key else None
+    try:
+        job = await _print_job(ctx, caller, req, digest)
+    except (CloudImagingError, KeyTaken) as error:
+        # Sent again: the first one's job; the copy of the document just spooled is gone.
+        job = await _sent_before(ctx, caller, req, digest, error)
+    else:
+        crash_point("after-create-commit")
+    return ops.PrintJobResponse(**_created(job))
+
+
+async def _print_job(
+    ctx: ServiceContext, caller: Caller, req: ops.PrintJob, digest: str | None
+) -> Job:
     queue, ticket, dropped = await _new_job_terms(ctx, caller, req)
     tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
     # Spooled (and fsynced) first: nothing is inserted for data that does not check out.
@@ -73,7 +119,7 @@ async def print_job(ctx: ServiceContext, caller: Caller, req: ops.PrintJob) -> o
     )
     name = req.job_name or req.document_name or "untitled"
     try:
-        job = await intake.insert_printed_job(
+        return await intake.insert_printed_job(
             ctx,
             caller,
             queue,
@@ -83,13 +129,30 @@ async def print_job(ctx: ServiceContext, caller: Caller, req: ops.PrintJob) -> o
             req.document_name or "document-1",
             req.document_format,
             spooled,
+            idempotency_key=req.idempotency_key,
+            digest=digest,
         )
     except BaseException:
         ctx.spool.discard(spooled.name)
         raise
-    return ops.PrintJobResponse(
-        job=job.to_status(with_ticket=True), unsupported_elements=dropped or None
-    )
+
+
+async def _sent_before(
+    ctx: ServiceContext,
+    caller: Caller,
+    req: ops.CreateJob,
+    digest: str | None,
+    error: CloudImagingError | KeyTaken,
+) -> Job:
+    """The request failed, or its key was taken: if an earlier request with its key made
+    a job, that job is the answer; otherwise the failure stands. Asked only then, so a
+    first request costs no look-up."""
+    job = await intake.created_before(ctx, caller, req, digest)
+    if job is not None:
+        return job
+    if isinstance(error, KeyTaken):  # its job went meanwhile (history retention)
+        raise NotPossible(f"idempotency-key {req.idempotency_key} is in use; try again")
+    raise error
 
 
 @operation(ops.CloseJob, role=CLIENT)
@@ -279,8 +342,7 @@ async def set_job_elements(
         job = await job_for(ctx, caller, req.job_id, operators=False)
         if job.job_state.is_terminal or job.output_device_uuid is not None:
             raise NotPossible(f"job {job.job_id} is {job.job_state.value}; it can no longer change")
-        queue = await ctx.queues.get(job.printer_name)
-        assert queue is not None
+        queue = await ctx.queue_states.existing(job.printer_name)
         ticket = tickets.edit(job.job_ticket, req.job_ticket, req.delete_elements)
         if req.job_ticket is not None:
             tickets.require_supported(req.job_ticket, queue.capabilities)

@@ -71,10 +71,11 @@ async def delete_quota(
         req.subject_kind.value,
         req.subject,
         req.printer_name or ALL_QUEUES,
-        req.quota_period.value,
+        req.quota_period.value if req.quota_period else None,
     )
     if not found:
-        raise NotFound(f"no {req.quota_period.value} quota of {req.subject}")
+        which = f"{req.quota_period.value} " if req.quota_period else ""
+        raise NotFound(f"no {which}quota of {req.subject}")
     released = await ctx.quotas.release_held()
     return await _quotas(ctx, [j.job_id for j in released])
 

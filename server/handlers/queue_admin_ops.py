@@ -34,8 +34,7 @@ def _ids(ids: list[int]) -> str:
 
 
 async def _answer(ctx: ServiceContext, printer_name: str) -> ops.ServiceResponse:
-    queue = await ctx.queues.get(printer_name)
-    assert queue is not None
+    queue = await ctx.queue_states.existing(printer_name)
     return ops.ServiceResponse(service=await queue_summary(ctx, queue))
 
 

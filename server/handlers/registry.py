@@ -25,10 +25,12 @@ Handler = Callable[[ServiceContext, P, RequestT], Awaitable[Payload]]
 class Role(Generic[P]):
     """Who may ask: `admit` returns what the handler acts for (the caller, or the device
     the caller speaks for), or raises NotAuthorized (NotFound for a device no one
-    registered)."""
+    registered). `served`, if any, is told of each request of the role's that was
+    answered (a device's last-seen time)."""
 
     name: str
     admit: Callable[[ServiceContext, Caller, Any], Awaitable[P]]
+    served: Callable[[ServiceContext, P], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Operation:
             if self.role.name not in DEVICE_ROLES:
                 admitted = await self.role.admit(ctx, caller, request)
                 response = await self.handler(ctx, admitted, request)
+                if self.role.served is not None:
+                    await self.role.served(ctx, admitted)
             else:
                 response = await self._from_device(ctx, caller, request)
             outcome = "successful-ok"
@@ -64,6 +68,8 @@ class Operation:
             admitted = await self.role.admit(ctx, caller, request)
             device = admitted if isinstance(admitted, Device) else None
             response = await self.handler(ctx, admitted, request)
+            if self.role.served is not None:
+                await self.role.served(ctx, admitted)
         except CloudImagingError as error:
             await _log_interaction(ctx, caller, device, request, None, error)
             raise

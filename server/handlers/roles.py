@@ -38,6 +38,12 @@ async def _registered_device(ctx: ServiceContext, caller: Caller, request: Any) 
     return await registered_device(ctx, caller, request.output_device_uuid, approved=False)
 
 
+async def _heard_from(ctx: ServiceContext, device: Device) -> None:
+    """Every request a device's manager has had served is a sign of life (its status
+    updates above all): the device's last-seen time (cheap: DeviceStore.seen)."""
+    await ctx.devices.seen(device, ctx.now())
+
+
 def require_operator(ctx: ServiceContext, caller: Caller) -> Caller:
     if not ctx.is_operator(caller):
         raise NotAuthorized(
@@ -62,8 +68,8 @@ async def _admin(ctx: ServiceContext, caller: Caller, _request: Any) -> Caller:
 
 CLIENT = Role("client", _client)  # this server's user accounts that are not devices
 REGISTRANT = Role("registrant", _registrant)  # this server's accounts, trusted components
-DEVICE = Role("device", _device)  # the account that registered the (approved) device
-REGISTERED_DEVICE = Role("registered-device", _registered_device)  # approved or not yet
+DEVICE = Role("device", _device, _heard_from)  # the account that registered the (approved) device
+REGISTERED_DEVICE = Role("registered-device", _registered_device, _heard_from)  # approved or not
 OPERATOR = Role("operator", _operator)  # operators and administrators
 ADMIN = Role("admin", _admin)  # administrators
 ROLES = (CLIENT, REGISTRANT, DEVICE, REGISTERED_DEVICE, OPERATOR, ADMIN)

@@ -25,7 +25,7 @@ from server.handlers.registry import Handler, Role, operation
 from server.handlers.roles import ADMIN, OPERATOR, require_admin
 from server.stores.queues import Queue
 from stanzas import admin_ops as ops
-from stanzas.errors import AttributesNotSupported, NotPossible
+from stanzas.errors import AttributesNotSupported, NotFound, NotPossible
 
 MAKE_AND_MODEL = "Cirrus Cloud Imaging Service 0.1"
 GROUPS = ("system-configuration", "system-description", "system-status")
@@ -197,7 +197,10 @@ def _for_every_queue(down: bool | None, step: Step) -> Handler[Caller, ops.AllSe
         ctx: ServiceContext, caller: Caller, req: ops.AllServicesRequest
     ) -> ops.ServicesResponse:
         for queue in await _queues(ctx, down=down):
-            await step(ctx, queue.printer_name, req)
+            try:
+                await step(ctx, queue.printer_name, req)
+            except NotFound:
+                continue  # deleted since it was listed: no longer one of "all"
         return await _all(ctx)
 
     return all_services

@@ -4,6 +4,8 @@ documents by reference in server/documents/by_reference.py."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import uuid
@@ -18,6 +20,7 @@ from server.jobs import closing, tickets
 from server.stores.documents import Document
 from server.stores.jobs import Job
 from server.stores.queues import Queue
+from stanzas import client_ops as ops
 from stanzas.errors import NotPossible
 from stanzas.groups import JobTicket
 from stanzas.states import JobState
@@ -56,6 +59,44 @@ async def commit_upload(
         last = slot.last_document or close_asked
         job = await closing.close_or_count(ctx, job, last, job.number_of_documents + 1)
     return job, document
+
+
+# --- idempotency keys (CreateJob, PrintJob) -----------------------------------------------
+
+
+def request_digest(req: ops.CreateJob) -> str:
+    """What makes a request sent again the same request: everything it asks for but its
+    key (the document by its SHA-256), as one SHA-256."""
+    asked = req.model_dump(
+        mode="json", exclude={"idempotency_key", "document_data"}, exclude_none=True
+    )
+    asked["operation"] = req.ELEMENT
+    if isinstance(req, ops.PrintJob):
+        asked["document-data"] = hashlib.sha256(req.document_data).hexdigest()
+    return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+
+
+async def created_before(
+    ctx: ServiceContext, caller: Caller, req: ops.CreateJob, digest: str | None
+) -> Job | None:
+    """The job an earlier request with this one's idempotency key created, if any: only
+    the caller's own (keys are per owner, so another owner's key is no way to any of
+    their jobs). The same key with a different request is refused, not answered with a
+    job it did not ask for. Its JobEvents now go to the asking session."""
+    if req.idempotency_key is None:
+        return None
+    job = await ctx.jobs.get_by_key(caller.bare, req.idempotency_key)
+    if job is None:
+        return None
+    if job.request_digest != digest:
+        raise NotPossible(
+            f"idempotency-key {req.idempotency_key} was used for job {job.job_id}, made by a "
+            "different request; a new job needs a new key"
+        )
+    if job.notify_jid != caller.jid:
+        job = await ctx.jobs.update(job, notify_jid=caller.jid)
+    log.info("job %d: %s sent its request again (idempotency-key)", job.job_id, caller.bare)
+    return job
 
 
 async def commit_output(
@@ -99,15 +140,21 @@ async def insert_job(
     *,
     resubmitted_from: int | None = None,
     closed_with: int = 0,
+    idempotency_key: str | None = None,
+    digest: str | None = None,
 ) -> Job:
     """A new job: open and incoming; or, with `closed_with` documents whose data the
-    caller inserts in the same transaction, closed and complete at birth (Print-Job)."""
+    caller inserts in the same transaction, closed and complete at birth (Print-Job).
+    KeyTaken (nothing written) if the owner has a job with `idempotency_key` already."""
     held = tickets.is_held(ticket)
     now = ctx.now()
     reasons: tuple[str, ...] = (R.JOB_HOLD_UNTIL_SPECIFIED,) if held else ()
     reasons = reasons if closed_with else (R.JOB_INCOMING, *reasons)
     message = ""
     over = await ctx.quotas.exceeded(caller.bare, queue.printer_name)
+    if over is not None and idempotency_key is not None:
+        if await ctx.jobs.get_by_key(caller.bare, idempotency_key) is not None:
+            over = None  # sent again: its first job answers it (and is counted already)
     if over is not None:
         if queue.configuration.quota_exceeded_action == REFUSE:
             ctx.job_log.job_refused(caller.bare, queue.printer_name, over.message)
@@ -132,6 +179,8 @@ async def insert_job(
         time_last_activity=now,
         resubmitted_from=resubmitted_from,
         unsupported_elements=tuple(dropped),
+        idempotency_key=idempotency_key,
+        request_digest=digest,
     )
     job = await ctx.queue_states.hold_if_held_new(job)  # HoldNew<Service>Jobs
     ctx.job_states.born(job)
@@ -148,11 +197,24 @@ async def insert_printed_job(
     document_name: str,
     document_format: str,
     spooled: SpooledFile,
+    *,
+    idempotency_key: str | None = None,
+    digest: str | None = None,
 ) -> Job:
     """Print-Job: the job, its one document (already spooled) and its closing, in one
     transaction: committed, and fetchable unless held, when this returns."""
     async with ctx.db.transaction():
-        job = await insert_job(ctx, caller, queue, name, ticket, dropped, closed_with=1)
+        job = await insert_job(
+            ctx,
+            caller,
+            queue,
+            name,
+            ticket,
+            dropped,
+            closed_with=1,
+            idempotency_key=idempotency_key,
+            digest=digest,
+        )
         document = await ctx.documents.insert(
             Document(
                 job_id=job.job_id,

@@ -27,11 +27,11 @@ from server.jobs.states import JobStates
 from server.stores.db import Database
 from server.stores.jobs import Job, JobStore
 from server.stores.queue_states import QueueState, QueueStateStore
-from server.stores.queues import QueueStore
+from server.stores.queues import Queue, QueueStore
 from server.stores.schedule import JobScheduleStore
 from stanzas.admin_ops import ServiceState
 from stanzas.admin_ops import ServiceStateReason as SR
-from stanzas.errors import NotFetchable, NotPossible, ServiceUnavailable
+from stanzas.errors import NotFetchable, NotFound, NotPossible, ServiceUnavailable
 from stanzas.groups import JobStatus
 from stanzas.states import JobState
 from stanzas.states import JobStateReason as R
@@ -134,6 +134,7 @@ class QueueStates:
         if {"service_state", "service_state_reasons", "hands_out_work"} & set(fields):
             raise ValueError("state, reasons and hands-out-work are derived here")
         async with self.db.transaction():
+            await self.existing(printer_name)  # its row must not outlive the queue
             before = await self.store.get(printer_name)
             if state not in SERVICE_TRANSITIONS[before.service_state]:
                 raise NotPossible(
@@ -167,6 +168,14 @@ class QueueStates:
                 log.exception("a service-state listener failed")
 
     # --- what the rest of the service asks ---------------------------------------------
+    async def existing(self, printer_name: str) -> Queue:
+        """The queue, or NotFound: a request that found it may see it deleted before it
+        writes (DeleteService runs between the steps of an …AllServices request)."""
+        queue = await self.queues.get(printer_name)
+        if queue is None:
+            raise NotFound(f"no queue named {printer_name!r} (it was deleted)")
+        return queue
+
     async def require_up(self, printer_name: str) -> QueueState:
         """Seed Shutdown<Service>Service: a down service answers only RestartService."""
         state = await self.store.get(printer_name)
@@ -313,9 +322,7 @@ class QueueStates:
         and accepting jobs (Table 3 notes 5-7: start paused, or not accepting). Jobs are
         kept; the device is asked to resynchronise (after the commit)."""
         async with self.db.transaction():
-            queue = await self.queues.get(printer_name)
-            if queue is None:
-                raise NotPossible(f"queue {printer_name} is gone")
+            queue = await self.existing(printer_name)
             state = await self.change(
                 printer_name,
                 _I,
@@ -346,8 +353,7 @@ class QueueStates:
         """Seed Disable/Enable<Service>Service: is-accepting-jobs only; the state stays."""
         async with self.db.transaction():
             state = await self.require_up(printer_name)
-            queue = await self.queues.get(printer_name)
-            assert queue is not None
+            queue = await self.existing(printer_name)
             await self.queues.update(queue, is_accepting_jobs=accepting)
             await self.change(printer_name, state.service_state, message=message)
 

@@ -1,4 +1,5 @@
-"""Administrators' own tables: alert subscriptions and the system's settable elements."""
+"""Administrators' own tables: alert subscriptions, the system's settable elements, and
+who is subscribed to the service's presence."""
 
 from __future__ import annotations
 
@@ -57,3 +58,24 @@ class SystemElementStore:
                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 (name, json.dumps(value)),
             )
+
+
+class PresenceSubscriberStore:
+    """presence_subscribers: the bare JIDs the service sends its presence to."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def all(self) -> list[str]:
+        rows = await self.db.fetchall("SELECT jid FROM presence_subscribers ORDER BY jid")
+        return [row["jid"] for row in rows]
+
+    async def add(self, jid: str, now: int) -> None:
+        await self.db.execute(
+            "INSERT INTO presence_subscribers (jid, time_subscribed) VALUES (?, ?)"
+            " ON CONFLICT (jid) DO NOTHING",
+            (jid, now),
+        )
+
+    async def remove(self, jid: str) -> None:
+        await self.db.execute("DELETE FROM presence_subscribers WHERE jid = ?", (jid,))

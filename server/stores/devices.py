@@ -27,6 +27,10 @@ def _from_row(row: aiosqlite.Row) -> Device:
     return Device(**values)
 
 
+# A device's time-last-seen is written at most this often (seconds): see DeviceStore.seen.
+SEEN_WRITE_INTERVAL = 30
+
+
 class DeviceStore:
     """The devices table. Lookups by device, account and queue come from a cache: every
     handler of a manager's request, and every client request (is the sender a device
@@ -35,6 +39,23 @@ class DeviceStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._cache: RowCache[tuple[str, str], Device | None] = RowCache.of(db, DeviceStore)
+        # When this instance last heard from each device (epoch seconds), to the second;
+        # the row has it to within SEEN_WRITE_INTERVAL.
+        self._heard: dict[str, int] = {}
+
+    async def seen(self, device: Device, now: int) -> None:
+        """The device's manager sent a request. A manager reporting every few seconds
+        must not cost a write each time: the time is kept here, and written to the row
+        only once the row's is SEEN_WRITE_INTERVAL old, so what survives a restart of
+        the service (and what another instance on the same database reads) is at most
+        that much behind."""
+        self._heard[device.output_device_uuid] = now
+        if now - device.time_last_seen >= SEEN_WRITE_INTERVAL:
+            await self.touch(device.output_device_uuid, now)
+
+    def last_seen(self, device: Device) -> int:
+        """When the device was last heard from, as precisely as this instance knows."""
+        return max(device.time_last_seen, self._heard.get(device.output_device_uuid, 0))
 
     async def get(self, output_device_uuid: str) -> Device | None:
         return await self._one("output_device_uuid", output_device_uuid)
@@ -101,6 +122,7 @@ class DeviceStore:
         self._cache.invalidate_all()
 
     async def delete(self, output_device_uuid: str) -> None:
+        self._heard.pop(output_device_uuid, None)
         await self.db.execute(
             "DELETE FROM devices WHERE output_device_uuid = ?", (output_device_uuid,)
         )

@@ -47,6 +47,10 @@ class Job:
     is_fetchable: bool = False
     job_media_sheets_completed: int = 0  # as the device reported it
     job_k_octets: int = 0  # the documents' size, set when the job ends (accounting)
+    # The key the owner's CreateJob / PrintJob carried (unique per owner), and the
+    # SHA-256 of that request (server/jobs/intake.py request_digest).
+    idempotency_key: str | None = None
+    request_digest: str | None = None
 
     def to_summary(self, *, full: bool) -> JobStatus:
         """GetActive<Service>Jobs / Get<Service>Jobs summary; `full` is False for other
@@ -138,6 +142,10 @@ STATE_COLUMNS = frozenset(
 )
 
 
+class KeyTaken(Exception):
+    """The owner already has a job with this idempotency key (JobStore.insert)."""
+
+
 class JobStore:
     """The jobs table; `get` is served from a cache of the rows as last committed."""
 
@@ -147,13 +155,20 @@ class JobStore:
         self._documents = DocumentStore(db)  # they hang off jobs (ON DELETE CASCADE)
 
     async def insert(self, **values: Any) -> Job:
-        """A new job (JobStates.create, which settles its first state)."""
+        """A new job (JobStates.create, which settles its first state). KeyTaken if its
+        owner has a job with its idempotency key already: nothing is written then (the
+        unique index decides, so two requests racing with one key make one job, on one
+        connection or several)."""
         names = [n for n in _COLUMNS if n != "job_id" and n in values]
+        keyed = values.get("idempotency_key") is not None
         row = await self.db.fetchone(
             f"INSERT INTO jobs ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
-            " RETURNING *",
+            + (" ON CONFLICT (owner, idempotency_key) DO NOTHING" if keyed else "")
+            + " RETURNING *",
             [_to_column(n, values[n]) for n in names],
         )
+        if row is None and keyed:
+            raise KeyTaken(values["idempotency_key"])
         assert row is not None
         job = _from_row(row)
         self._cache.stage(job.job_id, job)
@@ -166,6 +181,13 @@ class JobStore:
             return _from_row(row) if row else None
 
         return await self._cache.get(job_id, load)
+
+    async def get_by_key(self, owner: str, idempotency_key: str) -> Job | None:
+        """The owner's job made with this idempotency key (index jobs_by_idempotency_key)."""
+        row = await self.db.fetchone(
+            "SELECT * FROM jobs WHERE owner = ? AND idempotency_key = ?", (owner, idempotency_key)
+        )
+        return _from_row(row) if row else None
 
     async def update(self, job: Job, **changes: Any) -> Job:
         """Write the given columns of one job (none of STATE_COLUMNS); returns the job as
@@ -223,6 +245,11 @@ class JobStore:
             (printer_name,),
         )
         return row is not None
+
+    async def count_active(self) -> int:
+        """How many jobs have not ended (the partial index jobs_active)."""
+        row = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM jobs WHERE {JOB_ACTIVE}")
+        return int(row["n"]) if row else 0
 
     async def list_active(self, printer_name: str | None = None) -> list[Job]:
         sql = f"SELECT * FROM jobs WHERE {JOB_ACTIVE}"

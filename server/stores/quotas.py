@@ -40,12 +40,16 @@ class QuotaStore:
             ),
         )
 
-    async def delete(self, subject_kind: str, subject: str, printer_name: str, period: str) -> int:
-        return await self.db.execute(
-            "DELETE FROM quotas WHERE subject_kind = ? AND subject = ? AND printer_name = ?"
-            " AND quota_period = ?",
-            (subject_kind, subject, printer_name, period),
-        )
+    async def delete(
+        self, subject_kind: str, subject: str, printer_name: str, period: str | None
+    ) -> int:
+        """The quotas removed: of that period, or of every period with None."""
+        sql = "DELETE FROM quotas WHERE subject_kind = ? AND subject = ? AND printer_name = ?"
+        params: list[object] = [subject_kind, subject, printer_name]
+        if period is not None:
+            sql += " AND quota_period = ?"
+            params.append(period)
+        return await self.db.execute(sql, params)
 
     async def list_all(self) -> list[Quota]:
         rows = await self.db.fetchall(

@@ -86,6 +86,34 @@ async def test_hold_release_and_cancel_mine(service, harness: Harness) -> None:
     assert code == 0 and "canceled: 2" in out
 
 
+async def test_print_run_again_with_its_idempotency_key_makes_no_second_job(
+    service, harness: Harness
+) -> None:
+    sim = SimDriver()
+    await harness.manager(sim)
+    key = "report-2025-q3"
+    for _ in range(2):
+        code, out, err = await cirrus(
+            harness, "print", str(SAMPLE), "--queue", "office", "--idempotency-key", key
+        )
+        assert code == 0, err
+        assert "job 1 created on queue office" in out.splitlines()[0]
+    assert len(sim.jobs) == 1  # printed once
+    code, out, err = await cirrus(
+        harness,
+        "print",
+        str(SAMPLE),
+        "--queue",
+        "office",
+        "--copies",
+        "3",
+        "--idempotency-key",
+        key,
+    )
+    assert code == 2 and out == ""
+    assert "client-error-not-possible" in err and "idempotency-key" in err and "job 1" in err
+
+
 async def test_errors_are_one_line_with_the_status_and_a_hint(service, harness: Harness) -> None:
     await harness.manager(SimDriver())
     code, out, err = await cirrus(harness, "job", "4242")

@@ -58,9 +58,7 @@ MINIMAL: dict[str, Payload] = {
     "SetQuota": o.SetQuota(
         subject_kind=o.SubjectKind.USER, subject="alice@localhost", quota_period="weekly"
     ),
-    "DeleteQuota": o.DeleteQuota(
-        subject_kind=o.SubjectKind.USER, subject="alice@localhost", quota_period="weekly"
-    ),
+    "DeleteQuota": o.DeleteQuota(subject_kind=o.SubjectKind.USER, subject="alice@localhost"),
     "QuotasResponse": o.QuotasResponse(),
     "Backup": FULL["Backup"],
     "BackupResponse": FULL["BackupResponse"],

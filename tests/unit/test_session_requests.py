@@ -149,9 +149,12 @@ async def test_a_request_waiting_too_long_has_the_session_ping_the_service(
     await sent.until(2)
     ping = sent[1]
     assert ping.find("{urn:xmpp:ping}ping") is not None and ping.get("to") == SERVICE
-    await asyncio.sleep(0.05)  # several probe periods: an unanswered ping is replaced
-    assert sum(key.startswith("probe-") for key in session._answers) == 1  # one at a time
-    session._spawn_event(_prosody_bounce(sent[-1]))  # the service is gone
+    await sent.until(4)  # an unanswered ping is replaced, one after the other
+    pings = [s for s in sent if s.find("{urn:xmpp:ping}ping") is not None]
+    assert len(pings) == 3 and len({p.get("id") for p in pings}) == 3
+    # Woken by the third ping's send, before any timer can expire it: it is the one.
+    assert [k for k in session._answers if k.startswith("probe-")] == [pings[-1].get("id")]
+    session._spawn_event(_prosody_bounce(pings[-1]))  # the service is gone
     with pytest.raises(OutcomeUnknown):
         await waiting
     assert session._answers == {}

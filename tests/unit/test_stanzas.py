@@ -354,6 +354,7 @@ FULL: dict[str, Payload] = {
         job_name="Quarterly report",
         job_ticket=TICKET,
         job_mandatory_elements=["copies", "media"],
+        idempotency_key="6c1f0d7e-2b9a-4f5e-8d3c-a1b2c3d4e5f6",
     ),
     "CreateJobResponse": cops.CreateJobResponse(job=JOB, unsupported_elements=["finishings"]),
     "PrintJob": cops.PrintJob(
@@ -362,6 +363,7 @@ FULL: dict[str, Payload] = {
         job_name="Quarterly report",
         job_ticket=TICKET,
         job_mandatory_elements=["copies", "media"],
+        idempotency_key="6c1f0d7e-2b9a-4f5e-8d3c-a1b2c3d4e5f6",
         document_name="report.pdf",
         document_format="application/pdf",
         document_digest=DIGEST,

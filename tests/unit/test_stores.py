@@ -17,7 +17,7 @@ from server.stores import db as db_module
 from server.stores.db import Database, _migrations
 from server.stores.devices import Device, DeviceStore
 from server.stores.documents import Document, DocumentStore
-from server.stores.jobs import STATE_COLUMNS, Job, JobStore
+from server.stores.jobs import STATE_COLUMNS, Job, JobStore, KeyTaken
 from server.stores.queue_states import QueueState, QueueStateStore
 from server.stores.queues import QueueStore
 from server.stores.sql import JOB_ACTIVE, TERMINAL_JOB_STATES
@@ -673,3 +673,37 @@ async def test_jobs_written_before_the_fetchable_column_get_it_by_the_same_rule(
     assert [r["is_fetchable"] for r in rows] == [1, 0, 0, 0, 0]
     assert [j.job_id for j in await JobStore(again).list_fetchable("office")] == [rows[0][0]]
     await again.close()
+
+
+async def test_an_idempotency_key_is_unique_per_owner_and_kept_with_the_job(
+    db: Database,
+) -> None:
+    jobs = JobStore(db)
+
+    async def keyed(n: int, owner: str, key: str | None) -> Job:
+        return await jobs.insert(
+            job_uuid=f"urn:uuid:00000000-0000-4000-8000-{n:012d}",
+            printer_name="office",
+            service_type="print",
+            owner=owner,
+            job_name=str(n),
+            job_ticket=JobTicket(),
+            job_state=JobState.PENDING,
+            job_state_reasons=("job-incoming",),
+            time_at_creation=n,
+            idempotency_key=key,
+            request_digest="d" if key else None,
+        )
+
+    first = await keyed(1, "a@b", "k1")
+    with pytest.raises(KeyTaken):
+        await keyed(2, "a@b", "k1")
+    other = await keyed(3, "c@d", "k1")  # another owner's key is no collision
+    await keyed(4, "a@b", None)
+    await keyed(5, "a@b", None)  # jobs without a key never collide
+    assert (await jobs.get_by_key("a@b", "k1")) == first
+    assert (await jobs.get_by_key("c@d", "k1")) == other
+    assert await jobs.get_by_key("c@d", "k2") is None
+    assert len(await db.fetchall("SELECT * FROM jobs")) == 4
+    await jobs.delete(first.job_id)  # the key goes with the job's history
+    assert await jobs.get_by_key("a@b", "k1") is None
