@@ -11,6 +11,8 @@ It never writes anything.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 
 from server.context import ServiceContext
 from server.devices import dispatch
@@ -33,9 +35,13 @@ def _waits_at_device(job: Job | None) -> bool:
 
 
 class Notifier:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(
+        self, ctx: ServiceContext, pushed: Callable[[str, float], None] | None = None
+    ) -> None:
         self.ctx = ctx
         self.dispatcher = Dispatcher(ctx)
+        # Told how long after its COMMIT each push left (the metrics' push latency).
+        self.pushed = pushed or (lambda _kind, _seconds: None)
         self._push_order = asyncio.Lock()
         self._queued: set[str] = set()  # queues whose dispatch round has not started yet
         self._races: dict[str, asyncio.TimerHandle] = {}
@@ -63,9 +69,10 @@ class Notifier:
         push = self.ctx.push
         if push is None:
             return
+        committed = time.monotonic()
         if before is None:  # a new job; one complete at birth (Print-Job) is work already
             if after.is_fetchable:
-                self.ctx.tasks.spawn(self.offer(after))
+                self.ctx.tasks.spawn(self.offer(after, since=committed))
             return
         if (
             after.job_state != before.job_state
@@ -73,8 +80,9 @@ class Notifier:
             or after.job_state_message != before.job_state_message
         ):
             push.job_event(after)
+            self.pushed("job-event", time.monotonic() - committed)
         if after.is_fetchable and not before.is_fetchable:
-            self.ctx.tasks.spawn(self.offer(after))
+            self.ctx.tasks.spawn(self.offer(after, since=committed))
         elif before.is_fetchable and after.output_device_uuid is not None:
             self.ctx.tasks.spawn(self._taken(after.printer_name))  # the others may want more
         if before.output_device_uuid is not None and (
@@ -85,11 +93,11 @@ class Notifier:
         if after.output_device_uuid:
             device = after.output_device_uuid
             if after.cancel_requested and not before.cancel_requested:
-                self.ctx.tasks.spawn(self.to_holder(device, cancel=[after.job_id]))
+                self.ctx.tasks.spawn(self.to_holder(device, cancel=[after.job_id], since=committed))
             suspended = R.JOB_SUSPENDED in after.job_state_reasons
             if suspended != (R.JOB_SUSPENDED in before.job_state_reasons):
                 change = {"suspend" if suspended else "resume": [after.job_id]}
-                self.ctx.tasks.spawn(self.to_holder(device, **change))
+                self.ctx.tasks.spawn(self.to_holder(device, since=committed, **change))
 
     def queue_changed(self, before: QueueState, after: QueueState) -> None:
         if after.hands_out_work and not before.hands_out_work:
@@ -99,12 +107,12 @@ class Notifier:
         self.ctx.tasks.spawn(resync_queue(self.ctx, printer_name))
 
     # --- offering work --------------------------------------------------------------
-    async def offer(self, job: Job) -> None:
+    async def offer(self, job: Job, since: float | None = None) -> None:
         """A job became fetchable. A queue with one device: offer it this job now (no
         look at the others: its device takes them all). Shared queues: a round."""
         devices = await serving(self.ctx, job.printer_name)
         if len(devices) > 1:
-            self.dispatch(job.printer_name)
+            self.dispatch(job.printer_name, since=since)
             return
         async with self._push_order:
             push = self.ctx.push
@@ -114,6 +122,8 @@ class Notifier:
                 return  # a paused queue hands out no work
             if await refusal(self.ctx, devices[0], job) is None:
                 push.work(devices[0], [job.job_id], [])
+                if since is not None:
+                    self.pushed("work", time.monotonic() - since)
 
     async def _taken(self, printer_name: str) -> None:
         """A device took a job: in a shared queue, the devices that lost the race for it
@@ -136,19 +146,26 @@ class Notifier:
         for printer_name in await self.ctx.queue_devices.queues_of(output_device_uuid):
             self.dispatch(printer_name)
 
-    def dispatch(self, printer_name: str) -> None:
+    def dispatch(self, printer_name: str, since: float | None = None) -> None:
         """A round of offers for the queue, soon; rounds asked for before it starts are
-        the same round."""
+        the same round (`since`: the commit that asked, for the push latency)."""
         if printer_name in self._queued:
             return
         self._queued.add(printer_name)
-        self.ctx.tasks.spawn(self._round(printer_name))
+        self.ctx.tasks.spawn(self._round(printer_name, since=since))
 
     async def hand_out(self, printer_name: str) -> None:
         """The queue hands out work again: offer it."""
         await self._round(printer_name, queued=False)
 
-    async def _round(self, printer_name: str, *, race: bool = False, queued: bool = True) -> None:
+    async def _round(
+        self,
+        printer_name: str,
+        *,
+        race: bool = False,
+        queued: bool = True,
+        since: float | None = None,
+    ) -> None:
         if queued and not race:
             self._queued.discard(printer_name)  # a change from now on asks for another round
         # One at a time, so that pushes leave in the order of the changes they announce.
@@ -159,6 +176,8 @@ class Notifier:
             offers = await self.dispatcher.offers(printer_name, race=race)
             for uuid, job_ids in offers.jobs.items():
                 push.work(offers.devices[uuid], job_ids, [])
+            if offers.jobs and since is not None:
+                self.pushed("work", time.monotonic() - since)
         if offers.waiting and printer_name not in self._races:
             loop = asyncio.get_running_loop()
             self._races[printer_name] = loop.call_later(
@@ -176,6 +195,7 @@ class Notifier:
         cancel: list[int] | None = None,
         suspend: list[int] | None = None,
         resume: list[int] | None = None,
+        since: float | None = None,
     ) -> None:
         """Cancel, suspend or resume requests to the device that holds the job."""
         async with self._push_order:
@@ -184,6 +204,8 @@ class Notifier:
             if device is None or not device.approved or push is None:
                 return
             push.work(device, [], cancel or [], suspend=suspend or [], resume=resume or [])
+            if since is not None:
+                self.pushed("work", time.monotonic() - since)
 
 
 async def resync(ctx: ServiceContext, device: Device) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from stanzas.model import Element
@@ -132,6 +134,8 @@ class JobStatus(Element):
     job_state_message: Text | None = None
     number_of_documents: Count | None = None
     job_impressions_completed: Count | None = None
+    job_media_sheets_completed: Count | None = None
+    job_k_octets: Count | None = None  # the documents' size; set when the job ends
     output_device_uuid: UuidUrn | None = None
     output_device_job_id: Count | None = None
     output_device_job_state: JobState | None = None
@@ -196,6 +200,9 @@ class QueueConfiguration(Element):
     # job-release-time-out seconds of its last document is aborted (default 4 h).
     job_release_action_default: Keyword | None = None
     job_release_time_out: int | None = Field(default=None, ge=1)
+    # A job over its user's or group's quota: 'hold-job' (pending-held with
+    # account-limit-reached, the default) or 'refuse-job' (client-error-not-possible).
+    quota_exceeded_action: Literal["hold-job", "refuse-job"] | None = None
 
 
 class ServiceDescription(Element):

@@ -433,13 +433,9 @@ async def release_jobs(
     (or an administrator's), at a device that serves the job's queue and can print it.
     All or nothing when jobs are named; without names, every job of the sender's that
     waits on a queue the device serves and that it can print."""
-    device = await ctx.devices.get_by_name(req.output_device)
-    if device is None or not device.approved:
-        raise NotFound(f"no device named {req.output_device}")
-    serves = set(await ctx.queue_devices.queues_of(device.output_device_uuid))
-    message = req.message or f"released at {device.name} by {caller.bare}"
     async with ctx.db.transaction():
-        if req.job_ids:
+        jobs: list[Job] = []
+        if req.job_ids:  # whose the jobs are is checked before anything else is said
             found = {i: await ctx.jobs.get(i) for i in dict.fromkeys(req.job_ids)}
             missing = [i for i, j in found.items() if j is None]
             if missing:
@@ -450,6 +446,12 @@ async def release_jobs(
             ]
             if foreign:
                 raise NotAuthorized(f"not your jobs: {_ids(foreign)}", job_ids=foreign)
+        device = await ctx.devices.get_by_name(req.output_device)
+        if device is None or not device.approved:
+            raise NotFound(f"no device named {req.output_device}")
+        serves = set(await ctx.queue_devices.queues_of(device.output_device_uuid))
+        message = req.message or f"released at {device.name} by {caller.bare}"
+        if req.job_ids:
             waiting = [j.job_id for j in jobs if not job_actions.waits_for_release(j)]
             if waiting:
                 raise NotPossible(f"not waiting for release: {_ids(waiting)}", job_ids=waiting)

@@ -64,9 +64,11 @@ async def release(states: JobStates, job: Job, message: str | None) -> Job:
         return await states.change(
             job, JobState.PENDING_HELD, remove=[R.JOB_HOLD_UNTIL_SPECIFIED], message=message
         )
-    return await states.change(
-        job, JobState.PENDING, remove=[R.JOB_HOLD_UNTIL_SPECIFIED], message=message
-    )
+    # Held over a quota too: only the quota's reset or an administrator's raise of it
+    # releases that hold (server/accounting/quotas.py).
+    held = R.ACCOUNT_LIMIT_REACHED in job.job_state_reasons
+    state = JobState.PENDING_HELD if held else JobState.PENDING
+    return await states.change(job, state, remove=[R.JOB_HOLD_UNTIL_SPECIFIED], message=message)
 
 
 def waits_for_release(job: Job) -> bool:
@@ -81,7 +83,8 @@ async def release_at(
     nowhere else (its ticket's output-device). Still held for job-hold-until if it was."""
     ticket = job.job_ticket.model_copy(update={"output_device": device_name})
     job = await jobs.update(job, job_ticket=ticket)
-    held = R.JOB_HOLD_UNTIL_SPECIFIED in job.job_state_reasons
+    # Still held for job-hold-until, or over a quota, if it was (those holds end apart).
+    held = bool({R.JOB_HOLD_UNTIL_SPECIFIED, R.ACCOUNT_LIMIT_REACHED} & set(job.job_state_reasons))
     return await states.change(
         job,
         JobState.PENDING_HELD if held else JobState.PENDING,

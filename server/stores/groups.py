@@ -25,6 +25,10 @@ class GroupStore:
 
         return await self._cache.get(member, load)
 
+    async def all_groups(self) -> dict[str, list[str]]:
+        """Every group with its members (accounting's Groups interface)."""
+        return await self.all()
+
     async def all(self) -> dict[str, list[str]]:
         """Every group with its members, by name."""
         rows = await self.db.fetchall(

@@ -182,3 +182,13 @@ async def test_one_device_two_queues_two_defaults_and_what_the_queue_offers(
     assert caps.print_color_mode_supported == ["monochrome"]
     assert caps.document_format_supported == ["application/pdf"]
     assert caps.copies_supported == 2
+
+
+async def test_group_quotas_and_usage_by_group_count_the_services_own_groups(
+    stream: Stream,
+) -> None:
+    """Accounting's groups are the ones AddGroupMembers manages (not an empty stand-in)."""
+    await stream.iq(ADMIN, a.AddGroupMembers(group_name="finance", members=["alice@localhost"]))
+    assert stream.ctx.quotas.groups is stream.ctx.groups
+    assert set(await stream.ctx.quotas.groups.groups_of("alice@localhost")) == {"finance"}
+    assert await stream.ctx.groups.all_groups() == {"finance": ["alice@localhost"]}

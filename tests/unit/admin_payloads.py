@@ -63,6 +63,7 @@ CONFIGURATION = QueueConfiguration(
     redirect_partial=False,
     job_release_action_default="owner-authorized",
     job_release_time_out=3600,
+    quota_exceeded_action="refuse-job",
 )
 POLICY = a.DevicePolicy(auto_approve_devices=False)
 DESCRIPTION = a.SystemDescription(

@@ -41,7 +41,7 @@ from stanzas.namespace import NS, qname
 from stanzas.registry import PAYLOADS
 from stanzas.states import DocumentState, JobState, PrinterState, RegistrationState, ServiceType
 from tests.schema_check import SCHEMA_PATH, compiled_schema, validate_payload
-from tests.unit import admin_payloads
+from tests.unit import admin_payloads, operating_payloads
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
 
@@ -127,6 +127,8 @@ JOB = JobStatus(
     job_state_message="printing page 2 of 5",
     number_of_documents=1,
     job_impressions_completed=1,
+    job_media_sheets_completed=1,
+    job_k_octets=12,
     output_device_uuid=DEVICE,
     output_device_job_id=17,
     output_device_job_state=JobState.PROCESSING,
@@ -179,6 +181,7 @@ SERVICE = ServiceElements(
         redirect_partial=False,
         job_release_action_default="owner-authorized",
         job_release_time_out=3600,
+        quota_exceeded_action="hold-job",
     ),
     status=STATUS,
     default_job_ticket=TICKET,
@@ -320,6 +323,7 @@ FULL: dict[str, Payload] = {
         output_device_job_id=17,
         output_device_job_state=JobState.PROCESSING_STOPPED,
         job_impressions_completed=2,
+        job_media_sheets_completed=1,
     ),
     "UpdateJobStateResponse": dops.UpdateJobStateResponse(
         job_id=42, job_state=JobState.PROCESSING_STOPPED, job_state_reasons=["printer-stopped"]
@@ -677,6 +681,8 @@ MINIMAL: dict[str, Payload] = {
 
 FULL |= admin_payloads.full(TICKET, CAPABILITIES, STATUS, JOB)  # administration
 MINIMAL |= admin_payloads.MINIMAL
+FULL |= operating_payloads.FULL  # usage, quotas, backup
+MINIMAL |= operating_payloads.MINIMAL
 
 
 def over_the_wire(payload: Payload) -> ET.Element:
@@ -821,6 +827,7 @@ NESTED = {
         dops.FetchableJob,
         dops.HeldJob,
         *admin_payloads.NESTED,
+        *operating_payloads.NESTED,
     )
 }
 
@@ -1285,6 +1292,7 @@ updates = st.builds(
     output_device_job_id=optional(counts),
     output_device_job_state=optional(st.sampled_from(JobState)),
     job_impressions_completed=optional(counts),
+    job_media_sheets_completed=optional(counts),
 )
 
 
