@@ -32,8 +32,10 @@ from stanzas.model import Payload, ipp_name
 
 class Role(StrEnum):
     """Who may run a command (seed 001: "Access is reserved for Administrators or
-    Operators"; Cirrus keeps configuration and lifecycle changes to administrators)."""
+    Operators"; Cirrus keeps configuration and lifecycle changes to administrators).
+    A few commands are a user's own (releasing their held jobs at a device)."""
 
+    USER = "user"  # every user of the domain (the operation checks what is theirs)
     OPERATOR = "operator"  # operators and administrators
     ADMIN = "admin"  # administrators only
 
@@ -44,12 +46,13 @@ class Kind(StrEnum):
     QUEUE = "queue"  # a queue (printer-name)
     JOB = "job"  # a job id
     JOBS = "jobs"  # job ids
-    DEVICE = "device"  # a device, by the queue it serves
+    DEVICE = "device"  # a device, by its name
     TIME = "time"  # HH:MM, +30m, +2h, an ISO date and time, or epoch seconds
     FLAG = "flag"  # a word that is present or not (paused, not-accepting)
     SETTINGS = "settings"  # name=value pairs; name= alone removes the element
     EVENTS = "events"  # alert events, or on / off
-    NAME = "name"  # a word: a user's bare JID, group:NAME, a file name
+    NAME = "name"  # a word: a user's bare JID, group:NAME, a group's name, a file name
+    JIDS = "jids"  # bare JIDs (accounts)
     COUNT = "count"  # a number, 0 or more
     CHOICE = "choice"  # one of the argument's choices
 
@@ -108,6 +111,7 @@ def _usage_word(arg: Arg, events: str) -> str:
         Kind.SETTINGS: "NAME=VALUE…",
         Kind.JOBS: "ID…",
         Kind.EVENTS: events,
+        Kind.JIDS: "JID…",
     }.get(arg.kind, arg.name.upper())
     return f"{arg.keyword} {word}" if arg.keyword else word
 
@@ -276,7 +280,8 @@ def delete_quota(values: Values) -> o.DeleteQuota:
 
 QUEUE = Arg("queue", Kind.QUEUE, "the queue (printer-name)")
 JOB = Arg("job", Kind.JOB, "the job id")
-DEVICE = Arg("device", Kind.DEVICE, "the device, by the queue it serves")
+DEVICE = Arg("device", Kind.DEVICE, "the device, by its name (cirrus admin devices)")
+GROUP = Arg("group", Kind.NAME, "the group's name (a keyword: finance, floor-2 …)")
 PAUSED = Arg("paused", Kind.FLAG, "start paused (stopped)", required=False)
 NOT_ACCEPTING = Arg("not-accepting", Kind.FLAG, "do not accept jobs", required=False)
 OP, AD = Role.OPERATOR, Role.ADMIN
@@ -341,6 +346,20 @@ def _restart(cls: type[Any], paused_field: str = "start_service_paused") -> Any:
 
 
 COMMANDS: tuple[Command, ...] = (
+    # --- a user's own ----------------------------------------------------------------------
+    Command(
+        "release",
+        "print your held jobs at a device (all, or those named)",
+        Role.USER,
+        lambda v: c.ReleaseJobs(output_device=v["at"], job_ids=v.get("jobs") or None),
+        c.ReleaseJobsResponse,
+        render.released,
+        args=(
+            Arg("jobs", Kind.JOBS, "job ids (default: every one of yours held)", required=False),
+            Arg("at", Kind.DEVICE, "the device to print at", keyword="at"),
+        ),
+        example="release 12 at lobby",
+    ),
     # --- looking -------------------------------------------------------------------------
     Command(
         "status",
@@ -381,11 +400,13 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "devices",
-        "every device: queue, account, online, last seen, printer",
+        "every device (or a queue's): queues, jobs, status",
         OP,
-        lambda v: a.ListDevices(),
+        lambda v: a.ListDevices(printer_name=v.get("queue")),
         a.ListDevicesResponse,
         render.devices,
+        args=(Arg("queue", Kind.QUEUE, "only this queue's devices", required=False),),
+        example="devices office",
     ),
     Command(
         "device",
@@ -441,7 +462,7 @@ COMMANDS: tuple[Command, ...] = (
     # --- one queue -----------------------------------------------------------------------
     _one_queue(
         "pause",
-        "hand the device no more jobs (jobs already at it finish)",
+        "hand out no more jobs (those at a device finish)",
         a.PauseService,
         "pause office",
     ),
@@ -562,6 +583,63 @@ COMMANDS: tuple[Command, ...] = (
     ),
     # --- devices and alerts --------------------------------------------------------------
     Command(
+        "pause-device",
+        "hand one device no new work (its queues go on)",
+        OP,
+        lambda v: a.PauseDevice(printer_name=v["device"]),
+        a.DeviceResponse,
+        render.device,
+        args=(DEVICE,),
+        example="pause-device lobby",
+    ),
+    Command(
+        "resume-device",
+        "offer a paused device work again",
+        OP,
+        lambda v: a.ResumeDevice(printer_name=v["device"]),
+        a.DeviceResponse,
+        render.device,
+        args=(DEVICE,),
+        example="resume-device lobby",
+    ),
+    Command(
+        "add-device",
+        "a device serves this queue too (its other queues stay)",
+        AD,
+        lambda v: a.AddDeviceToQueue(printer_name=v["queue"], device_name=v["device"]),
+        a.DeviceResponse,
+        render.device,
+        args=(QUEUE, DEVICE),
+        example="add-device office lobby",
+    ),
+    Command(
+        "drop-device",
+        "a device stops serving this queue (its jobs finish)",
+        AD,
+        lambda v: a.RemoveDeviceFromQueue(printer_name=v["queue"], device_name=v["device"]),
+        a.DeviceResponse,
+        render.device,
+        args=(QUEUE, DEVICE),
+        example="drop-device office lobby",
+    ),
+    Command(
+        "enroll",
+        "a one-time code that enrols a device in a queue",
+        AD,
+        lambda v: a.IssueEnrollmentCode(
+            printer_name=v["queue"],
+            time_expires=parse_time(v["expires"]) if v.get("expires") else None,
+        ),
+        a.IssueEnrollmentCodeResponse,
+        render.enrollment_code,
+        args=(
+            QUEUE,
+            Arg("expires", Kind.TIME, "when the code expires (default: in 24 h)", required=False),
+        ),
+        aliases=("enrol",),
+        example="enroll lobby +2h",
+    ),
+    Command(
         "approve",
         "serve a device that awaits approval",
         AD,
@@ -573,7 +651,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "deregister",
-        "deny a pending device, or deregister one (jobs go back)",
+        "deny a pending device or deregister one (jobs go back)",
         AD,
         lambda v: a.RemoveDevice(printer_name=v["device"]),
         a.DeviceResponse,
@@ -615,7 +693,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "quota",
-        "limit a user's or group's jobs or impressions per period",
+        "cap a user's or group's jobs or impressions per period",
         AD,
         set_quota,
         o.QuotasResponse,
@@ -650,8 +728,36 @@ COMMANDS: tuple[Command, ...] = (
         example="backup cirrus-2025-06-30.tar",
     ),
     Command(
+        "groups",
+        "the groups of users that queue permissions name",
+        OP,
+        lambda v: a.ListGroups(),
+        a.GroupsResponse,
+        render.groups,
+    ),
+    Command(
+        "group-add",
+        "add accounts to a group (made if it is new)",
+        AD,
+        lambda v: a.AddGroupMembers(group_name=v["group"], members=v["jids"]),
+        a.GroupsResponse,
+        render.groups,
+        args=(GROUP, Arg("jids", Kind.JIDS, "the accounts (bare JIDs)")),
+        example="group-add finance alice@example.com bob@example.com",
+    ),
+    Command(
+        "group-remove",
+        "take accounts out of a group (none named: all)",
+        AD,
+        lambda v: a.RemoveGroupMembers(group_name=v["group"], members=v.get("jids") or None),
+        a.GroupsResponse,
+        render.groups,
+        args=(GROUP, Arg("jids", Kind.JIDS, "the accounts (default: all)", required=False)),
+        example="group-remove finance bob@example.com",
+    ),
+    Command(
         "alerts",
-        "chat alerts: device-offline, job-aborted, queue-stopped",
+        "alerts: device-offline, job-aborted, queue-stopped",
         OP,
         lambda v: a.SetAlertSubscription(alert_events=events(v["events"])),
         a.AlertSubscriptionResponse,
@@ -692,7 +798,7 @@ def build(command: Command, values: Values) -> Payload:
 
 
 def may_run(command: Command, *, operator: bool, admin: bool) -> bool:
-    return admin or (operator and command.role == Role.OPERATOR)
+    return admin or command.role == Role.USER or (operator and command.role == Role.OPERATOR)
 
 
 @dataclass
@@ -740,7 +846,7 @@ def parse_words(command: Command, words: list[str]) -> Values:
         elif settings is not None and "=" in word:
             name, _, value = word.partition("=")
             values.setdefault(settings.name, {})[name] = value
-        elif slots and slots[0].kind in (Kind.JOBS, Kind.EVENTS):
+        elif slots and slots[0].kind in (Kind.JOBS, Kind.EVENTS, Kind.JIDS):
             values.setdefault(slots[0].name, []).append(to_value(slots[0], word))
         elif slots:
             values[slots[0].name] = to_value(slots[0], word)

@@ -342,14 +342,21 @@ def promote(response: a.PromoteJobResponse) -> Rendered:
 
 
 def devices(response: a.ListDevicesResponse) -> Rendered:
-    """One line per device, narrow: its uuid, times and reasons in full are `device
-    QUEUE`'s."""
-    table = Table(["QUEUE", "ACCOUNT", "STATUS", "LAST SEEN", "PRINTER"])
+    """One line per device, narrow: its uuid, account, times and reasons in full are
+    `device NAME`'s."""
+    table = Table(["DEVICE", "QUEUES", "JOBS", "STATUS", "LAST SEEN", "PRINTER"])
     for d in response.device:
         online = "online" if d.online else "offline"
         status = online if d.registration_state.value == "approved" else f"pending, {online}"
         table.rows.append(
-            [d.printer_name, d.registered_by, status, ago(d.time_last_seen), _printer(d)]
+            [
+                d.device_name or d.printer_name,
+                ", ".join(d.printer_names) if d.printer_names else "-",
+                ", ".join(map(str, d.job_ids)) if d.job_ids else "-",
+                status + (", paused" if d.device_paused else ""),
+                ago(d.time_last_seen),
+                _printer(d),
+            ]
         )
     return Rendered(table=table)
 
@@ -368,12 +375,15 @@ _SEVERITY = re.compile(r"-(error|warning|report)$")
 
 def device(response: a.DeviceResponse) -> Rendered:
     d = response.device
+    queues = ", ".join(d.printer_names) if d.printer_names else "no queue (waits for approve)"
     lines = [
-        f"{d.output_device_uuid} serves {d.printer_name}",
+        f"{d.device_name or d.printer_name} ({d.output_device_uuid}) serves {queues}",
         f"  account: {d.registered_by}; {d.registration_state.value}; "
-        f"{'online' if d.online else 'offline'}",
+        f"{'online' if d.online else 'offline'}" + ("; paused" if d.device_paused else ""),
         f"  registered: {when(d.time_registered)}; last seen: {when(d.time_last_seen)}",
     ]
+    if d.job_ids:
+        lines.append(f"  holds jobs: {', '.join(map(str, d.job_ids))}")
     if d.printer_state is not None:
         lines.append(f"  printer: {d.printer_state.value} ({reasons(d.printer_state_reasons)})")
     if d.printer_state_message:
@@ -390,6 +400,31 @@ def alerts(response: a.AlertSubscriptionResponse) -> Rendered:
     if not response.alert_events:
         return Rendered(["alerts off"])
     return Rendered(["alerts on: " + ", ".join(e.value for e in response.alert_events)])
+
+
+def enrollment_code(response: a.IssueEnrollmentCodeResponse) -> Rendered:
+    return Rendered(
+        [
+            f"enrolment code for queue {response.printer_name}: {response.enrollment_code}",
+            f"  valid until {when(response.time_expires)}, for one device, once",
+            "  in the manager's config, in that device's [[devices]] table:",
+            f'    enrollment_code = "{response.enrollment_code}"',
+        ]
+    )
+
+
+def groups(response: a.GroupsResponse) -> Rendered:
+    table = Table(["GROUP", "MEMBERS"])
+    for group in response.group:
+        table.rows.append([group.group_name, ", ".join(group.members) or "-"])
+    return Rendered(table=table)
+
+
+def released(response: c.ReleaseJobsResponse) -> Rendered:
+    if not response.job_ids:
+        return Rendered([f"nothing of yours waits to be released at {response.output_device}"])
+    jobs = ", ".join(map(str, response.job_ids))
+    return Rendered([f"released at {response.output_device}: job {jobs}"])
 
 
 # --- usage and quotas --------------------------------------------------------------------

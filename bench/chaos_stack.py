@@ -163,6 +163,8 @@ class ChaosStack:
             spec = f"file:{output}"
         folder = self.state / f"manager{index}"
         user = f"dev{index}"
+        # Enrolled as any manager is: a one-time code for its queue, from the admin.
+        (code,) = await self.base.enrollment_codes([queue])
         path = toml.write(
             folder / "manager.toml",
             manager_config(
@@ -170,7 +172,7 @@ class ChaosStack:
                 self.base.prosody,
                 jid=self.base.prosody.jid(user),
                 password=self.base.passwords[user],
-                devices=[device_entry(queue, spec)],
+                devices=[device_entry(queue, spec, enrollment_code=code)],
             ),
         )
         process = ManagedProcess(

@@ -23,7 +23,7 @@ parent subtracts from the service's commit times (bench.probe_service).
 
 Driven by the parent over stdin/stdout (bench.common.Child):
 
-    ← {"command": "connect", "managers": [[user, password, queue, uuid, mode, interval]]}
+    ← {"command": "connect", "managers": [[user, password, queue, uuid, mode, interval, code]]}
     → {"event": "connected", "count": N, "seconds": S, ...}
     ← {"command": "records"}  → {"event": "records", "jobs": [...]}
     ← {"command": "exit"}
@@ -82,10 +82,12 @@ class LightManager:
         uuid: str,
         mode: str,
         interval: float,
+        enrollment_code: str,
     ) -> None:
         xmpp = fleet.xmpp
         self.fleet = fleet
         self.queue = queue
+        self.enrollment_code = enrollment_code
         self.uuid = uuid
         self.mode = mode
         self.interval = interval
@@ -109,6 +111,7 @@ class LightManager:
                 printer_name=self.queue,
                 capabilities=CAPABILITIES,
                 status=STATUS,
+                enrollment_code=self.enrollment_code,
             ),
             ops.RegisterDeviceResponse,
             timeout=120,
@@ -264,8 +267,8 @@ class Fleet:
         failed: list[str] = []
 
         async def one(spec: list[Any]) -> None:
-            user, password, queue, uuid, mode, interval = spec
-            manager = LightManager(self, user, password, queue, uuid, mode, float(interval))
+            user, password, queue, uuid, mode, interval, code = spec
+            manager = LightManager(self, user, password, queue, uuid, mode, float(interval), code)
             async with self.gate:
                 t0 = time.monotonic()
                 try:

@@ -125,6 +125,9 @@ async def latencies(stack: BenchStack, fleet: Child, load_done: dict[str, Any]) 
 
 
 async def connect(fleet: Child, stack: BenchStack, specs: list[list[Any]]) -> dict[str, Any]:
+    """Each manager is enrolled with a code for its queue (the spec's last element)."""
+    codes = await stack.enrollment_codes([spec[2] for spec in specs])
+    specs = [[*spec, code] for spec, code in zip(specs, codes, strict=True)]
     fleet.send({"command": "connect", "managers": specs})
     return await fleet.expect("connected", 120 + 0.05 * len(specs))
 

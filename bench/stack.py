@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bench.common import Child, remove, short_tmp
-from cirrus.client import ClientSettings
+from cirrus.client import CirrusClient, ClientSettings
 from cirrus.stack import toml
 from cirrus.stack.local import (
     MANAGER_READY,
@@ -33,6 +33,7 @@ from cirrus.stack.local import (
 )
 from cirrus.stack.process import ManagedProcess
 from cirrus.stack.xmpp import XMPP_SERVERS, XmppKind, XmppServer, start_xmpp_server
+from stanzas.admin_ops import IssueEnrollmentCode, IssueEnrollmentCodeResponse
 
 
 def password() -> str:
@@ -124,10 +125,24 @@ class BenchStack:
         )
         await self.service.start(SERVICE_READY, env=env)
 
+    async def enrollment_codes(self, queues: list[str]) -> list[str]:
+        """One-time enrolment codes for these queues, as an administrator issues them
+        (cirrus admin enroll): the way every manager of a bench joins its queue."""
+        async with CirrusClient(self.client("admin")) as admin:
+            codes = []
+            for queue in queues:
+                response = await admin.session.request(
+                    IssueEnrollmentCode(printer_name=queue), IssueEnrollmentCodeResponse
+                )
+                codes.append(response.enrollment_code)
+        return codes
+
     async def start_managers(self, specs: list[tuple[str, str, str]]) -> None:
-        """One real `python -m manager` per (account, queue, driver spec), in parallel."""
+        """One real `python -m manager` per (account, queue, driver spec), in parallel,
+        each enrolled with a code for its queue."""
         new = []
-        for user, queue, driver in specs:
+        codes = await self.enrollment_codes([queue for _user, queue, _driver in specs])
+        for (user, queue, driver), code in zip(specs, codes, strict=True):
             index = len(self.managers) + len(new)
             folder = self.state / f"manager{index}"
             path = toml.write(
@@ -137,7 +152,7 @@ class BenchStack:
                     self.prosody,
                     jid=self.prosody.jid(user),
                     password=self.passwords[user],
-                    devices=[device_entry(queue, driver)],
+                    devices=[device_entry(queue, driver, enrollment_code=code)],
                 ),
             )
             new.append(

@@ -66,8 +66,10 @@ def _add_argument(
     if kind == Kind.FLAG:
         p.add_argument(f"--{name}", dest=dest, action="store_true", help=text)
     elif keyword:
-        p.add_argument(f"--{keyword}", dest=dest, help=text, choices=choices or None)
-    elif kind in (Kind.JOBS, Kind.EVENTS, Kind.SETTINGS):
+        p.add_argument(
+            f"--{keyword}", dest=dest, help=text, required=required, choices=choices or None
+        )
+    elif kind in (Kind.JOBS, Kind.EVENTS, Kind.SETTINGS, Kind.JIDS):
         p.add_argument(dest, nargs="+" if required else "*", help=text, metavar=name.upper())
     elif choices:
         p.add_argument(dest, nargs=None if required else "?", help=text, choices=choices)
@@ -89,7 +91,7 @@ def values_from(command: Command, args: argparse.Namespace) -> Values:
             values[arg.name] = {name: value for name, _, value in pairs}
         elif arg.kind == Kind.JOBS:
             values[arg.name] = [to_value(arg, w) for w in raw]
-        elif arg.kind in (Kind.EVENTS, Kind.FLAG):
+        elif arg.kind in (Kind.EVENTS, Kind.FLAG, Kind.JIDS):
             values[arg.name] = raw
         else:
             values[arg.name] = to_value(arg, str(raw))

@@ -260,8 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job_ids", type=int, nargs="+")
     p.add_argument("--until", default="indefinite")
 
-    p = sub.add_parser("release", parents=[common], help="release held jobs")
-    p.add_argument("job_ids", type=int, nargs="+")
+    p = sub.add_parser(
+        "release", parents=[common], help="release held jobs (--at: print them at a device)"
+    )
+    p.add_argument("job_ids", type=int, nargs="*")
+    p.add_argument("--at", metavar="DEVICE", help="release jobs held for release at DEVICE")
+    p.add_argument("--mine", action="store_true", help="with --at: all yours waiting there")
 
     p = sub.add_parser(
         "resubmit", parents=[common], help="print a retained job again, with changes"

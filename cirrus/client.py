@@ -744,6 +744,17 @@ class CirrusClient:
         """IPP Release-Job: job-hold-until removed through Set<Service>JobElements."""
         return await self.set_job_elements(job_id, delete=["job-hold-until"])
 
+    async def release_at(
+        self, device: str, job_ids: list[int] | None = None
+    ) -> ops.ReleaseJobsResponse:
+        """Release jobs a queue holds for release at the device (PWG 5100.11): the ones
+        named, or (None) every one of the caller's that waits on a queue `device` serves.
+        They print at that device."""
+        return await self.session.request(
+            ops.ReleaseJobs(output_device=device, job_ids=job_ids or None),
+            ops.ReleaseJobsResponse,
+        )
+
     async def resubmit_job(self, job_id: int, overrides: JobTicket | None = None) -> JobStatus:
         response = await self.session.request(
             ops.ResubmitJob(job_id=job_id, job_ticket=overrides),

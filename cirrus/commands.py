@@ -277,6 +277,20 @@ async def cmd_hold(client: CirrusClient, args: argparse.Namespace) -> int:
 
 
 async def cmd_release(client: CirrusClient, args: argparse.Namespace) -> int:
+    if args.at is not None:
+        if not args.job_ids and not args.mine:
+            raise SystemExit("cirrus: release --at needs job ids, or --mine")
+        released = await client.release_at(args.at, None if args.mine else args.job_ids)
+        if args.json:
+            emit_json(released)
+        elif released.job_ids:
+            jobs = ", ".join(map(str, released.job_ids))
+            print(f"released at {released.output_device}: job {jobs}")
+        else:
+            print(f"nothing of yours waits to be released at {released.output_device}")
+        return 0
+    if not args.job_ids:
+        raise SystemExit("cirrus: release needs job ids (or --at DEVICE --mine)")
     for job_id in args.job_ids:
         job = await client.release_job(job_id)
         emit_json(job) if args.json else print(describe(job))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -64,6 +65,8 @@ class ManagerApp:
             common: dict[str, Any] = {
                 "output_device_uuid": device.output_device_uuid,
                 "printer_name": device.printer_name,
+                "device_name": device.device_name,
+                "enrollment_code": device.enrollment_code,
                 "session": self.session,
                 "spool_dir": settings.state_dir / "spool",
                 "http_ssl": http_ssl,
@@ -92,6 +95,9 @@ class ManagerApp:
                 device_hold=settings.device_hold,
                 **common,
             )
+        printers = {u: w for u, w in self.workers.items() if isinstance(w, DeviceWorker)}
+        for uuid, worker in printers.items():
+            worker.taken_elsewhere = functools.partial(self._taken_elsewhere, uuid, printers)
         self.synced = asyncio.Event()
         self._notification_order = asyncio.Lock()
         self.session.on_online.append(self._on_online)
@@ -111,6 +117,10 @@ class ManagerApp:
             spool = self.settings.state_dir / "smtp" / device.output_device_uuid.rsplit(":", 1)[-1]
             return SmtpDriver(self.settings.smtp, spool)
         return drivers_pkg.make_driver(device.driver)
+
+    @staticmethod
+    def _taken_elsewhere(uuid: str, printers: dict[str, DeviceWorker], job_id: int) -> bool:
+        return any(w.working_on(job_id) for u, w in printers.items() if u != uuid)
 
     async def start(self, timeout: float = 30.0) -> None:
         await asyncio.to_thread(Transformer(self.settings.state_dir / "transform").clear)
@@ -135,10 +145,13 @@ class ManagerApp:
             try:
                 response = await worker.register()
                 log.info(
-                    "%s registered as queue %s (%s)",
+                    "%s registered as queue %s (%s)%s",
                     worker.uuid,
                     response.printer_name,
                     response.registration_state.value,
+                    f": {response.registration_state_message}"
+                    if response.registration_state_message
+                    else "",
                 )
                 if response.registration_state == "approved":
                     await worker.resync()

@@ -30,8 +30,14 @@ class ManagerXmpp(BaseModel):
 class DeviceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     output_device_uuid: str
-    printer_name: str
+    printer_name: str  # the queue it registers for
     driver: str  # ipp:URI, file:DIR, sim:OPTIONS, sane:DEVICE or smtp:
+    # Its own name (`cirrus release 12 --at NAME`), asked for at its first registration;
+    # None: the service names it after the queue.
+    device_name: str | None = None
+    # The one-time code an administrator issued for the queue (cirrus admin enroll): the
+    # device joins the queue with it at its first registration; unused afterwards.
+    enrollment_code: str | None = None
     printer_info: str | None = None
     printer_location: str | None = None
     # The queue's service; by default the driver's: sane → scan, smtp → emailout,

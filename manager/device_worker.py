@@ -42,6 +42,8 @@ class DeviceWorker:
         output_device_uuid: str,
         printer_name: str,
         driver: DeviceDriver,
+        device_name: str | None = None,
+        enrollment_code: str | None = None,
         session: Requester,
         held: HeldJobs,
         spool_dir: Path,
@@ -56,6 +58,8 @@ class DeviceWorker:
         self.uuid = output_device_uuid
         self.service_type = service_type
         self.printer_name = printer_name
+        self.device_name = device_name
+        self.enrollment_code = enrollment_code
         self.driver = driver
         self.session = session
         self.held = held
@@ -88,6 +92,10 @@ class DeviceWorker:
         self._monitor: asyncio.Task[None] | None = None
         self.idle = asyncio.Event()
         self.idle.set()
+        # Whether another device of this manager works on a job (ManagerApp sets it): two
+        # devices of one manager may be offered the same job of a queue they share, and
+        # the held-jobs journal knows a job by its id.
+        self.taken_elsewhere: Callable[[int], bool] = lambda _job_id: False
 
     # --- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
@@ -138,6 +146,8 @@ class DeviceWorker:
                 printer_location=self.printer_location,
                 capabilities=capabilities_element(advertised),
                 status=status_element(status),
+                device_name=self.device_name,
+                enrollment_code=self.enrollment_code,
             ),
             ops.RegisterDeviceResponse,
         )
@@ -229,9 +239,17 @@ class DeviceWorker:
                 await self.driver.cancel_job(held.device_job_id)
 
     # --- running jobs ------------------------------------------------------------------
+    def working_on(self, job_id: int) -> bool:
+        return job_id in self._runners
+
     def start_job(self, job_id: int) -> None:
         if job_id in self._runners:
             return
+        held = self.held.get(job_id)
+        if (held is not None and held.output_device_uuid != self.uuid) or self.taken_elsewhere(
+            job_id
+        ):
+            return  # another device of this manager has it (a queue they both serve)
         self.idle.clear()
         runner = self._runners[job_id] = JobRunner(self.side, job_id)
         task = asyncio.create_task(self._run(runner))

@@ -97,9 +97,13 @@ class ScanWorker:
         printer_info: str | None = None,
         printer_location: str | None = None,
         status_interval: float = 2.0,
+        device_name: str | None = None,
+        enrollment_code: str | None = None,
     ) -> None:
         self.uuid = output_device_uuid
         self.printer_name = printer_name
+        self.device_name = device_name
+        self.enrollment_code = enrollment_code
         self.driver = driver
         self.session = session
         self.spool_dir = spool_dir
@@ -155,6 +159,8 @@ class ScanWorker:
                 printer_location=self.printer_location,
                 capabilities=scanner_capabilities(self._caps),
                 status=status_element(status),
+                device_name=self.device_name,
+                enrollment_code=self.enrollment_code,
             ),
             ops.RegisterDeviceResponse,
         )

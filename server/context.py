@@ -20,7 +20,6 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from server.accounting.groups import Groups, NoGroups
 from server.accounting.quotas import Quotas
 from server.config import Settings
 from server.documents.slots import Slots
@@ -35,7 +34,10 @@ from server.stores.admin import AlertStore, PresenceSubscriberStore, SystemEleme
 from server.stores.db import Database
 from server.stores.devices import Device, DeviceStore
 from server.stores.documents import DocumentStore
+from server.stores.enrollment import EnrollmentCodeStore
+from server.stores.groups import GroupStore
 from server.stores.jobs import Job, JobStore
+from server.stores.queue_devices import QueueDeviceStore
 from server.stores.queue_states import QueueStateStore
 from server.stores.queues import QueueStore
 from server.stores.quotas import QuotaStore
@@ -147,6 +149,9 @@ class ServiceContext:
         self.documents = DocumentStore(self.db)
         self.devices = DeviceStore(self.db)
         self.queues = QueueStore(self.db)
+        self.queue_devices = QueueDeviceStore(self.db)  # which devices serve which queue
+        self.enrollment = EnrollmentCodeStore(self.db)  # one-time codes that enrol devices
+        self.groups = GroupStore(self.db)  # the service's groups of users (permissions)
         self.schedule = JobScheduleStore(self.db)
         self.alerts = AlertStore(self.db)
         self.system = SystemElementStore(self.db)
@@ -160,8 +165,7 @@ class ServiceContext:
         self.job_states = JobStates(
             self.db, self.jobs, self.documents, self.retention, clock, usage=self.usage
         )
-        # Who is in which group (issue 13's groups plug in here), and the quotas.
-        self.groups: Groups = NoGroups()
+        # The quotas; group quotas count the members of the service's groups above.
         self.quotas = Quotas(
             QuotaStore(self.db), self.usage, self.jobs, self.job_states, self.groups, clock
         )
@@ -185,6 +189,9 @@ class ServiceContext:
         self.job_states.listeners.append(self.job_log.job_changed)
         self.push: Push | None = None  # the XMPP component, once connected (server/app.py)
         self.online: set[str] = set()  # device accounts (bare JIDs) present, from presence
+        # Told, after the commit, of a device that may take work again: it came online,
+        # was approved, resumed, or added to a queue (the notifier offers it work).
+        self.availability: list[Callable[[Device], None]] = []
         # Trust for Send<Service>Uri over https (None: the system's CAs).
         self.uri_ssl_context: ssl.SSLContext | None = (
             ssl.create_default_context(cafile=str(settings.uri_ca_file))
@@ -205,6 +212,15 @@ class ServiceContext:
         await self.tasks.cancel_all()
         await self.db.close()
         self.job_log.stop()
+
+    def device_available(self, device: Device) -> None:
+        """After the current transaction commits (now, outside one)."""
+
+        def tell() -> None:
+            for listener in list(self.availability):
+                listener(device)
+
+        self.db.after_commit(tell)
 
     def now(self) -> int:
         return int(self.clock())

@@ -15,9 +15,9 @@ error's <job-ids/>; the Set operations: the elements, in its text).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
 from stanzas.groups import (
     Capabilities,
@@ -29,8 +29,12 @@ from stanzas.groups import (
 from stanzas.model import Element, Payload
 from stanzas.states import PrinterState, RegistrationState, ServiceType
 from stanzas.types import (
+    BareJid,
     Count,
+    DeviceName,
+    EnrollmentCode,
     EpochSeconds,
+    GroupName,
     JobId,
     Keyword,
     Name,
@@ -38,9 +42,6 @@ from stanzas.types import (
     Text,
     UuidUrn,
 )
-
-# A bare JID (user@domain): no whitespace, so a list of them is one xs:list element.
-BareJid = Annotated[str, StringConstraints(pattern=r"^[^\s@/]+@[^\s@/]+$|^[^\s@/]+$")]
 
 
 class AnyServiceType(StrEnum):
@@ -170,6 +171,10 @@ class DeviceSummary(Element):
     printer_state_reasons: list[Keyword] | None = None
     printer_state_message: Text | None = None
     capabilities: Capabilities | None = None  # GetDevice only
+    device_name: DeviceName | None = None  # its own name (output-device-assigned)
+    printer_names: list[QueueName] | None = None  # every queue it serves
+    device_paused: bool | None = None  # PauseDevice: handed no new work
+    job_ids: list[JobId] | None = None  # the unfinished jobs it holds
 
 
 # --- requests that target one service (Table 2, and Table 3's by-name operations) ----------
@@ -439,14 +444,19 @@ class SetSystemElements(Payload):
 
 
 class DeviceTarget(Payload):
-    """A device, named by the queue it serves: a queue has at most one device (seed 001:
-    "A Cloud Imaging Service can interface with no more than one Device Manager")."""
+    """A device by its name (INFRA: an Output Device has a printer-name of its own, here
+    its device-name), or as the one device of the queue so named (seed 001's "no more
+    than one Device Manager" per Service; a queue served by several devices is not named
+    so, its devices are)."""
 
     printer_name: QueueName
 
 
 class ListDevices(Payload):
+    """Every registered device, or (printer-name) the devices of one queue."""
+
     ELEMENT = "ListDevices"
+    printer_name: QueueName | None = None
 
 
 class ListDevicesResponse(Payload):
@@ -476,6 +486,96 @@ class RemoveDevice(DeviceTarget):
 class DeviceResponse(Payload):
     ELEMENT = "DeviceResponse"
     device: DeviceSummary
+
+
+class PauseDevice(DeviceTarget):
+    """An operator pauses one device, not its queues: it is handed no new work (jobs it
+    holds finish), and the queue's other devices take the queue's jobs."""
+
+    ELEMENT = "PauseDevice"
+
+
+class ResumeDevice(DeviceTarget):
+    """Undo PauseDevice: the device is offered work again."""
+
+    ELEMENT = "ResumeDevice"
+
+
+class DeviceQueueChange(Payload):
+    """A device (device-name) and a queue (printer-name)."""
+
+    printer_name: QueueName
+    device_name: DeviceName
+
+
+class AddDeviceToQueue(DeviceQueueChange):
+    """An administrator adds a registered device to a queue (fan-in: a device serves
+    several queues; fan-out: a queue has several devices)."""
+
+    ELEMENT = "AddDeviceToQueue"
+
+
+class RemoveDeviceFromQueue(DeviceQueueChange):
+    """An administrator takes a device off a queue; jobs of the queue it holds finish
+    there, the queue's waiting jobs go to its other devices."""
+
+    ELEMENT = "RemoveDeviceFromQueue"
+
+
+class IssueEnrollmentCode(ServiceRequest):
+    """A one-time enrolment code for the queue (issue 11): a manager whose config carries
+    it presents it in RegisterDevice once, and its device joins the queue (approved at
+    once where the queue or the system auto-approves). The queue need not exist yet: the
+    registration makes it. Expires at time-expires (default: in 24 hours)."""
+
+    ELEMENT = "IssueEnrollmentCode"
+    time_expires: EpochSeconds | None = None
+
+
+class IssueEnrollmentCodeResponse(Payload):
+    """The code, shown this once: the service keeps only its hash."""
+
+    ELEMENT = "IssueEnrollmentCodeResponse"
+    printer_name: Name
+    enrollment_code: EnrollmentCode
+    time_expires: EpochSeconds
+
+
+# --- groups of users (queue permissions) ---------------------------------------------------
+
+
+class Group(Element):
+    """One of the service's groups of users; a queue's allowed-groups names them."""
+
+    group_name: GroupName
+    members: list[BareJid] = Field(default_factory=list)
+
+
+class AddGroupMembers(Payload):
+    """An administrator adds accounts to a group (made if it is new)."""
+
+    ELEMENT = "AddGroupMembers"
+    group_name: GroupName
+    members: list[BareJid]
+
+
+class RemoveGroupMembers(Payload):
+    """An administrator takes accounts out of a group; without members, the group goes."""
+
+    ELEMENT = "RemoveGroupMembers"
+    group_name: GroupName
+    members: list[BareJid] | None = None
+
+
+class ListGroups(Payload):
+    ELEMENT = "ListGroups"
+
+
+class GroupsResponse(Payload):
+    """Every group with its members (the answer of the three group operations)."""
+
+    ELEMENT = "GroupsResponse"
+    group: list[Group] = Field(default_factory=list)
 
 
 # --- alerts ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from stanzas.groups import DocumentStatus, JobStatus, JobTicket, ServiceElements
 from stanzas.model import Payload
 from stanzas.states import JobState, ServiceType
 from stanzas.types import (
+    DeviceName,
     DocumentData,
     DocumentNumber,
     IdempotencyKey,
@@ -370,6 +371,26 @@ class ResubmitJob(Payload):
     ELEMENT = "ResubmitJob"
     job_id: JobId
     job_ticket: JobTicket | None = None
+
+
+class ReleaseJobs(Payload):
+    """IPP Release-Job (RFC 8011) of jobs a queue holds for release at the device (PWG
+    5100.11 job-release-action owner-authorized): the owner releases them at the device
+    of their choice (output-device), where they print. Without job-ids, every job of the
+    sender's that waits for release on a queue that device serves."""
+
+    ELEMENT = "ReleaseJobs"
+    output_device: DeviceName
+    job_ids: list[JobId] | None = None
+    message: Text | None = None
+
+
+class ReleaseJobsResponse(Payload):
+    """The jobs released (none: nothing of the sender's waited there)."""
+
+    ELEMENT = "ReleaseJobsResponse"
+    output_device: DeviceName
+    job_ids: list[JobId] = Field(default_factory=list)
 
 
 class JobResponse(Payload):

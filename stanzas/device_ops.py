@@ -14,8 +14,10 @@ from stanzas.model import Element, Payload
 from stanzas.states import DocumentState, JobState, RegistrationState, ServiceType
 from stanzas.types import (
     Count,
+    DeviceName,
     DocumentData,
     DocumentNumber,
+    EnrollmentCode,
     JobId,
     Keyword,
     MimeType,
@@ -38,7 +40,9 @@ class DeviceRequest(Payload):
 
 
 class RegisterDevice(DeviceRequest):
-    """Sent by a manager for each device it fronts, at every start."""
+    """Sent by a manager for each device it fronts, at every start. printer-name is the
+    queue it registers for; device-name the name it asks for at its first registration
+    (kept afterwards; the service picks one from the queue's name otherwise)."""
 
     ELEMENT = "RegisterDevice"
     printer_name: QueueName
@@ -46,6 +50,10 @@ class RegisterDevice(DeviceRequest):
     printer_location: Text | None = None
     capabilities: Capabilities | None = None
     status: ServiceStatus | None = None
+    device_name: DeviceName | None = None
+    # A one-time code an administrator issued for the queue (cirrus admin enroll): the
+    # device joins the queue with it; without, an ordinary account's registration waits.
+    enrollment_code: EnrollmentCode | None = None
 
 
 class RegisterDeviceResponse(Payload):
@@ -53,6 +61,8 @@ class RegisterDeviceResponse(Payload):
     output_device_uuid: UuidUrn
     printer_name: Name
     registration_state: RegistrationState
+    device_name: DeviceName | None = None  # the name it has
+    registration_state_message: Text | None = None  # why it waits, if it does
 
 
 class DeregisterDevice(DeviceRequest):

@@ -65,6 +65,10 @@ class DocumentFormatNotSupported(CloudImagingError):
     status = "client-error-document-format-not-supported"
 
 
+class RequestEntityTooLarge(CloudImagingError):
+    status = "client-error-request-entity-too-large"
+
+
 class DocumentAccessError(CloudImagingError):
     status = "client-error-document-access-error"
 
@@ -134,6 +138,7 @@ XMPP_CONDITIONS: dict[str, tuple[str, str]] = {
     NotFetchable.status: ("conflict", "cancel"),
     AttributesNotSupported.status: ("not-acceptable", "modify"),
     DocumentFormatNotSupported.status: ("not-acceptable", "modify"),
+    RequestEntityTooLarge.status: ("policy-violation", "modify"),
     DocumentAccessError.status: ("not-acceptable", "cancel"),
     UriSchemeNotSupported.status: ("not-acceptable", "modify"),
     OperationNotSupported.status: ("feature-not-implemented", "cancel"),
@@ -153,6 +158,7 @@ ERRORS_BY_STATUS: dict[str, type[CloudImagingError]] = {
         NotFetchable,
         AttributesNotSupported,
         DocumentFormatNotSupported,
+        RequestEntityTooLarge,
         DocumentAccessError,
         UriSchemeNotSupported,
         OperationNotSupported,

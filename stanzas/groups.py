@@ -9,9 +9,12 @@ from pydantic import Field
 from stanzas.model import Element
 from stanzas.states import DocumentState, JobState, PrinterState
 from stanzas.types import (
+    BareJid,
     Count,
+    DeviceName,
     DocumentNumber,
     EpochSeconds,
+    GroupName,
     JobId,
     Keyword,
     MimeType,
@@ -67,6 +70,12 @@ class JobTicket(Element):
     number_of_pages: int | None = Field(default=None, ge=1, le=10_000)  # from the feeder
     # EmailOut and FaxOut (PWG 5100.15): where the documents go (mailto:, tel: URIs).
     destination_uris: list[Uri] | None = Field(default=None, min_length=1, max_length=100)
+    # PWG 5100.7 output-device: the one device of the queue the job prints at (set by
+    # releasing the job at a device, or asked for at creation).
+    output_device: DeviceName | None = None
+    # PWG 5100.11 job-release-action: 'owner-authorized' holds the job (pending-held,
+    # job-release-wait) until its owner releases it at a device (ReleaseJobs); 'none'.
+    job_release_action: Keyword | None = None
 
 
 class Capabilities(Element):
@@ -97,6 +106,10 @@ class Capabilities(Element):
     input_sides_supported: list[Keyword] | None = None
     # EmailOut and FaxOut: the URI schemes destination-uris may use (mailto, tel).
     destination_uri_schemes_supported: list[Keyword] | None = None
+    # A queue's: the names of its devices (PWG 5100.7 output-device-supported), and the
+    # job-release-action values it takes (PWG 5100.11).
+    output_device_supported: list[DeviceName] | None = None
+    job_release_action_supported: list[Keyword] | None = None
 
 
 class ServiceStatus(Element):
@@ -131,6 +144,7 @@ class JobStatus(Element):
     time_at_completed: EpochSeconds | None = None
     job_ticket: JobTicket | None = None
     unsupported_elements: list[Keyword] | None = None  # ignored from the ticket at creation
+    output_device_assigned: DeviceName | None = None  # RFC 8011: the device that took it
 
 
 class DocumentStatus(Element):
@@ -162,6 +176,30 @@ class QueueConfiguration(Element):
     multiple_operation_time_out_action: Keyword | None = None
     allow_private_document_uris: bool | None = None  # Send<Service>Uri to internal hosts
     job_mandatory_elements: list[Keyword] | None = None  # always honoured, per queue
+    # Policies (issue 13, fan-in: each queue its own, whatever its devices can do).
+    # A job that asks for more is refused with the IPP status the element names.
+    color_prohibited: bool | None = None  # print-color-mode color/highlight refused
+    max_copies: int | None = Field(default=None, ge=1)  # more: attributes-or-values-not-supported
+    max_document_size: Octets | None = None  # per document; more: request-entity-too-large
+    document_formats_allowed: list[MimeType] | None = None  # others: document-format-not-supported
+    # Permissions: who may print to (and see) the queue. Neither list: every user of the
+    # domain. Groups are the service's own (AddGroupMembers). Operators and
+    # administrators may always.
+    allowed_users: list[BareJid] | None = None
+    allowed_groups: list[GroupName] | None = None
+    # Remedial redirection (seed 000): a job a device aborts for one of these reasons
+    # (its job-state-reasons or printer-state-reasons, without -error/-warning/-report)
+    # goes back to the queue's other devices that can print it; so does a job acknowledged
+    # by a device offline for redirect-time seconds before the job's data went to it.
+    redirect_reasons: list[Keyword] | None = None
+    redirect_time: int | None = Field(default=None, ge=1)
+    redirect_max: int | None = Field(default=None, ge=1)  # redirections per job (default 3)
+    redirect_partial: bool | None = None  # a job partly printed is redirected too
+    # Release at the device (PWG 5100.11): 'owner-authorized' holds every job until its
+    # owner releases it at a device of their choice; such a job not released within
+    # job-release-time-out seconds of its last document is aborted (default 4 h).
+    job_release_action_default: Keyword | None = None
+    job_release_time_out: int | None = Field(default=None, ge=1)
     # A job over its user's or group's quota: 'hold-job' (pending-held with
     # account-limit-reached, the default) or 'refuse-job' (client-error-not-possible).
     quota_exceeded_action: Literal["hold-job", "refuse-job"] | None = None

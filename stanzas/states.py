@@ -72,6 +72,7 @@ class JobStateReason:
     JOB_QUEUED = "job-queued"  # accepted by the device, waiting there
     JOB_PRINTING = "job-printing"  # the device is marking
     JOB_HOLD_UNTIL_SPECIFIED = "job-hold-until-specified"
+    JOB_RELEASE_WAIT = "job-release-wait"  # PWG 5100.11: held until its owner releases it
     # PWG 5100.16: held (or refused) because its user's or group's quota is used up.
     ACCOUNT_LIMIT_REACHED = "account-limit-reached"
     PRINTER_STOPPED = "printer-stopped"  # the device is stopped (paper out …)
@@ -86,3 +87,6 @@ class JobStateReason:
     UNSUPPORTED_DOCUMENT_FORMAT = "unsupported-document-format"
     JOB_COMPLETED_SUCCESSFULLY = "job-completed-successfully"
     JOB_COMPLETED_WITH_ERRORS = "job-completed-with-errors"
+    # Cirrus's own: a device gave the job up and it went to another device of its queue
+    # (remedial redirection, seed 000); kept to the end, so the user sees what happened.
+    JOB_REDIRECTED = "job-redirected"

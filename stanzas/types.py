@@ -18,6 +18,16 @@ Text = Annotated[str, StringConstraints(max_length=1023, pattern=_XML_CHARS)]
 # printer-name of a queue: also a file-name-safe, URI-path-safe token (the gateway's
 # ipp://host/ipp/print/NAME), so no spaces, slashes or leading punctuation.
 QueueName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$")]
+# A device's own name (output-device-assigned, `cirrus release 12 --at lobby`, the node of
+# its release command in an XMPP URI): the same safe token as a queue's.
+DeviceName = QueueName
+# A bare JID (user@domain), or a component's domain: no whitespace, so a list of them
+# is one xs:list element.
+BareJid = Annotated[str, StringConstraints(pattern=r"^[^\s@/]+@[^\s@/]+$|^[^\s@/]+$")]
+# A group of users (the service's own groups, for queue permissions): a keyword.
+GroupName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
+# An enrolment code as typed from a manager's config: base32 letters, dashes, spaces.
+EnrollmentCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z2-7][A-Za-z2-7 -]{7,63}$")]
 Uri = Annotated[str, StringConstraints(max_length=1023, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")]
 MimeType = Annotated[str, StringConstraints(max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")]
 # job-id / document-number: integer(1:MAX) (§5.3.2).

@@ -37,6 +37,7 @@ from prosody_config.launcher import start_prosody
 from server.app import ServiceApp
 from server.config import Settings
 from stanzas import transport
+from stanzas.admin_ops import IssueEnrollmentCode, IssueEnrollmentCodeResponse
 
 USERS = ("alice", "bob", "admin", "operator", "mgr1", "mgr2")
 MANAGER_COMPONENT = "manager.localhost"  # a manager in component mode
@@ -200,6 +201,7 @@ class Harness:
     xmpp: XmppServer
     passwords: dict[str, str]
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
+    _admin: CirrusClient | None = None  # issues enrolment codes
 
     @property
     def prosody(self) -> XmppServer:
@@ -246,6 +248,23 @@ class Harness:
         )
         return ManagerSettings.model_validate(config)
 
+    async def enrollment_code(self, queue: str, admin: str = "admin") -> str:
+        """A one-time code for the queue, issued by an administrator over XMPP (cirrus
+        admin enroll QUEUE): the way a manager is enrolled, in tests as anywhere."""
+        if self._admin is None:
+            self._admin = await self.client(admin)
+        response = await self._admin.session.request(
+            IssueEnrollmentCode(printer_name=queue), IssueEnrollmentCodeResponse
+        )
+        return response.enrollment_code
+
+    async def enrol(self, settings: ManagerSettings) -> ManagerSettings:
+        """The settings with an enrolment code for each device that has none."""
+        for device in settings.devices:
+            if device.enrollment_code is None:
+                device.enrollment_code = await self.enrollment_code(device.printer_name)
+        return settings
+
     async def manager(
         self,
         driver: DeviceDriver,
@@ -254,7 +273,7 @@ class Harness:
         queue: str = "office",
         settings: ManagerSettings | None = None,
     ) -> ManagerApp:
-        settings = settings or self.manager_settings(account, queue)
+        settings = await self.enrol(settings or self.manager_settings(account, queue))
         device = settings.devices[0].output_device_uuid
         app = ManagerApp(settings, drivers={device: driver})
         await app.start()

@@ -461,12 +461,20 @@ async def _prepare(peers: dict[str, RawPeer]) -> tuple[str, list[int]]:
     """A device on queue `fuzz` (from the device account) and a job of the user's, so
     mutations can name real ones."""
     device_uuid = uuid.uuid4().urn
+    # Enrolled as any device is: a one-time code the administrator asks for.
+    issued = await peers["admin"].iq(
+        SERVICE_JID,
+        f"<IssueEnrollmentCode xmlns='{NS}'><printer-name>{QUEUE}</printer-name>"
+        "</IssueEnrollmentCode>",
+        kind="set",
+    )
+    code = next(e.text for e in issued.iter() if e.tag.endswith("}enrollment-code"))
     registered = await peers["device"].iq(
         SERVICE_JID,
         f"<RegisterDevice xmlns='{NS}'><output-device-uuid>{device_uuid}</output-device-uuid>"
         f"<service-type>print</service-type><printer-name>{QUEUE}</printer-name>"
         "<capabilities><document-format-supported>application/pdf</document-format-supported>"
-        "</capabilities></RegisterDevice>",
+        f"</capabilities><enrollment-code>{code}</enrollment-code></RegisterDevice>",
         kind="set",
     )
     assert registered.get("type") == "result", ET.tostring(registered)

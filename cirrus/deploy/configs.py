@@ -327,7 +327,22 @@ def manager_sections(
                 "(generated; keep it when the printer is replaced by the same queue).",
                 device_uuid or uuid.uuid4().urn,
             ),
-            Setting("printer_name", "The queue's name.", queue),
+            Setting("printer_name", "The queue it registers for.", queue),
+            Setting(
+                "device_name",
+                "The device's own name, asked for at its first registration (users "
+                "release held jobs at it: cirrus release ID --at NAME); default: the "
+                "queue's name.",
+                example="lobby",
+            ),
+            Setting(
+                "enrollment_code",
+                "The one-time code an administrator issued for the queue "
+                "(cirrus admin enroll QUEUE): the device joins the queue with it at its "
+                "first registration. Without one, the registration waits for an "
+                "administrator's approve.",
+                example="ABCD-EFGH-IJKL-MNOP-QRST-UVWX",
+            ),
             Setting(
                 "driver",
                 "ipp:URI (any IPP printer), file:DIR (writes each document "

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cirrus.client import ClientSettings
+from cirrus.client import CirrusClient, ClientSettings
 from cirrus.stack import toml
 from cirrus.stack.process import ManagedProcess
 from cirrus.stack.xmpp import XmppKind, XmppServer, start_xmpp_server
+from stanzas.admin_ops import IssueEnrollmentCode, IssueEnrollmentCodeResponse
 
 SERVICE_READY = "cirrus service ready"
 MANAGER_READY = "cirrus manager online"
@@ -76,13 +77,38 @@ def manager_config(
     }
 
 
-def device_entry(printer_name: str, driver: str, info: str = "") -> dict[str, Any]:
-    return {
+def device_entry(
+    printer_name: str, driver: str, info: str = "", *, enrollment_code: str | None = None
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {
         "output_device_uuid": uuid.uuid4().urn,
         "printer_name": printer_name,
         "driver": driver,
         "printer_info": info or f"Cirrus queue {printer_name}",
     }
+    if enrollment_code is not None:
+        entry["enrollment_code"] = enrollment_code
+    return entry
+
+
+async def issue_enrollment_code(admin: ClientSettings, queue: str) -> str:
+    """A one-time enrolment code for the queue, asked of the service by an administrator."""
+    async with CirrusClient(admin) as client:
+        response = await client.session.request(
+            IssueEnrollmentCode(printer_name=queue), IssueEnrollmentCodeResponse
+        )
+    return response.enrollment_code
+
+
+def _client_settings(xmpp: XmppServer, name: str, passwords: dict[str, str]) -> ClientSettings:
+    return ClientSettings(
+        jid=xmpp.jid(name),
+        password=passwords[name],
+        service_jid=SERVICE_JID,
+        host=xmpp.host,
+        port=xmpp.c2s_port,
+        ca_file=xmpp.ca_file,
+    )
 
 
 @dataclass
@@ -189,6 +215,9 @@ async def start_local_stack(
         say("starting the Cloud Imaging Service …")
         await service.start(SERVICE_READY)
         started.append(service)
+        # The manager is enrolled the way an administrator enrols any: a one-time code
+        # for the queue (cirrus admin enroll QUEUE), carried in the manager's config.
+        code = await issue_enrollment_code(_client_settings(xmpp, "admin", passwords), queue)
 
         printer = None
         output_dir: Path | None = None
@@ -219,7 +248,7 @@ async def start_local_stack(
                 xmpp,
                 jid=xmpp.jid("manager"),
                 password=passwords["manager"],
-                devices=[device_entry(queue, driver)],
+                devices=[device_entry(queue, driver, enrollment_code=code)],
             ),
         )
         say("starting the Device Manager (outbound connections only) …")
@@ -232,14 +261,7 @@ async def start_local_stack(
         raise
 
     def client(name: str) -> ClientSettings:
-        return ClientSettings(
-            jid=xmpp.jid(name),
-            password=passwords[name],
-            service_jid=SERVICE_JID,
-            host=xmpp.host,
-            port=xmpp.c2s_port,
-            ca_file=xmpp.ca_file,
-        )
+        return _client_settings(xmpp, name, passwords)
 
     return LocalStack(
         state_dir=state_dir,

@@ -191,10 +191,12 @@ class SimDriver(DeviceDriver):
         first_job_id: int = 1,
         accepting: bool = True,
         destination_uri_schemes: Sequence[str] = (),
+        color_modes: Sequence[str] = ("auto", "monochrome", "color"),
     ) -> None:
         self.speed = speed
         # A simulated sender (FaxOut: tel): the URI schemes it says it sends to.
         self.destination_uri_schemes = tuple(destination_uri_schemes)
+        self.color_modes = tuple(color_modes)
         self.document_formats = tuple(document_formats)
         self.media_supported = tuple(media_supported)
         self.make_and_model = make_and_model
@@ -211,7 +213,7 @@ class SimDriver(DeviceDriver):
         self._stop_reason: str | None = None
         self._stop_message = ""
         self._reject: tuple[str, str] | None = None
-        self._abort: str | None = None
+        self._abort: tuple[str, tuple[str, ...]] | None = None
         self._changes = ChangeNotifier()
 
     @classmethod
@@ -220,7 +222,8 @@ class SimDriver(DeviceDriver):
         ("|"-separated MIME types), media ("|"-separated), model, info, keep (bool),
         first_job_id, accepting (bool), stopped (a printer-state-reason to start with),
         destinations ("|"-separated URI schemes a simulated FaxOut or EmailOut device
-        sends to: tel, mailto)."""
+        sends to: tel, mailto), colors ("|"-separated print-color-mode values:
+        "colors=monochrome" prints no colour)."""
         kwargs: dict[str, object] = {}
         stopped: str | None = None
         for part in spec.replace(";", ",").split(","):
@@ -252,6 +255,8 @@ class SimDriver(DeviceDriver):
                 kwargs["accepting"] = _parse_bool(value)
             elif key == "stopped":
                 stopped = value
+            elif key == "colors":
+                kwargs["color_modes"] = tuple(v for v in value.split("|") if v)
             else:
                 raise ValueError(f"sim spec: unknown key {key!r}")
         driver = cls(**kwargs)  # type: ignore[arg-type]
@@ -296,9 +301,10 @@ class SimDriver(DeviceDriver):
         """The next create_job or send_document raises DeviceRejected(status, message)."""
         self._reject = (status, message)
 
-    def abort_next(self, message: str = "Simulated printer error") -> None:
-        """The next job to finish printing ends 'aborted' with this message."""
-        self._abort = message
+    def abort_next(self, message: str = "Simulated printer error", reason: str = "") -> None:
+        """The next job to finish printing ends 'aborted' with this message (and this
+        job-state-reason besides aborted-by-system, e.g. 'media-jam')."""
+        self._abort = (message, (reason,) if reason else ())
 
     def printed(self) -> list[SimJob]:
         """The jobs that completed, in job-id order."""
@@ -336,7 +342,7 @@ class SimDriver(DeviceDriver):
             media_default=self.media_supported[0] if self.media_supported else "",
             sides_supported=("one-sided", "two-sided-long-edge", "two-sided-short-edge"),
             sides_default="one-sided",
-            print_color_mode_supported=("auto", "monochrome", "color"),
+            print_color_mode_supported=self.color_modes,
             print_color_mode_default="auto",
             print_quality_supported=(3, 4, 5),
             finishings_supported=(3,),
@@ -504,8 +510,8 @@ class SimDriver(DeviceDriver):
             await self._changes.wait(remaining)
             remaining -= loop.time() - started
         if self._abort is not None:
-            message, self._abort = self._abort, None
-            self._set(job, "aborted", ("aborted-by-system",), message)
+            (message, reasons), self._abort = self._abort, None
+            self._set(job, "aborted", ("aborted-by-system", *reasons), message)
         else:
             job.impressions = max(len(job.documents), 1) * max(job.ticket.copies, 1)
             self._set(job, "completed", ("job-completed-successfully",), "Job completed.")

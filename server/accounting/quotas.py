@@ -156,7 +156,9 @@ class Quotas:
         for job in await self.jobs.list_held_for(R.ACCOUNT_LIMIT_REACHED):
             if await self.exceeded(job.owner, job.printer_name, excluding=job.job_id):
                 continue
-            still_held = R.JOB_HOLD_UNTIL_SPECIFIED in job.job_state_reasons
+            still_held = bool(
+                {R.JOB_HOLD_UNTIL_SPECIFIED, R.JOB_RELEASE_WAIT} & set(job.job_state_reasons)
+            )
             released.append(
                 await self.job_states.change(
                     job,

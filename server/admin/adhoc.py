@@ -33,6 +33,7 @@ from admin_commands.declarations import (
     Arg,
     Command,
     Kind,
+    Role,
     UsageError,
     Values,
     events,
@@ -141,7 +142,8 @@ class AdHocCommands:
             )
         caller = Caller(iq["from"].full)
         operator, admin = self.ctx.is_operator(caller), self.ctx.is_admin(caller)
-        if not operator:
+        users = command is not None and command.role == Role.USER  # releasing one's jobs
+        if not operator and not users:
             raise _refusal(
                 iq, "forbidden", "Sorry, these commands are for the print service's operators"
             )
@@ -242,10 +244,10 @@ class AdHocCommands:
         form["title"] = title or command.name
         form["instructions"] = command.summary
         for arg in args:
-            form.add_field(**await self._field(arg))
+            form.add_field(**await self._field(arg, users=command.role == Role.USER))
         return form
 
-    async def _field(self, arg: Arg) -> dict[str, Any]:
+    async def _field(self, arg: Arg, *, users: bool = False) -> dict[str, Any]:
         field: dict[str, Any] = {
             "var": arg.name,
             "label": arg.help,
@@ -261,12 +263,17 @@ class AdHocCommands:
                     {"label": f"{queue.printer_name} ({shown})", "value": queue.printer_name}
                 )
             return {**field, "ftype": "list-single", "options": options}
+        if arg.kind == Kind.DEVICE and users:
+            # A user picks where to print: the approved devices' names, nothing more.
+            options = [
+                {"label": d.name, "value": d.name}
+                for d in await self.ctx.devices.list_all()
+                if d.approved
+            ]
+            return {**field, "ftype": "list-single", "options": options}
         if arg.kind == Kind.DEVICE:
             options = [
-                {
-                    "label": f"{d.printer_name} ({d.registration_state.value}, {d.jid})",
-                    "value": d.printer_name,
-                }
+                {"label": f"{d.name} ({d.registration_state.value}, {d.jid})", "value": d.name}
                 for d in await self.ctx.devices.list_all()
             ]
             return {**field, "ftype": "list-single", "options": options}
@@ -274,6 +281,8 @@ class AdHocCommands:
             return {**field, "ftype": "boolean", "value": False}
         if arg.kind == Kind.SETTINGS:
             return {**field, "ftype": "text-multi", "desc": "one NAME=VALUE per line"}
+        if arg.kind == Kind.JIDS:
+            return {**field, "ftype": "jid-multi", "desc": "one account per line"}
         if arg.kind == Kind.CHOICE:
             options = [{"label": c, "value": c} for c in arg.choices]
             return {**field, "ftype": "list-single", "options": options}
@@ -294,7 +303,7 @@ class AdHocCommands:
                 values[arg.name] = dict(w.partition("=")[::2] for w in words)
             elif arg.kind == Kind.EVENTS:
                 values[arg.name] = [e.value for e in events(words)] if words else ["off"]
-            elif arg.kind == Kind.JOBS:
+            elif arg.kind in (Kind.JOBS, Kind.JIDS):
                 values[arg.name] = [to_value(arg, w) for line in words for w in line.split()]
             elif words:
                 values[arg.name] = to_value(arg, words[0])

@@ -21,6 +21,7 @@ from admin_commands.declarations import (
     COMMANDS,
     Command,
     Kind,
+    Role,
     UsageError,
     may_run,
     parse_words,
@@ -99,6 +100,11 @@ def error_text(exc: CloudImagingError) -> str:
     return text
 
 
+def _users_command(words: list[str] | None) -> bool:
+    command = BY_NAME.get(words[0].lower()) if words else None
+    return command is not None and command.role == Role.USER
+
+
 class ChatBot:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -111,11 +117,14 @@ class ChatBot:
     async def _answer(self, sender: str, body: str) -> str:
         caller = Caller(sender)
         operator, admin = self.ctx.is_operator(caller), self.ctx.is_admin(caller)
-        if not operator:
-            return REFUSAL.format(who=caller.bare)
         try:
             words = shlex.split(body)
         except ValueError:
+            words = None
+        if not operator and not _users_command(words):
+            # Everyone may release their own jobs at a device; the rest is for operators.
+            return REFUSAL.format(who=caller.bare)
+        if words is None:
             return "I could not read that: a quote is not closed."
         if not words:
             return "Send 'help' for the list of commands."

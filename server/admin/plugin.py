@@ -132,8 +132,14 @@ class AdminPlugin:
             self.ctx.online.add(account)
         else:
             self.ctx.online.discard(account)
+        now = self.ctx.now()
         for device in devices:
-            await self.ctx.devices.touch(device.output_device_uuid, self.ctx.now())
-            if was_online and not online:
+            if online:
+                await self.ctx.devices.touch(device.output_device_uuid, now)
+                if not was_online:
+                    self.ctx.device_available(device)
+                continue
+            await self.ctx.devices.update(device, time_last_seen=now, time_offline=now)
+            if was_online:
                 log.info("device %s (%s) went offline", device.output_device_uuid, account)
                 self.alerts.device_offline(device)

@@ -18,6 +18,7 @@ _SERVICE_REASONS = (
     R.JOB_CANCELED_BY_USER,
     R.JOB_CANCELED_BY_OPERATOR,
     R.JOB_SUSPENDED,
+    R.JOB_REDIRECTED,  # it went to another device: the user is told to the end
 )
 
 
@@ -53,6 +54,7 @@ async def return_to_fetchable(ctx: ServiceContext, job: Job) -> None:
     """The device no longer holds a job it acknowledged: make it fetchable again."""
     unbind: dict[str, Any] = {
         "output_device_uuid": None,
+        "output_device_assigned": None,
         "output_device_job_id": None,
         "output_device_job_state": None,
     }

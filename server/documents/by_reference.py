@@ -8,6 +8,7 @@ import logging
 from server.context import ServiceContext
 from server.documents.uri_fetch import FetchPolicy, UriFetchError, fetch_to_spool
 from server.jobs.closing import release_if_complete
+from server.queues import policy
 from server.stores.documents import Document
 from server.stores.queues import Queue
 from stanzas.errors import CloudImagingError
@@ -19,7 +20,10 @@ log = logging.getLogger(__name__)
 
 def fetch_policy(ctx: ServiceContext, queue: Queue | None) -> FetchPolicy:
     allow = bool(queue and queue.configuration.allow_private_document_uris)
-    return FetchPolicy(allow_private=allow, max_size=ctx.settings.http.max_document_size)
+    limit = ctx.settings.http.max_document_size
+    if queue is not None:
+        limit = policy.max_size(queue.configuration, limit)  # the queue's max-document-size
+    return FetchPolicy(allow_private=allow, max_size=limit)
 
 
 def start_fetch(ctx: ServiceContext, document: Document) -> None:

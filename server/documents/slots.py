@@ -31,6 +31,7 @@ class UploadSlot:
     expected_digest: str | None
     expires: float
     document_ticket: JobTicket | None = None
+    max_size: int | None = None  # the queue's max-document-size, if lower than the service's
     # Put<Service>JobDocumentData: the device's output (a scan) for a closed job, not a
     # client's input; `owner` is then the device's account.
     produced: bool = False

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from stanzas.errors import BadRequest, DocumentAccessError
+from stanzas.errors import DocumentAccessError, RequestEntityTooLarge
 
 # Chunks are gathered on the event loop and handed to a worker thread this many octets
 # at a time: one thread hop per batch rather than per 1 MiB chunk (bench/documents.py:
@@ -59,8 +59,8 @@ class SpooledFile:
     digest: str  # SHA-256, lowercase hex
 
 
-class DocumentTooLarge(BadRequest):
-    status = "client-error-request-entity-too-large"
+class DocumentTooLarge(RequestEntityTooLarge):
+    """More bytes than the limit (the service's, or the queue's max-document-size)."""
 
 
 class Spool:

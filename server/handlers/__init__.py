@@ -1,12 +1,13 @@
 """Operation handlers, one function each, grouped by what they act on: jobs, documents,
 queues (client operations), devices (the managers' operations), one queue and every
-queue or the system (administration), devices (administration). Importing the package
+queue or the system (administration), devices and groups (administration). Importing the package
 registers every handler in `OPERATIONS` (registry.py)."""
 
 from server.handlers import (
     device_admin_ops,
     device_ops,
     document_ops,
+    group_admin_ops,
     job_ops,
     operating_ops,
     queue_admin_ops,
@@ -21,6 +22,7 @@ __all__ = [
     "device_admin_ops",
     "device_ops",
     "document_ops",
+    "group_admin_ops",
     "job_ops",
     "operating_ops",
     "queue_admin_ops",

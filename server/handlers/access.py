@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from server.context import Caller, ServiceContext
+from server.devices import registration
 from server.stores.devices import Device
 from server.stores.jobs import Job
-from stanzas.errors import NotAuthorized, NotFound
+from stanzas.errors import NotAuthorized, NotFetchable, NotFound
 from stanzas.states import RegistrationState
 
 
@@ -24,13 +25,18 @@ async def registered_device(
 
 
 async def device_job(ctx: ServiceContext, device: Device, job_id: int) -> Job:
-    """A job of the device's queue that is not bound to another device."""
+    """A job bound to the device (even if it no longer serves the job's queue), or of
+    one of the device's queues and bound to no device."""
     job = await ctx.jobs.get(job_id)
     if job is None:
         raise NotFound(f"no job {job_id}")
-    if job.printer_name != device.printer_name or (
-        job.output_device_uuid is not None and job.output_device_uuid != device.output_device_uuid
-    ):
+    if job.output_device_uuid == device.output_device_uuid:
+        return job
+    serves = job.printer_name in await ctx.queue_devices.queues_of(device.output_device_uuid)
+    if serves and job.output_device_uuid is not None:
+        # A job of its queue another device took (fan-out): it lost the race.
+        raise NotFetchable(f"job {job_id} was taken by another device of {job.printer_name}")
+    if not serves:
         raise NotAuthorized(f"job {job_id} is not for device {device.output_device_uuid}")
     return job
 
@@ -39,7 +45,7 @@ async def client(ctx: ServiceContext, caller: Caller) -> None:
     """Client operations come from user accounts of this server that are not devices."""
     if not ctx.is_local_user(caller):
         raise NotAuthorized("client operations come from user accounts of this server")
-    if await ctx.devices.get_by_jid(caller.bare):
+    if await registration.is_device_account(ctx, caller.bare):
         raise NotAuthorized(f"{caller.bare} is a device account, not a user")
 
 

@@ -4,6 +4,7 @@ the System Control Service or a device looks in an answer. (Who may ask: roles.p
 from __future__ import annotations
 
 from server.context import ServiceContext
+from server.devices import rollup
 from server.stores.devices import Device
 from server.stores.queue_states import QueueState
 from server.stores.queues import Queue
@@ -33,7 +34,7 @@ async def queue_summary(
     ctx: ServiceContext, queue: Queue, state: QueueState | None = None
 ) -> ServiceSummary:
     state = state or await ctx.queue_states.get(queue.printer_name)
-    device = await ctx.devices.get_by_printer(queue.printer_name)
+    devices = await rollup.serving(ctx, queue.printer_name, approved=False)
     active = await ctx.jobs.list_active(queue.printer_name)
     return ServiceSummary(
         service_type=AnyServiceType(queue.service_type),
@@ -45,8 +46,8 @@ async def queue_summary(
         hold_new_jobs_until=state.hold_new_jobs_until,
         hold_new_jobs_until_time=state.hold_new_jobs_until_time,
         queued_job_count=len(active),
-        output_device_uuid=device.output_device_uuid if device else None,
-        device_online=(device.jid in ctx.online) if device else None,
+        output_device_uuid=devices[0].output_device_uuid if devices else None,
+        device_online=any(d.jid in ctx.online for d in devices) if devices else None,
         printer_state=queue.printer_state,
         printer_state_reasons=list(queue.printer_state_reasons) or ["none"],
         printer_info=queue.printer_info or None,
@@ -66,7 +67,6 @@ def system_summary() -> ServiceSummary:
 async def device_summary(
     ctx: ServiceContext, device: Device, *, with_capabilities: bool = False
 ) -> DeviceSummary:
-    queue = await ctx.queues.get(device.printer_name)
     return DeviceSummary(
         output_device_uuid=device.output_device_uuid,
         printer_name=device.printer_name,
@@ -75,8 +75,12 @@ async def device_summary(
         online=device.jid in ctx.online,
         time_registered=device.time_registered,
         time_last_seen=ctx.devices.last_seen(device),
-        printer_state=queue.printer_state if queue else None,
-        printer_state_reasons=(list(queue.printer_state_reasons) or ["none"]) if queue else None,
-        printer_state_message=(queue.printer_state_message or None) if queue else None,
-        capabilities=queue.capabilities if queue and with_capabilities else None,
+        printer_state=device.printer_state,
+        printer_state_reasons=list(device.printer_state_reasons) or ["none"],
+        printer_state_message=device.printer_state_message or None,
+        capabilities=device.capabilities if with_capabilities else None,
+        device_name=device.name,
+        printer_names=list(await ctx.queue_devices.queues_of(device.output_device_uuid)),
+        device_paused=device.is_paused,
+        job_ids=[j.job_id for j in await ctx.jobs.list_bound_active(device.output_device_uuid)],
     )

@@ -6,15 +6,17 @@ import contextlib
 from typing import Any
 
 from server.context import Caller, ServiceContext
-from server.devices import registration, reports
+from server.devices import dispatch, redirection, registration, reports, rollup
 from server.documents import handout
 from server.handlers.access import device_job
 from server.handlers.registry import operation
 from server.handlers.roles import DEVICE, REGISTERED_DEVICE, REGISTRANT
 from server.jobs import intake, tickets
+from server.queues import policy
 from server.stores.devices import Device
 from server.stores.documents import Document
 from server.stores.jobs import Job
+from server.stores.queues import Queue
 from stanzas import device_ops as ops
 from stanzas.errors import (
     NotAuthorized,
@@ -24,7 +26,7 @@ from stanzas.errors import (
     OperationNotSupported,
 )
 from stanzas.groups import ServiceStatus
-from stanzas.states import DocumentState, JobState, RegistrationState, ServiceType
+from stanzas.states import DocumentState, JobState, ServiceType
 from stanzas.states import JobStateReason as R
 
 
@@ -32,46 +34,78 @@ from stanzas.states import JobStateReason as R
 async def register_device(
     ctx: ServiceContext, caller: Caller, req: ops.RegisterDevice
 ) -> ops.RegisterDeviceResponse:
+    """Joins the queue it names, or records a request that waits for an administrator
+    (server/devices/registration.py decides which)."""
     async with ctx.db.transaction():
         existing = await ctx.devices.get(req.output_device_uuid)
         if existing is not None and existing.jid != caller.bare:
             raise NotAuthorized(f"{req.output_device_uuid} is registered to another account")
-        holder = await ctx.devices.get_by_printer(req.printer_name)
-        if holder is not None and holder.output_device_uuid != req.output_device_uuid:
-            raise NotPossible(f"queue {req.printer_name!r} is served by another device")
-        approved = await registration.auto_approves(ctx, req.printer_name) or ctx.is_admin(caller)
-        state = (
-            existing.registration_state
-            if existing
-            else (RegistrationState.APPROVED if approved else RegistrationState.PENDING)
-        )
+        admission = await registration.admit(ctx, caller, req, existing)
         now = ctx.now()
-        queue = await ctx.queues.create(req.printer_name, req.service_type.value, now)
-        changes: dict[str, object] = {"output_device_uuid": req.output_device_uuid}
-        if req.printer_info is not None:
-            changes["printer_info"] = req.printer_info
-        if req.printer_location is not None:
-            changes["printer_location"] = req.printer_location
-        if req.capabilities is not None:
-            changes["capabilities"] = req.capabilities
-        changes.update(_status_changes(req.status))
-        changes = await registration.keep_admin_description(ctx, queue.printer_name, changes)
-        await ctx.queues.update(queue, **changes)
         device = await ctx.devices.upsert(
             Device(
                 output_device_uuid=req.output_device_uuid,
                 jid=caller.bare,
                 printer_name=req.printer_name,
-                registration_state=state,
+                registration_state=admission.state,
                 time_registered=existing.time_registered if existing else now,
                 time_last_seen=now,
+                device_name=await registration.device_name(ctx, req, existing),
             )
         )
+        back: dict[str, object] = {} if device.time_offline is None else {"time_offline": None}
+        if admission.state != device.registration_state:  # a code enrolled a request
+            back["registration_state"] = admission.state
+        device = await ctx.devices.update(device, **_reported(req, device), **back)
+        if admission.joins:
+            await _join(ctx, device, req, now)
     return ops.RegisterDeviceResponse(
         output_device_uuid=device.output_device_uuid,
-        printer_name=device.printer_name,
+        printer_name=req.printer_name,
         registration_state=device.registration_state,
+        device_name=device.name,
+        registration_state_message=admission.message,
     )
+
+
+async def _join(ctx: ServiceContext, device: Device, req: ops.RegisterDevice, now: int) -> None:
+    """The device serves the queue from now on (the queue is made if there is none)."""
+    queue = await ctx.queues.create(req.printer_name, req.service_type.value, now)
+    first = await ctx.queue_devices.add(queue.printer_name, device.output_device_uuid, now)
+    if first and await _first_device(ctx, queue.printer_name, device):
+        await _describe_queue(ctx, queue, req)
+    await rollup.refresh_queues_of(ctx, device)
+    if first and device.approved:
+        ctx.device_available(device)
+
+
+def _reported(req: ops.RegisterDevice, device: Device) -> dict[str, object]:
+    """What the registration reports of the device itself."""
+    changes: dict[str, object] = _status_changes(req.status)
+    if req.printer_info is not None:
+        changes["printer_info"] = req.printer_info
+    if req.printer_location is not None:
+        changes["printer_location"] = req.printer_location
+    if req.capabilities is not None:
+        changes["capabilities"] = req.capabilities
+    return {k: v for k, v in changes.items() if getattr(device, k) != v}
+
+
+async def _first_device(ctx: ServiceContext, printer_name: str, device: Device) -> bool:
+    members = await ctx.queue_devices.devices_of(printer_name)
+    return members[:1] == (device.output_device_uuid,)
+
+
+async def _describe_queue(ctx: ServiceContext, queue: Queue, req: ops.RegisterDevice) -> None:
+    """A queue's first device describes it (printer-info, -location), unless
+    administrators have set the description themselves."""
+    changes: dict[str, object] = {}
+    if req.printer_info is not None:
+        changes["printer_info"] = req.printer_info
+    if req.printer_location is not None:
+        changes["printer_location"] = req.printer_location
+    changes = await registration.keep_admin_description(ctx, queue.printer_name, changes)
+    await ctx.queues.update(queue, **changes)
 
 
 @operation(ops.DeregisterDevice, role=REGISTERED_DEVICE)
@@ -81,10 +115,10 @@ async def deregister_device(
     async with ctx.db.transaction():
         for job in await ctx.jobs.list_bound_active(device.output_device_uuid):
             await reports.return_to_fetchable(ctx, job)
-        queue = await ctx.queues.get(device.printer_name)
-        if queue is not None:
-            await ctx.queues.update(queue, output_device_uuid=None)
+        queues = await ctx.queue_devices.queues_of(device.output_device_uuid)
         await ctx.devices.delete(device.output_device_uuid)
+        for printer_name in queues:
+            await rollup.refresh(ctx, printer_name)
     return ops.DeregisterDeviceResponse(output_device_uuid=device.output_device_uuid)
 
 
@@ -92,7 +126,7 @@ async def deregister_device(
 async def get_fetchable_jobs(
     ctx: ServiceContext, device: Device, req: ops.GetFetchableJobs
 ) -> ops.GetFetchableJobsResponse:
-    jobs = await ctx.jobs.list_fetchable(device.printer_name, req.limit or 100)
+    jobs = await dispatch.fetchable_for(ctx, device, req.limit or 100)
     return ops.GetFetchableJobsResponse(
         job=[
             ops.FetchableJob(
@@ -114,7 +148,9 @@ async def fetch_job(ctx: ServiceContext, device: Device, req: ops.FetchJob) -> o
     bound_here = job.output_device_uuid == device.output_device_uuid
     if not (job.is_fetchable or (bound_here and not job.job_state.is_terminal)):
         raise NotFetchable(f"job {job.job_id} is not fetchable (it is {job.job_state.value})")
-    await ctx.queue_states.check_fetch(job)  # a paused queue hands out nothing new
+    if not bound_here:
+        await ctx.queue_states.check_fetch(job)  # a paused queue hands out nothing new
+        await _may_take(ctx, device, job)
     queue = await ctx.queues.get(job.printer_name)
     default = queue.configuration.default_job_ticket if queue else None
     documents = await ctx.documents.list(job.job_id)
@@ -126,7 +162,11 @@ async def fetch_job(ctx: ServiceContext, device: Device, req: ops.FetchJob) -> o
         job_state=job.job_state,
         job_state_reasons=list(job.job_state_reasons),
         number_of_documents=job.number_of_documents,
-        job_ticket=tickets.effective(job.job_ticket, default),
+        job_ticket=policy.for_device(
+            tickets.effective(job.job_ticket, default), queue.configuration
+        )
+        if queue
+        else job.job_ticket,
         document_numbers=[d.document_number for d in documents if not d.document_state.is_terminal],
     )
 
@@ -140,17 +180,23 @@ async def acknowledge_job(
         if job.job_state.is_terminal:
             # Canceled before the device took it: the answer tells the manager to drop it.
             return _ack_response(job)
-        if job.output_device_uuid is None and not job.is_fetchable:
+        bound_here = job.output_device_uuid == device.output_device_uuid
+        if not bound_here and not job.is_fetchable:
             raise NotFetchable(f"job {job.job_id} is not fetchable (it is {job.job_state.value})")
         if req.fetch_status_code == "successful-ok":
-            job = await ctx.job_states.change(
-                job,
-                job.job_state,
-                add=[R.JOB_QUEUED],
-                output_device_uuid=device.output_device_uuid,
-                output_device_job_id=req.output_device_job_id,
-            )
+            if bound_here:  # acknowledged again (a manager that restarted meanwhile)
+                job = await ctx.job_states.change(
+                    job, job.job_state, output_device_job_id=req.output_device_job_id
+                )
+            else:
+                job = await _take(ctx, device, job, req.output_device_job_id)
         else:
+            refused = [req.fetch_status_code, *_reject_reasons(req.fetch_status_code)]
+            redirected = await redirection.after_abort(
+                ctx, device, job, refused, req.fetch_status_message, None
+            )
+            if redirected is not None:  # another device of the queue may print it
+                return _ack_response(redirected)
             job = await ctx.job_states.change(
                 job,
                 JobState.ABORTED,
@@ -174,6 +220,9 @@ async def fetch_document(
         raise NotFound(f"job {job.job_id} has no document {req.document_number}")
     if document.spool_name is None:
         raise NotFound(f"the data of document {req.document_number} was discarded")
+    if job.time_documents_fetched is None and await _redirects_offline(ctx, job):
+        # The device has the data from now on: it may print while cut off from here.
+        await ctx.jobs.update(job, time_documents_fetched=ctx.now())
     where = handout.hand_out(ctx, document, inline=req.document_data_accepted, holder=device.jid)
     return _fetched(job, document, **where)
 
@@ -263,19 +312,16 @@ async def update_service_state(
     ctx: ServiceContext, device: Device, req: ops.UpdateServiceState
 ) -> ops.UpdateServiceStateResponse:
     async with ctx.db.transaction():
-        queue = await ctx.queues.get(device.printer_name)
-        if queue is None:
-            raise NotFound(f"queue {device.printer_name} is gone")
         changes: dict[str, object] = _status_changes(req.status)
         if req.capabilities is not None:
             # Sparse: what the update names replaces what was there; the rest stays.
-            merged = queue.capabilities.model_copy(
+            changes["capabilities"] = device.capabilities.model_copy(
                 update=req.capabilities.model_dump(exclude_none=True)
             )
-            changes["capabilities"] = merged
-        queue = await ctx.queues.update(queue, **changes)
+        device = await ctx.devices.update(device, **changes)
+        await rollup.refresh_queues_of(ctx, device)
     return ops.UpdateServiceStateResponse(
-        output_device_uuid=device.output_device_uuid, status=queue.to_status()
+        output_device_uuid=device.output_device_uuid, status=device.to_status()
     )
 
 
@@ -285,7 +331,17 @@ async def update_job_state(
 ) -> ops.UpdateJobStateResponse:
     async with ctx.db.transaction():
         job = await _bound_job(ctx, device, req.job_id)
-        job = await reports.apply_device_report(
+        redirected = None
+        if req.job_state == JobState.ABORTED:  # the queue may send it to another device
+            redirected = await redirection.after_abort(
+                ctx,
+                device,
+                job,
+                req.job_state_reasons,
+                req.job_state_message,
+                req.job_impressions_completed,
+            )
+        job = redirected or await reports.apply_device_report(
             ctx,
             job,
             req.job_state,
@@ -329,13 +385,17 @@ async def update_fetchable_jobs(
     canceled meanwhile are named back so that the manager stops them."""
     held = {h.job_id: h for h in req.job}
     cancel: list[int] = []
+    queues = await ctx.queue_devices.queues_of(device.output_device_uuid)
     async with ctx.db.transaction():
         for job in await ctx.jobs.list_bound_active(device.output_device_uuid):
             if job.job_id not in held:
                 await reports.return_to_fetchable(ctx, job)
         for report in held.values():
             found = await ctx.jobs.get(report.job_id)
-            if found is None or found.printer_name != device.printer_name:
+            if found is None or not (
+                found.printer_name in queues
+                or found.output_device_uuid == device.output_device_uuid
+            ):
                 continue
             job = found
             if job.job_state.is_terminal or (
@@ -344,17 +404,12 @@ async def update_fetchable_jobs(
                 cancel.append(job.job_id)
                 continue
             if job.output_device_uuid is None:
-                if not job.is_fetchable:
-                    cancel.append(job.job_id)
-                    continue
                 # Fetched and meant to be acknowledged before the manager went away.
-                job = await ctx.job_states.change(
-                    job,
-                    job.job_state,
-                    add=[R.JOB_QUEUED],
-                    output_device_uuid=device.output_device_uuid,
-                    output_device_job_id=report.output_device_job_id,
-                )
+                try:
+                    job = await _take(ctx, device, job, report.output_device_job_id)
+                except NotFetchable:
+                    cancel.append(job.job_id)  # another device has it now, or it ended
+                    continue
             job = await reports.apply_device_report(
                 ctx,
                 job,
@@ -364,8 +419,35 @@ async def update_fetchable_jobs(
             )
             if job.cancel_requested:
                 cancel.append(job.job_id)
-        fetchable = [j.job_id for j in await ctx.jobs.list_fetchable(device.printer_name)]
+        fetchable = [j.job_id for j in await dispatch.fetchable_for(ctx, device)]
     return ops.UpdateFetchableJobsResponse(fetchable_job_ids=fetchable, cancel_job_ids=cancel)
+
+
+async def _redirects_offline(ctx: ServiceContext, job: Job) -> bool:
+    queue = await ctx.queues.get(job.printer_name)
+    return queue is not None and queue.configuration.redirect_time is not None
+
+
+async def _may_take(ctx: ServiceContext, device: Device, job: Job) -> None:
+    """Refused (client-error-not-fetchable) unless this device may take the job now."""
+    why = await dispatch.refusal(ctx, device, job) or await dispatch.full(ctx, device, job)
+    if why is not None:
+        raise NotFetchable(why)
+
+
+async def _take(ctx: ServiceContext, device: Device, job: Job, device_job_id: int | None) -> Job:
+    """Bind the job to the device: the first device to acknowledge it gets it."""
+    if not job.is_fetchable:
+        raise NotFetchable(f"job {job.job_id} is not fetchable (it is {job.job_state.value})")
+    await ctx.queue_states.check_fetch(job)
+    await _may_take(ctx, device, job)
+    return await ctx.job_states.bind(
+        job,
+        device.output_device_uuid,
+        device.name,
+        window=await dispatch.window(ctx, job),
+        output_device_job_id=device_job_id,
+    )
 
 
 async def _bound_job(ctx: ServiceContext, device: Device, job_id: int) -> Job:

@@ -13,6 +13,7 @@ from server.handlers.job_ops import queue_for
 from server.handlers.registry import operation
 from server.handlers.roles import CLIENT
 from server.jobs import closing, intake, tickets
+from server.queues import policy
 from server.stores.documents import Document
 from server.stores.jobs import Job
 from stanzas import client_ops as ops
@@ -57,8 +58,15 @@ async def send_document(
     tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
     if req.document_ticket is not None:
         tickets.require_supported(req.document_ticket, queue.capabilities)
-    if req.document_size is not None and req.document_size > ctx.settings.http.max_document_size:
-        raise NotPossible(f"documents are limited to {ctx.settings.http.max_document_size} octets")
+        policy.check_ticket(req.document_ticket, queue.configuration, queue.printer_name)
+    limit = ctx.settings.http.max_document_size
+    if req.document_size is not None and req.document_size > limit:
+        raise NotPossible(f"documents are limited to {limit} octets")
+    policy.check_document(
+        req.document_format, req.document_size, queue.configuration, limit, queue.printer_name
+    )
+    if req.document_data is not None:
+        policy.check_size(len(req.document_data), queue.configuration, limit, queue.printer_name)
     number = job.number_of_documents + 1
     slot = ctx.slots.new_upload(
         job_id=job.job_id,
@@ -70,6 +78,7 @@ async def send_document(
         expected_size=req.document_size,
         expected_digest=req.document_digest,
         document_ticket=req.document_ticket,
+        max_size=policy.max_size(queue.configuration, limit),
     )
     if req.document_data is not None:
         return await _commit_inline(ctx, slot, req.document_data)
@@ -106,6 +115,7 @@ async def send_uri(ctx: ServiceContext, caller: Caller, req: ops.SendUri) -> ops
             raise UriSchemeNotSupported(f"{scheme}: URIs are not supported (use http or https)")
         queue = await ctx.queue_states.existing(job.printer_name)
         tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
+        policy.check_format(req.document_format, queue.configuration, queue.printer_name)
         if req.document_ticket is not None:
             tickets.require_supported(req.document_ticket, queue.capabilities)
         if ctx.slots.upload_in_progress(job.job_id):
@@ -276,7 +286,7 @@ async def set_document_elements(
 async def validate_document_ticket(
     ctx: ServiceContext, caller: Caller, req: ops.ValidateDocumentTicket
 ) -> ops.ValidateResponse:
-    queue = await queue_for(ctx, req.printer_name, req.service_type)
+    queue = await queue_for(ctx, caller, req.printer_name, req.service_type)
     problems = tickets.unsupported(req.document_ticket, queue.capabilities)
     return ops.ValidateResponse(unsupported_elements=sorted(problems) or None)
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from server.context import Caller, ServiceContext
+from server.devices import dispatch, rollup
 from server.faults import crash_point
 from server.handlers.access import job_for
 from server.handlers.registry import operation
 from server.handlers.roles import CLIENT
 from server.jobs import actions as job_actions
 from server.jobs import closing, intake, schedule, tickets
+from server.queues import permissions, policy
+from server.stores.devices import Device
 from server.stores.jobs import Job, KeyTaken
 from server.stores.queues import Queue
 from stanzas import client_ops as ops
@@ -30,12 +33,29 @@ ACTIVE = (JobState.PROCESSING, JobState.PROCESSING_STOPPED)
 GROUPS = ("job-status", "job-ticket", "job-receipt")
 
 
-async def queue_for(ctx: ServiceContext, name: str, service_type: ServiceType) -> Queue:
+async def queue_for(
+    ctx: ServiceContext, caller: Caller, name: str, service_type: ServiceType
+) -> Queue:
+    """The queue a client request names, if the caller may use it (its permissions)."""
     queue = await ctx.queues.get(name)
     if queue is None or queue.service_type != service_type.value:
         raise NotFound(f"no {service_type.value} queue named {name!r}")
+    await permissions.require_open(ctx, caller, queue)
     await ctx.queue_states.require_up(queue.printer_name)  # down: only RestartService
     return queue
+
+
+async def settle_ticket(
+    ctx: ServiceContext, queue: Queue, ticket: JobTicket, mandatory: list[str] | None = None
+) -> tuple[JobTicket, list[str]]:
+    """The ticket as the queue takes it: its policies refuse what they forbid; then, as
+    one of its devices can print it (the one that can do the most of it), with what no
+    device does dropped (refused when mandatory)."""
+    policy.check_ticket(ticket, queue.configuration, queue.printer_name)
+    devices = [d.capabilities for d in await rollup.serving(ctx, queue.printer_name)]
+    return tickets.settle_on_devices(
+        ticket, devices or [queue.capabilities], queue.configuration, mandatory
+    )
 
 
 async def _new_job_terms(
@@ -43,16 +63,14 @@ async def _new_job_terms(
 ) -> tuple[Queue, JobTicket, list[str]]:
     """What CreateJob and PrintJob check first: a client, an accepting queue, and the
     ticket settled against it (with the elements it dropped)."""
-    queue = await queue_for(ctx, req.printer_name, req.service_type)
+    queue = await queue_for(ctx, caller, req.printer_name, req.service_type)
     if not (queue.is_accepting_jobs and queue.printer_is_accepting_jobs):
         raise NotAcceptingJobs(f"queue {queue.printer_name} is not accepting jobs")
     mandatory = list(req.job_mandatory_elements or ())
     sends = req.service_type in (ServiceType.EMAIL_OUT, ServiceType.FAX_OUT)
     if sends:  # an EmailOut or FaxOut job is nothing without where it goes
         mandatory.append("destination-uris")
-    ticket, dropped = tickets.settle(
-        req.job_ticket or JobTicket(), queue.capabilities, queue.configuration, mandatory
-    )
+    ticket, dropped = await settle_ticket(ctx, queue, req.job_ticket or JobTicket(), mandatory)
     if sends and not ticket.destination_uris:
         raise BadRequest(f"a {req.service_type.value} job needs destination-uris")
     return queue, ticket, dropped
@@ -110,11 +128,15 @@ async def _print_job(
 ) -> Job:
     queue, ticket, dropped = await _new_job_terms(ctx, caller, req)
     tickets.check_format(req.document_format, queue.capabilities, queue.printer_name)
+    limit = ctx.settings.http.max_document_size
+    policy.check_document(
+        req.document_format, len(req.document_data), queue.configuration, limit, queue.printer_name
+    )
     # Spooled (and fsynced) first: nothing is inserted for data that does not check out.
     spooled = await ctx.spool.receive(
         intake.chunks_of(req.document_data),
         prefix="print",
-        max_size=ctx.settings.http.max_document_size,
+        max_size=policy.max_size(queue.configuration, limit),
         expected_digest=req.document_digest,
     )
     name = req.job_name or req.document_name or "untitled"
@@ -198,7 +220,7 @@ async def job_list(
 ) -> ops.JobList:
     """The active jobs (oldest first, in hand-out order) or the ended ones (newest first)."""
     if req.printer_name is not None:
-        await queue_for(ctx, req.printer_name, req.service_type)
+        await queue_for(ctx, caller, req.printer_name, req.service_type)
     jobs = await ctx.jobs.list_jobs(
         active=active,
         service_type=req.service_type.value,
@@ -206,6 +228,8 @@ async def job_list(
         owner=caller.bare if req.my_jobs else None,
         limit=req.limit or 1000,
     )
+    if req.printer_name is None:  # other users' jobs of queues closed to the caller: none
+        jobs = await _visible(ctx, caller, jobs)
     if active:  # in the order the queues hand them out (server/jobs/schedule.py)
         jobs = await schedule.in_order(ctx, jobs)
     operator = ctx.is_operator(caller)
@@ -260,7 +284,7 @@ async def cancel_my_jobs(
                 raise NotAuthorized(f"not your jobs: {_ids(foreign)}", job_ids=foreign)
         else:
             if req.printer_name is not None:
-                await queue_for(ctx, req.printer_name, req.service_type)
+                await queue_for(ctx, caller, req.printer_name, req.service_type)
             # All my active jobs; one already being canceled is on its way to a final
             # state, so it is left alone rather than failing the whole request.
             candidates = [
@@ -293,7 +317,7 @@ async def cancel_current_job(
     ctx: ServiceContext, caller: Caller, req: ops.CancelCurrentJob
 ) -> ops.JobsResponse:
     """Seed 001 CancelCurrent<Service>Job rules 1-5."""
-    queue = await queue_for(ctx, req.printer_name, req.service_type)
+    queue = await queue_for(ctx, caller, req.printer_name, req.service_type)
     async with ctx.db.transaction():
         targets = await _current_targets(ctx, caller, queue, req.job_id)
         refused = [j.job_id for j in targets if job_actions.cancel_refusal(j)]
@@ -312,7 +336,7 @@ async def suspend_current_job(
     ctx: ServiceContext, caller: Caller, req: ops.SuspendCurrentJob
 ) -> ops.JobsResponse:
     """Seed 001 SuspendCurrent<Service>Job rules a, b and 1-5 (owner or administrator)."""
-    queue = await queue_for(ctx, req.printer_name, req.service_type)
+    queue = await queue_for(ctx, caller, req.printer_name, req.service_type)
     async with ctx.db.transaction():
         targets = await _current_targets(ctx, caller, queue, req.job_id, operators=False)
         fresh = [j for j in targets if R.JOB_SUSPENDED not in j.job_state_reasons]
@@ -344,6 +368,7 @@ async def set_job_elements(
             raise NotPossible(f"job {job.job_id} is {job.job_state.value}; it can no longer change")
         queue = await ctx.queue_states.existing(job.printer_name)
         ticket = tickets.edit(job.job_ticket, req.job_ticket, req.delete_elements)
+        policy.check_ticket(ticket, queue.configuration, queue.printer_name)
         if req.job_ticket is not None:
             tickets.require_supported(req.job_ticket, queue.capabilities)
         changes: dict[str, object] = {
@@ -378,12 +403,13 @@ async def resubmit_job(
     queue = await ctx.queues.get(original.printer_name)
     if queue is None or not (queue.is_accepting_jobs and queue.printer_is_accepting_jobs):
         raise NotAcceptingJobs(f"queue {original.printer_name} is not accepting jobs")
+    await permissions.require_open(ctx, caller, queue)
     documents = await ctx.documents.list(original.job_id)
     lost = [d.document_number for d in documents if not d.has_data and not d.document_uri]
     if lost or not documents:
         raise NotPossible(f"job {original.job_id}'s document data is no longer retained")
     merged = tickets.edit(original.job_ticket, req.job_ticket, None)
-    ticket, dropped = tickets.settle(merged, queue.capabilities, queue.configuration)
+    ticket, dropped = await settle_ticket(ctx, queue, merged)
     job = await intake.resubmit(ctx, caller, original, queue, ticket, dropped, documents)
     return ops.JobResponse(
         job=job.to_status(with_ticket=True), unsupported_elements=dropped or None
@@ -394,14 +420,79 @@ async def resubmit_job(
 async def validate_job_ticket(
     ctx: ServiceContext, caller: Caller, req: ops.ValidateJobTicket
 ) -> ops.ValidateResponse:
-    queue = await queue_for(ctx, req.printer_name, req.service_type)
-    _ticket, dropped = tickets.settle(
-        req.job_ticket, queue.capabilities, queue.configuration, req.job_mandatory_elements
-    )
+    queue = await queue_for(ctx, caller, req.printer_name, req.service_type)
+    _ticket, dropped = await settle_ticket(ctx, queue, req.job_ticket, req.job_mandatory_elements)
     return ops.ValidateResponse(unsupported_elements=dropped or None)
 
 
+@operation(ops.ReleaseJobs, role=CLIENT)
+async def release_jobs(
+    ctx: ServiceContext, caller: Caller, req: ops.ReleaseJobs
+) -> ops.ReleaseJobsResponse:
+    """IPP Release-Job for jobs held for release at a device (PWG 5100.11): the owner's
+    (or an administrator's), at a device that serves the job's queue and can print it.
+    All or nothing when jobs are named; without names, every job of the sender's that
+    waits on a queue the device serves and that it can print."""
+    async with ctx.db.transaction():
+        jobs: list[Job] = []
+        if req.job_ids:  # whose the jobs are is checked before anything else is said
+            found = {i: await ctx.jobs.get(i) for i in dict.fromkeys(req.job_ids)}
+            missing = [i for i, j in found.items() if j is None]
+            if missing:
+                raise NotFound(f"no such jobs: {_ids(missing)}", job_ids=missing)
+            jobs = [j for j in found.values() if j is not None]
+            foreign = [
+                j.job_id for j in jobs if j.owner != caller.bare and not ctx.is_admin(caller)
+            ]
+            if foreign:
+                raise NotAuthorized(f"not your jobs: {_ids(foreign)}", job_ids=foreign)
+        device = await ctx.devices.get_by_name(req.output_device)
+        if device is None or not device.approved:
+            raise NotFound(f"no device named {req.output_device}")
+        serves = set(await ctx.queue_devices.queues_of(device.output_device_uuid))
+        message = req.message or f"released at {device.name} by {caller.bare}"
+        if req.job_ids:
+            waiting = [j.job_id for j in jobs if not job_actions.waits_for_release(j)]
+            if waiting:
+                raise NotPossible(f"not waiting for release: {_ids(waiting)}", job_ids=waiting)
+            elsewhere = [j.job_id for j in jobs if not await _releasable_at(ctx, j, device, serves)]
+            if elsewhere:
+                raise NotPossible(
+                    f"device {device.name} does not serve or cannot print: {_ids(elsewhere)}",
+                    job_ids=elsewhere,
+                )
+        else:
+            jobs = [
+                j
+                for j in await ctx.jobs.list_by_owner(caller.bare, limit=1000)
+                if job_actions.waits_for_release(j) and await _releasable_at(ctx, j, device, serves)
+            ]
+            jobs.sort(key=lambda j: j.job_id)  # released (and so printed) in arrival order
+        for job in jobs:
+            await job_actions.release_at(ctx.job_states, ctx.jobs, job, device.name, message)
+    return ops.ReleaseJobsResponse(output_device=device.name, job_ids=[j.job_id for j in jobs])
+
+
+async def _releasable_at(ctx: ServiceContext, job: Job, device: Device, serves: set[str]) -> bool:
+    return job.printer_name in serves and not await dispatch.unsupported(ctx, device, job)
+
+
 # --- shared steps ----------------------------------------------------------------------
+
+
+async def _visible(ctx: ServiceContext, caller: Caller, jobs: list[Job]) -> list[Job]:
+    """The caller's own jobs, and others' on the queues open to the caller."""
+    open_queues: dict[str, bool] = {}
+    shown = []
+    for job in jobs:
+        if job.owner != caller.bare and job.printer_name not in open_queues:
+            queue = await ctx.queues.get(job.printer_name)
+            open_queues[job.printer_name] = queue is not None and await permissions.is_open(
+                ctx, caller, queue
+            )
+        if job.owner == caller.bare or open_queues[job.printer_name]:
+            shown.append(job)
+    return shown
 
 
 async def _current_targets(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from server.context import Caller, ServiceContext
+from server.devices import rollup
 from server.handlers.job_ops import queue_for
 from server.handlers.registry import operation
 from server.handlers.roles import CLIENT
+from server.queues import permissions, policy
 from server.stores.queues import Queue
 from stanzas import client_ops as ops
 from stanzas.admin_ops import ServiceState
@@ -16,8 +18,17 @@ from stanzas.states import PrinterState
 GROUPS = ("description", "capabilities", "configuration", "status", "default-job-ticket")
 
 
-async def queue_elements(ctx: ServiceContext, queue: Queue, groups: set[str]) -> ServiceElements:
+async def queue_elements(
+    ctx: ServiceContext, queue: Queue, groups: set[str], *, operator: bool = False
+) -> ServiceElements:
+    """What a client is shown of a queue: capabilities within its policies; its
+    permissions (who may print) only to operators and administrators."""
     queued = len(await ctx.jobs.list_active(queue.printer_name))
+    configuration = queue.configuration
+    if not operator:
+        configuration = configuration.model_copy(
+            update={"allowed_users": None, "allowed_groups": None}
+        )
     return ServiceElements(
         description=ServiceDescription(
             printer_name=queue.printer_name,
@@ -25,12 +36,16 @@ async def queue_elements(ctx: ServiceContext, queue: Queue, groups: set[str]) ->
             printer_info=queue.printer_info or None,
             printer_location=queue.printer_location or None,
             printer_make_and_model=queue.capabilities.printer_make_and_model,
-            output_device_uuid=queue.output_device_uuid,
+            output_device_uuid=next(
+                iter(await ctx.queue_devices.devices_of(queue.printer_name)), None
+            ),
         )
         if "description" in groups
         else None,
-        capabilities=queue.capabilities if "capabilities" in groups else None,
-        configuration=queue.configuration if "configuration" in groups else None,
+        capabilities=policy.restricted(queue.capabilities, queue.configuration)
+        if "capabilities" in groups
+        else None,
+        configuration=configuration if "configuration" in groups else None,
         status=await combined_status(ctx, queue) if "status" in groups else None,
         default_job_ticket=queue.configuration.default_job_ticket
         if "default-job-ticket" in groups
@@ -65,12 +80,14 @@ async def combined_status(ctx: ServiceContext, queue: Queue) -> ServiceStatus:
 async def get_service_elements(
     ctx: ServiceContext, caller: Caller, req: ops.GetServiceElements
 ) -> ops.GetServiceElementsResponse:
-    queue = await queue_for(ctx, req.printer_name, req.service_type)
+    queue = await queue_for(ctx, caller, req.printer_name, req.service_type)
     groups = set(req.requested_elements or GROUPS)
     unknown = groups - set(GROUPS)
     if unknown:
         raise NotPossible(f"unknown element groups: {', '.join(sorted(unknown))}")
-    return ops.GetServiceElementsResponse(service=await queue_elements(ctx, queue, groups))
+    return ops.GetServiceElementsResponse(
+        service=await queue_elements(ctx, queue, groups, operator=ctx.is_operator(caller))
+    )
 
 
 @operation(ops.GetServices, role=CLIENT)
@@ -80,7 +97,8 @@ async def get_services(
     queues = [
         q
         for q in await ctx.queues.list_all()
-        if req.service_type is None or q.service_type == req.service_type.value
+        if (req.service_type is None or q.service_type == req.service_type.value)
+        and await permissions.is_open(ctx, caller, q)  # only the queues open to the caller
     ]
     return ops.GetServicesResponse(
         service=[await queue_elements(ctx, q, {"description", "status"}) for q in queues]
@@ -91,10 +109,12 @@ async def get_services(
 async def identify_printer(
     ctx: ServiceContext, caller: Caller, req: ops.IdentifyPrinter
 ) -> ops.IdentifyPrinterResponse:
-    """Relayed to the queue's device with the next push (PWG 5100.13 Identify-Printer)."""
-    queue = await queue_for(ctx, req.printer_name, req.service_type)
-    device = await ctx.devices.get_by_printer(queue.printer_name)
-    online = device is not None and ctx.push is not None and device.registration_state == "approved"
-    if online and device is not None and ctx.push is not None:
-        ctx.push.identify(device, req.identify_actions or ["sound"], req.message)
+    """Relayed to the queue's devices with the next push (PWG 5100.13 Identify-Printer)."""
+    queue = await queue_for(ctx, caller, req.printer_name, req.service_type)
+    devices = await rollup.serving(ctx, queue.printer_name)
+    push = ctx.push
+    if push is not None:
+        for device in devices:
+            push.identify(device, req.identify_actions or ["sound"], req.message)
+    online = push is not None and bool(devices)
     return ops.IdentifyPrinterResponse(printer_name=queue.printer_name, device_online=online)

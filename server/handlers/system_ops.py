@@ -19,6 +19,7 @@ from typing import Any
 
 from server import notifier
 from server.context import Caller, ServiceContext
+from server.devices import rollup
 from server.handlers.admin_common import named_queue, queue_summary, system_summary
 from server.handlers.queue_admin_ops import Step, disable, enable, pause, resume
 from server.handlers.registry import Handler, Role, operation
@@ -122,7 +123,8 @@ async def delete_service(
     ctx: ServiceContext, caller: Caller, req: ops.DeleteService
 ) -> ops.DeleteServiceResponse:
     """Removes a shut-down queue: its jobs, their documents and spool data, and the
-    registration of its device (which may register again, as a new device)."""
+    registrations of the devices that served it alone (they may register again, as new
+    devices); devices that serve other queues too go on serving those."""
     _not_system(req.service_type, "DeleteService")
     queue = await named_queue(ctx, req.service_type, req.printer_name, down_ok=True)
     async with ctx.db.transaction():
@@ -141,9 +143,11 @@ async def delete_service(
         for job in jobs:
             ctx.slots.forget_job(job.job_id)
             await ctx.retention.forget_job(job)
-        device = await ctx.devices.get_by_printer(queue.printer_name)
-        if device is not None:
-            await ctx.devices.delete(device.output_device_uuid)
+        for device in await rollup.serving(ctx, queue.printer_name, approved=False):
+            others = set(await ctx.queue_devices.queues_of(device.output_device_uuid))
+            if others <= {queue.printer_name}:  # it served this queue alone
+                await ctx.devices.delete(device.output_device_uuid)
+        await ctx.enrollment.delete_queue(queue.printer_name)
         await ctx.queues.delete(queue.printer_name)
     return ops.DeleteServiceResponse(printer_name=queue.printer_name, deleted_job_count=len(jobs))
 

@@ -7,7 +7,7 @@ to the device; JobEvents to the owner) follow from the committed change.
 from __future__ import annotations
 
 from server.jobs.states import JobStates
-from server.stores.jobs import Job
+from server.stores.jobs import Job, JobStore
 from stanzas.errors import NotPossible
 from stanzas.states import JobState
 from stanzas.states import JobStateReason as R
@@ -53,14 +53,44 @@ async def hold(states: JobStates, job: Job, until: str, message: str | None) -> 
 
 
 async def release(states: JobStates, job: Job, message: str | None) -> Job:
-    """pending-held → pending (and fetchable once all its documents are in)."""
+    """pending-held → pending (and fetchable once all its documents are in). A job that
+    waits to be released at a device (job-release-wait) stays held: only its owner's
+    ReleaseJobs, naming the device, lets it go (`release_at`)."""
     if job.job_state != JobState.PENDING_HELD:
         return job
+    if R.JOB_RELEASE_WAIT in job.job_state_reasons:
+        if R.JOB_HOLD_UNTIL_SPECIFIED not in job.job_state_reasons:
+            return job
+        return await states.change(
+            job, JobState.PENDING_HELD, remove=[R.JOB_HOLD_UNTIL_SPECIFIED], message=message
+        )
     # Held over a quota too: only the quota's reset or an administrator's raise of it
     # releases that hold (server/accounting/quotas.py).
     held = R.ACCOUNT_LIMIT_REACHED in job.job_state_reasons
     state = JobState.PENDING_HELD if held else JobState.PENDING
     return await states.change(job, state, remove=[R.JOB_HOLD_UNTIL_SPECIFIED], message=message)
+
+
+def waits_for_release(job: Job) -> bool:
+    """Held until its owner releases it at a device (PWG 5100.11 owner-authorized)."""
+    return job.job_state == JobState.PENDING_HELD and R.JOB_RELEASE_WAIT in job.job_state_reasons
+
+
+async def release_at(
+    states: JobStates, jobs: JobStore, job: Job, device_name: str, message: str
+) -> Job:
+    """Release a job held for release at the device `device_name`: it prints there, and
+    nowhere else (its ticket's output-device). Still held for job-hold-until if it was."""
+    ticket = job.job_ticket.model_copy(update={"output_device": device_name})
+    job = await jobs.update(job, job_ticket=ticket)
+    # Still held for job-hold-until, or over a quota, if it was (those holds end apart).
+    held = bool({R.JOB_HOLD_UNTIL_SPECIFIED, R.ACCOUNT_LIMIT_REACHED} & set(job.job_state_reasons))
+    return await states.change(
+        job,
+        JobState.PENDING_HELD if held else JobState.PENDING,
+        remove=[R.JOB_RELEASE_WAIT],
+        message=message,
+    )
 
 
 async def suspend(states: JobStates, job: Job, message: str | None) -> Job:

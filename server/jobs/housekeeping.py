@@ -1,4 +1,5 @@
-"""Background duties: the multiple-operation time-out and the data-retention policy.
+"""Background duties: the multiple-operation time-out, the data-retention policy, the
+release time-out, enrolment codes that expired, and redirection from offline devices.
 
 `sweep` does one round and is what tests call; `run` repeats it every
 `housekeeping_interval` seconds while the service runs.
@@ -10,6 +11,7 @@ import asyncio
 import logging
 
 from server.context import ServiceContext
+from server.devices import redirection
 from server.jobs import actions as job_actions
 from server.jobs import closing
 from server.stores.jobs import Job
@@ -22,6 +24,8 @@ log = logging.getLogger(__name__)
 # Defaults where a queue's configuration says nothing.
 MULTIPLE_OPERATION_TIME_OUT = 300  # seconds (PWG 5100.5 suggests at least 60)
 MULTIPLE_OPERATION_TIME_OUT_ACTION = "process-job"  # abort-job | hold-job | process-job
+ENROLLMENT_CODES_KEPT = 7 * 24 * 3600  # how long an expired enrolment code is remembered
+JOB_RELEASE_TIME_OUT = 4 * 3600  # seconds a job waits for release at a device (PWG 5100.11)
 
 
 async def run(ctx: ServiceContext) -> None:
@@ -49,6 +53,25 @@ async def sweep(ctx: ServiceContext, now: int | None = None) -> None:
         queue = queues.get(job.printer_name)
         if queue is not None:
             await ctx.retention.apply(job, queue, now)
+    for job in await ctx.jobs.list_held_for(R.JOB_RELEASE_WAIT):
+        queue = queues.get(job.printer_name)
+        if queue is not None:
+            await _release_time_out(ctx, job, queue, now)
+    await ctx.enrollment.purge(before=now - ENROLLMENT_CODES_KEPT)
+    await redirection.offline_sweep(ctx, now)
+
+
+async def _release_time_out(ctx: ServiceContext, job: Job, queue: Queue, now: int) -> None:
+    """PWG 5100.11: a job held for release that nobody released in time ends aborted."""
+    limit = queue.configuration.job_release_time_out or JOB_RELEASE_TIME_OUT
+    if not job.is_closed or job.time_last_activity + limit > now:
+        return
+    await ctx.job_states.change(
+        job,
+        JobState.ABORTED,
+        reasons=[R.ABORTED_BY_SYSTEM],
+        message=f"not released at a device within {limit} s (job-release-time-out)",
+    )
 
 
 async def _time_out(ctx: ServiceContext, job: Job, queue: Queue, now: int) -> None:

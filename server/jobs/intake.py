@@ -146,9 +146,12 @@ async def insert_job(
     """A new job: open and incoming; or, with `closed_with` documents whose data the
     caller inserts in the same transaction, closed and complete at birth (Print-Job).
     KeyTaken (nothing written) if the owner has a job with `idempotency_key` already."""
-    held = tickets.is_held(ticket)
+    waits = tickets.release_action(ticket, queue.configuration) == tickets.OWNER_AUTHORIZED
+    held = tickets.is_held(ticket) or waits
     now = ctx.now()
-    reasons: tuple[str, ...] = (R.JOB_HOLD_UNTIL_SPECIFIED,) if held else ()
+    reasons: tuple[str, ...] = (R.JOB_HOLD_UNTIL_SPECIFIED,) if tickets.is_held(ticket) else ()
+    if waits:  # PWG 5100.11: held until its owner releases it at a device
+        reasons = (*reasons, R.JOB_RELEASE_WAIT)
     reasons = reasons if closed_with else (R.JOB_INCOMING, *reasons)
     message = ""
     over = await ctx.quotas.exceeded(caller.bare, queue.printer_name)
@@ -242,7 +245,7 @@ async def commit_inline(ctx: ServiceContext, slot: UploadSlot, data: bytes) -> t
         spooled = await ctx.spool.receive(
             chunks_of(data),
             prefix=f"{slot.job_id}-{slot.document_number}",
-            max_size=ctx.settings.http.max_document_size,
+            max_size=slot.max_size or ctx.settings.http.max_document_size,
             expected_size=slot.expected_size,
             expected_digest=slot.expected_digest,
         )

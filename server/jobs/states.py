@@ -20,7 +20,7 @@ from server.stores.db import Database
 from server.stores.documents import Document, DocumentStore
 from server.stores.jobs import Job, JobStore
 from server.stores.usage import UsageStore
-from stanzas.errors import NotPossible
+from stanzas.errors import NotFetchable, NotPossible
 from stanzas.states import DocumentState, JobState
 from stanzas.states import JobStateReason as R
 
@@ -68,6 +68,7 @@ TRANSIENT_REASONS = frozenset(
         R.PRINTER_STOPPED,
         R.PROCESSING_TO_STOP_POINT,
         R.JOB_HOLD_UNTIL_SPECIFIED,
+        R.JOB_RELEASE_WAIT,
         R.ACCOUNT_LIMIT_REACHED,
     }
 )
@@ -251,6 +252,40 @@ class JobStates:
             if state.is_terminal:
                 await self._end_documents(after, documents)
                 await self._account(after, octets)
+            self.db.after_commit(lambda: self._announce(job, after))
+        return after
+
+    async def bind(
+        self,
+        job: Job,
+        output_device_uuid: str,
+        device_name: str,
+        *,
+        window: int | None = None,
+        **fields: Any,
+    ) -> Job:
+        """A device acknowledged the job (INFRA Acknowledge-Job): bound to it, queued
+        there, no longer fetchable. One conditional write (JobStore.bind): when several
+        devices were offered the job, the first to acknowledge gets it and every other
+        is refused (client-error-not-fetchable). `window`: refused as well when the
+        device already holds that many unfinished jobs."""
+        changes: dict[str, Any] = dict(fields)
+        # Bound to a device, so not fetchable (`fetchable`): the state stays, queued there.
+        changes["job_state_reasons"] = settle_reasons(
+            job.job_state, job.job_state_reasons, add=[R.JOB_QUEUED], remove=[R.JOB_FETCHABLE]
+        )
+        changes["is_fetchable"] = False
+        changes["output_device_assigned"] = device_name
+        own = not self.db.in_own_transaction()
+        async with self.db.transaction() if own else contextlib.nullcontext():
+            after = await self.jobs.bind(job, output_device_uuid, window=window, **changes)
+            if after is None:
+                raise NotFetchable(
+                    f"job {job.job_id} is no longer fetchable (another device took it)"
+                    if window is None
+                    else f"job {job.job_id} is no longer fetchable, or the device holds "
+                    f"{window} unfinished job(s) already"
+                )
             self.db.after_commit(lambda: self._announce(job, after))
         return after
 

@@ -29,6 +29,16 @@ HOLD_VALUES = frozenset(
 )
 
 
+NONE = "none"
+OWNER_AUTHORIZED = "owner-authorized"  # PWG 5100.11: the owner releases it at a device
+RELEASE_ACTIONS = (NONE, OWNER_AUTHORIZED)
+
+
+def release_action(ticket: JobTicket, config: QueueConfiguration) -> str:
+    """The job's job-release-action: its own, else the queue's default, else none."""
+    return ticket.job_release_action or config.job_release_action_default or NONE
+
+
 def unsupported(ticket: JobTicket, caps: Capabilities) -> dict[str, str]:
     """Element name -> why, for each ticket element the device does not support."""
     problems: dict[str, str] = {}
@@ -71,6 +81,12 @@ def unsupported(ticket: JobTicket, caps: Capabilities) -> dict[str, str]:
         problems["job-priority"] = f"job-priority={ticket.job_priority}"
     if ticket.job_hold_until is not None and ticket.job_hold_until not in HOLD_VALUES:
         problems["job-hold-until"] = f"job-hold-until={ticket.job_hold_until}"
+    among("output-device", ticket.output_device, caps.output_device_supported)
+    action = ticket.job_release_action
+    if action is not None and action not in RELEASE_ACTIONS:
+        problems["job-release-action"] = (
+            f"job-release-action={action} (supported: {', '.join(RELEASE_ACTIONS)})"
+        )
     # A scanner's and a sender's elements: unsupported where the device lists nothing
     # (a print queue scans nothing), and checked against what it lists.
     for name, value, supported in (
@@ -122,6 +138,19 @@ def settle(
     return ticket.model_copy(update={name: None for name in dropped}), sorted(problems)
 
 
+def settle_on_devices(
+    ticket: JobTicket,
+    devices: Sequence[Capabilities],
+    config: QueueConfiguration,
+    mandatory: list[str] | None = None,
+) -> tuple[JobTicket, list[str]]:
+    """`settle` for a queue of several devices: a job is accepted when one device can
+    print it, so the ticket is settled against the device that supports the most of it
+    (the first such). With one device, `settle` itself."""
+    best = min(devices, key=lambda caps: len(unsupported(ticket, caps)))
+    return settle(ticket, best, config, mandatory)
+
+
 def require_supported(ticket: JobTicket, caps: Capabilities) -> None:
     """Set…Elements: every element named is mandatory (seed 001)."""
     problems = unsupported(ticket, caps)
@@ -129,9 +158,14 @@ def require_supported(ticket: JobTicket, caps: Capabilities) -> None:
         raise AttributesNotSupported("unsupported: " + "; ".join(problems.values()))
 
 
+def format_supported(document_format: str, caps: Capabilities) -> bool:
+    formats = caps.document_format_supported
+    return not formats or document_format in (*formats, GENERIC_FORMAT)
+
+
 def check_format(document_format: str, caps: Capabilities, queue: str) -> None:
     formats = caps.document_format_supported
-    if formats and document_format not in (*formats, GENERIC_FORMAT):
+    if formats and not format_supported(document_format, caps):
         raise DocumentFormatNotSupported(
             f"{document_format} is not supported by {queue} (supported: {', '.join(formats)})"
         )

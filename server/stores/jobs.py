@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -45,6 +46,10 @@ class Job:
     # INFRA job-fetchable: a device may fetch it now. Decided by the job state machine
     # (server/jobs/states.py `fetchable`) with every write of the job's state.
     is_fetchable: bool = False
+    output_device_assigned: str | None = None  # the name of the device bound (RFC 8011)
+    redirect_count: int = 0  # remedial redirections so far (server/devices/redirection.py)
+    redirected_from: tuple[str, ...] = ()  # devices that gave it up: not offered it again
+    time_documents_fetched: int | None = None  # a device has the data (offline redirection)
     job_media_sheets_completed: int = 0  # as the device reported it
     job_k_octets: int = 0  # the documents' size, set when the job ends (accounting)
     # The key the owner's CreateJob / PrintJob carried (unique per owner), and the
@@ -79,6 +84,7 @@ class Job:
             job_media_sheets_completed=self.job_media_sheets_completed,
             job_k_octets=self.job_k_octets if self.job_state.is_terminal else None,
             output_device_uuid=self.output_device_uuid,
+            output_device_assigned=self.output_device_assigned,
             output_device_job_id=self.output_device_job_id,
             output_device_job_state=self.output_device_job_state,
             time_at_creation=self.time_at_creation,
@@ -103,6 +109,7 @@ def _from_row(row: aiosqlite.Row) -> Job:
     values["is_closed"] = bool(values["is_closed"])
     values["is_fetchable"] = bool(values["is_fetchable"])
     values["unsupported_elements"] = tuple(values["unsupported_elements"].split())
+    values["redirected_from"] = tuple(values["redirected_from"].split())
     if values["output_device_job_state"] is not None:
         values["output_device_job_state"] = JobState(values["output_device_job_state"])
     return Job(**values)
@@ -111,7 +118,7 @@ def _from_row(row: aiosqlite.Row) -> Job:
 def _to_column(name: str, value: Any) -> Any:
     if name == "job_ticket":
         return value.model_dump_json(exclude_none=True)
-    if name in ("job_state_reasons", "unsupported_elements"):
+    if name in ("job_state_reasons", "unsupported_elements", "redirected_from"):
         return " ".join(value)
     if name in ("is_closed", "is_fetchable"):
         return int(value)
@@ -137,6 +144,7 @@ STATE_COLUMNS = frozenset(
         "cancel_requested",
         "is_closed",
         "output_device_uuid",
+        "output_device_assigned",
         "job_k_octets",
     }
 )
@@ -201,6 +209,55 @@ class JobStore:
         """Write a change of the job's state (JobStates.change alone calls this)."""
         return await self._write(job, changes)
 
+    async def bind(
+        self, job: Job, output_device_uuid: str, *, window: int | None, **changes: Any
+    ) -> Job | None:
+        """Bind a fetchable job to a device (JobStates.bind alone calls this): one
+        conditional UPDATE, so of several devices acknowledging the same job only the
+        first gets it, whichever instance of the service each asked. With `window`, only
+        while the device holds fewer unfinished jobs than that. None: not bound (another
+        device was first, the job is no longer fetchable, or the device holds `window`
+        jobs it has not started yet)."""
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        params = [_to_column(n, v) for n, v in changes.items()]
+        sql = (
+            f"UPDATE jobs SET output_device_uuid = ?, {assignments} WHERE job_id = ?"
+            " AND output_device_uuid IS NULL AND is_fetchable = 1"
+        )
+        params = [output_device_uuid, *params, job.job_id]
+        if window is not None:
+            sql += (
+                " AND (SELECT COUNT(*) FROM jobs held WHERE held.output_device_uuid = ?"
+                f" AND held.{JOB_ACTIVE} AND held.time_at_processing IS NULL) < ?"
+            )
+            params += [output_device_uuid, window]
+        row = await self.db.fetchone(sql + " RETURNING *", params)
+        if row is None:
+            self._cache.invalidate(job.job_id)  # what we held of it is no longer true
+            return None
+        stored = _from_row(row)
+        self._cache.stage(job.job_id, stored)
+        return stored
+
+    async def count_bound_active(
+        self, output_device_uuids: Sequence[str]
+    ) -> dict[str, tuple[int, int]]:
+        """For each of these devices: how many unfinished jobs it holds, and how many of
+        them it has not started yet (index jobs_by_device)."""
+        if not output_device_uuids:
+            return {}
+        rows = await self.db.fetchall(
+            "SELECT output_device_uuid, COUNT(*) AS n,"
+            " SUM(CASE WHEN time_at_processing IS NULL THEN 1 ELSE 0 END) AS waiting"
+            " FROM jobs WHERE output_device_uuid IN"
+            f" ({', '.join('?' for _ in output_device_uuids)}) AND {JOB_ACTIVE}"
+            " GROUP BY output_device_uuid",
+            list(output_device_uuids),
+        )
+        counts = dict.fromkeys(output_device_uuids, (0, 0))
+        counts.update({row["output_device_uuid"]: (row["n"], row["waiting"]) for row in rows})
+        return counts
+
     async def _write(self, job: Job, changes: dict[str, Any]) -> Job:
         if not changes:
             return job
@@ -216,17 +273,23 @@ class JobStore:
         self._cache.stage(job.job_id, stored)
         return stored or job.with_changes(**changes)
 
-    async def list_fetchable(self, printer_name: str, limit: int = 100) -> list[Job]:
-        # Nothing while the queue hands out no work (paused, pausing, down); in the order
-        # server/jobs/schedule.py keeps: promoted jobs by rank, then job-priority, then arrival.
+    async def list_fetchable(
+        self, printer_names: str | Sequence[str], limit: int = 100
+    ) -> list[Job]:
+        """The fetchable jobs of a queue, or of several (a device serving them), in the
+        order server/jobs/schedule.py keeps: promoted jobs by rank, then job-priority,
+        then arrival. Nothing of a queue that hands out no work (paused, pausing, down)."""
+        names = [printer_names] if isinstance(printer_names, str) else list(printer_names)
+        if not names:
+            return []
         rows = await self.db.fetchall(
             "SELECT jobs.* FROM jobs LEFT JOIN job_schedule s ON s.job_id = jobs.job_id"
-            " WHERE printer_name = ? AND is_fetchable = 1"
+            f" WHERE printer_name IN ({', '.join('?' for _ in names)}) AND is_fetchable = 1"
             " AND printer_name NOT IN (SELECT printer_name FROM service_states"
             " WHERE hands_out_work = 0)"
             " ORDER BY s.schedule_rank IS NULL, s.schedule_rank, job_priority DESC, jobs.job_id"
             " LIMIT ?",
-            (printer_name, limit),
+            (*names, limit),
         )
         return [_from_row(r) for r in rows]
 
@@ -335,7 +398,8 @@ class JobStore:
         return (int(row["n"]), int(row["i"])) if row else (0, 0)
 
     async def list_held_for(self, reason: str) -> list[Job]:
-        """Active jobs with this reason (few: the quota holds, found by the sweep)."""
+        """Held jobs with this reason (few: the quota holds and the jobs that wait for
+        release at a device, found by the sweeps)."""
         rows = await self.db.fetchall(
             f"SELECT * FROM jobs WHERE {JOB_ACTIVE} AND job_state = 'pending-held'"
             " AND (' ' || job_state_reasons || ' ') LIKE ? ORDER BY job_id",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import aiosqlite
 
 from server.stores.cache import RowCache
 from server.stores.db import Database
+from server.stores.queue_devices import QueueDeviceStore
 from server.stores.queue_states import QueueStateStore
 from stanzas.groups import Capabilities, QueueConfiguration, ServiceStatus
 from stanzas.states import PrinterState
@@ -16,15 +17,17 @@ from stanzas.states import PrinterState
 
 @dataclass(frozen=True)
 class Queue:
+    """A queue; its printer state and capabilities are rolled up from its devices'
+    (server/devices/rollup.py), the rest is the queue's own."""
+
     printer_name: str
     service_type: str
-    output_device_uuid: str | None
     printer_info: str
     printer_location: str
     printer_state: PrinterState
     printer_state_reasons: tuple[str, ...]
     printer_state_message: str
-    printer_is_accepting_jobs: bool  # the device's own
+    printer_is_accepting_jobs: bool  # its devices' (one of them accepts)
     is_accepting_jobs: bool  # set by administrators
     capabilities: Capabilities
     time_created: int
@@ -39,8 +42,12 @@ class Queue:
         )
 
 
+_FIELDS = frozenset(f.name for f in fields(Queue))
+
+
 def _from_row(row: aiosqlite.Row) -> Queue:
-    values = dict(row)
+    # Only the columns Queue has: a test may read a database still at an older schema.
+    values = {k: v for k, v in dict(row).items() if k in _FIELDS}
     values["printer_state"] = PrinterState(values["printer_state"])
     values["printer_state_reasons"] = tuple(values["printer_state_reasons"].split())
     values["printer_is_accepting_jobs"] = bool(values["printer_is_accepting_jobs"])
@@ -68,7 +75,9 @@ class QueueStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._cache: RowCache[str, Queue | None] = RowCache.of(db, QueueStore)
-        self._states = QueueStateStore(db)  # its rows hang off queues (ON DELETE CASCADE)
+        # Their rows hang off queues (ON DELETE CASCADE).
+        self._states = QueueStateStore(db)
+        self._memberships = QueueDeviceStore(db)
 
     async def get(self, printer_name: str) -> Queue | None:
         async def load() -> Queue | None:
@@ -112,7 +121,9 @@ class QueueStore:
         return stored
 
     async def delete(self, printer_name: str) -> None:
-        """DeleteService: the queue row (its jobs and device must be gone first)."""
+        """DeleteService: the queue row (its jobs must be gone first); its devices stay,
+        no longer serving it."""
         await self.db.execute("DELETE FROM queues WHERE printer_name = ?", (printer_name,))
         self._cache.stage(printer_name, None)
         self._states.queue_deleted(printer_name)
+        self._memberships.queue_deleted()

@@ -60,7 +60,7 @@ def make_app(ctx: ServiceContext) -> web.Application:
             spooled = await ctx.spool.receive(
                 _body(request),
                 prefix=f"{slot.job_id}-{slot.document_number}",
-                max_size=ctx.settings.http.max_document_size,
+                max_size=slot.max_size or ctx.settings.http.max_document_size,
                 expected_size=slot.expected_size,
                 expected_digest=slot.expected_digest,
             )

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from stanzas import admin_ops as a
 from stanzas import client_ops as c
 from stanzas import device_ops as d
-from tests.handlers.stream import ALICE, MGR1, MGR2, Stream
+from tests.handlers.stream import ADMIN, ALICE, MGR1, MGR2, Stream
 
 DEVICE = "urn:uuid:6f1c2a9e-3b7d-4c1e-9a55-0d2b8e4f7a10"  # the stanza fixtures' device
 DEVICE2 = "urn:uuid:0c4a8e12-5d6b-4f3a-8e21-9b7c6d5e4f30"
@@ -26,9 +27,19 @@ class World:
     annex_job: int  # alice's, on mgr2's queue
 
 
+async def enrollment_code(stream: Stream, queue: str) -> str:
+    """A one-time code for the queue, as an administrator asks for it."""
+    answer, _ = await stream.iq(ADMIN, a.IssueEnrollmentCode(printer_name=queue))
+    assert answer.get("type") == "result"
+    return a.IssueEnrollmentCodeResponse.from_xml(answer[0]).enrollment_code
+
+
 async def register(stream: Stream, sender: str, device: str, queue: str) -> None:
+    """The device joins the queue, enrolled with a code an administrator issued."""
+    code = await enrollment_code(stream, queue)
     answer, _ = await stream.iq(
-        sender, d.RegisterDevice(output_device_uuid=device, printer_name=queue)
+        sender,
+        d.RegisterDevice(output_device_uuid=device, printer_name=queue, enrollment_code=code),
     )
     assert answer.get("type") == "result"
 

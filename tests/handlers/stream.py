@@ -193,6 +193,9 @@ class Stream:
             "job_schedule",
             "alert_subscriptions",
             "system_elements",
+            "queue_devices",
+            "enrollment_codes",
+            "user_groups",
         ):
             rows += sorted(tuple(r) for r in await self.ctx.db.fetchall(f"SELECT * FROM {table}"))
         return rows

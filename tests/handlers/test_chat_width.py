@@ -92,6 +92,7 @@ def words_for(command: Command, jobs: dict[str, int]) -> list[str]:
             Kind.NAME: ["accounts-payable.team-lead@finance.example.org"],
             Kind.COUNT: ["500"],
             Kind.CHOICE: [(arg.choices or ("",))[-1]],
+            Kind.JIDS: [LONG_USER.split("/")[0], "bob@localhost"],
         }[arg.kind]
     return words
 

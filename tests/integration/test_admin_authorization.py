@@ -107,6 +107,34 @@ CASES: dict[str, tuple[Callable[[int], Payload], type[Payload], set[str]]] = {
         a.DeleteServiceResponse,
         ADMINS,
     ),
+    "PauseDevice": (lambda j: a.PauseDevice(printer_name="office"), a.DeviceResponse, OPERATORS),
+    "ResumeDevice": (lambda j: a.ResumeDevice(printer_name="office"), a.DeviceResponse, OPERATORS),
+    "AddDeviceToQueue": (
+        lambda j: a.AddDeviceToQueue(printer_name="office", device_name="office"),
+        a.DeviceResponse,
+        ADMINS,
+    ),
+    "RemoveDeviceFromQueue": (
+        lambda j: a.RemoveDeviceFromQueue(printer_name="office", device_name="office"),
+        a.DeviceResponse,
+        ADMINS,
+    ),
+    "ListGroups": (lambda j: a.ListGroups(), a.GroupsResponse, OPERATORS),
+    "AddGroupMembers": (
+        lambda j: a.AddGroupMembers(group_name="finance", members=["alice@localhost"]),
+        a.GroupsResponse,
+        ADMINS,
+    ),
+    "RemoveGroupMembers": (
+        lambda j: a.RemoveGroupMembers(group_name="finance"),
+        a.GroupsResponse,
+        ADMINS,
+    ),
+    "IssueEnrollmentCode": (
+        lambda j: a.IssueEnrollmentCode(printer_name="lobby"),
+        a.IssueEnrollmentCodeResponse,
+        ADMINS,
+    ),
     "RemoveDevice": (lambda j: a.RemoveDevice(printer_name="office"), a.DeviceResponse, ADMINS),
 }
 
@@ -121,6 +149,9 @@ async def snapshot(service: ServiceApp) -> list[Any]:
         "job_schedule",
         "alert_subscriptions",
         "system_elements",
+        "queue_devices",
+        "enrollment_codes",
+        "user_groups",
     ):
         found = await service.service.db.fetchall(f"SELECT * FROM {table}")
         rows += sorted(tuple(r) for r in found)

@@ -99,6 +99,10 @@ CASES: dict[str, Case] = {
     ),
     "ResumeJob": Case(lambda t: c.ResumeJob(job_id=t.job_id), OWNER_OPERATOR_ADMIN),
     "ResubmitJob": Case(lambda t: c.ResubmitJob(job_id=t.job_id), OWNER_OPERATOR_ADMIN),
+    # Release at the device: the owner's own jobs (an administrator: anyone's).
+    "ReleaseJobs": Case(
+        lambda t: c.ReleaseJobs(output_device="office", job_ids=[t.job_id]), OWNER_ADMIN
+    ),
     "ValidateJobTicket": Case(
         lambda t: c.ValidateJobTicket(printer_name="office", job_ticket=JobTicket()), USERS
     ),

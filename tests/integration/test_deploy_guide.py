@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from cirrus.admin_client import AdminClient
 from cirrus.client import CirrusClient, ClientSettings
 from gateway.app import GatewayConfig
 from manager.app import ManagerApp
@@ -26,6 +27,7 @@ from manager.config import ManagerSettings
 from prosody_config.launcher import free_ports, lua_str
 from server.app import ServiceApp
 from server.config import Settings
+from stanzas.admin_ops import IssueEnrollmentCodeResponse
 from stanzas.states import JobState
 from tests import deploy_servers
 from tests.deploy_support import (
@@ -228,21 +230,24 @@ async def _print_through_the_guide(
     # The queue is approved by hand in a deployment (`approve office`): here at once.
     service_file = tmp / "service.toml"
     service_file.write_text("auto_approve_devices = true\n" + service_text)
-    manager_text = render(
-        snippet("cirrus-manager"),
-        {
-            "/var/lib/cirrus-manager": str(tmp / "manager-state"),
-            '"xmpp.example.com"': '"127.0.0.1"',
-            "port = 5222": f"port = {c2s}\nca_file = {lua_str(str(trust))}",
-            '"ipp:ipp://192.0.2.10/ipp/print"': '"sim:"',
-        },
-    )
-    manager_file = tmp / "manager.toml"
-    manager_file.write_text(manager_text)
 
     service = ServiceApp(Settings.load(service_file))
     await service.start()
     try:
+        # As the guide says: the administrator enrols the device with a one-time code.
+        code = await _enrollment_code(c2s, trust, users["admin"])
+        manager_text = render(
+            snippet("cirrus-manager"),
+            {
+                "/var/lib/cirrus-manager": str(tmp / "manager-state"),
+                '"xmpp.example.com"': '"127.0.0.1"',
+                "port = 5222": f"port = {c2s}\nca_file = {lua_str(str(trust))}",
+                '"ipp:ipp://192.0.2.10/ipp/print"': '"sim:"',
+                "PASTE-THE-CODE-FROM-CIRRUS-ADMIN-ENROLL": code,
+            },
+        )
+        manager_file = tmp / "manager.toml"
+        manager_file.write_text(manager_text)
         async with deploy_servers.nginx(nginx_conf, proxy_port):
             healthy, lines = await run_doctor(service_file, ca_file=trust)
             assert healthy, lines
@@ -266,6 +271,22 @@ async def _print_through_the_guide(
             assert re.search(r'"GET /documents/\S+ HTTP/1.1" 200', access_log), access_log
     finally:
         await service.stop()
+
+
+async def _enrollment_code(c2s: int, trust: Path, password: str) -> str:
+    """`cirrus admin enroll office`, as the guide's administrator."""
+    settings = ClientSettings(
+        jid=f"admin@{DOMAIN}",
+        password=password,
+        service_jid=COMPONENT,
+        host="127.0.0.1",
+        port=c2s,
+        ca_file=trust,
+    )
+    async with CirrusClient(settings) as admin:
+        response, _text = await AdminClient(admin).run("enroll", {"queue": "office"})
+    assert isinstance(response, IssueEnrollmentCodeResponse)
+    return response.enrollment_code
 
 
 async def _alice_prints(tmp: Path, c2s: int, trust: Path, password: str) -> None:

@@ -44,7 +44,7 @@ async def email_manager(harness: Harness, smtp: SmtpServer, queue: str = "mail")
         "ca_file": str(smtp.ca_file),
         "timeout": 10,
     }
-    settings = ManagerSettings.model_validate(data)
+    settings = await harness.enrol(ManagerSettings.model_validate(data))
     app = ManagerApp(settings)  # the smtp driver built from the config, as in real life
     await app.start()
     harness._stack.push_async_callback(app.stop)

@@ -23,11 +23,11 @@ from tests.integration.test_print_flow import SAMPLE, WAIT, states_until
 pytestmark = [pytest.mark.slow, pytest.mark.every_xmpp_server]
 
 
-def manager_process(harness: Harness, output: Path | str) -> tuple[ManagedProcess, Path]:
+async def manager_process(harness: Harness, output: Path | str) -> tuple[ManagedProcess, Path]:
     """A manager process printing into the folder `output` (or to the device `output`
-    names, a driver spec)."""
+    names, a driver spec), enrolled with a code for its queue."""
     driver = f"file:{output}" if isinstance(output, Path) else output
-    settings = harness.manager_settings(driver=driver, state="crashy-manager")
+    settings = await harness.enrol(harness.manager_settings(driver=driver, state="crashy-manager"))
     config = settings.model_dump(mode="json")
     path = toml.write(harness.tmp / "crashy-manager.toml", config)
     process = ManagedProcess(
@@ -50,7 +50,7 @@ async def test_manager_killed_mid_job_prints_exactly_once(
     service: ServiceApp, harness: Harness, crash_at: str
 ) -> None:
     output = harness.tmp / "printed"
-    process, _ = manager_process(harness, output)
+    process, _ = await manager_process(harness, output)
     await process.start(MANAGER_READY, env={"CIRRUS_MANAGER_CRASH_AT": crash_at})
     try:
         alice = await harness.client("alice")
@@ -80,7 +80,7 @@ async def test_manager_killed_mid_send_to_ippeveprinter_prints_exactly_once(
     the connection closed. The manager dies halfway through a Send-Document; after the
     restart the printer must hold one whole copy, not a truncated one reported completed."""
     printer = await start_ippeveprinter(harness.tmp / "printer", command="/bin/true")
-    process, _ = manager_process(harness, f"ipp:{printer.uri}")
+    process, _ = await manager_process(harness, f"ipp:{printer.uri}")
     try:
         await process.start(MANAGER_READY, env={"CIRRUS_MANAGER_CRASH_AT": "mid-send-document"})
         alice = await harness.client("alice")

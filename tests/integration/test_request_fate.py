@@ -117,7 +117,11 @@ async def test_the_restarted_services_resync_ends_requests_to_its_old_instance(
     device = await raw_session(harness, "mgr1")
     uuid_urn = uuid.uuid4().urn
     registered = await device.request(
-        ops.RegisterDevice(output_device_uuid=uuid_urn, printer_name="office"),
+        ops.RegisterDevice(
+            output_device_uuid=uuid_urn,
+            printer_name="office",
+            enrollment_code=await harness.enrollment_code("office"),
+        ),
         ops.RegisterDeviceResponse,
     )
     assert registered.registration_state == "approved"

@@ -51,6 +51,18 @@ CONFIGURATION = QueueConfiguration(
     multiple_operation_time_out_action="abort-job",
     allow_private_document_uris=False,
     job_mandatory_elements=["media"],
+    color_prohibited=True,
+    max_copies=10,
+    max_document_size=10_000_000,
+    document_formats_allowed=["application/pdf"],
+    allowed_users=["alice@localhost"],
+    allowed_groups=["finance"],
+    redirect_reasons=["media-jam", "offline"],
+    redirect_time=120,
+    redirect_max=2,
+    redirect_partial=False,
+    job_release_action_default="owner-authorized",
+    job_release_time_out=3600,
     quota_exceeded_action="refuse-job",
 )
 POLICY = a.DevicePolicy(auto_approve_devices=False)
@@ -96,7 +108,15 @@ def full(
     ticket: JobTicket, caps: Capabilities, status: ServiceStatus, job: JobStatus
 ) -> dict[str, Payload]:
     configuration = CONFIGURATION.model_copy(update={"default_job_ticket": ticket})
-    device = DEVICE_SUMMARY.model_copy(update={"capabilities": caps})
+    device = DEVICE_SUMMARY.model_copy(
+        update={
+            "capabilities": caps,
+            "device_name": "office",
+            "printer_names": ["office", "annex"],
+            "device_paused": False,
+            "job_ids": [44],
+        }
+    )
     return {
         "CancelJobs": a.CancelJobs(
             service_type=ServiceType.PRINT,
@@ -201,12 +221,36 @@ def full(
             delete_elements=["system-info"],
             message="moved",
         ),
-        "ListDevices": a.ListDevices(),
+        "ListDevices": a.ListDevices(printer_name="office"),
         "ListDevicesResponse": a.ListDevicesResponse(device=[device]),
+        "PauseDevice": a.PauseDevice(printer_name="lobby"),
+        "ResumeDevice": a.ResumeDevice(printer_name="lobby"),
+        "AddGroupMembers": a.AddGroupMembers(
+            group_name="finance", members=["alice@example.net", "bob@example.net"]
+        ),
+        "RemoveGroupMembers": a.RemoveGroupMembers(
+            group_name="finance", members=["bob@example.net"]
+        ),
+        "ListGroups": a.ListGroups(),
+        "GroupsResponse": a.GroupsResponse(
+            group=[a.Group(group_name="finance", members=["alice@example.net"])]
+        ),
+        "AddDeviceToQueue": a.AddDeviceToQueue(printer_name="office", device_name="lobby"),
+        "RemoveDeviceFromQueue": a.RemoveDeviceFromQueue(
+            printer_name="office", device_name="lobby"
+        ),
         "GetDevice": a.GetDevice(printer_name="office"),
         "ApproveDevice": a.ApproveDevice(printer_name="office"),
         "RemoveDevice": a.RemoveDevice(printer_name="office"),
         "DeviceResponse": a.DeviceResponse(device=device),
+        "IssueEnrollmentCode": a.IssueEnrollmentCode(
+            printer_name="lobby", message="the new printer", time_expires=1767225600
+        ),
+        "IssueEnrollmentCodeResponse": a.IssueEnrollmentCodeResponse(
+            printer_name="lobby",
+            enrollment_code="K3QF-7ZPA-M2XC-4RTB-6HWE-LN6D",
+            time_expires=1767225600,
+        ),
         "SetAlertSubscription": a.SetAlertSubscription(
             alert_events=[a.AlertEvent.DEVICE_OFFLINE, a.AlertEvent.QUEUE_STOPPED]
         ),
@@ -254,6 +298,18 @@ MINIMAL: dict[str, Payload] = {
     "ApproveDevice": a.ApproveDevice(printer_name="office"),
     "RemoveDevice": a.RemoveDevice(printer_name="office"),
     "DeviceResponse": a.DeviceResponse(device=DEVICE_SUMMARY.model_copy()),
+    "PauseDevice": a.PauseDevice(printer_name="lobby"),
+    "ResumeDevice": a.ResumeDevice(printer_name="lobby"),
+    "AddGroupMembers": a.AddGroupMembers(group_name="finance", members=["alice@example.net"]),
+    "RemoveGroupMembers": a.RemoveGroupMembers(group_name="finance"),
+    "ListGroups": a.ListGroups(),
+    "GroupsResponse": a.GroupsResponse(),
+    "AddDeviceToQueue": a.AddDeviceToQueue(printer_name="office", device_name="lobby"),
+    "RemoveDeviceFromQueue": a.RemoveDeviceFromQueue(printer_name="office", device_name="lobby"),
+    "IssueEnrollmentCode": a.IssueEnrollmentCode(printer_name="lobby"),
+    "IssueEnrollmentCodeResponse": a.IssueEnrollmentCodeResponse(
+        printer_name="lobby", enrollment_code="K3QF-7ZPA-M2XC-4RTB-6HWE-LN6D", time_expires=1
+    ),
     "SetAlertSubscription": a.SetAlertSubscription(alert_events=[]),
     "AlertSubscriptionResponse": a.AlertSubscriptionResponse(alert_events=[]),
 }
@@ -266,4 +322,5 @@ NESTED: tuple[type[Element], ...] = (
     a.SystemConfiguration,
     a.SystemStatus,
     a.DeviceSummary,
+    a.Group,
 )

@@ -80,6 +80,8 @@ TICKET = JobTicket(
     input_sides="two-sided-long-edge",
     number_of_pages=12,
     destination_uris=["mailto:bob@example.org", "tel:+15555550100"],
+    output_device="office-lobby",
+    job_release_action="owner-authorized",
 )
 CAPABILITIES = Capabilities(
     printer_make_and_model="Example LaserJet 400",
@@ -105,6 +107,8 @@ CAPABILITIES = Capabilities(
     input_resolution_supported=[75, 150, 300, 600],
     input_sides_supported=["one-sided", "two-sided-long-edge"],
     destination_uri_schemes_supported=["mailto"],
+    output_device_supported=["office-lobby", "office-annex"],
+    job_release_action_supported=["none", "owner-authorized"],
 )
 STATUS = ServiceStatus(
     printer_state=PrinterState.STOPPED,
@@ -133,6 +137,7 @@ JOB = JobStatus(
     time_at_completed=1_732_252_830,
     job_ticket=TICKET,
     unsupported_elements=["finishings"],
+    output_device_assigned="office",
 )
 DOCUMENT = DocumentStatus(
     job_id=42,
@@ -164,6 +169,18 @@ SERVICE = ServiceElements(
         multiple_operation_time_out_action="abort-job",
         allow_private_document_uris=False,
         job_mandatory_elements=["copies"],
+        color_prohibited=True,
+        max_copies=10,
+        max_document_size=10_000_000,
+        document_formats_allowed=["application/pdf"],
+        allowed_users=["alice@localhost"],
+        allowed_groups=["finance"],
+        redirect_reasons=["media-jam", "offline"],
+        redirect_time=120,
+        redirect_max=2,
+        redirect_partial=False,
+        job_release_action_default="owner-authorized",
+        job_release_time_out=3600,
         quota_exceeded_action="hold-job",
     ),
     status=STATUS,
@@ -181,11 +198,15 @@ FULL: dict[str, Payload] = {
         printer_location="Second floor",
         capabilities=CAPABILITIES,
         status=STATUS,
+        device_name="office-lobby",
+        enrollment_code="K3QF-7ZPA-M2XC-4RTB-6HWE-LN6D",
     ),
     "RegisterDeviceResponse": dops.RegisterDeviceResponse(
         output_device_uuid=DEVICE,
         printer_name="office",
         registration_state=RegistrationState.APPROVED,
+        device_name="office-lobby",
+        registration_state_message="enrolled",
     ),
     "DeregisterDevice": dops.DeregisterDevice(
         output_device_uuid=DEVICE, service_type=ServiceType.SCAN
@@ -478,6 +499,10 @@ FULL: dict[str, Payload] = {
     ),
     "ResumeJob": cops.ResumeJob(job_id=42, message="go on"),
     "ResubmitJob": cops.ResubmitJob(job_id=42, job_ticket=TICKET),
+    "ReleaseJobs": cops.ReleaseJobs(
+        output_device="office-lobby", job_ids=[42, 43], message="released at the lobby"
+    ),
+    "ReleaseJobsResponse": cops.ReleaseJobsResponse(output_device="office-lobby", job_ids=[42]),
     "JobResponse": cops.JobResponse(job=JOB, unsupported_elements=["finishings"]),
     "JobsResponse": cops.JobsResponse(job=[JOB, JOB]),
     "DocumentResponse": cops.DocumentResponse(document=DOCUMENT),
@@ -634,6 +659,8 @@ MINIMAL: dict[str, Payload] = {
     "SuspendCurrentJob": cops.SuspendCurrentJob(printer_name="office"),
     "ResumeJob": cops.ResumeJob(job_id=1),
     "ResubmitJob": cops.ResubmitJob(job_id=1),
+    "ReleaseJobs": cops.ReleaseJobs(output_device="lobby"),
+    "ReleaseJobsResponse": cops.ReleaseJobsResponse(output_device="lobby"),
     "JobResponse": cops.JobResponse(job=JobStatus(job_id=2, job_state=JobState.PENDING_HELD)),
     "JobsResponse": cops.JobsResponse(),
     "DocumentResponse": cops.DocumentResponse(
