@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -31,8 +31,11 @@ from stanzas.model import Payload, ipp_name
 
 class Role(StrEnum):
     """Who may run a command (seed 001: "Access is reserved for Administrators or
-    Operators"; Cirrus keeps configuration and lifecycle changes to administrators)."""
+    Operators"; Cirrus keeps configuration and lifecycle changes to administrators).
+    The chat bot's commands for everyone who prints (admin_commands/user_commands.py)
+    have the user role, and are declared apart from the administrative ones."""
 
+    USER = "user"  # any user of the service's domain (the client operations' role)
     OPERATOR = "operator"  # operators and administrators
     ADMIN = "admin"  # administrators only
 
@@ -48,6 +51,7 @@ class Kind(StrEnum):
     FLAG = "flag"  # a word that is present or not (paused, not-accepting)
     SETTINGS = "settings"  # name=value pairs; name= alone removes the element
     EVENTS = "events"  # alert events, or on / off
+    LINK = "link"  # a link to a file (a URL), as a chat client shares one
 
 
 @dataclass(frozen=True)
@@ -76,24 +80,45 @@ class Command:
 
     @property
     def usage(self) -> str:
-        parts = [self.name]
-        for arg in self.args:
-            word = _usage_word(arg, "EVENT…|on|off")
-            parts.append(word if arg.required else f"[{word}]")
-        return " ".join(parts)
+        return usage(self.name, self.args)
 
     @property
     def short_usage(self) -> str:
         """The name and the arguments it cannot do without: `help`'s short form."""
-        words = [self.name]
-        for arg in self.args:
-            if arg.required and arg.kind != Kind.FLAG:
-                words.append(_usage_word(arg, "EVENT…"))
-        return " ".join(words)
+        return short_usage(self.name, self.args)
 
     @property
     def targets_queue(self) -> bool:
         return bool(self.args) and self.args[0].kind == Kind.QUEUE
+
+
+class Declared(Protocol):
+    """What help and parse_words need of a command, administrative or a user's."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def args(self) -> tuple[Arg, ...]: ...
+
+    @property
+    def usage(self) -> str: ...
+
+
+def usage(name: str, args: tuple[Arg, ...]) -> str:
+    parts = [name]
+    for arg in args:
+        word = _usage_word(arg, "EVENT…|on|off")
+        parts.append(word if arg.required else f"[{word}]")
+    return " ".join(parts)
+
+
+def short_usage(name: str, args: tuple[Arg, ...]) -> str:
+    words = [name]
+    for arg in args:
+        if arg.required and arg.kind != Kind.FLAG:
+            words.append(_usage_word(arg, "EVENT…"))
+    return " ".join(words)
 
 
 def _usage_word(arg: Arg, events: str) -> str:
@@ -565,7 +590,7 @@ def build(command: Command, values: Values) -> Payload:
 
 
 def may_run(command: Command, *, operator: bool, admin: bool) -> bool:
-    return admin or (operator and command.role == Role.OPERATOR)
+    return admin or command.role == Role.USER or (operator and command.role == Role.OPERATOR)
 
 
 @dataclass
@@ -582,7 +607,7 @@ def to_value(arg: Arg, word: str) -> Any:
     return word
 
 
-def parse_words(command: Command, words: list[str]) -> Values:
+def parse_words(command: Declared, words: list[str]) -> Values:
     """The typed values of a command's arguments, from the words after its name (the chat
     bot's syntax: positional in order, flags by name, 'after ID', NAME=VALUE)."""
     values: Values = {}

@@ -35,6 +35,11 @@ def service_config(
         "spool_dir": str(state_dir / "spool"),
         "admins": admins,
         "auto_approve_devices": True,
+        # The XMPP server's file share: chat clients' uploads there may be printed.
+        "chat_print": {
+            "upload_hosts": [xmpp.upload_origin] if xmpp.upload_origin else [],
+            "ca_file": str(xmpp.ca_file),
+        },
         **extra,
         "xmpp": {
             "component_jid": SERVICE_JID,
