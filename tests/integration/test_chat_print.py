@@ -231,3 +231,75 @@ async def test_a_shared_file_over_the_size_limit_is_not_printed(
     finally:
         await harness.close()
         await service.stop()
+
+
+async def test_another_librarys_chat_client_prints_a_shared_file(
+    service: ServiceApp, harness: Harness
+) -> None:
+    """aioxmpp's XEP-0363 slot request and XEP-0066 element, as a third-party client
+    sends them (a different library's stanzas, not slixmpp's)."""
+    aioxmpp = pytest.importorskip("aioxmpp")
+    httpupload = pytest.importorskip("aioxmpp.httpupload")
+    misc = pytest.importorskip("aioxmpp.misc")
+    import OpenSSL.SSL
+
+    sim = SimDriver(keep_data=True)
+    await harness.manager(sim)
+    settings = harness.client_settings("bob")
+    tls = tls_context(settings.ca_file)
+
+    def context() -> OpenSSL.SSL.Context:
+        ctx = OpenSSL.SSL.Context(OpenSSL.SSL.TLS_CLIENT_METHOD)
+        ctx.load_verify_locations(str(settings.ca_file))
+        ctx.set_verify(OpenSSL.SSL.VERIFY_PEER, lambda *args: bool(args[-1]))
+        return ctx
+
+    async def password(_jid: Any, attempt: int) -> str | None:
+        return settings.password if attempt == 0 else None
+
+    security = aioxmpp.security_layer.SecurityLayer(
+        context,
+        aioxmpp.security_layer._NullVerifier,  # the context above checks the chain
+        True,
+        (aioxmpp.security_layer.PasswordSASLProvider(password),),
+    )
+    client = aioxmpp.Client(
+        aioxmpp.JID.fromstr(f"{settings.jid}/aioxmpp"),
+        security,
+        override_peer=[(settings.host, settings.port, aioxmpp.connector.STARTTLSConnector())],
+    )
+    service_jid = aioxmpp.JID.fromstr(SERVICE_JID)
+    replies: asyncio.Queue[str] = asyncio.Queue()
+
+    def on_message(message: Any) -> None:
+        if message.from_.bare() == service_jid and message.body:
+            replies.put_nowait(message.body.any())
+
+    data = b"%!PS-Adobe-3.0\n%%EOF\n" + bytes(range(256)) * 8
+    dispatcher = client.summon(aioxmpp.dispatcher.SimpleMessageDispatcher)
+    dispatcher.register_callback(aioxmpp.MessageType.CHAT, service_jid, on_message)
+    async with client.connected():
+        upload = harness.xmpp.upload_service
+        assert upload is not None
+        slot = await httpupload.request_slot(
+            client, aioxmpp.JID.fromstr(upload), "poster.ps", len(data), "application/postscript"
+        )
+        headers = {"Content-Type": "application/postscript", **dict(slot.put.headers.items())}
+        async with aiohttp.ClientSession() as http:
+            async with http.put(slot.put.url, data=data, headers=headers, ssl=tls) as response:
+                assert response.status < 300
+        message = aioxmpp.Message(type_=aioxmpp.MessageType.CHAT, to=service_jid)
+        message.body[None] = f"office {slot.get.url}"
+        oob = misc.OOBExtension()
+        oob.url = slot.get.url
+        message.xep0066_oob = oob
+        await client.send(message)
+        created = await asyncio.wait_for(replies.get(), WAIT)
+        job_id = job_id_of(created)
+        assert created.startswith(f"job {job_id} on office: poster.ps (PostScript)")
+        async with asyncio.timeout(WAIT):
+            while (text := await replies.get()) != f"job {job_id} (poster.ps) on office: completed":
+                assert "aborted" not in text, text
+    (printed,) = sim.printed()
+    assert printed.documents[0].sha256 == hashlib.sha256(data).hexdigest()
+    assert printed.documents[0].format == "application/postscript"
