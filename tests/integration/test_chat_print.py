@@ -23,7 +23,7 @@ from server.app import ServiceApp
 from stanzas.session import tls_context
 from stanzas.states import JobState
 from tests.conftest import Harness, make_service_settings
-from tests.integration.admin_support import admin_client, pause
+from tests.integration.admin_support import admin_client, pause, resume
 from tests.integration.test_print_flow import SAMPLE
 
 pytestmark = pytest.mark.every_xmpp_server
@@ -303,3 +303,26 @@ async def test_another_librarys_chat_client_prints_a_shared_file(
     (printed,) = sim.printed()
     assert printed.documents[0].sha256 == hashlib.sha256(data).hexdigest()
     assert printed.documents[0].format == "application/postscript"
+
+
+async def test_a_chat_jobs_notices_survive_a_restart_of_the_service(harness: Harness) -> None:
+    settings = make_service_settings(harness.tmp / "service", harness.xmpp)
+    service = ServiceApp(settings)
+    await service.start()
+    try:
+        await harness.manager(SimDriver())
+        operator = await admin_client(harness)
+        await pause(operator)
+        async with chat_client(harness) as alice:
+            url = await alice.upload("later.pdf", SAMPLE.read_bytes(), "application/pdf")
+            alice.share(url, "office")
+            job_id = job_id_of(await alice.next())
+            await service.stop()
+            service = ServiceApp(settings)
+            await service.start()
+            await resume(operator)
+            done = await alice.until(lambda text: text.endswith(": completed"))
+            assert done == f"job {job_id} (later.pdf) on office: completed"
+    finally:
+        await harness.close()
+        await service.stop()
