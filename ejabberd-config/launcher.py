@@ -267,6 +267,12 @@ class EjabberdInstance:
         return f"upload.{self.domain}" if self.upload_port else None
 
     @property
+    def upload_owner_in_url(self) -> str:
+        """How the file share's links name their uploader (jid_in_url: sha1, the SHA-1
+        of the uploader's bare JID)."""
+        return "sha1"
+
+    @property
     def upload_origin(self) -> str | None:
         """Where its URLs point: the scheme, host and port the service must trust."""
         return f"https://{self.domain}:{self.upload_port}" if self.upload_port else None

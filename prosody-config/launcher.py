@@ -202,7 +202,8 @@ async def https_probe(host: str, port: int, server_name: str) -> bool:
     except (OSError, TimeoutError, ssl.SSLError):
         return False
     try:
-        writer.write(f"HEAD / HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n".encode())
+        request = f"HEAD / HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n"
+        writer.write(request.encode())
         await writer.drain()
         line = await asyncio.wait_for(reader.readline(), PROBE_TIMEOUT)
         return line.startswith(b"HTTP/1.")
@@ -306,6 +307,11 @@ class ProsodyInstance:
     def upload_service(self) -> str | None:
         """The XEP-0363 upload service's JID (clients find it by disco#items)."""
         return f"upload.{self.domain}" if self.upload_port else None
+
+    @property
+    def upload_owner_in_url(self) -> str:
+        """How the file share's links name their uploader (its links do not name the uploader)."""
+        return "none"
 
     @property
     def upload_origin(self) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -43,6 +44,11 @@ class ChatPrintSettings(BaseModel):
     # are fetched even though the host is on a private network; no other host is.
     upload_hosts: list[str] = Field(default_factory=list)
     ca_file: Path | None = None  # trusted for the file share, besides the system's CAs
+    # Whether the file share's links name their uploader, so that a user prints only
+    # their own uploads: "sha1" for ejabberd's mod_http_upload (its default jid_in_url:
+    # .../SHA1-OF-BARE-JID/RANDOM/NAME); "none" for Prosody's mod_http_file_share, whose
+    # links do not say.
+    owner_in_url: Literal["none", "sha1"] = "none"
     # The largest shared file fetched (besides http.max_document_size): Prosody's and
     # ejabberd's file shares here take 100 MiB.
     max_size: int = Field(default=100 * 1024 * 1024, gt=0)

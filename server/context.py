@@ -147,7 +147,9 @@ class ServiceContext:
         )
         # The XMPP server's file share, whose uploads chat users share (chat_print).
         self.upload_origins = UploadOrigins(
-            settings.chat_print.upload_hosts, settings.chat_print.ca_file
+            settings.chat_print.upload_hosts,
+            settings.chat_print.ca_file,
+            settings.chat_print.owner_in_url,
         )
         self.public_url = ""  # of the HTTPS endpoint, once it listens
 

@@ -39,6 +39,7 @@ def service_config(
         "chat_print": {
             "upload_hosts": [xmpp.upload_origin] if xmpp.upload_origin else [],
             "ca_file": str(xmpp.ca_file),
+            "owner_in_url": xmpp.upload_owner_in_url,
         },
         **extra,
         "xmpp": {

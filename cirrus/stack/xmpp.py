@@ -34,6 +34,11 @@ class XmppServer(Protocol):
         ...
 
     @property
+    def upload_owner_in_url(self) -> str:
+        """sha1 if its links carry the uploader's hashed bare JID, else none."""
+        ...
+
+    @property
     def upload_origin(self) -> str | None:
         """https://host:port of the file share's URLs (the service fetches from it)."""
         ...

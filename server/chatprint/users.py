@@ -53,6 +53,10 @@ NOT_AN_UPLOAD = (
     "I print only files shared through your XMPP server's file share (your chat "
     "client's 'send file'); that link is not one, so nothing was done."
 )
+NOT_YOURS = (
+    "I print only files you uploaded yourself; that link is someone else's upload, so "
+    "nothing was done."
+)
 MAX_LINKS = 10  # documents in one job from one message
 
 
@@ -114,8 +118,11 @@ class ChatPrint:
     async def _share(self, caller: Caller, address: str, share: Shared) -> str:
         if share.encrypted_file:
             return ENCRYPTED_FILE
-        if any(self.ctx.upload_origins.of(link) is None for link in share.links):
+        uploads = self.ctx.upload_origins
+        if any(uploads.of(link) is None for link in share.links):
             return NOT_AN_UPLOAD
+        if not all(uploads.uploaded_by(link, caller.bare) for link in share.links):
+            return NOT_YOURS
         if len(share.links) > MAX_LINKS:
             raise UsageError(f"at most {MAX_LINKS} files in one message")
         words = share.words

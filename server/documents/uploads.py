@@ -13,6 +13,7 @@ the URL.
 
 from __future__ import annotations
 
+import hashlib
 import ssl
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -25,9 +26,12 @@ from server.documents.uri_fetch import origin
 class UploadOrigins:
     """The file share's origins, as settings.chat_print normalised them."""
 
-    def __init__(self, origins: list[str], ca_file: Path | None = None) -> None:
+    def __init__(
+        self, origins: list[str], ca_file: Path | None = None, owner_in_url: str = "none"
+    ) -> None:
         self.origins = frozenset(origins)
         self.ca_file = ca_file
+        self.owner_in_url = owner_in_url
         self._ssl_context: ssl.SSLContext | None = None
 
     def __bool__(self) -> bool:
@@ -43,6 +47,17 @@ class UploadOrigins:
         except (ValueError, TypeError):
             return None
         return found if found in self.origins else None
+
+    def uploaded_by(self, uri: str, bare_jid: str) -> bool:
+        """Whether a link into the file share is `bare_jid`'s own upload, as far as the
+        link tells (with owner_in_url "none", every link passes)."""
+        if self.owner_in_url == "none":
+            return True
+        segments = urlsplit(uri).path.split("/")
+        if any(unquote(part) in (".", "..") for part in segments):
+            return False  # a dot segment could step out of the owner's folder
+        owner = hashlib.sha1(bare_jid.lower().encode(), usedforsecurity=False).hexdigest()
+        return len(segments) >= 4 and segments[-3].lower() == owner
 
     def ssl_context(self) -> ssl.SSLContext:
         """The system's CAs and chat_print.ca_file (made once, when first needed)."""

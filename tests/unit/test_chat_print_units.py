@@ -3,6 +3,8 @@ origins in the settings, which links are uploads, what a message shares, the not
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from pydantic import ValidationError
 
@@ -64,3 +66,22 @@ def test_a_message_shares_its_links_once_and_keeps_its_words() -> None:
     assert document_format("Report Q3.pdf") == "application/pdf"
     assert document_format("scan") == "application/octet-stream"
     assert format_name(document_format("photo.JPG")) == "JPEG"
+
+
+def test_a_link_that_names_its_uploader_is_printed_by_that_uploader_only() -> None:
+    origins = UploadOrigins(["https://example.com:5443"], owner_in_url="sha1")
+    alice = "2d7a2d83a5e4e5a6a7b4bcd2ecb7c4cd3b0b0e6e"  # not alice's: a made-up digest
+    own = hashlib.sha1(b"alice@example.com").hexdigest()
+    assert origins.uploaded_by(
+        f"https://example.com:5443/upload/{own}/r1/a.pdf", "alice@example.com"
+    )
+    assert not origins.uploaded_by(
+        f"https://example.com:5443/upload/{alice}/r1/a.pdf", "alice@example.com"
+    )
+    assert not origins.uploaded_by(
+        f"https://example.com:5443/upload/{own}/%2e%2e/x/r/a.pdf", "alice@example.com"
+    )
+    assert not origins.uploaded_by("https://example.com:5443/a.pdf", "alice@example.com")
+    assert UploadOrigins(["https://example.com:5443"]).uploaded_by(
+        "https://example.com:5443/x", "a@b"
+    )
