@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -66,8 +66,33 @@ class Arg:
 Values = dict[str, Any]
 
 
+class Declared:
+    """What help and parse_words need of a command, administrative or a user's
+    (admin_commands/user_commands.py): its name and arguments, and its usage lines."""
+
+    name: str
+    args: tuple[Arg, ...]
+
+    @property
+    def usage(self) -> str:
+        parts = [self.name]
+        for arg in self.args:
+            word = _usage_word(arg, "EVENT…|on|off")
+            parts.append(word if arg.required else f"[{word}]")
+        return " ".join(parts)
+
+    @property
+    def short_usage(self) -> str:
+        """The name and the arguments it cannot do without: `help`'s short form."""
+        words = [self.name]
+        for arg in self.args:
+            if arg.required and arg.kind != Kind.FLAG:
+                words.append(_usage_word(arg, "EVENT…"))
+        return " ".join(words)
+
+
 @dataclass(frozen=True)
-class Command:
+class Command(Declared):
     name: str
     summary: str  # one line: help lists, the ad-hoc menu, the CLI
     role: Role
@@ -79,46 +104,8 @@ class Command:
     example: str = ""
 
     @property
-    def usage(self) -> str:
-        return usage(self.name, self.args)
-
-    @property
-    def short_usage(self) -> str:
-        """The name and the arguments it cannot do without: `help`'s short form."""
-        return short_usage(self.name, self.args)
-
-    @property
     def targets_queue(self) -> bool:
         return bool(self.args) and self.args[0].kind == Kind.QUEUE
-
-
-class Declared(Protocol):
-    """What help and parse_words need of a command, administrative or a user's."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def args(self) -> tuple[Arg, ...]: ...
-
-    @property
-    def usage(self) -> str: ...
-
-
-def usage(name: str, args: tuple[Arg, ...]) -> str:
-    parts = [name]
-    for arg in args:
-        word = _usage_word(arg, "EVENT…|on|off")
-        parts.append(word if arg.required else f"[{word}]")
-    return " ".join(parts)
-
-
-def short_usage(name: str, args: tuple[Arg, ...]) -> str:
-    words = [name]
-    for arg in args:
-        if arg.required and arg.kind != Kind.FLAG:
-            words.append(_usage_word(arg, "EVENT…"))
-    return " ".join(words)
 
 
 def _usage_word(arg: Arg, events: str) -> str:

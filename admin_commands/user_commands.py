@@ -12,27 +12,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from admin_commands.declarations import Arg, Kind, Role, short_usage, usage
+from admin_commands.declarations import Arg, Declared, Kind, Role
 
 QUEUE = Arg("queue", Kind.QUEUE, "the queue (printer-name)")
 
 
 @dataclass(frozen=True)
-class UserCommand:
+class UserCommand(Declared):
     name: str
     summary: str  # one line: help lists it
     args: tuple[Arg, ...] = ()
     aliases: tuple[str, ...] = ()
     example: str = ""
     role: Role = Role.USER
-
-    @property
-    def usage(self) -> str:
-        return usage(self.name, self.args)
-
-    @property
-    def short_usage(self) -> str:
-        return short_usage(self.name, self.args)
 
 
 USER_COMMANDS: tuple[UserCommand, ...] = (
