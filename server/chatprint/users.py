@@ -211,7 +211,7 @@ class ChatPrint:
         if command is None:
             if name in BY_NAME:
                 return ADMIN_ONLY.format(name=name, who=caller.bare)
-            return f"I don't know '{words[0]}'. Send 'help' for what you can do here."
+            return f"I don't know '{words[0][:40]}'. Send 'help' for what you can do here."
         if command.name == "print":
             raise UsageError(f"no link to a file: {command.usage}")
         rest = words[1:]
@@ -227,7 +227,7 @@ class ChatPrint:
         if words:
             command = USER_BY_NAME.get(words[0].lower())
             if command is None:
-                return f"I don't know '{words[0]}'. Send 'help' for the list."
+                return f"I don't know '{words[0][:40]}'. Send 'help' for the list."
             return _command_help(command)
         table = Table(["COMMAND", "WHAT IT DOES"])
         for command in USER_COMMANDS:
@@ -249,7 +249,7 @@ class ChatPrint:
             return "your default queue: none"
         name = words[0]
         if name not in await self._queue_names():
-            return f"error: no print queue named {name!r} (client-error-not-found)"
+            return f"error: no print queue named {name[:64]!r} (client-error-not-found)"
         await self.ctx.chat_defaults.set(caller.bare, name, self.ctx.now())
         return f"your default queue: {name}"
 

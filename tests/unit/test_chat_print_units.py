@@ -4,12 +4,15 @@ origins in the settings, which links are uploads, what a message shares, the not
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from server.chatprint.shares import document_format, format_name, shared
-from server.config import ChatPrintSettings
+from server.chatprint.users import ChatPrint
+from server.config import ChatPrintSettings, Settings
+from server.context import ServiceContext
 from server.documents.uploads import UploadOrigins, file_name
 
 
@@ -85,3 +88,25 @@ def test_a_link_that_names_its_uploader_is_printed_by_that_uploader_only() -> No
     assert UploadOrigins(["https://example.com:5443"]).uploaded_by(
         "https://example.com:5443/x", "a@b"
     )
+
+
+async def test_a_huge_word_is_not_echoed_whole(tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {
+            "database": str(tmp_path / "s.db"),
+            "spool_dir": str(tmp_path / "spool"),
+            "xmpp": {"component_jid": "print.example.com", "secret": "s", "domain": "example.com"},
+        }
+    )
+    ctx = ServiceContext(settings)
+    await ctx.start()
+    try:
+        front = ChatPrint(ctx, lambda *_: None)
+        word = "x" * 100_000
+        for body in (word, f"help {word}", f"default {word}"):
+            reply = await front.answer(
+                "alice@example.com/phone", "print.example.com", body, [], encrypted=False
+            )
+            assert reply is not None and len(reply) < 400, body[:20]
+    finally:
+        await ctx.stop()
