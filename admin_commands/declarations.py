@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from admin_commands import render
 from stanzas import admin_ops as a
 from stanzas import client_ops as c
+from stanzas import operating_ops as o
 from stanzas.groups import QueueConfiguration
 from stanzas.model import Payload, ipp_name
 
@@ -52,6 +53,9 @@ class Kind(StrEnum):
     SETTINGS = "settings"  # name=value pairs; name= alone removes the element
     EVENTS = "events"  # alert events, or on / off
     LINK = "link"  # a link to a file (a URL), as a chat client shares one
+    NAME = "name"  # a word: a user's bare JID, group:NAME, a file name
+    COUNT = "count"  # a number, 0 or more
+    CHOICE = "choice"  # one of the argument's choices
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class Arg:
     help: str
     required: bool = True
     keyword: str | None = None  # typed after this word in chat: promote 7 after 5
+    choices: tuple[str, ...] = ()  # Kind.CHOICE: the words it takes
 
 
 Values = dict[str, Any]
@@ -236,6 +241,49 @@ def set_system(values: Values) -> a.SetSystemElements:
     )
 
 
+# --- usage and quotas ------------------------------------------------------------------------
+
+
+def get_usage(values: Values) -> o.GetUsage:
+    return o.GetUsage(
+        since=parse_time(values["since"]) if values.get("since") else None,
+        until=parse_time(values["until"]) if values.get("until") else None,
+        usage_by=o.UsageBy(values.get("by") or "user"),
+    )
+
+
+def subject(text: str) -> tuple[o.SubjectKind, str]:
+    """alice@example.org is a user, group:staff a group."""
+    if text.startswith("group:"):
+        return o.SubjectKind.GROUP, text.removeprefix("group:")
+    return o.SubjectKind.USER, text
+
+
+def set_quota(values: Values) -> o.SetQuota:
+    kind, name = subject(values["subject"])
+    if values.get("jobs") is None and values.get("impressions") is None:
+        raise UsageError("give jobs N, impressions N or both")
+    return o.SetQuota(
+        subject_kind=kind,
+        subject=name,
+        printer_name=values.get("queue"),
+        quota_period=o.QuotaPeriod(values["period"]),
+        job_limit=values.get("jobs"),
+        impression_limit=values.get("impressions"),
+    )
+
+
+def delete_quota(values: Values) -> o.DeleteQuota:
+    kind, name = subject(values["subject"])
+    period = values.get("period")
+    return o.DeleteQuota(
+        subject_kind=kind,
+        subject=name,
+        printer_name=values.get("queue"),
+        quota_period=o.QuotaPeriod(period) if period else None,
+    )
+
+
 # --- the declarations ------------------------------------------------------------------------
 
 QUEUE = Arg("queue", Kind.QUEUE, "the queue (printer-name)")
@@ -244,6 +292,17 @@ DEVICE = Arg("device", Kind.DEVICE, "the device, by the queue it serves")
 PAUSED = Arg("paused", Kind.FLAG, "start paused (stopped)", required=False)
 NOT_ACCEPTING = Arg("not-accepting", Kind.FLAG, "do not accept jobs", required=False)
 OP, AD = Role.OPERATOR, Role.ADMIN
+SUBJECT = Arg("subject", Kind.NAME, "a user's bare JID, or group:NAME")
+PERIOD = Arg("period", Kind.CHOICE, "when it resets", choices=tuple(p.value for p in o.QuotaPeriod))
+PERIOD_OPTIONAL = Arg(
+    "period",
+    Kind.CHOICE,
+    "only this period's",
+    False,
+    choices=tuple(p.value for p in o.QuotaPeriod),
+)
+ON_QUEUE = Arg("queue", Kind.QUEUE, "only this queue (default: all)", False, keyword="queue")
+CSV = Arg("csv", Kind.FLAG, "comma-separated values instead of a table", required=False)
 
 
 def _queue_op(cls: type[a.ServiceRequest]) -> Callable[[Values], Payload]:
@@ -534,6 +593,74 @@ COMMANDS: tuple[Command, ...] = (
         args=(DEVICE,),
         aliases=("deny",),
     ),
+    # --- usage and quotas ---------------------------------------------------------------
+    Command(
+        "usage",
+        "what the jobs that ended used, by user, queue or group",
+        OP,
+        get_usage,
+        o.UsageResponse,
+        render.usage,
+        args=(
+            Arg("since", Kind.TIME, "from (default: this month's start)", False, keyword="since"),
+            Arg("until", Kind.TIME, "to (default: now)", False, keyword="until"),
+            Arg(
+                "by",
+                Kind.CHOICE,
+                "one row per user, queue or group (default: user)",
+                False,
+                keyword="by",
+                choices=tuple(b.value for b in o.UsageBy),
+            ),
+            CSV,
+        ),
+        example="usage since 2025-06-01 by queue",
+    ),
+    Command(
+        "quotas",
+        "every quota and how much of it this period has used",
+        OP,
+        lambda v: o.GetQuotas(),
+        o.QuotasResponse,
+        render.quotas,
+        args=(CSV,),
+    ),
+    Command(
+        "quota",
+        "limit a user's or group's jobs or impressions per period",
+        AD,
+        set_quota,
+        o.QuotasResponse,
+        render.quotas,
+        args=(
+            SUBJECT,
+            PERIOD,
+            Arg("jobs", Kind.COUNT, "at most this many jobs", False, keyword="jobs"),
+            Arg("impressions", Kind.COUNT, "at most this many impressions", False, "impressions"),
+            ON_QUEUE,
+        ),
+        example="quota group:staff monthly impressions 2000",
+    ),
+    Command(
+        "quota-remove",
+        "remove quotas (every period's unless one is named)",
+        AD,
+        delete_quota,
+        o.QuotasResponse,
+        render.quotas,
+        args=(SUBJECT, PERIOD_OPTIONAL, ON_QUEUE),
+        example="quota-remove alice@example.org monthly",
+    ),
+    Command(
+        "backup",
+        "back the service up, online, into its backup folder",
+        AD,
+        lambda v: o.Backup(backup_name=v["file"]),
+        o.BackupResponse,
+        render.backup,
+        args=(Arg("file", Kind.NAME, "a file name (no folders) in the service's backup_dir"),),
+        example="backup cirrus-2025-06-30.tar",
+    ),
     Command(
         "alerts",
         "chat alerts: device-offline, job-aborted, queue-stopped",
@@ -591,6 +718,12 @@ def to_value(arg: Arg, word: str) -> Any:
         if not word.isdigit() or int(word) < 1:
             raise UsageError(f"{arg.name}: {word!r} is not a job id")
         return int(word)
+    if arg.kind == Kind.COUNT:
+        if not word.isdigit():
+            raise UsageError(f"{arg.name}: {word!r} is not a number")
+        return int(word)
+    if arg.kind == Kind.CHOICE and word not in arg.choices:
+        raise UsageError(f"{arg.name} is one of {', '.join(arg.choices)}, not {word!r}")
     return word
 
 

@@ -7,6 +7,8 @@ no I/O.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import textwrap
 import time
@@ -18,6 +20,7 @@ from typing import Any
 
 from stanzas import admin_ops as a
 from stanzas import client_ops as c
+from stanzas import operating_ops as o
 from stanzas.groups import JobStatus
 
 # Lines of text front ends show: an 80-column terminal, or a phone held sideways.
@@ -29,6 +32,14 @@ _GAP = "  "
 class Table:
     columns: list[str]
     rows: list[list[str]] = field(default_factory=list)
+
+    def csv(self) -> str:
+        """The header and the rows as comma-separated values (RFC 4180)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.columns)
+        writer.writerows(self.rows)
+        return out.getvalue().rstrip("\n")
 
     def aligned(self, width: int = WIDTH) -> str:
         """Columns padded to their widest cell, a rule under the header, at most `width`
@@ -379,3 +390,62 @@ def alerts(response: a.AlertSubscriptionResponse) -> Rendered:
     if not response.alert_events:
         return Rendered(["alerts off"])
     return Rendered(["alerts on: " + ", ".join(e.value for e in response.alert_events)])
+
+
+# --- usage and quotas --------------------------------------------------------------------
+
+
+def _day(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M")
+
+
+def usage(response: o.UsageResponse) -> Rendered:
+    by = response.usage_by.value
+    lines = [f"jobs ended {_day(response.since)} to {_day(response.until)}, by {by}"]
+    table = Table([by.upper(), "JOBS", "DOCUMENTS", "IMPRESSIONS", "SHEETS", "OCTETS"])
+    for row in response.usage:
+        table.rows.append(
+            [
+                row.name,
+                str(row.jobs),
+                str(row.documents),
+                str(row.impressions),
+                str(row.sheets),
+                str(row.octets),
+            ]
+        )
+    return Rendered(lines, table)
+
+
+def _of(used: int, limit: int | None) -> str:
+    return "-" if limit is None else f"{used} of {limit}"
+
+
+def quotas(response: o.QuotasResponse) -> Rendered:
+    table = Table(["SUBJECT", "QUEUE", "PERIOD", "JOBS", "IMPRESSIONS", "RESETS"])
+    for q in response.quota:
+        who = q.subject if q.subject_kind == o.SubjectKind.USER else f"group:{q.subject}"
+        table.rows.append(
+            [
+                who,
+                q.printer_name or "(all)",
+                q.quota_period.value,
+                _of(q.jobs_used, q.job_limit),
+                _of(q.impressions_used, q.impression_limit),
+                _day(q.quota_resets),
+            ]
+        )
+    lines = []
+    if response.released_job_ids:
+        lines.append("released: " + ", ".join(map(str, response.released_job_ids)))
+    return Rendered(lines, table)
+
+
+def backup(response: o.BackupResponse) -> Rendered:
+    return Rendered(
+        [
+            f"backed up to {response.backup_path} on the service's host "
+            f"({response.backup_size} octets, {response.store})",
+            f"  {response.job_count} jobs, the data of {response.document_count} documents",
+        ]
+    )

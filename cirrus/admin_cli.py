@@ -6,6 +6,8 @@
     cirrus admin hold-new office 18:00
     cirrus admin set office printer-location="2nd floor" auto-approve-devices=true
     cirrus admin devices --json
+    cirrus admin usage --since 2025-06-01 --by queue --csv
+    cirrus admin quota group:staff monthly --impressions 2000
 
 Arguments come from each command's declaration: required ones are positional, keyword
 ones (`after`) and flags (`paused`) are options. Tables are aligned; --json prints the
@@ -48,7 +50,7 @@ def add_parser(
             epilog=f"example: cirrus admin {command.example}" if command.example else None,
         )
         for arg in command.args:
-            _add_argument(p, arg.name, arg.kind, arg.help, arg.required, arg.keyword)
+            _add_argument(p, arg.name, arg.kind, arg.help, arg.required, arg.keyword, arg.choices)
 
 
 def _add_argument(
@@ -58,14 +60,17 @@ def _add_argument(
     text: str,
     required: bool,
     keyword: str | None,
+    choices: tuple[str, ...] = (),
 ) -> None:
     dest = name.replace("-", "_")
     if kind == Kind.FLAG:
         p.add_argument(f"--{name}", dest=dest, action="store_true", help=text)
     elif keyword:
-        p.add_argument(f"--{keyword}", dest=dest, help=text)
+        p.add_argument(f"--{keyword}", dest=dest, help=text, choices=choices or None)
     elif kind in (Kind.JOBS, Kind.EVENTS, Kind.SETTINGS):
         p.add_argument(dest, nargs="+" if required else "*", help=text, metavar=name.upper())
+    elif choices:
+        p.add_argument(dest, nargs=None if required else "?", help=text, choices=choices)
     else:
         p.add_argument(dest, nargs=None if required else "?", help=text, metavar=name.upper())
 
@@ -94,11 +99,14 @@ def values_from(command: Command, args: argparse.Namespace) -> Values:
 async def cmd_admin(client: CirrusClient, args: argparse.Namespace) -> int:
     command = BY_NAME[args.admin_command]
     try:
-        response, rendered = await AdminClient(client).run(command, values_from(command, args))
+        values = values_from(command, args)
+        response, rendered = await AdminClient(client).run(command, values)
     except UsageError as exc:
         raise SystemExit(f"cirrus admin {command.name}: {exc}") from None
     if args.json:
         print(response.model_dump_json(by_alias=True, exclude_none=True))
+    elif values.get("csv") and rendered.table is not None:
+        print(rendered.table.csv())
     else:
         print(rendered.text())
     return 0

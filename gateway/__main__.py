@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 from pathlib import Path
 
 import uvloop
 
+from stanzas import logsetup
+
 from .app import GatewayApp, GatewayConfig, describe
-from .logs import BoundedFormatter
+from .logs import MAX_RECORD, BoundedFormatter
 
 READY = "cirrus gateway ready"
 
@@ -33,11 +34,12 @@ async def run(config: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="cirrus gateway", description=__doc__)
     parser.add_argument("--config", type=Path, required=True)
-    parser.add_argument("--log-level", default="INFO")
+    logsetup.add_arguments(parser)
     args = parser.parse_args(argv)
-    handler = logging.StreamHandler()
-    handler.setFormatter(BoundedFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    logging.basicConfig(level=args.log_level, handlers=[handler])
+    # Bounded either way: no client can make one record huge.
+    logsetup.configure(
+        args.log_level, args.log_format, text_formatter=BoundedFormatter, max_field=MAX_RECORD
+    )
     uvloop.run(run(args.config))
 
 

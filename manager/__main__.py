@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
 import signal
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import uvloop
 
 from manager.app import ManagerApp
 from manager.config import ManagerSettings
+from stanzas import logsetup
 
 
 async def run(config: Path) -> None:
@@ -35,11 +35,9 @@ async def run(config: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m manager", description=__doc__)
     parser.add_argument("--config", type=Path, required=True)
-    parser.add_argument("--log-level", default="INFO")
+    logsetup.add_arguments(parser)
     args = parser.parse_args()
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    logsetup.configure(args.log_level, args.log_format)
     uvloop.run(run(args.config))
 
 

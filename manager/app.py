@@ -14,6 +14,7 @@ from manager.drivers.base import DeviceDriver
 from manager.drivers.scanner import ScanDriver
 from manager.drivers.smtp import SmtpDriver
 from manager.held_jobs import HeldJobs
+from manager.metrics import ManagerMetrics
 from manager.scan_worker import ScanWorker
 from manager.transform import Transformer
 from stanzas.device_ops import WorkNotification
@@ -96,6 +97,12 @@ class ManagerApp:
         self.session.on_online.append(self._on_online)
         self.session.service_messages.append(self._on_message)
         self._acting: set[asyncio.Task[None]] = set()
+        self.metrics = (
+            ManagerMetrics(self, settings.metrics_port)
+            if settings.metrics_port is not None
+            else None
+        )
+        self.metrics_port: int | None = None  # where /metrics listens, once started
 
     def _make_driver(self, device: DeviceSettings) -> DeviceDriver:
         if device.driver.strip().lower().startswith("smtp:"):
@@ -107,11 +114,15 @@ class ManagerApp:
 
     async def start(self, timeout: float = 30.0) -> None:
         await asyncio.to_thread(Transformer(self.settings.state_dir / "transform").clear)
+        if self.metrics is not None:
+            self.metrics_port = self.metrics.start()
         for worker in self.workers.values():
             await worker.start()
         await self.session.start(timeout)
 
     async def stop(self) -> None:
+        if self.metrics is not None:
+            self.metrics.stop()
         await self.session.stop()
         for worker in self.workers.values():
             await worker.stop()

@@ -53,6 +53,7 @@ class ManagerSettings(BaseModel):
     device_hold: float = 2.0
     smtp: SmtpSettings | None = None  # the server EmailOut (smtp:) devices send through
     transform_timeout: float = 300.0  # seconds one converter run may take
+    metrics_port: int | None = None  # /metrics on 127.0.0.1:PORT (0: any free port)
 
     @field_validator("smtp", mode="before")
     @classmethod

@@ -75,6 +75,7 @@ class DeviceWorker:
             transformer=transformer,
         )
         self.registered = asyncio.Event()
+        self.device_answers = False  # the device answered its last status query (metrics)
         # Per job, only while it is worked on or waits for a retry (bounded by the jobs
         # in hand, never by the jobs seen: see tests/unit/test_device_worker.py).
         self._jobs: dict[int, asyncio.Task[None]] = {}
@@ -307,6 +308,7 @@ class DeviceWorker:
         while True:
             try:
                 status = await self.driver.get_status()
+                self.device_answers = True
                 if status != self.side.printer and self.registered.is_set():
                     self.side.printer = status
                     await self.call(
@@ -315,7 +317,10 @@ class DeviceWorker:
                         ),
                         ops.UpdateServiceStateResponse,
                     )
-            except (DeviceUnreachable, CloudImagingError) as exc:
+            except DeviceUnreachable as exc:
+                self.device_answers = False
+                log.debug("device status not reported: %s", exc)
+            except CloudImagingError as exc:
                 log.debug("device status not reported: %s", exc)
             await self.driver.wait_for_change(self.status_interval)
 

@@ -502,6 +502,7 @@ class JobRunner:
                 output_device_job_id=held.device_job_id,
                 output_device_job_state=status.job_state,
                 job_impressions_completed=status.job_impressions_completed,
+                job_media_sheets_completed=status.job_media_sheets_completed,
             ),
             ops.UpdateJobStateResponse,
         )

@@ -108,6 +108,7 @@ class ScanWorker:
         self.printer_location = printer_location
         self.status_interval = status_interval
         self.registered = asyncio.Event()
+        self.device_answers = False  # the scanner answered its last status query (metrics)
         self.idle = asyncio.Event()
         self.idle.set()
         self._jobs: dict[int, asyncio.Task[None]] = {}
@@ -322,6 +323,7 @@ class ScanWorker:
         while True:
             try:
                 status = await self.driver.get_status()
+                self.device_answers = True
                 if status != self._last_status and self.registered.is_set():
                     self._last_status = status
                     await self.call(
@@ -330,7 +332,10 @@ class ScanWorker:
                         ),
                         ops.UpdateServiceStateResponse,
                     )
-            except (DeviceUnreachable, CloudImagingError) as exc:
+            except DeviceUnreachable as exc:
+                self.device_answers = False
+                log.debug("scanner status not reported: %s", exc)
+            except CloudImagingError as exc:
                 log.debug("scanner status not reported: %s", exc)
             await asyncio.sleep(self.status_interval)
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
 import signal
+import sys
+import tarfile
 from pathlib import Path
 
 import uvloop
 
 from server.app import ServiceApp
+from server.backup import archive
 from server.config import Settings
+from stanzas import logsetup
 
 
 async def run(config: Path) -> None:
@@ -35,12 +38,33 @@ async def run(config: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
     parser.add_argument("--config", type=Path, required=True)
-    parser.add_argument("--log-level", default="INFO")
-    args = parser.parse_args()
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    parser.add_argument(
+        "--restore",
+        type=Path,
+        metavar="ARCHIVE",
+        help="restore a backup (cirrus admin backup) into the config's fresh state, then exit",
     )
+    logsetup.add_arguments(parser)
+    args = parser.parse_args()
+    logsetup.configure(args.log_level, args.log_format)
+    if args.restore is not None:
+        raise SystemExit(restore(args.config, args.restore))
     uvloop.run(run(args.config))
+
+
+def restore(config: Path, backup: Path) -> int:
+    settings = Settings.load(config)
+    try:
+        manifest = archive.restore(backup, settings.database, settings.spool_dir)
+    except (archive.RestoreError, OSError, tarfile.TarError) as exc:
+        print(f"cannot restore {backup}: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"restored {manifest['jobs']} jobs and the data of {len(manifest['spool'])} documents"
+        f" into {settings.database}; start the service as usual: its devices resynchronise",
+        flush=True,
+    )
+    return 0
 
 
 if __name__ == "__main__":

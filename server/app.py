@@ -5,17 +5,19 @@ between the layers is here."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 
 from aiohttp import web
 
-from server import notifier
+from server import metrics, notifier
 from server.admin.plugin import AdminPlugin
 from server.config import Settings
 from server.context import ServiceContext
 from server.documents import by_reference
 from server.jobs import housekeeping
+from server.metrics import ServiceMetrics
 from server.notifier import Notifier
 from server.transport.component import ServiceComponent
 from server.transport.http import start_http
@@ -28,16 +30,20 @@ class ServiceApp:
         self.service = (
             ServiceContext(settings) if clock is None else ServiceContext(settings, clock)
         )
-        self.notifier = Notifier(self.service)
+        self.metrics = ServiceMetrics(self.service)
+        self.notifier = Notifier(self.service, pushed=self.metrics.pushed)
         self.admin = AdminPlugin(self.service)  # chat bot, ad-hoc commands, presence, alerts
         self.component: ServiceComponent | None = None
         self._http: web.AppRunner | None = None
+        self._connected = False  # the component has been online once (then: reconnects)
 
     async def start(self, *, wait_online: float = 30.0) -> None:
         ctx = self.service
         await self.start_core()
         ctx.tasks.spawn(housekeeping.run(ctx), daemon=True)
-        self._http = await start_http(ctx)
+        self._http = await start_http(
+            ctx, functools.partial(metrics.add_routes, ctx=ctx, metrics=self.metrics)
+        )
         self.component = self.connect_component()
         await asyncio.wait_for(self.component.online.wait(), wait_online)
         await by_reference.resume_fetches(ctx)
@@ -47,6 +53,7 @@ class ServiceApp:
         """The store and the state machines, with the notifier listening: the service
         without its network sides (the handler tests plug in a component of their own)."""
         await self.service.start()
+        await self.metrics.start()
         self.notifier.attach()
 
     def connect_component(self) -> ServiceComponent:
@@ -63,6 +70,9 @@ class ServiceApp:
         return component
 
     def _on_session_start(self, _event: object) -> None:
+        if self._connected:
+            self.service.traffic.reconnects += 1
+        self._connected = True
         self.service.tasks.spawn(notifier.announce_restart(self.service))
 
     def unplug_component(self, component: ServiceComponent) -> None:
@@ -82,4 +92,5 @@ class ServiceApp:
             self._http = None
         if self.notifier.attached:
             self.notifier.detach()
+        self.metrics.stop()
         await self.service.stop()

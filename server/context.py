@@ -12,17 +12,23 @@ through the `Push` port the XMPP component implements.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import ssl
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from server.accounting.groups import Groups, NoGroups
+from server.accounting.quotas import Quotas
 from server.config import Settings
 from server.documents.slots import Slots
 from server.documents.spool import Spool
 from server.documents.uploads import UploadOrigins
+from server.joblog.record import FACILITIES
+from server.joblog.recorder import JobLog
+from server.joblog.writer import JobLogWriter
 from server.jobs.retention import RetentionPolicy
 from server.jobs.states import JobStates
 from server.queues.states import QueueStates
@@ -34,7 +40,9 @@ from server.stores.documents import DocumentStore
 from server.stores.jobs import Job, JobStore
 from server.stores.queue_states import QueueStateStore
 from server.stores.queues import QueueStore
+from server.stores.quotas import QuotaStore
 from server.stores.schedule import JobScheduleStore
+from server.stores.usage import UsageStore
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +77,18 @@ class Push(Protocol):
     def identify(self, device: Device, actions: list[str], message: str | None) -> None: ...
 
 
+@dataclass
+class Traffic:
+    """Counts the hot path keeps as plain integers (server/metrics.py exports them at
+    each scrape): document bytes in and out, the component's reconnects, and every
+    request by operation and outcome (its IPP status)."""
+
+    document_bytes_in: int = 0
+    document_bytes_out: int = 0
+    reconnects: int = 0
+    requests: collections.Counter[tuple[str, str]] = field(default_factory=collections.Counter)
+
+
 class Tasks:
     """Background work of the service: follow-up work of committed changes (pushes,
     retention, fetches) and, as `daemon`s, loops that run until the service stops."""
@@ -101,12 +121,29 @@ class Tasks:
             log.error("background task failed", exc_info=task.exception())
 
 
+def job_log_writer(settings: Settings) -> JobLogWriter | None:
+    """The job log's writer for the settings' destinations (None: no job log)."""
+    config = settings.job_log
+    if not config.destinations:
+        return None
+    return JobLogWriter(
+        file=settings.job_log_file() if "file" in config.destinations else None,
+        syslog_socket=config.syslog_socket if "syslog" in config.destinations else None,
+        facility=FACILITIES[config.facility],
+        hostname=config.hostname,
+        max_bytes=config.max_bytes,
+        rotate_seconds=config.rotate_after,
+        retention_seconds=config.retention_days * 86400,
+    )
+
+
 class ServiceContext:
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.clock = clock
         self.started = clock()  # for system-up-time
         self.tasks = Tasks()
+        self.traffic = Traffic()
         self.db = Database(settings.database, synchronous=settings.sqlite_synchronous)
         self.jobs = JobStore(self.db)
         self.documents = DocumentStore(self.db)
@@ -123,7 +160,18 @@ class ServiceContext:
         self.retention = RetentionPolicy(
             self.db, self.jobs, self.documents, self.queues, self.spool, self.tasks.spawn
         )
-        self.job_states = JobStates(self.db, self.jobs, self.documents, self.retention, clock)
+        self.usage = UsageStore(self.db)
+        self.job_states = JobStates(
+            self.db, self.jobs, self.documents, self.retention, clock, usage=self.usage
+        )
+        # Who is in which group (issue 13's groups plug in here), and the quotas.
+        self.groups: Groups = NoGroups()
+        self.quotas = Quotas(
+            QuotaStore(self.db), self.usage, self.jobs, self.job_states, self.groups, clock
+        )
+        self.job_log = JobLog(
+            job_log_writer(settings), settings.xmpp.component_jid, clock, self.db.after_commit
+        )
         self.queue_states = QueueStates(
             self.db,
             QueueStateStore(self.db),
@@ -137,6 +185,8 @@ class ServiceContext:
         # Within the context: a queue is idle or processing as its jobs reach and leave
         # the device; an ended job's transfer slots go.
         self.job_states.listeners += [self.queue_states.job_changed, self.slots.job_changed]
+        # Every committed change of a job is a record of the job log (seed 000).
+        self.job_states.listeners.append(self.job_log.job_changed)
         self.push: Push | None = None  # the XMPP component, once connected (server/app.py)
         self.online: set[str] = set()  # device accounts (bare JIDs) present, from presence
         # Trust for Send<Service>Uri over https (None: the system's CAs).
@@ -155,13 +205,16 @@ class ServiceContext:
 
     async def start(self) -> None:
         self.spool.prepare()
+        self.job_log.start()
         await self.db.open()
         await self.queue_states.start()
+        await self.quotas.load()
 
     async def stop(self) -> None:
         self.queue_states.stop()
         await self.tasks.cancel_all()
         await self.db.close()
+        self.job_log.stop()
 
     def now(self) -> int:
         return int(self.clock())

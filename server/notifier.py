@@ -10,6 +10,8 @@ back. It never writes anything.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 
 from server.context import ServiceContext
 from server.stores.devices import Device
@@ -20,8 +22,12 @@ from stanzas.states import RegistrationState
 
 
 class Notifier:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(
+        self, ctx: ServiceContext, pushed: Callable[[str, float], None] | None = None
+    ) -> None:
         self.ctx = ctx
+        # Told how long after its COMMIT each push left (the metrics' push latency).
+        self.pushed = pushed or (lambda _kind, _seconds: None)
         self._push_order = asyncio.Lock()
         self.attached = False
 
@@ -46,12 +52,14 @@ class Notifier:
             if after.is_fetchable:
                 self._notify(after.printer_name, fetchable=[after.job_id])
             return
+        committed = time.monotonic()
         if (
             after.job_state != before.job_state
             or after.job_state_reasons != before.job_state_reasons
             or after.job_state_message != before.job_state_message
         ):
             push.job_event(after)
+            self.pushed("job-event", time.monotonic() - committed)
         if after.is_fetchable and not before.is_fetchable:
             self._notify(after.printer_name, fetchable=[after.job_id])
         if after.output_device_uuid:
@@ -77,7 +85,7 @@ class Notifier:
             await self.notify_device(printer_name, fetchable=fetchable)
 
     def _notify(self, printer_name: str, **work: list[int]) -> None:
-        self.ctx.tasks.spawn(self.notify_device(printer_name, **work))
+        self.ctx.tasks.spawn(self.notify_device(printer_name, since=time.monotonic(), **work))
 
     async def notify_device(
         self,
@@ -86,6 +94,7 @@ class Notifier:
         cancel: list[int] | None = None,
         suspend: list[int] | None = None,
         resume: list[int] | None = None,
+        since: float | None = None,
     ) -> None:
         # One at a time, so that pushes leave in the order of the changes they announce
         # (a suspend must not overtake the resume that follows it).
@@ -100,6 +109,8 @@ class Notifier:
             push.work(
                 device, fetchable or [], cancel or [], suspend=suspend or [], resume=resume or []
             )
+            if since is not None:
+                self.pushed("work", time.monotonic() - since)
 
 
 async def approved_device(ctx: ServiceContext, printer_name: str) -> Device | None:

@@ -234,6 +234,7 @@ class UpdateJobState(DeviceRequest):
     output_device_job_id: Count | None = None
     output_device_job_state: JobState | None = None
     job_impressions_completed: Count | None = None
+    job_media_sheets_completed: Count | None = None  # RFC 8011 §5.3.18.2
 
 
 class UpdateJobStateResponse(Payload):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from stanzas.model import Element
@@ -119,6 +121,8 @@ class JobStatus(Element):
     job_state_message: Text | None = None
     number_of_documents: Count | None = None
     job_impressions_completed: Count | None = None
+    job_media_sheets_completed: Count | None = None
+    job_k_octets: Count | None = None  # the documents' size; set when the job ends
     output_device_uuid: UuidUrn | None = None
     output_device_job_id: Count | None = None
     output_device_job_state: JobState | None = None
@@ -158,6 +162,9 @@ class QueueConfiguration(Element):
     multiple_operation_time_out_action: Keyword | None = None
     allow_private_document_uris: bool | None = None  # Send<Service>Uri to internal hosts
     job_mandatory_elements: list[Keyword] | None = None  # always honoured, per queue
+    # A job over its user's or group's quota: 'hold-job' (pending-held with
+    # account-limit-reached, the default) or 'refuse-job' (client-error-not-possible).
+    quota_exceeded_action: Literal["hold-job", "refuse-job"] | None = None
 
 
 class ServiceDescription(Element):

@@ -5,14 +5,14 @@ from __future__ import annotations
 from slixmpp import Iq, Message
 from slixmpp.xmlstream import ElementBase, register_stanza_plugin
 
-from stanzas import admin_ops, client_ops, device_ops
+from stanzas import admin_ops, client_ops, device_ops, operating_ops
 from stanzas.model import Payload
 from stanzas.namespace import NS
 
 
 def _payloads() -> dict[str, type[Payload]]:
     found: dict[str, type[Payload]] = {}
-    for module in (device_ops, client_ops, admin_ops):
+    for module in (device_ops, client_ops, admin_ops, operating_ops):
         for obj in vars(module).values():
             if isinstance(obj, type) and issubclass(obj, Payload) and "ELEMENT" in vars(obj):
                 found[obj.ELEMENT] = obj

@@ -25,6 +25,7 @@ come any more, not at the time-out:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import hashlib
@@ -164,6 +165,10 @@ class _Session(QuickReconnect):
     connection_listeners: list[Callable[[bool], None]]
     request_timeout: float
     _reconnect: asyncio.TimerHandle | None
+    # Requests by element and outcome (IPP status, or the error class's status when the
+    # answer could not come), and logins: what a manager's metrics export.
+    outcomes: collections.Counter[tuple[str, str]]
+    logins: int
 
     def _setup(self: Any, service_jid: str, host: str, port: int) -> None:
         self.service_jid = service_jid
@@ -172,6 +177,8 @@ class _Session(QuickReconnect):
         self._on_answer = {}
         self._probe = None
         self._reconnect = None
+        self.outcomes = collections.Counter()
+        self.logins = 0
         self.connection_listeners = []
         self.request_timeout = REQUEST_TIMEOUT
         self.backoff = Backoff()
@@ -254,10 +261,16 @@ class _Session(QuickReconnect):
         try:
             send_xml(self, stanza_xml(self._iq_tag, attributes, payload))
             xml = await answer
+        except CloudImagingError as lost:
+            self.outcomes[payload.ELEMENT, lost.status] += 1
+            raise
         finally:
             self._forget(key)
         if xml.get("type") == "error":
-            raise error_from_xml(xml)
+            error = error_from_xml(xml)
+            self.outcomes[payload.ELEMENT, error.status] += 1
+            raise error
+        self.outcomes[payload.ELEMENT, "successful-ok"] += 1
         return early[0] if early else read_xml(xml, response_type)
 
     def _expect(self: Any, key: str, request: str, timeout: float) -> asyncio.Future[ET.Element]:
@@ -373,6 +386,7 @@ class _Session(QuickReconnect):
                 answer.set_exception(error(why))
 
     async def _on_session_start(self: Any, _event: object) -> None:
+        self.logins += 1
         self.reconnected()
         self.announce()
         self.online.set()

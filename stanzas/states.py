@@ -72,6 +72,8 @@ class JobStateReason:
     JOB_QUEUED = "job-queued"  # accepted by the device, waiting there
     JOB_PRINTING = "job-printing"  # the device is marking
     JOB_HOLD_UNTIL_SPECIFIED = "job-hold-until-specified"
+    # PWG 5100.16: held (or refused) because its user's or group's quota is used up.
+    ACCOUNT_LIMIT_REACHED = "account-limit-reached"
     PRINTER_STOPPED = "printer-stopped"  # the device is stopped (paper out …)
     JOB_SUSPENDED = "job-suspended"  # SuspendCurrent<Service>Job (PWG 5100.11)
     PROCESSING_TO_STOP_POINT = "processing-to-stop-point"  # cancel requested, device stopping

@@ -115,6 +115,69 @@ def service_sections(names: Names, *, secret: str, state: Path) -> list[Section]
                 "power cut; do not lower it in production.",
                 example="FULL",
             ),
+            Setting(
+                "backup_dir",
+                "Where `cirrus admin backup FILE` writes its archive, on this host (a file "
+                "name, never over an existing one). Default: backups/ beside the database.",
+                example=str(state / "backups"),
+            ),
+        ],
+    )
+    job_log = Section(
+        "job_log",
+        "The job log (seed 000, PWG 5110.3 Common Log Format): one RFC 5424 record per job "
+        "transaction and per device request, after its COMMIT. docs/deploy.md lists the "
+        "records and fields, and the rsyslog and logrotate settings that go with them.",
+        [
+            Setting(
+                "destinations",
+                '"file" and/or "syslog" (the local syslog socket); [] keeps no job log.',
+                ["file"],
+            ),
+            Setting(
+                "file",
+                "The log file (rotated and deleted by the settings below). Default: "
+                "job-log/jobs.log beside the database.",
+                example="/var/log/cirrus/jobs.log",
+            ),
+            Setting(
+                "syslog_socket", "The local syslog daemon's datagram socket.", example="/dev/log"
+            ),
+            Setting(
+                "facility",
+                "Syslog facility: lpr (printing), daemon, user, local0 … local7.",
+                example="lpr",
+            ),
+            Setting(
+                "hostname",
+                "HOSTNAME of the records (default: this host's name).",
+                example=names.component_jid,
+            ),
+            Setting(
+                "max_bytes",
+                "Start a new file at this size (0: never by size).",
+                example=64 * 1024 * 1024,
+            ),
+            Setting("rotate_after", "Start a new file at this age, seconds.", example=86400.0),
+            Setting(
+                "retention_days",
+                "Delete rotated files older than this: the retention policy the seed asks "
+                "the service's owner to set.",
+                example=366.0,
+            ),
+        ],
+    )
+    metrics = Section(
+        "metrics",
+        "GET /metrics (Prometheus) on the byte endpoint; GET /healthz (database, XMPP) is "
+        "always open, for load balancers.",
+        [
+            Setting(
+                "token",
+                "Scrapers send `Authorization: Bearer TOKEN`. Without a token /metrics "
+                "answers only requests from this host that came through no proxy.",
+                example="a-long-random-string",
+            ),
         ],
     )
     xmpp = Section(
@@ -175,7 +238,36 @@ def service_sections(names: Names, *, secret: str, state: Path) -> list[Section]
             ),
         ],
     )
-    return [top, xmpp, http]
+    chat_print = Section(
+        "chat_print",
+        "Printing from any chat client (docs/client.md): users share a file with the "
+        "service (an XEP-0363 upload to the XMPP server's file share, then its link); the "
+        "service fetches it from the file share, and from nowhere else.",
+        [
+            Setting(
+                "upload_hosts",
+                "The file share's origins: host (https, 443), host:port or "
+                "https://host:port; plain http only on loopback. Empty: no chat printing.",
+                example=[f"upload.{names.domain}:5281"],
+            ),
+            Setting(
+                "ca_file",
+                "Extra CAs to trust for the file share (its own CA); the system's are "
+                "always trusted.",
+                example="/etc/ssl/certs/upload-ca.pem",
+            ),
+            Setting(
+                "owner_in_url",
+                "sha1 for ejabberd's mod_http_upload (jid_in_url: sha1): only the sender's "
+                "own uploads print; none for Prosody, whose links do not say.",
+                example="sha1",
+            ),
+            Setting(
+                "max_size", "Largest shared file fetched, octets (100 MiB).", example=104857600
+            ),
+        ],
+    )
+    return [top, xmpp, http, job_log, metrics, chat_print]
 
 
 def manager_sections(
@@ -215,6 +307,11 @@ def manager_sections(
                 "Seconds one conversion (Ghostscript, texttopdf, img2pdf) of a document "
                 "the printer does not take may run before the job is aborted.",
                 example=300.0,
+            ),
+            Setting(
+                "metrics_port",
+                "Serve Prometheus metrics on 127.0.0.1:PORT (GET /metrics); off when left out.",
+                example=9464,
             ),
         ],
     )

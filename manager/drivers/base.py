@@ -81,6 +81,7 @@ class DeviceJobStatus:
     job_state_reasons: tuple[str, ...] = ("none",)
     job_state_message: str = ""
     job_impressions_completed: int = 0
+    job_media_sheets_completed: int = 0  # sheets of paper, as the device counts them
     # Whether the device has begun processing the job (IPP time-at-processing has a
     # value): a job that ended without ever processing printed nothing. None: the
     # device does not say.

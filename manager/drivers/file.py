@@ -95,6 +95,7 @@ class _FileJob:
             tuple(self.reasons),
             self.message,
             self.impressions,
+            self.impressions,  # one impression a sheet: a file per copy is the "paper"
             # a document in place is a document printed
             processing_began=bool(self.files),
         )

@@ -128,6 +128,7 @@ JOB_ATTRIBUTES = [
     "job-state-reasons",
     "job-state-message",
     "job-impressions-completed",
+    "job-media-sheets-completed",
     "time-at-processing",  # no-value until the printer begins processing the job
     "job-k-octets",
 ]
@@ -614,6 +615,7 @@ class IppDriver(DeviceDriver):
             job_state_reasons=tuple(_text(v) for v in job.values("job-state-reasons")) or ("none",),
             job_state_message=_text(job.first("job-state-message", "")),
             job_impressions_completed=int(job.first("job-impressions-completed", 0) or 0),
+            job_media_sheets_completed=int(job.first("job-media-sheets-completed", 0) or 0),
             # RFC 8011 §5.3.14: no-value until the job begins processing
             processing_began=None if processing is None else not processing.is_out_of_band,
             job_k_octets=k_octets if isinstance(k_octets, int) else None,
@@ -663,6 +665,7 @@ class IppDriver(DeviceDriver):
             shown,
             job_id=job_id,
             job_impressions_completed=sum(s.job_impressions_completed for s in statuses),
+            job_media_sheets_completed=sum(s.job_media_sheets_completed for s in statuses),
             processing_began=True if any(began) else None if None in began else False,
             job_k_octets=None if None in k_octets else sum(k or 0 for k in k_octets),
         )

@@ -136,9 +136,16 @@ class SimJob:
             job_state_reasons=self.reasons,
             job_state_message=self.message,
             job_impressions_completed=self.impressions,
+            job_media_sheets_completed=self.sheets,
             processing_began=self.began,
             job_k_octets=-(-self.byte_count // 1024),
         )
+
+    @property
+    def sheets(self) -> int:
+        """Two impressions a sheet when printed on both sides."""
+        two_sided = (self.ticket.sides or "").startswith("two-sided")
+        return (self.impressions + 1) // 2 if two_sided else self.impressions
 
 
 def _parse_bool(value: str) -> bool:

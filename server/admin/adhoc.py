@@ -274,6 +274,9 @@ class AdHocCommands:
             return {**field, "ftype": "boolean", "value": False}
         if arg.kind == Kind.SETTINGS:
             return {**field, "ftype": "text-multi", "desc": "one NAME=VALUE per line"}
+        if arg.kind == Kind.CHOICE:
+            options = [{"label": c, "value": c} for c in arg.choices]
+            return {**field, "ftype": "list-single", "options": options}
         if arg.kind == Kind.EVENTS:
             options = [{"label": e.value, "value": e.value} for e in AlertEvent]
             return {**field, "ftype": "list-multi", "options": options, "required": False}

@@ -138,4 +138,6 @@ class ChatBot:
             log.exception("chat command %r from %s failed", body, caller.bare)
             return "error: the command failed inside the service (server-error-internal-error)"
         log.info("chat: %s ran %s", caller.bare, command.name)
+        if values.get("csv") and rendered.table is not None:
+            return "\n".join([*rendered.lines, "```", rendered.table.csv(), "```"])
         return preformatted(rendered)

@@ -77,12 +77,14 @@ async def fetch_document(ctx: ServiceContext, job_id: int, number: int) -> None:
         if job is None or document is None or job.job_state.is_terminal:
             ctx.spool.discard(spooled.name)
             return
-        await ctx.documents.update(
+        document = await ctx.documents.update(
             document,
             spool_name=spooled.name,
             document_size=spooled.size,
             document_digest=spooled.digest,
         )
+        ctx.job_log.document_received(job, document)
+        ctx.traffic.document_bytes_in += document.document_size
         await release_if_complete(ctx, job)
 
 

@@ -25,6 +25,7 @@ def hand_out(
             raise NotFound(f"the data of document {document.document_number} is gone") from None
         if len(data) != document.document_size:
             raise InternalError(f"the data of document {document.document_number} is damaged")
+        ctx.traffic.document_bytes_out += len(data)
         return {"document_data": data}
     slot = ctx.slots.new_download(
         job_id=document.job_id,

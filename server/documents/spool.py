@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import ctypes
 import hashlib
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,8 @@ class Spool:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._folder_sync = _FolderSync(directory)
+        self._holds = 0  # backups copying the spool: discards wait until they are done
+        self._held: list[str] = []
 
     def prepare(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -130,7 +133,24 @@ class Spool:
         return SpooledFile(name=name, size=size, digest=hexdigest)
 
     def discard(self, name: str) -> None:
+        if self._holds:
+            self._held.append(name)
+            return
         self.path(name).unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def discards_held(self) -> Iterator[None]:
+        """No file leaves the spool meanwhile (an online backup copies what its snapshot
+        of the database names); the discards asked for meanwhile happen at the end."""
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
+            if not self._holds:
+                held, self._held = self._held, []
+                for name in held:
+                    self.discard(name)
 
     def read_small(self, name: str, limit: int) -> bytes:
         """A small spooled document whole, for in-band delivery (at most `limit` + 1

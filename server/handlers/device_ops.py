@@ -294,6 +294,7 @@ async def update_job_state(
             output_device_job_id=req.output_device_job_id,
             output_device_job_state=req.output_device_job_state,
             job_impressions_completed=req.job_impressions_completed,
+            job_media_sheets_completed=req.job_media_sheets_completed,
         )
     return ops.UpdateJobStateResponse(
         job_id=job.job_id, job_state=job.job_state, job_state_reasons=list(job.job_state_reasons)

@@ -56,9 +56,11 @@ async def release(states: JobStates, job: Job, message: str | None) -> Job:
     """pending-held → pending (and fetchable once all its documents are in)."""
     if job.job_state != JobState.PENDING_HELD:
         return job
-    return await states.change(
-        job, JobState.PENDING, remove=[R.JOB_HOLD_UNTIL_SPECIFIED], message=message
-    )
+    # Held over a quota too: only the quota's reset or an administrator's raise of it
+    # releases that hold (server/accounting/quotas.py).
+    held = R.ACCOUNT_LIMIT_REACHED in job.job_state_reasons
+    state = JobState.PENDING_HELD if held else JobState.PENDING
+    return await states.change(job, state, remove=[R.JOB_HOLD_UNTIL_SPECIFIED], message=message)
 
 
 async def suspend(states: JobStates, job: Job, message: str | None) -> Job:

@@ -40,6 +40,11 @@ async def sweep(ctx: ServiceContext, now: int | None = None) -> None:
         queue = queues.get(job.printer_name)
         if queue is not None:
             await _time_out(ctx, job, queue, now)
+    # Quotas set by another instance, and jobs held over a quota whose period reset.
+    if ctx.quotas.due():
+        await ctx.quotas.release_held()
+    else:
+        await ctx.quotas.load()
     for job in await ctx.jobs.list_ended_before(before=now):
         queue = queues.get(job.printer_name)
         if queue is not None:

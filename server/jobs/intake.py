@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 
+from server.accounting.quotas import REFUSE
 from server.context import Caller, ServiceContext
 from server.documents import by_reference
 from server.documents.slots import UploadSlot
@@ -52,6 +53,8 @@ async def commit_upload(
                 document_ticket=slot.document_ticket or JobTicket(),
             )
         )
+        ctx.job_log.document_received(job, document)
+        ctx.traffic.document_bytes_in += document.document_size
         close_asked = ctx.slots.take_close_request(job.job_id)  # a CloseJob came meanwhile
         last = slot.last_document or close_asked
         job = await closing.close_or_count(ctx, job, last, job.number_of_documents + 1)
@@ -121,6 +124,8 @@ async def commit_output(
                 time_at_creation=ctx.now(),
             )
         )
+        ctx.job_log.document_received(job, document)
+        ctx.traffic.document_bytes_in += document.document_size
         job = await ctx.jobs.update(job, number_of_documents=number, time_last_activity=ctx.now())
     return job, document
 
@@ -145,6 +150,17 @@ async def insert_job(
     now = ctx.now()
     reasons: tuple[str, ...] = (R.JOB_HOLD_UNTIL_SPECIFIED,) if held else ()
     reasons = reasons if closed_with else (R.JOB_INCOMING, *reasons)
+    message = ""
+    over = await ctx.quotas.exceeded(caller.bare, queue.printer_name)
+    if over is not None and idempotency_key is not None:
+        if await ctx.jobs.get_by_key(caller.bare, idempotency_key) is not None:
+            over = None  # sent again: its first job answers it (and is counted already)
+    if over is not None:
+        if queue.configuration.quota_exceeded_action == REFUSE:
+            ctx.job_log.job_refused(caller.bare, queue.printer_name, over.message)
+            raise NotPossible(f"not accepted: {over.message}")
+        held, message = True, f"held: {over.message}"
+        reasons = (*reasons, R.ACCOUNT_LIMIT_REACHED)
     job = await ctx.job_states.create(
         job_uuid=uuid.uuid4().urn,
         printer_name=queue.printer_name,
@@ -156,6 +172,7 @@ async def insert_job(
         job_priority=ticket.job_priority or 50,
         job_state=JobState.PENDING_HELD if held else JobState.PENDING,
         job_state_reasons=reasons,
+        job_state_message=message,
         is_closed=bool(closed_with),
         number_of_documents=closed_with,
         time_at_creation=now,
@@ -198,7 +215,7 @@ async def insert_printed_job(
             idempotency_key=idempotency_key,
             digest=digest,
         )
-        await ctx.documents.insert(
+        document = await ctx.documents.insert(
             Document(
                 job_id=job.job_id,
                 document_number=1,
@@ -211,6 +228,8 @@ async def insert_printed_job(
                 time_at_creation=job.time_at_creation,
             )
         )
+        ctx.job_log.document_received(job, document)
+        ctx.traffic.document_bytes_in += document.document_size
         return job
 
 
@@ -273,7 +292,7 @@ async def resubmit(
                     spool_name = f"{job.job_id}-{document.document_number}-resubmit"
                     os.link(ctx.spool.path(document.spool_name), ctx.spool.path(spool_name))
                     linked.append(spool_name)
-                await ctx.documents.insert(
+                copy = await ctx.documents.insert(
                     Document(
                         job_id=job.job_id,
                         document_number=document.document_number,
@@ -288,6 +307,8 @@ async def resubmit(
                         document_ticket=document.document_ticket,
                     )
                 )
+                if copy.has_data:
+                    ctx.job_log.document_received(job, copy)
             job = await closing.close_or_count(ctx, job, True, len(documents))
     except BaseException:
         for name in linked:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from server.stores.db import Database
 from server.stores.documents import Document, DocumentStore
 from server.stores.jobs import Job, JobStore
+from server.stores.usage import UsageStore
 from stanzas.errors import NotPossible
 from stanzas.states import DocumentState, JobState
 from stanzas.states import JobStateReason as R
@@ -67,6 +68,7 @@ TRANSIENT_REASONS = frozenset(
         R.PRINTER_STOPPED,
         R.PROCESSING_TO_STOP_POINT,
         R.JOB_HOLD_UNTIL_SPECIFIED,
+        R.ACCOUNT_LIMIT_REACHED,
     }
 )
 # The reason each final state gets when nothing more specific was given.
@@ -175,12 +177,14 @@ class JobStates:
         documents: DocumentStore,
         retention: Retention,
         clock: Callable[[], float] = time.time,
+        usage: UsageStore | None = None,
     ) -> None:
         self.db = db
         self.jobs = jobs
         self.documents = documents
         self.retention = retention
         self.clock = clock
+        self.usage = usage  # accounting: each ended job's row
         self.listeners: list[JobListener] = []
 
     async def create(self, **values: Any) -> Job:
@@ -237,11 +241,37 @@ class JobStates:
         # and the admin front ends all let it end the transaction).
         own = not self.db.in_own_transaction()
         async with self.db.transaction() if own else contextlib.nullcontext():
+            documents: list[Document] = []
+            octets = 0
+            if state.is_terminal:
+                documents = await self.documents.list(job.job_id)
+                octets = sum(d.document_size for d in documents)
+                changes["job_k_octets"] = (octets + 1023) // 1024
             after = await self.jobs.transition(job, **changes)
             if state.is_terminal:
-                await self._end_documents(after)
+                await self._end_documents(after, documents)
+                await self._account(after, octets)
             self.db.after_commit(lambda: self._announce(job, after))
         return after
+
+    async def _account(self, job: Job, octets: int) -> None:
+        """The ended job's row of job_usage, in the transaction that ends it."""
+        if self.usage is None:
+            return
+        await self.usage.record(
+            job_id=job.job_id,
+            job_uuid=job.job_uuid,
+            owner=job.owner,
+            printer_name=job.printer_name,
+            service_type=job.service_type,
+            job_state=job.job_state.value,
+            documents=job.number_of_documents,
+            impressions=job.job_impressions_completed,
+            sheets=job.job_media_sheets_completed,
+            octets=octets,
+            time_at_creation=job.time_at_creation,
+            time_at_completed=job.time_at_completed or int(self.clock()),
+        )
 
     def _announce(self, before: Job | None, after: Job) -> None:
         for listener in self.listeners:
@@ -274,12 +304,12 @@ class JobStates:
             changes["time_at_completed"] = int(self.clock())
         return await self.documents.transition(document, **changes)
 
-    async def _end_documents(self, job: Job) -> None:
+    async def _end_documents(self, job: Job, documents: list[Document]) -> None:
         """A finished job's unfinished documents end with it, in the same state; under
         the discard policy their data goes in the same write (removed after commit)."""
         final = DocumentState(job.job_state.value)
         discard = await self.retention.discards_at_end(job)
-        for document in await self.documents.list(job.job_id):
+        for document in documents:
             fields: dict[str, Any] = {}
             if discard and document.spool_name:
                 fields["spool_name"] = None

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -78,6 +81,7 @@ class Database:
         self._group: list[asyncio.Future[None]] = []  # members waiting for the COMMIT
         self._group_callbacks: list[Callable[[], None]] = []  # theirs, in order
         self._flushers: set[asyncio.Task[None]] = set()
+        self.errors = 0  # statements SQLite refused (busy, full disk, constraint …): metrics
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -331,11 +335,14 @@ class Database:
             listener.rolled_back()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
-        """Run callback after the current transaction commits (now, if none is open)."""
+        """Run callback after the current transaction commits (now, if none is open).
+        It runs in the context (contextvars) of the code that registered it, not in that
+        of whichever member of the group commit ran the COMMIT: what it reads of the
+        request it belongs to (the job log's cause) is its own request's."""
         if self._owner is not asyncio.current_task():
             callback()
         else:
-            self._after_commit.append(callback)
+            self._after_commit.append(functools.partial(contextvars.copy_context().run, callback))
 
     # --- queries: one hop to the aiosqlite thread each --------------------------------
     @contextlib.asynccontextmanager
@@ -353,7 +360,11 @@ class Database:
         (sqlite3_changes: not the rows ON DELETE CASCADE removed with them)."""
         is_insert = sql.lstrip()[:6].upper() == "INSERT"
         async with self._turn():
-            cursor = await self.conn.execute(sql, tuple(params))
+            try:
+                cursor = await self.conn.execute(sql, tuple(params))
+            except sqlite3.Error:
+                self.errors += 1
+                raise
             # The statement has run to its end (sqlite3 resets it at SQLITE_DONE): no
             # close() hop is needed, and the cursor dies here, under the lock.
             result = cursor.lastrowid if is_insert else cursor.rowcount
@@ -367,7 +378,11 @@ class Database:
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         async with self._turn():
-            rows = await self.conn.execute_fetchall(sql, tuple(params))
+            try:
+                rows = await self.conn.execute_fetchall(sql, tuple(params))
+            except sqlite3.Error:
+                self.errors += 1
+                raise
         return list(rows)
 
 

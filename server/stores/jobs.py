@@ -45,6 +45,8 @@ class Job:
     # INFRA job-fetchable: a device may fetch it now. Decided by the job state machine
     # (server/jobs/states.py `fetchable`) with every write of the job's state.
     is_fetchable: bool = False
+    job_media_sheets_completed: int = 0  # as the device reported it
+    job_k_octets: int = 0  # the documents' size, set when the job ends (accounting)
     # The key the owner's CreateJob / PrintJob carried (unique per owner), and the
     # SHA-256 of that request (server/jobs/intake.py request_digest).
     idempotency_key: str | None = None
@@ -74,6 +76,8 @@ class Job:
             job_state_message=self.job_state_message or None,
             number_of_documents=self.number_of_documents,
             job_impressions_completed=self.job_impressions_completed,
+            job_media_sheets_completed=self.job_media_sheets_completed,
+            job_k_octets=self.job_k_octets if self.job_state.is_terminal else None,
             output_device_uuid=self.output_device_uuid,
             output_device_job_id=self.output_device_job_id,
             output_device_job_state=self.output_device_job_state,
@@ -133,6 +137,7 @@ STATE_COLUMNS = frozenset(
         "cancel_requested",
         "is_closed",
         "output_device_uuid",
+        "job_k_octets",
     }
 )
 
@@ -304,5 +309,36 @@ class JobStore:
     async def list_by_owner(self, owner: str, limit: int = 100) -> list[Job]:
         rows = await self.db.fetchall(
             "SELECT * FROM jobs WHERE owner = ? ORDER BY job_id DESC LIMIT ?", (owner, limit)
+        )
+        return [_from_row(r) for r in rows]
+
+    async def active_usage(
+        self, owners: list[str], printer_name: str | None, *, excluding: int | None = None
+    ) -> tuple[int, int]:
+        """How many of these users' jobs have not ended (on one queue, or all with None),
+        and the impressions they have printed so far (quotas count them)."""
+        if not owners:
+            return 0, 0
+        marks = ", ".join("?" for _ in owners)
+        sql = (
+            "SELECT COUNT(*) AS n, COALESCE(SUM(job_impressions_completed), 0) AS i FROM jobs"
+            f" WHERE {JOB_ACTIVE} AND owner IN ({marks})"
+        )
+        params: list[Any] = list(owners)
+        if printer_name is not None:
+            sql += " AND printer_name = ?"
+            params.append(printer_name)
+        if excluding is not None:
+            sql += " AND job_id != ?"
+            params.append(excluding)
+        row = await self.db.fetchone(sql, params)
+        return (int(row["n"]), int(row["i"])) if row else (0, 0)
+
+    async def list_held_for(self, reason: str) -> list[Job]:
+        """Active jobs with this reason (few: the quota holds, found by the sweep)."""
+        rows = await self.db.fetchall(
+            f"SELECT * FROM jobs WHERE {JOB_ACTIVE} AND job_state = 'pending-held'"
+            " AND (' ' || job_state_reasons || ' ') LIKE ? ORDER BY job_id",
+            (f"% {reason} %",),
         )
         return [_from_row(r) for r in rows]

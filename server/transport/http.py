@@ -7,12 +7,13 @@ import io
 import logging
 import os
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import web
 
 from server.context import ServiceContext
+from server.joblog.recorder import REQUEST, Request
 from server.jobs import intake
 from stanzas.errors import CloudImagingError, NotFound
 
@@ -66,6 +67,7 @@ def make_app(ctx: ServiceContext) -> web.Application:
         except CloudImagingError as error:
             return _error(error)
         commit = intake.commit_output if slot.produced else intake.commit_upload
+        token = REQUEST.set(Request("HTTP-PUT", slot.owner))  # for the job log
         try:
             job, document = await commit(ctx, slot, spooled)
         except CloudImagingError as error:
@@ -74,6 +76,8 @@ def make_app(ctx: ServiceContext) -> web.Application:
         except Exception:
             ctx.spool.discard(spooled.name)
             raise
+        finally:
+            REQUEST.reset(token)
         return web.json_response(
             {
                 "job-id": job.job_id,
@@ -92,6 +96,7 @@ def make_app(ctx: ServiceContext) -> web.Application:
             return _error(NotFound("unknown or expired download slot"))
         path = ctx.spool.path(slot.spool_name)
         headers = {DIGEST_HEADER: slot.digest, "Content-Type": "application/octet-stream"}
+        ctx.traffic.document_bytes_out += slot.size  # counted as it is handed out
         if not request.secure:
             if not path.exists():
                 return _error(NotFound("the document data is gone"))
@@ -143,10 +148,16 @@ def server_ssl_context(cert_file: Path | None, key_file: Path | None) -> ssl.SSL
     return context
 
 
-async def start_http(ctx: ServiceContext) -> web.AppRunner:
-    """Serve the byte path; sets ctx.public_url to where it listens."""
+async def start_http(
+    ctx: ServiceContext, routes: Callable[[web.Application], None] | None = None
+) -> web.AppRunner:
+    """Serve the byte path (and the `routes` added to it: /metrics, /healthz); sets
+    ctx.public_url to where it listens."""
     settings = ctx.settings.http
-    runner = web.AppRunner(make_app(ctx), access_log=None)
+    app = make_app(ctx)
+    if routes is not None:
+        routes(app)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(
         runner,

@@ -4,7 +4,7 @@ operation (server/handlers/roles.py); the tier checks every operation against th
 
 from __future__ import annotations
 
-from stanzas import admin_ops, client_ops, device_ops
+from stanzas import admin_ops, client_ops, device_ops, operating_ops
 from stanzas.model import Payload
 from tests.handlers.stream import ADMIN, ALICE, BOB, COMPONENT, MGR1, MGR2, OPERATOR, STRANGER
 
@@ -39,6 +39,9 @@ ADMIN_ONLY = frozenset(
         "ShutdownAllServices",
         "ApproveDevice",
         "RemoveDevice",
+        "SetQuota",
+        "DeleteQuota",
+        "Backup",
     }
 )
 
@@ -47,7 +50,7 @@ def expected_role(request: type[Payload]) -> str:
     """The role an operation must be registered with, from where the seeds put it."""
     if request.__module__ == client_ops.__name__:
         return "client"
-    if request.__module__ == admin_ops.__name__:
+    if request.__module__ in (admin_ops.__name__, operating_ops.__name__):
         return "admin" if request.ELEMENT in ADMIN_ONLY else "operator"
     assert request.__module__ == device_ops.__name__, request
     if request is device_ops.RegisterDevice:

@@ -89,6 +89,9 @@ def words_for(command: Command, jobs: dict[str, int]) -> list[str]:
                 "printer-location='Building 2, second floor, east wing, beside the kitchen'"
             ],
             Kind.EVENTS: ["on"],
+            Kind.NAME: ["accounts-payable.team-lead@finance.example.org"],
+            Kind.COUNT: ["500"],
+            Kind.CHOICE: [(arg.choices or ("",))[-1]],
         }[arg.kind]
     return words
 

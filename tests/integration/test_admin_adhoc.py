@@ -174,3 +174,57 @@ async def test_sessions_time_out(service: ServiceApp, harness: Harness) -> None:
     assert len(sessions) == 0
     state = await service.service.queue_states.get("office")
     assert state.service_state == a.ServiceState.IDLE  # nothing happened
+
+
+async def test_usage_and_quotas_through_the_ad_hoc_commands(
+    service: ServiceApp, harness: Harness
+) -> None:
+    await harness.manager(SimDriver())
+    alice = await harness.client("alice")
+    job = await alice.print_files("office", [SAMPLE])
+    final = await alice.wait_for_final(job.job_id, timeout=30.0)
+    assert final.job_state == JobState.COMPLETED
+    operator = await user(harness, "operator")
+    asked = await operator.execute("usage")
+    assert asked["command"]["status"] == "executing"
+    by = asked["command"]["form"].get_fields()["by"]
+    assert [o["value"] for o in by["options"]] == ["user", "queue", "group"]
+    done = await operator.execute(
+        "usage", step="complete", sessionid=asked["command"]["sessionid"], by="queue"
+    )
+    assert done["command"]["status"] == "completed"
+    form = done["command"]["form"]
+    assert list(form["reported"]) == [
+        "queue",
+        "jobs",
+        "documents",
+        "impressions",
+        "sheets",
+        "octets",
+    ]
+    (row,) = form["items"]
+    assert (row["queue"], row["jobs"], row["documents"]) == ("office", "1", "1")
+    assert row["octets"] == str(SAMPLE.stat().st_size)
+
+    # A quota is an administrator's: an operator cannot even start the command.
+    alice_jid = harness.xmpp.jid("alice")
+    with pytest.raises(IqError) as refused:
+        await operator.execute("quota")
+    assert refused.value.iq["error"]["condition"] == "forbidden"
+    admin = await user(harness, "admin")
+    asked = await admin.execute("quota")
+    done = await admin.execute(
+        "quota",
+        step="complete",
+        sessionid=asked["command"]["sessionid"],
+        subject=alice_jid,
+        period="monthly",
+        jobs="1",
+    )
+    assert done["command"]["status"] == "completed", done
+    (row,) = done["command"]["form"]["items"]
+    assert (row["subject"], row["period"], row["jobs"]) == (alice_jid, "monthly", "1 of 1")
+    # Alice has used her month's one job: the next is held, with the reason saying why.
+    held = await alice.print_files("office", [SAMPLE])
+    assert held.job_state == JobState.PENDING_HELD
+    assert "account-limit-reached" in held.job_state_reasons

@@ -51,6 +51,7 @@ CONFIGURATION = QueueConfiguration(
     multiple_operation_time_out_action="abort-job",
     allow_private_document_uris=False,
     job_mandatory_elements=["media"],
+    quota_exceeded_action="refuse-job",
 )
 POLICY = a.DevicePolicy(auto_approve_devices=False)
 DESCRIPTION = a.SystemDescription(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from manager.drivers.base import DeviceJobStatus, DeviceStatus
-from manager.drivers.ipp import _SubmitTurns
+from manager.drivers.ipp import IppDriver, _Job, _SubmitTurns
 from manager.status import cloud_report
 
 
@@ -65,3 +65,16 @@ async def test_submission_turns_pass_in_order_and_a_forgotten_one_expires() -> N
     assert turns.holder == third_turn
     turns.give_back(third_turn)
     assert turns.holder is None
+
+
+def test_a_job_split_over_device_jobs_reports_their_summed_counts() -> None:
+    """A multi-document job on a single-document printer is several device jobs; the
+    impressions and sheets the manager reports are theirs added up (for the job log)."""
+    job = _Job(ticket=None, device_ids=[3, 4], last_sent=True)
+    parts = [
+        DeviceJobStatus(3, "completed", job_impressions_completed=2, job_media_sheets_completed=1),
+        DeviceJobStatus(4, "completed", job_impressions_completed=3, job_media_sheets_completed=2),
+    ]
+    combined = IppDriver._combine(3, job, parts)
+    assert combined.job_state == "completed"
+    assert (combined.job_impressions_completed, combined.job_media_sheets_completed) == (5, 3)

@@ -300,3 +300,18 @@ async def test_a_wait_cancelled_as_a_change_comes_is_cancelled() -> None:
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
+
+
+async def test_sheets_are_counted_as_the_sides_use_the_paper() -> None:
+    sim = SimDriver()
+    one = await print_one(sim, b"%PDF")
+    duplex = await sim.create_job(
+        DeviceJobTicket(
+            job_name="d", requesting_user_name="ann", copies=3, sides="two-sided-long-edge"
+        )
+    )
+    await sim.send_document(duplex, chunks(b"%PDF"), "application/pdf", "d.pdf", True)
+    simplex = await until(sim, one, lambda s: s.is_terminal)
+    both = await until(sim, duplex, lambda s: s.is_terminal)
+    assert (simplex.job_impressions_completed, simplex.job_media_sheets_completed) == (2, 2)
+    assert (both.job_impressions_completed, both.job_media_sheets_completed) == (3, 2)

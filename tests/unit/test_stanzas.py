@@ -41,7 +41,7 @@ from stanzas.namespace import NS, qname
 from stanzas.registry import PAYLOADS
 from stanzas.states import DocumentState, JobState, PrinterState, RegistrationState, ServiceType
 from tests.schema_check import SCHEMA_PATH, compiled_schema, validate_payload
-from tests.unit import admin_payloads
+from tests.unit import admin_payloads, operating_payloads
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
 
@@ -123,6 +123,8 @@ JOB = JobStatus(
     job_state_message="printing page 2 of 5",
     number_of_documents=1,
     job_impressions_completed=1,
+    job_media_sheets_completed=1,
+    job_k_octets=12,
     output_device_uuid=DEVICE,
     output_device_job_id=17,
     output_device_job_state=JobState.PROCESSING,
@@ -162,6 +164,7 @@ SERVICE = ServiceElements(
         multiple_operation_time_out_action="abort-job",
         allow_private_document_uris=False,
         job_mandatory_elements=["copies"],
+        quota_exceeded_action="hold-job",
     ),
     status=STATUS,
     default_job_ticket=TICKET,
@@ -299,6 +302,7 @@ FULL: dict[str, Payload] = {
         output_device_job_id=17,
         output_device_job_state=JobState.PROCESSING_STOPPED,
         job_impressions_completed=2,
+        job_media_sheets_completed=1,
     ),
     "UpdateJobStateResponse": dops.UpdateJobStateResponse(
         job_id=42, job_state=JobState.PROCESSING_STOPPED, job_state_reasons=["printer-stopped"]
@@ -650,6 +654,8 @@ MINIMAL: dict[str, Payload] = {
 
 FULL |= admin_payloads.full(TICKET, CAPABILITIES, STATUS, JOB)  # administration
 MINIMAL |= admin_payloads.MINIMAL
+FULL |= operating_payloads.FULL  # usage, quotas, backup
+MINIMAL |= operating_payloads.MINIMAL
 
 
 def over_the_wire(payload: Payload) -> ET.Element:
@@ -794,6 +800,7 @@ NESTED = {
         dops.FetchableJob,
         dops.HeldJob,
         *admin_payloads.NESTED,
+        *operating_payloads.NESTED,
     )
 }
 
@@ -1258,6 +1265,7 @@ updates = st.builds(
     output_device_job_id=optional(counts),
     output_device_job_state=optional(st.sampled_from(JobState)),
     job_impressions_completed=optional(counts),
+    job_media_sheets_completed=optional(counts),
 )
 
 

@@ -1,0 +1,1 @@
+"""Online backup and offline restore of the service's state (docs/admin.md)."""
