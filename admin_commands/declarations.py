@@ -33,7 +33,9 @@ from stanzas.model import Payload, ipp_name
 class Role(StrEnum):
     """Who may run a command (seed 001: "Access is reserved for Administrators or
     Operators"; Cirrus keeps configuration and lifecycle changes to administrators).
-    A few commands are a user's own (releasing their held jobs at a device)."""
+    A few commands are a user's own (releasing their held jobs at a device); the chat
+    bot's commands for everyone who prints (admin_commands/user_commands.py) have the
+    user role too, and are declared apart from the administrative ones."""
 
     USER = "user"  # every user of the domain (the operation checks what is theirs)
     OPERATOR = "operator"  # operators and administrators
@@ -51,6 +53,7 @@ class Kind(StrEnum):
     FLAG = "flag"  # a word that is present or not (paused, not-accepting)
     SETTINGS = "settings"  # name=value pairs; name= alone removes the element
     EVENTS = "events"  # alert events, or on / off
+    LINK = "link"  # a link to a file (a URL), as a chat client shares one
     NAME = "name"  # a word: a user's bare JID, group:NAME, a group's name, a file name
     JIDS = "jids"  # bare JIDs (accounts)
     COUNT = "count"  # a number, 0 or more
@@ -70,17 +73,12 @@ class Arg:
 Values = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Command:
+class Declared:
+    """What help and parse_words need of a command, administrative or a user's
+    (admin_commands/user_commands.py): its name and arguments, and its usage lines."""
+
     name: str
-    summary: str  # one line: help lists, the ad-hoc menu, the CLI
-    role: Role
-    build: Callable[[Values], Payload]  # the request, from typed values
-    response: type[Payload]
-    render: Callable[[Any], render.Rendered]
-    args: tuple[Arg, ...] = ()
-    aliases: tuple[str, ...] = ()
-    example: str = ""
+    args: tuple[Arg, ...]
 
     @property
     def usage(self) -> str:
@@ -98,6 +96,19 @@ class Command:
             if arg.required and arg.kind != Kind.FLAG:
                 words.append(_usage_word(arg, "EVENT…"))
         return " ".join(words)
+
+
+@dataclass(frozen=True)
+class Command(Declared):
+    name: str
+    summary: str  # one line: help lists, the ad-hoc menu, the CLI
+    role: Role
+    build: Callable[[Values], Payload]  # the request, from typed values
+    response: type[Payload]
+    render: Callable[[Any], render.Rendered]
+    args: tuple[Arg, ...] = ()
+    aliases: tuple[str, ...] = ()
+    example: str = ""
 
     @property
     def targets_queue(self) -> bool:
@@ -821,7 +832,7 @@ def to_value(arg: Arg, word: str) -> Any:
     return word
 
 
-def parse_words(command: Command, words: list[str]) -> Values:
+def parse_words(command: Declared, words: list[str]) -> Values:
     """The typed values of a command's arguments, from the words after its name (the chat
     bot's syntax: positional in order, flags by name, 'after ID', NAME=VALUE)."""
     values: Values = {}

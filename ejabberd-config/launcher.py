@@ -4,8 +4,10 @@ the tests and benchmarks: the same interface as prosody_config's ProsodyInstance
 Everything lives in a caller-chosen *state directory* (never the repository): the
 rendered configs, a self-signed certificate, the node's cookie, Mnesia spool, logs and
 PID file.  The node listens on 127.0.0.1 only: client-to-server (STARTTLS, TLS
-required, SASL SCRAM against hashed passwords) and one XEP-0114 listener per component
-(ejabberd routes a listener's every name to each of its connections).  No s2s, no HTTP.
+required, SASL SCRAM against hashed passwords), one XEP-0114 listener per component
+(ejabberd routes a listener's every name to each of its connections) and HTTPS for the
+file share chat clients upload to (XEP-0363, ``mod_http_upload`` as ``upload.DOMAIN``,
+its URLs at ``upload_origin``).  No s2s, no plain HTTP.
 
 The node is run through Debian's ``ejabberdctl foreground`` with the state
 directory's configs (``--config-dir/--config/--ctl-config/--logs/--spool``), as the
@@ -59,11 +61,13 @@ from xml.sax.saxutils import quoteattr
 
 from prosody_config.launcher import (
     DEFAULT_SCRAM_ITERATIONS,
+    UPLOAD_SIZE_LIMIT,
     check_names,
     check_user,
     cli_names,
     cli_parser,
     free_ports,
+    https_probe,
     log_tail,
     make_certificate,
     serve,
@@ -244,6 +248,7 @@ class EjabberdInstance:
     node: str = ""  # the Erlang node name, unique per instance
     dist_port: int = 0  # Erlang distribution (ejabberdctl), loopback
     scram_iterations: int = DEFAULT_SCRAM_ITERATIONS
+    upload_port: int = 0  # HTTPS of the file share (XEP-0363); 0: none
     config_file: Path = field(repr=False, default=Path())
     ctl_config_file: Path = field(repr=False, default=Path())
     log_file: Path = field(repr=False, default=Path())
@@ -255,6 +260,22 @@ class EjabberdInstance:
 
     def jid(self, user: str) -> str:
         return f"{user}@{self.domain}"
+
+    @property
+    def upload_service(self) -> str | None:
+        """The XEP-0363 upload service's JID (clients find it by disco#items)."""
+        return f"upload.{self.domain}" if self.upload_port else None
+
+    @property
+    def upload_owner_in_url(self) -> str:
+        """How the file share's links name their uploader (jid_in_url: sha1, the SHA-1
+        of the uploader's bare JID)."""
+        return "sha1"
+
+    @property
+    def upload_origin(self) -> str | None:
+        """Where its URLs point: the scheme, host and port the service must trust."""
+        return f"https://{self.domain}:{self.upload_port}" if self.upload_port else None
 
     @property
     def running(self) -> bool:
@@ -278,6 +299,7 @@ class EjabberdInstance:
                 f"ejabberd for {self.domain} (node {self.node}, pid {self.pid})",
                 f"  c2s:        {self.host}:{self.c2s_port} (STARTTLS required)",
                 f"  components: {self.host}: {ports or 'none'} (secrets in {self.config_file})",
+                f"  uploads:    {self.upload_service} at {self.upload_origin} (XEP-0363)",
                 f"  CA file:    {self.ca_file}",
                 f"  state:      {self.state_dir}",
                 f"  log:        {self.log_file}",
@@ -350,6 +372,8 @@ class EjabberdInstance:
         probes = {self.c2s_port: stream_header("jabber:client", self.domain)}
         for name, port in self.component_ports.items():
             probes[port] = stream_header("jabber:component:accept", name)
+        if self.upload_port:
+            probes[self.upload_port] = ""
         while True:
             if self._proc.poll() is not None:
                 self._check_for_bind_failure()
@@ -359,7 +383,11 @@ class EjabberdInstance:
                 )
             self._check_for_bind_failure()
             for port, header in list(probes.items()):
-                if await stream_probe(self.host, port, header):
+                if port == self.upload_port:
+                    answered = await https_probe(self.host, port, self.domain)
+                else:
+                    answered = await stream_probe(self.host, port, header)
+                if answered:
                     del probes[port]
             if not probes and self.pid is not None:
                 return
@@ -510,6 +538,11 @@ def _render_config(inst: EjabberdInstance, *, log_level: str) -> str:
         "c2s_port": str(inst.c2s_port),
         "c2s_max_stanza_size": str(C2S_STANZA_SIZE),
         "service_listeners": listeners.rstrip("\n"),
+        "upload_port": str(inst.upload_port),
+        "upload_jid": yaml_str(f"upload.{inst.domain}"),
+        "upload_url": yaml_str(f"{inst.upload_origin}/upload"),
+        "upload_dir": yaml_str(str(inst.state_dir / "upload")),
+        "upload_size_limit": str(UPLOAD_SIZE_LIMIT),
     }
     return Template(TEMPLATE.read_text()).substitute(values)
 
@@ -564,12 +597,13 @@ def _prepare(
     run = _run_as(state_dir)
     if run.other_user:
         _check_reachable(state_dir, run.uid, run.gid)
-    picked = iter(free_ports(2 + len(components)))
+    picked = iter(free_ports(3 + len(components)))
     port = c2s_port if c2s_port is not None else next(picked)
     ports = [p for p in picked if p != port]
+    upload_port = ports.pop()
     certs_dir = state_dir / "certs"
     certs_dir.mkdir(exist_ok=True)
-    for sub in ("logs", "spool"):
+    for sub in ("logs", "spool", "upload"):
         (state_dir / sub).mkdir(exist_ok=True)
     cert_file = certs_dir / f"{domain}.crt"
     key_file = certs_dir / f"{domain}.key"
@@ -590,6 +624,7 @@ def _prepare(
         config_file=state_dir / "ejabberd.yml",
         ctl_config_file=state_dir / "ejabberdctl.cfg",
         log_file=state_dir / "logs" / "ejabberd.log",
+        upload_port=upload_port,
         _run=run,
     )
     return inst, need_cert
@@ -609,7 +644,7 @@ def _write_files(inst: EjabberdInstance, *, log_level: str) -> None:
     # The resolver config ejabberdctl points the VM at (ERL_INETRC = config dir/inetrc).
     _write_private(d / "inetrc", '{lookup,["file","native"]}.\n', run, mode=0o644)
     if run.other_user:
-        for path in (d, d / "logs", d / "spool"):
+        for path in (d, d / "logs", d / "spool", d / "upload"):
             os.chown(path, run.uid, run.gid)
         for path in (d / "logs").iterdir():
             os.chown(path, run.uid, run.gid)

@@ -3,8 +3,10 @@
 Everything lives in a caller-chosen *state directory* (never the repository): the
 rendered config, a self-signed certificate, Prosody's data, pidfile, log and admin
 socket.  Prosody listens on 127.0.0.1 only: client-to-server (STARTTLS, TLS
-required, SASL against ``internal_hashed``) and external components (XEP-0114,
-one random secret per component).  No s2s, no HTTP.
+required, SASL against ``internal_hashed``), external components (XEP-0114,
+one random secret per component) and HTTPS for the file share chat clients upload
+to (XEP-0363, ``mod_http_file_share`` as ``upload.DOMAIN``, its URLs at
+``upload_origin``).  No s2s, no plain HTTP.
 
 Usage::
 
@@ -30,6 +32,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import sys
 import time
 from collections.abc import Iterable, Mapping
@@ -48,6 +51,7 @@ __all__ = [
     "cli_names",
     "cli_parser",
     "free_ports",
+    "https_probe",
     "log_tail",
     "make_certificate",
     "serve",
@@ -68,6 +72,12 @@ ACCOUNT_BATCH = 200  # accounts per admin-shell line
 # minimum; Prosody's default (10000) makes bulk creation and every client login
 # (slixmpp hashes in pure Python) ~2.4x slower, for no benefit on a loopback server.
 DEFAULT_SCRAM_ITERATIONS = 4096
+# The file share (XEP-0363): Prosody's defaults are 10 MiB a file and 100 MiB a day per
+# user, small for print documents (a scanned or photo-heavy PDF passes 10 MiB). ejabberd's
+# mod_http_upload gets the same size limit (it has no daily quota without
+# mod_http_upload_quota).
+UPLOAD_SIZE_LIMIT = 100 * 1024 * 1024
+UPLOAD_DAILY_QUOTA = 1024 * 1024 * 1024
 
 # Characters not allowed in a localpart (RFC 7622 plus whitespace).  We also require
 # lower case, since clients nodeprep the username before authenticating.
@@ -121,6 +131,8 @@ def check_names(domain: str, components: list[str], accounts: Mapping[str, str] 
             raise ValueError("a component cannot use the server's own domain")
     if len(set(components)) != len(components):
         raise ValueError("duplicate component domain")
+    if f"upload.{domain}" in components:
+        raise ValueError(f"upload.{domain} is the file share's (XEP-0363) name")
     for user in accounts or {}:
         check_user(user)
 
@@ -173,6 +185,33 @@ async def stream_probe(host: str, port: int, header: str) -> bool:
     finally:
         writer.close()
         with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def https_probe(host: str, port: int, server_name: str) -> bool:
+    """True once an HTTPS server answers a request on host:port (any HTTP status): the
+    TLS handshake alone does not prove the server's loop serves requests."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # readiness only: nothing is sent but a HEAD
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, ssl=context, server_hostname=server_name),
+            PROBE_TIMEOUT,
+        )
+    except (OSError, TimeoutError, ssl.SSLError):
+        return False
+    try:
+        request = f"HEAD / HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n"
+        writer.write(request.encode())
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), PROBE_TIMEOUT)
+        return line.startswith(b"HTTP/1.")
+    except (OSError, TimeoutError, ssl.SSLError):
+        return False
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
             await writer.wait_closed()
 
 
@@ -254,6 +293,7 @@ class ProsodyInstance:
     key_file: Path
     config_file: Path = field(repr=False, default=Path())
     log_file: Path = field(repr=False, default=Path())
+    upload_port: int = 0  # HTTPS of the file share (XEP-0363); 0: none
     _proc: asyncio.subprocess.Process | None = field(default=None, repr=False, compare=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
     _log_offset: int = field(default=0, repr=False, compare=False)
@@ -262,6 +302,21 @@ class ProsodyInstance:
 
     def jid(self, user: str) -> str:
         return f"{user}@{self.domain}"
+
+    @property
+    def upload_service(self) -> str | None:
+        """The XEP-0363 upload service's JID (clients find it by disco#items)."""
+        return f"upload.{self.domain}" if self.upload_port else None
+
+    @property
+    def upload_owner_in_url(self) -> str:
+        """How the file share's links name their uploader (its links do not name the uploader)."""
+        return "none"
+
+    @property
+    def upload_origin(self) -> str | None:
+        """Where its URLs point: the scheme, host and port the service must trust."""
+        return f"https://{self.domain}:{self.upload_port}" if self.upload_port else None
 
     @property
     def component_ports(self) -> dict[str, int]:
@@ -285,6 +340,7 @@ class ProsodyInstance:
                 f"  c2s:        {self.host}:{self.c2s_port} (STARTTLS required)",
                 f"  components: {self.host}:{self.component_port} "
                 f"({', '.join(self.components) or 'none'}; secrets in {self.config_file})",
+                f"  uploads:    {self.upload_service} at {self.upload_origin} (XEP-0363)",
                 f"  CA file:    {self.ca_file}",
                 f"  state:      {self.state_dir}",
                 f"  log:        {self.log_file}",
@@ -344,6 +400,8 @@ class ProsodyInstance:
         for name in self.components:  # any component domain will do
             probes[self.component_port] = stream_header("jabber:component:accept", name)
             break
+        if self.upload_port:
+            probes[self.upload_port] = ""
         while True:
             if self._proc.returncode is not None:
                 stdout_log = self.state_dir / "prosody.stdout.log"
@@ -353,7 +411,11 @@ class ProsodyInstance:
                 )
             self._check_log_for_bind_failure()
             for port, header in list(probes.items()):
-                if await stream_probe(self.host, port, header):
+                if port == self.upload_port:
+                    answered = await https_probe(self.host, port, self.domain)
+                else:
+                    answered = await stream_probe(self.host, port, header)
+                if answered:
                     del probes[port]
             if not probes and self._admin_socket().exists():
                 return
@@ -502,6 +564,11 @@ def _render_config(
         "component_stanza_size_limit": str(1024 * 1024),
         "domain": lua_str(inst.domain),
         "components": component_blocks,
+        "https_port": str(inst.upload_port),
+        "upload_jid": lua_str(f"upload.{inst.domain}"),
+        "http_host": lua_str(inst.domain),
+        "upload_size_limit": str(UPLOAD_SIZE_LIMIT),
+        "upload_daily_quota": str(UPLOAD_DAILY_QUOTA),
     }
     return Template(TEMPLATE.read_text()).substitute(values)
 
@@ -528,14 +595,14 @@ def _prepare(
     if len(os.fsencode(admin_socket)) > 100:  # sun_path is 108 bytes
         raise ValueError(f"state_dir path too long for a unix socket: {state_dir}")
 
-    if c2s_port is None or component_port is None:
-        picked = iter(free_ports(3))
-        if c2s_port is None:
-            c2s_port = next(picked)
-        if component_port is None:
-            component_port = next(p for p in picked if p != c2s_port)
+    picked = iter(free_ports(4))
+    if c2s_port is None:
+        c2s_port = next(picked)
+    if component_port is None:
+        component_port = next(p for p in picked if p != c2s_port)
     if c2s_port == component_port:
         raise ValueError("c2s_port and component_port must differ")
+    upload_port = next(p for p in picked if p not in (c2s_port, component_port))
 
     state_dir.mkdir(parents=True, exist_ok=True)
     state_dir.chmod(0o700)  # the config holds component secrets
@@ -558,6 +625,7 @@ def _prepare(
         key_file=key_file,
         config_file=state_dir / "prosody.cfg.lua",
         log_file=state_dir / "prosody.log",
+        upload_port=upload_port,
     )
     return inst, need_cert
 

@@ -24,6 +24,7 @@ from server.accounting.quotas import Quotas
 from server.config import Settings
 from server.documents.slots import Slots
 from server.documents.spool import Spool
+from server.documents.uploads import UploadOrigins
 from server.joblog.record import FACILITIES
 from server.joblog.recorder import JobLog
 from server.joblog.writer import JobLogWriter
@@ -31,6 +32,7 @@ from server.jobs.retention import RetentionPolicy
 from server.jobs.states import JobStates
 from server.queues.states import QueueStates
 from server.stores.admin import AlertStore, PresenceSubscriberStore, SystemElementStore
+from server.stores.chat import ChatDefaultStore, ChatJobStore
 from server.stores.db import Database
 from server.stores.devices import Device, DeviceStore
 from server.stores.documents import DocumentStore
@@ -156,6 +158,8 @@ class ServiceContext:
         self.alerts = AlertStore(self.db)
         self.system = SystemElementStore(self.db)
         self.presence_subscribers = PresenceSubscriberStore(self.db)
+        self.chat_defaults = ChatDefaultStore(self.db)  # users' default queues (chat)
+        self.chat_jobs = ChatJobStore(self.db)  # where chat jobs' notices go
         self.spool = Spool(settings.spool_dir)
         self.slots = Slots(ttl=settings.http.slot_ttl)
         self.retention = RetentionPolicy(
@@ -197,6 +201,12 @@ class ServiceContext:
             ssl.create_default_context(cafile=str(settings.uri_ca_file))
             if settings.uri_ca_file
             else None
+        )
+        # The XMPP server's file share, whose uploads chat users share (chat_print).
+        self.upload_origins = UploadOrigins(
+            settings.chat_print.upload_hosts,
+            settings.chat_print.ca_file,
+            settings.chat_print.owner_in_url,
         )
         self.public_url = ""  # of the HTTPS endpoint, once it listens
 

@@ -238,7 +238,36 @@ def service_sections(names: Names, *, secret: str, state: Path) -> list[Section]
             ),
         ],
     )
-    return [top, xmpp, http, job_log, metrics]
+    chat_print = Section(
+        "chat_print",
+        "Printing from any chat client (docs/client.md): users share a file with the "
+        "service (an XEP-0363 upload to the XMPP server's file share, then its link); the "
+        "service fetches it from the file share, and from nowhere else.",
+        [
+            Setting(
+                "upload_hosts",
+                "The file share's origins: host (https, 443), host:port or "
+                "https://host:port; plain http only on loopback. Empty: no chat printing.",
+                example=[f"upload.{names.domain}:5281"],
+            ),
+            Setting(
+                "ca_file",
+                "Extra CAs to trust for the file share (its own CA); the system's are "
+                "always trusted.",
+                example="/etc/ssl/certs/upload-ca.pem",
+            ),
+            Setting(
+                "owner_in_url",
+                "sha1 for ejabberd's mod_http_upload (jid_in_url: sha1): only the sender's "
+                "own uploads print; none for Prosody, whose links do not say.",
+                example="sha1",
+            ),
+            Setting(
+                "max_size", "Largest shared file fetched, octets (100 MiB).", example=104857600
+            ),
+        ],
+    )
+    return [top, xmpp, http, job_log, metrics, chat_print]
 
 
 def manager_sections(

@@ -36,6 +36,12 @@ def service_config(
         "spool_dir": str(state_dir / "spool"),
         "admins": admins,
         "auto_approve_devices": True,
+        # The XMPP server's file share: chat clients' uploads there may be printed.
+        "chat_print": {
+            "upload_hosts": [xmpp.upload_origin] if xmpp.upload_origin else [],
+            "ca_file": str(xmpp.ca_file),
+            "owner_in_url": xmpp.upload_owner_in_url,
+        },
         **extra,
         "xmpp": {
             "component_jid": SERVICE_JID,

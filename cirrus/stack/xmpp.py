@@ -29,6 +29,21 @@ class XmppServer(Protocol):
     key_file: Path
 
     @property
+    def upload_service(self) -> str | None:
+        """The XEP-0363 file share's JID (upload.DOMAIN), None if there is none."""
+        ...
+
+    @property
+    def upload_owner_in_url(self) -> str:
+        """sha1 if its links carry the uploader's hashed bare JID, else none."""
+        ...
+
+    @property
+    def upload_origin(self) -> str | None:
+        """https://host:port of the file share's URLs (the service fetches from it)."""
+        ...
+
+    @property
     def component_ports(self) -> Mapping[str, int]:
         """The port each component connects to (one for all on Prosody, one per
         component on ejabberd)."""

@@ -23,7 +23,9 @@ from server.admin.adhoc import AdHocCommands
 from server.admin.alerts import Alerts
 from server.admin.chat import ChatBot
 from server.admin.presence import ServicePresence
-from server.context import ServiceContext
+from server.chatprint.shares import ENCRYPTED, OOB_NS
+from server.chatprint.users import ChatPrint
+from server.context import Caller, ServiceContext
 from server.transport.component import ServiceComponent
 from stanzas import device_ops
 from stanzas.registry import PAYLOADS
@@ -45,6 +47,7 @@ class AdminPlugin:
         self.chat = ChatBot(ctx)
         self.alerts = Alerts(ctx, self.send_chat)
         self.presence = ServicePresence(ctx)
+        self.chatprint = ChatPrint(ctx, self.send_from)
         self.resources: dict[str, set[str]] = {}  # bare JID -> resources present
         self._xmpp: ServiceComponent | None = None
         self._adhoc: AdHocCommands | None = None
@@ -67,6 +70,7 @@ class AdminPlugin:
         xmpp.register_plugin("xep_0050")
         self._adhoc = AdHocCommands(xmpp, self.ctx)
         self.alerts.attach()
+        self.chatprint.attach()
         self.presence.register(xmpp)
         xmpp.add_event_handler("message", self._on_message)
         xmpp.add_event_handler("presence", self._on_presence)
@@ -80,6 +84,7 @@ class AdminPlugin:
         xmpp.del_event_handler("presence", self._on_presence)
         xmpp.del_event_handler("message", self._on_message)
         self.presence.unregister()
+        self.chatprint.detach()
         self.alerts.detach()
         adhoc.close()
         plugins = cast(PluginManager, xmpp.plugin)  # slixmpp types it as a plain dict
@@ -92,17 +97,40 @@ class AdminPlugin:
         if xmpp is not None and xmpp.transport is not None:
             xmpp.send_message(mto=JID(jid), mbody=text, mtype="chat")
 
+    def send_from(self, jid: str, address: str, text: str) -> None:
+        """A chat message from one of the service's addresses (a chat job's notice)."""
+        xmpp = self._xmpp
+        if xmpp is not None and xmpp.transport is not None:
+            xmpp.send_message(mto=JID(jid), mfrom=JID(address), mbody=text, mtype="chat")
+
     # --- chat ---------------------------------------------------------------------------
     def _on_message(self, message: StanzaBase) -> None:
         if message["type"] not in ("chat", "normal") or not message["body"]:
             return
         if message["to"].bare != self.xmpp.boundjid.bare or self.xmpp.stopping:
             return
-        self.ctx.tasks.spawn(self._answer(message["from"], message["body"]))
+        # A chat client's file share: XEP-0066 out-of-band data beside the body's link.
+        oob = [
+            (url.text or "").strip()
+            for url in message.xml.iterfind(f"{{{OOB_NS}}}x/{{{OOB_NS}}}url")
+        ]
+        encrypted = any(message.xml.find(f"{{{ns}}}{name}") is not None for ns, name in ENCRYPTED)
+        self.ctx.tasks.spawn(self._answer(message["from"], message["body"], oob, encrypted))
 
-    async def _answer(self, sender: Any, body: str) -> None:
-        reply = await self.chat.answer(sender.full, body)
-        self.xmpp.send_message(mto=sender, mbody=reply, mtype="chat")
+    async def _answer(self, sender: Any, body: str, oob: list[str], encrypted: bool) -> None:
+        """Operators' commands go to the chat bot; shares, users' commands and everyone
+        else's messages to the chat print front end (server/chatprint/)."""
+        operator = self.ctx.is_operator(Caller(sender.full))
+        reply: str | None
+        if operator and not self.chatprint.handles(body, oob, encrypted=encrypted):
+            reply = await self.chat.answer(sender.full, body)
+        else:
+            address = self.xmpp.boundjid.bare
+            reply = await self.chatprint.answer(
+                sender.full, address, body, [url for url in oob if url], encrypted=encrypted
+            )
+        if reply is not None:
+            self.xmpp.send_message(mto=sender, mbody=reply, mtype="chat")
 
     # --- presence -----------------------------------------------------------------------
     def _on_presence(self, presence: StanzaBase) -> None:

@@ -4,8 +4,10 @@ a failure aborts the job with document-access-error (seed 000)."""
 from __future__ import annotations
 
 import logging
+import ssl
 
 from server.context import ServiceContext
+from server.documents.uploads import file_name
 from server.documents.uri_fetch import FetchPolicy, UriFetchError, fetch_to_spool
 from server.jobs.closing import release_if_complete
 from server.queues import policy
@@ -18,12 +20,32 @@ from stanzas.states import JobStateReason as R
 log = logging.getLogger(__name__)
 
 
-def fetch_policy(ctx: ServiceContext, queue: Queue | None) -> FetchPolicy:
+def fetch_policy(ctx: ServiceContext, queue: Queue | None, uri: str) -> FetchPolicy:
+    """The by-reference rules for `uri` on `queue`: public hosts, private ones where the
+    queue allows them; a link into the XMPP server's file share (documents/uploads.py)
+    is fetched from that origin only, and named by its file, not its URL."""
     allow = bool(queue and queue.configuration.allow_private_document_uris)
     limit = ctx.settings.http.max_document_size
     if queue is not None:
         limit = policy.max_size(queue.configuration, limit)  # the queue's max-document-size
-    return FetchPolicy(allow_private=allow, max_size=limit)
+    upload = ctx.upload_origins.of(uri)
+    if upload is None:
+        return FetchPolicy(allow_private=allow, max_size=limit)
+    limit = min(limit, ctx.settings.chat_print.max_size)
+    return FetchPolicy(
+        allow_private=allow,
+        max_size=limit,
+        allow_origins=(upload,),
+        max_redirects=0,
+        display_name=f"the shared file {file_name(uri)}",
+    )
+
+
+def trust(ctx: ServiceContext, uri: str) -> ssl.SSLContext | None:
+    """Whose certificates a fetch of `uri` trusts (None: the system's CAs)."""
+    if ctx.upload_origins.of(uri) is not None:
+        return ctx.upload_origins.ssl_context()
+    return ctx.uri_ssl_context
 
 
 def start_fetch(ctx: ServiceContext, document: Document) -> None:
@@ -43,8 +65,8 @@ async def fetch_document(ctx: ServiceContext, job_id: int, number: int) -> None:
             document.document_uri,
             ctx.spool,
             prefix=f"{job_id}-{number}",
-            policy=fetch_policy(ctx, queue),
-            ssl_context=ctx.uri_ssl_context,
+            policy=fetch_policy(ctx, queue, document.document_uri),
+            ssl_context=trust(ctx, document.document_uri),
         )
     except UriFetchError as exc:
         await _fetch_failed(ctx, job_id, number, exc.message)

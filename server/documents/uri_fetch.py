@@ -70,6 +70,13 @@ class FetchPolicy:
     # Networks allowed even when allow_private is False (e.g. one intranet document
     # server: ("10.1.2.3/32",)). An IPv4-mapped/NAT64/6to4 address matches by its IPv4.
     allow_networks: tuple[str, ...] = ()
+    # Origins ("https://upload.example.com:443", see `origin`) whose addresses are not
+    # vetted, by name: the XMPP server's file share on the organisation's own network.
+    # Every other host, a redirect's too, is vetted as usual.
+    allow_origins: tuple[str, ...] = ()
+    # How messages name the URI instead of the URI itself: a capability URL (a chat
+    # upload's) would hand the document to whoever reads the job's state message.
+    display_name: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_size < 0 or self.max_redirects < 0:
@@ -142,6 +149,13 @@ def _non_public(address: IPAddress) -> str | None:
     return None
 
 
+def origin(url: URL) -> str:
+    """scheme://host:port, lower case, the port spelt out (FetchPolicy.allow_origins)."""
+    scheme = url.scheme.lower()
+    port = url.port if url.port is not None else {"http": 80, "https": 443}.get(scheme, 0)
+    return f"{scheme}://{_host_key(url.raw_host or '')}:{port}"
+
+
 def _display(url: URL) -> str:
     """The URI for messages and logs: never its userinfo (credentials)."""
     if url.raw_user is not None or url.raw_password is not None:
@@ -199,17 +213,21 @@ def _parse(uri: str, policy: FetchPolicy) -> URL:
     except (ValueError, TypeError):
         raise UriFetchError("not a valid URI") from None
     if not url.scheme:
-        raise UriFetchError(f"{_display(url)}: not an absolute URI")
+        raise UriFetchError(f"{_name(url, policy)}: not an absolute URI")
     _check_url(url, policy)
     return url
+
+
+def _name(url: URL, policy: FetchPolicy) -> str:
+    return policy.display_name if policy.display_name is not None else _display(url)
 
 
 def _check_url(url: URL, policy: FetchPolicy) -> None:
     scheme = url.scheme.lower()
     if scheme not in policy.schemes:
-        raise UriFetchError(f"{_display(url)}: unsupported URI scheme {scheme!r}")
+        raise UriFetchError(f"{_name(url, policy)}: unsupported URI scheme {scheme!r}")
     if not url.raw_host:
-        raise UriFetchError(f"{_display(url)}: the URI names no host")
+        raise UriFetchError(f"{_name(url, policy)}: the URI names no host")
 
 
 class _Fetch:
@@ -230,6 +248,8 @@ class _Fetch:
         self.resolver = _PinnedResolver()
 
     def error(self, what: str) -> UriFetchError:
+        if self.policy.display_name is not None:
+            return UriFetchError(f"{self.policy.display_name}: {what}")
         name = _display(self.original)
         if self.current != self.original:
             name = f"{name} (redirected to {_display(self.current)})"
@@ -274,7 +294,7 @@ class _Fetch:
         try:
             _check_url(url, self.policy)
         except UriFetchError as exc:
-            raise self.error(exc.message.removeprefix(f"{_display(url)}: ")) from None
+            raise self.error(exc.message.removeprefix(f"{_name(url, self.policy)}: ")) from None
         host = url.raw_host
         assert host is not None
         try:
@@ -283,8 +303,9 @@ class _Fetch:
         except ValueError:
             addresses = await self.resolve(host, url.port or 0)
             literal = False
+        allowed = origin(url) in self.policy.allow_origins
         for ip in addresses:
-            reason = check_address(ip, self.policy)
+            reason = None if allowed else check_address(ip, self.policy)
             if reason is not None:
                 where = str(ip) if literal else f"{host} resolves to {ip}, which"
                 raise self.error(f"{where} is {reason}; this queue does not allow them")
@@ -392,7 +413,7 @@ class _Fetch:
             return self.error(f"the server sent a malformed response ({exc.message})")
         if isinstance(exc, aiohttp.ClientError | OSError):
             return self.error(f"the connection failed ({_os_error_text(exc)})")
-        log.warning("unexpected error fetching %s", _display(self.current), exc_info=exc)
+        log.warning("unexpected error fetching %s", _name(self.current, policy), exc_info=exc)
         return self.error(f"the fetch failed ({type(exc).__name__})")
 
 

@@ -595,3 +595,27 @@ async def test_credentials_are_used_but_never_shown(server: Server, spool: Spool
 )
 async def test_malformed_uris(spool: Spool, uri: str, message: str) -> None:
     await _refused(uri, spool, FetchPolicy(), message)
+
+
+# --- the XMPP server's file share (allow_origins, display_name) -----------------------
+
+
+async def test_an_allowed_origin_is_fetched_though_private_and_nothing_else_is(
+    server: Server, spool: Spool
+) -> None:
+    share = FetchPolicy(
+        allow_origins=(f"http://127.0.0.1:{server.port}",),
+        max_redirects=0,
+        display_name="the shared file doc",
+    )
+    spooled, _type = await fetch_to_spool(f"{server.base}/doc", spool, prefix="s", policy=share)
+    assert spooled.size == len(DOC)
+    spool.discard(spooled.name)
+    # The same host on another port is not the file share: vetted, and refused.
+    other = f"http://127.0.0.1:{server.tls_port}/doc"
+    message = await _refused(other, spool, share, "loopback")
+    assert message.startswith("the shared file doc: ") and other not in message
+    # No redirect away from it, and the link (a capability) is never shown.
+    uri = f"{server.base}/to?url=http://169.254.169.254/"
+    message = await _refused(uri, spool, share, "too many redirects")
+    assert message == "the shared file doc: too many redirects (more than 0)"
